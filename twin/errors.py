@@ -1,0 +1,63 @@
+"""Error types of the twin.
+
+Every error a user can cause by writing a file carries where it happened (file, line, field path),
+what was expected and what was found, so that the CLI can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class TwinError(Exception):
+    """Base class of every error the twin raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file.
+
+    Attributes
+    ----------
+    file : str
+        Path of the file, as given by the user.
+    line : int or None
+        1-based line of the offending value, when known.
+    field : str
+        Dotted path of the field, e.g. ``halls[0].rows[1].system``.
+    message : str
+        What was expected and what was found.
+    """
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        fld = f" {self.field}:" if self.field else ""
+        return f"{where}:{fld} {self.message}"
+
+
+@dataclass
+class InputError(TwinError):
+    """One or more problems in input files; raised after collecting all of them."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} found:"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class UnitError(TwinError):
+    """A quantity could not be parsed or has the wrong dimension (no file context yet)."""
+
+
+class ConsistencyError(TwinError):
+    """A model is internally inconsistent (raised in strict mode or by invariant checks)."""

@@ -1,0 +1,149 @@
+"""The in-memory model of a factory: arrays per rack, the power tree as index arrays. No physics.
+
+Built by :mod:`twin.layout` from layout and catalog files; read by the physics packages. Racks are a
+struct of arrays (one element per rack) so physics is vectorised across racks; the power tree is a
+table of nodes with ``parent`` index arrays (PyPSA habit: tables first, graphs derived).
+
+Power topology: a forest of nodes (utility feed → switchgear → transformer → UPS → busway). Racks
+hang below busways through *cords*: a rack with A/B feeds has two cords, each on its own busway.
+Each cord carries the rack's power shelves on that side, so when one side fails the shelves on the
+other side carry the whole rack (the transfer rule of 2N and distributed-redundant designs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+#: Node kinds of the power tree, ordered from the utility down. Index = kind code in arrays.
+NODE_KINDS: tuple[str, ...] = ("feed", "switchgear", "transformer", "ups", "busway")
+
+
+@dataclass(frozen=True)
+class LossModel:
+    """Load-dependent loss of one equipment model, as data (fitted by :mod:`twin.power.losses`).
+
+    Either an efficiency curve (``curve_load``/``curve_efficiency``, PSU and UPS) or fixed
+    no-load and rated-load losses (transformer, busway, switchgear).
+    """
+
+    name: str
+    kind: str
+    rating_w: float
+    curve_load: tuple[float, ...] = ()
+    curve_efficiency: tuple[float, ...] = ()
+    no_load_loss_w: float = 0.0
+    load_loss_at_rating_w: float = 0.0
+
+
+@dataclass(frozen=True)
+class RackArrays:
+    """Per-rack data, one element per rack (struct of arrays)."""
+
+    name: np.ndarray  # str
+    hall: np.ndarray  # str
+    row: np.ndarray  # str
+    system_idx: np.ndarray  # int, index into Factory.systems
+    num_gpus: np.ndarray
+    gpu_idle_w: np.ndarray
+    gpu_tdp_w: np.ndarray
+    gpu_cap_w: np.ndarray  # = tdp when uncapped
+    gpu_min_clock: np.ndarray
+    num_cpus: np.ndarray
+    cpu_idle_w: np.ndarray
+    cpu_tdp_w: np.ndarray
+    fixed_idle_w: np.ndarray  # NICs, switch trays, fans ... at idle
+    fixed_max_w: np.ndarray  # ... at full load
+    psu_model_idx: np.ndarray  # index into Factory.loss_models
+    num_shelves: np.ndarray  # power shelves (rack scope) or PSU bays (node scope), whole rack
+    psus_per_shelf: np.ndarray
+    num_sharing_domains: np.ndarray  # 1 for a rack busbar, nodes_per_rack for servers
+    liquid_fraction: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.name)
+
+
+@dataclass(frozen=True)
+class PowerTree:
+    """Power distribution nodes as arrays, plus the rack cords that hang below busways.
+
+    Node ``i`` has ``parent[i]`` (-1 at a root) and ``depth[i]`` (0 at a root). Node arrays are
+    sorted so that parents come before children.
+    """
+
+    name: np.ndarray  # str
+    kind: np.ndarray  # int code into NODE_KINDS
+    parent: np.ndarray  # int, -1 for roots
+    depth: np.ndarray  # int
+    loss_model_idx: np.ndarray  # int into Factory.loss_models, -1 for lossless (feed)
+    num_modules: np.ndarray  # parallel modules (UPS); 1 otherwise
+    module_rating_w: np.ndarray  # rating of one module; rating = num_modules * module_rating_w
+    backup_rating_w: np.ndarray  # standby generator capacity at this node (0 = none)
+    cord_rack: np.ndarray  # int, rack index of each cord
+    cord_node: np.ndarray  # int, busway node of each cord
+    cord_shelves: np.ndarray  # int, power shelves of the rack on this cord
+
+    @property
+    def rating_w(self) -> np.ndarray:
+        """Rated power of every node. [W]"""
+        return self.num_modules * self.module_rating_w
+
+    def __len__(self) -> int:
+        return len(self.name)
+
+    @cached_property
+    def children(self) -> list[np.ndarray]:
+        """Child node indices of every node."""
+        order = np.argsort(self.parent, kind="stable")
+        bounds = np.searchsorted(self.parent[order], np.arange(len(self) + 1))
+        return [order[bounds[i] : bounds[i + 1]] for i in range(len(self))]
+
+    def descendants_mask(self, node: int) -> np.ndarray:
+        """Boolean mask of ``node`` and every node below it (parents precede children)."""
+        mask = np.zeros(len(self), dtype=bool)
+        mask[node] = True
+        for level in self.levels[1:]:
+            mask[level] |= mask[self.parent[level]]
+        return mask
+
+    @cached_property
+    def levels(self) -> list[np.ndarray]:
+        """Node indices grouped by depth, roots first."""
+        return [np.flatnonzero(self.depth == d) for d in range(int(self.depth.max(initial=-1)) + 1)]
+
+    def graph(self) -> nx.DiGraph:
+        """A networkx view (edges parent → child, then busway → rack) for inspection and plots."""
+        g = nx.DiGraph()
+        for i, n in enumerate(self.name):
+            g.add_node(str(n), kind=NODE_KINDS[self.kind[i]], rating_w=float(self.rating_w[i]))
+            if self.parent[i] >= 0:
+                g.add_edge(str(self.name[self.parent[i]]), str(n))
+        return g
+
+
+@dataclass(frozen=True)
+class Factory:
+    """A whole site: racks, power tree, and the catalog entries they were built from."""
+
+    name: str
+    source_file: str
+    racks: RackArrays
+    power: PowerTree
+    systems: tuple[str, ...]  # catalog names, indexed by racks.system_idx
+    loss_models: tuple[LossModel, ...]
+    halls: tuple[str, ...]
+    catalog: Any = field(default=None, repr=False, compare=False)
+    layout: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def num_racks(self) -> int:
+        return len(self.racks)
+
+    @property
+    def num_gpus(self) -> int:
+        return int(self.racks.num_gpus.sum())

@@ -1,0 +1,64 @@
+"""Reading layout and catalog files into a :class:`~twin.factory.Factory`.
+
+This is the only package that reads YAML. Every problem in the input is collected and raised at
+once as :class:`~twin.errors.InputError`, each with file, line, field path and what was expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from twin.errors import InputError, Problem
+from twin.factory import Factory
+from twin.layout.catalog_io import BUNDLED_CATALOG, Catalog, load_catalog
+from twin.layout.expand import expand
+from twin.layout.problems import problems_from_validation
+from twin.layout.schema import Layout
+from twin.layout.yamlio import MarkedDict, load_yaml
+
+__all__ = ["BUNDLED_CATALOG", "Catalog", "Layout", "load_catalog", "load_layout", "parse_layout"]
+
+
+def parse_layout(path: str | Path) -> tuple[Layout, object]:
+    """Read and schema-check a layout file; returns (Layout, raw marked data)."""
+    path = Path(path)
+    display = str(path)
+    data = load_yaml(path, display)
+    if not isinstance(data, MarkedDict):
+        raise InputError([Problem(display, getattr(data, "line", 1), "",
+                                  "expected a mapping with 'name:', 'utility_feeds:' and 'halls:'")])
+    try:
+        layout = Layout.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, Layout, data, display)) from None
+    return layout, data
+
+
+def load_layout(path: str | Path, catalog: Catalog | None = None) -> Factory:
+    """Load a layout file and the catalog it uses, and expand it into a Factory.
+
+    Parameters
+    ----------
+    path : str or Path
+        The layout YAML file.
+    catalog : Catalog, optional
+        A catalog already loaded; by default the bundled ``models/`` plus the folders the layout
+        names under ``catalog:`` (relative to the layout file).
+
+    Raises
+    ------
+    InputError
+        Listing every problem found, each with file:line and field.
+    """
+    path = Path(path)
+    layout, data = parse_layout(path)
+    if catalog is None:
+        extra = [(path.parent / p) for p in layout.catalog]
+        catalog = load_catalog([BUNDLED_CATALOG, *extra])
+    factory, problems = expand(layout, catalog, str(path), data)
+    if problems:
+        raise InputError(problems)
+    assert factory is not None
+    return factory

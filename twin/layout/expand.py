@@ -1,0 +1,387 @@
+"""Expand a validated layout into a :class:`~twin.factory.Factory` (rules → arrays).
+
+Cross-reference checks (unknown catalog names, unknown line-ups or feeds, duplicate names, racks
+without a power path) are collected as problems with file and line; nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twin.errors import Problem
+from twin.factory import NODE_KINDS, Factory, LossModel, PowerTree, RackArrays
+from twin.layout.catalog import (
+    BuswayEntry,
+    GeneratorEntry,
+    PsuEntry,
+    SwitchgearEntry,
+    SystemEntry,
+    TransformerEntry,
+    UpsEntry,
+)
+from twin.layout.catalog_io import Catalog
+from twin.layout.schema import REDUNDANCY, Hall, Layout, Lineup, RowSpec
+from twin.layout.yamlio import field_path, line_of
+
+_KIND_CODE = {k: i for i, k in enumerate(NODE_KINDS)}
+
+
+def busway_rating_w(entry: BuswayEntry) -> float:
+    """Real-power rating of a three-phase busway: P = √3 · V_LL · I · PF. [W]"""
+    return math.sqrt(3.0) * entry.voltage.si * entry.rated_current.si * entry.power_factor.si
+
+
+@dataclass
+class _Ctx:
+    """Collects problems with file:line while expanding."""
+
+    file: str
+    data: Any
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, loc: tuple, message: str) -> None:
+        self.problems.append(Problem(self.file, line_of(self.data, loc), field_path(loc), message))
+
+
+@dataclass
+class _Nodes:
+    name: list[str] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    parent: list[int] = field(default_factory=list)
+    depth: list[int] = field(default_factory=list)
+    loss: list[int] = field(default_factory=list)
+    modules: list[int] = field(default_factory=list)
+    module_rating: list[float] = field(default_factory=list)
+    backup: list[float] = field(default_factory=list)
+
+    def add(self, name, kind, parent, loss, modules, module_rating, backup=0.0) -> int:
+        self.name.append(name)
+        self.kind.append(_KIND_CODE[kind])
+        self.parent.append(parent)
+        self.depth.append(0 if parent < 0 else self.depth[parent] + 1)
+        self.loss.append(loss)
+        self.modules.append(modules)
+        self.module_rating.append(module_rating)
+        self.backup.append(backup)
+        return len(self.name) - 1
+
+
+class _LossModels:
+    """Builds the list of LossModel records, one per catalog equipment entry used."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.models: list[LossModel] = []
+        self.index: dict[str, int] = {}
+
+    def get(self, name: str) -> int:
+        if name in self.index:
+            return self.index[name]
+        e = self.catalog.entries[name]
+        if isinstance(e, PsuEntry | UpsEntry):
+            rating = e.rating.si if isinstance(e, PsuEntry) else e.module_rating.si
+            pts = e.efficiency.points
+            lm = LossModel(name, e.kind, rating, tuple(p[0] for p in pts), tuple(p[1] for p in pts))
+        elif isinstance(e, TransformerEntry):
+            lm = LossModel(name, e.kind, e.rating.si, no_load_loss_w=e.no_load_loss.si,
+                           load_loss_at_rating_w=e.load_loss.si)
+        elif isinstance(e, BuswayEntry):
+            lm = LossModel(name, e.kind, busway_rating_w(e), load_loss_at_rating_w=e.loss_at_rating.si)
+        elif isinstance(e, SwitchgearEntry):
+            lm = LossModel(name, e.kind, e.rating.si, load_loss_at_rating_w=e.loss_at_rating.si)
+        else:  # pragma: no cover - guarded by reference checks
+            raise TypeError(f"{name} has no loss model")
+        self.index[name] = len(self.models)
+        self.models.append(lm)
+        return self.index[name]
+
+
+def _check_ref(ctx: _Ctx, catalog: Catalog, kind: str, name: str, loc: tuple) -> bool:
+    try:
+        catalog.lookup(kind, name)
+    except KeyError as exc:
+        ctx.add(loc, exc.args[0])
+        return False
+    return True
+
+
+def _check_unique(ctx: _Ctx, names: list[str], loc: tuple, what: str) -> None:
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            ctx.add((*loc, i, "name"), f"duplicate {what} name {n!r} (first used at {field_path((*loc, seen[n]))})")
+        else:
+            seen[n] = i
+
+
+def _check_references(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
+    feeds = [f.name for f in layout.utility_feeds]
+    _check_unique(ctx, feeds, ("utility_feeds",), "utility feed")
+    _check_unique(ctx, [h.name for h in layout.halls], ("halls",), "hall")
+    for h, hall in enumerate(layout.halls):
+        hl = ("halls", h)
+        _check_unique(ctx, [r.name for r in hall.rows], (*hl, "rows"), "row")
+        _check_unique(ctx, [lu.name for lu in hall.lineups], (*hl, "lineups"), "line-up")
+        lineup_names = [lu.name for lu in hall.lineups]
+        for r, row in enumerate(hall.rows):
+            rl = (*hl, "rows", r)
+            if _check_ref(ctx, catalog, "system", row.system, (*rl, "system")):
+                sysent: SystemEntry = catalog.entries[row.system]
+                if row.nodes_per_rack is not None and sysent.form_factor != "server":
+                    ctx.add((*rl, "nodes_per_rack"),
+                            f"nodes_per_rack applies to server systems; {row.system!r} is a whole rack")
+                if row.gpu_power_cap is not None and row.gpu_power_cap < sysent.gpu.idle_power.si:
+                    ctx.add((*rl, "gpu_power_cap"),
+                            f"GPU power cap {row.gpu_power_cap:g} W is below the GPU idle power "
+                            f"{sysent.gpu.idle_power.si:g} W of {row.system!r}")
+            if row.lineup is None:
+                if len(hall.lineups) != 1:
+                    ctx.add(rl, f"rack with no power path: row {row.name!r} names no 'lineup' and hall "
+                            f"{hall.name!r} has {len(hall.lineups)} line-ups "
+                            f"({', '.join(lineup_names) or 'none'}); add 'lineup:'")
+            elif row.lineup not in lineup_names:
+                from twin.layout.problems import did_you_mean
+
+                ctx.add((*rl, "lineup"), f"rack with no power path: unknown line-up {row.lineup!r}"
+                        f"{did_you_mean(row.lineup, lineup_names)}; line-ups in hall {hall.name!r}: "
+                        f"{', '.join(lineup_names) or 'none'}")
+        for u, lu in enumerate(hall.lineups):
+            ul = (*hl, "lineups", u)
+            for i, f in enumerate(lu.feeds):
+                if f not in feeds:
+                    from twin.layout.problems import did_you_mean
+
+                    ctx.add((*ul, "feeds", i), f"unknown utility feed {f!r}{did_you_mean(f, feeds)}; "
+                            f"feeds: {', '.join(feeds)}")
+            _check_ref(ctx, catalog, "switchgear", lu.switchgear, (*ul, "switchgear"))
+            _check_ref(ctx, catalog, "transformer", lu.transformer, (*ul, "transformer"))
+            _check_ref(ctx, catalog, "ups", lu.ups.model, (*ul, "ups", "model"))
+            _check_ref(ctx, catalog, "busway", lu.busway, (*ul, "busway"))
+            if lu.generator is not None:
+                _check_ref(ctx, catalog, "generator", lu.generator.model, (*ul, "generator", "model"))
+            k, _ = REDUNDANCY[lu.redundancy]
+            if lu.blocks is not None and lu.blocks % k:
+                ctx.add((*ul, "blocks"), f"redundancy {lu.redundancy} builds blocks in groups of {k}; "
+                        f"blocks must be a multiple of {k}, got {lu.blocks}")
+
+
+def _assign_slots(num_slots: int, k: int, bpb: int, max_groups: int | None) -> tuple[list[tuple[int, ...]], int]:
+    """Give each busway slot its blocks (one per cord); returns (blocks per slot, groups used).
+
+    Slots without room get ``()``. Pairs of blocks rotate within a group so that load spreads
+    evenly; a new group opens when no pair of the current group has two free busway positions.
+    """
+    pairs = [(0,)] if k == 1 else list(itertools.combinations(range(k), 2))
+    out: list[tuple[int, ...]] = []
+    group, used, turn = 0, [0] * k, 0
+    for _ in range(num_slots):
+        chosen = None
+        for j in range(len(pairs)):
+            pair = pairs[(turn + j) % len(pairs)]
+            if all(used[b] < bpb for b in pair):
+                chosen = pair
+                turn = (turn + j + 1) % len(pairs)
+                break
+        if chosen is None:
+            group, used, turn = group + 1, [0] * k, 1
+            chosen = pairs[0]
+        if max_groups is not None and group >= max_groups:
+            out.append(())
+            continue
+        for b in chosen:
+            used[b] += 1
+        out.append(tuple(group * k + b for b in chosen))
+    return out, group + 1 if num_slots else 0
+
+
+@dataclass
+class _RackBuild:
+    arrays: dict[str, list] = field(default_factory=dict)
+
+    def extend(self, n: int, **cols: Any) -> None:
+        for key, val in cols.items():
+            self.arrays.setdefault(key, []).extend([val] * n if not isinstance(val, list) else val)
+
+
+def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Factory | None, list[Problem]]:
+    """Build the Factory from a validated layout; returns (factory or None, problems)."""
+    ctx = _Ctx(file, data)
+    _check_references(layout, catalog, ctx)
+    if ctx.problems:
+        return None, ctx.problems
+
+    losses = _LossModels(catalog)
+    nodes = _Nodes()
+    feed_idx = {}
+    for f in layout.utility_feeds:
+        feed_idx[f.name] = nodes.add(f.name, "feed", -1, -1, 1, f.rating)
+
+    racks = _RackBuild()
+    systems: list[str] = []
+    cord_rack: list[int] = []
+    cord_node: list[int] = []
+    cord_psus: list[int] = []
+    hall_names: list[str] = []
+
+    for h, hall in enumerate(layout.halls):
+        for c in range(hall.copies):
+            hname = hall.name if hall.copies == 1 else f"{hall.name}-{c + 1}"
+            hall_names.append(hname)
+            _expand_hall(ctx, hall, h, hname, layout, catalog, losses, nodes, feed_idx, racks, systems,
+                         cord_rack, cord_node, cord_psus)
+    if ctx.problems:
+        return None, ctx.problems
+
+    # Sort nodes so that parents precede children (stable by depth), remapping indices.
+    depth = np.asarray(nodes.depth)
+    order = np.argsort(depth, kind="stable")
+    new_of_old = np.empty_like(order)
+    new_of_old[order] = np.arange(len(order))
+    parent_old = np.asarray(nodes.parent)
+    parent = np.where(parent_old[order] >= 0, new_of_old[np.maximum(parent_old[order], 0)], -1)
+
+    tree = PowerTree(
+        name=np.asarray(nodes.name, dtype=object)[order],
+        kind=np.asarray(nodes.kind)[order],
+        parent=parent,
+        depth=depth[order],
+        loss_model_idx=np.asarray(nodes.loss)[order],
+        num_modules=np.asarray(nodes.modules, dtype=float)[order],
+        module_rating_w=np.asarray(nodes.module_rating, dtype=float)[order],
+        backup_rating_w=np.asarray(nodes.backup, dtype=float)[order],
+        cord_rack=np.asarray(cord_rack, dtype=np.int64),
+        cord_node=new_of_old[np.asarray(cord_node, dtype=np.int64)] if cord_node else np.zeros(0, np.int64),
+        cord_shelves=np.asarray(cord_psus, dtype=np.int64),
+    )
+    a = racks.arrays
+    arr = {k: np.asarray(v, dtype=object if k in ("name", "hall", "row") else float) for k, v in a.items()}
+    for k in ("system_idx", "psu_model_idx"):
+        arr[k] = arr[k].astype(np.int64)
+    rack_arrays = RackArrays(**arr)
+    factory = Factory(
+        name=layout.name,
+        source_file=file,
+        racks=rack_arrays,
+        power=tree,
+        systems=tuple(systems),
+        loss_models=tuple(losses.models),
+        halls=tuple(hall_names),
+        catalog=catalog,
+        layout=layout,
+    )
+    return factory, []
+
+
+def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> dict[str, Any]:
+    nodes = row.nodes_per_rack or int(entry.nodes_per_rack.si)
+    per = {"rack": 1, "node": nodes}
+    fixed_max = sum(per[c.per] * c.count.si * c.power.si for c in entry.components)
+    fixed_idle = sum(
+        per[c.per] * c.count.si * (c.idle_power.si if c.idle_power is not None else c.power.si)
+        for c in entry.components
+    )
+    ps = entry.power_supply
+    scope_mult = per[ps.scope]
+    tdp = entry.gpu.tdp.si
+    return {
+        "num_gpus": nodes * entry.gpus_per_node.si,
+        "gpu_idle_w": entry.gpu.idle_power.si,
+        "gpu_tdp_w": tdp,
+        "gpu_cap_w": min(row.gpu_power_cap, tdp) if row.gpu_power_cap is not None else tdp,
+        "gpu_min_clock": entry.gpu.min_clock_factor.si,
+        "num_cpus": nodes * entry.cpus_per_node.si,
+        "cpu_idle_w": entry.cpu.idle_power.si,
+        "cpu_tdp_w": entry.cpu.tdp.si,
+        "fixed_idle_w": fixed_idle,
+        "fixed_max_w": fixed_max,
+        "psu_model_idx": losses.get(ps.psu),
+        "num_shelves": scope_mult * ps.shelves.si,
+        "psus_per_shelf": ps.psus_per_shelf.si,
+        "num_sharing_domains": scope_mult,
+        "liquid_fraction": entry.liquid_cooled_fraction.si,
+    }
+
+
+def _expand_hall(ctx, hall: Hall, h: int, hname: str, layout: Layout, catalog: Catalog,
+                 losses: _LossModels, nodes: _Nodes, feed_idx: dict[str, int], racks: _RackBuild,
+                 systems: list[str], cord_rack, cord_node, cord_psus) -> None:
+    default_lineup = hall.lineups[0].name if len(hall.lineups) == 1 else None
+    # Racks of this hall, and busway slots (lists of rack indices) per line-up.
+    slots: dict[str, list[tuple[list[int], tuple]]] = {lu.name: [] for lu in hall.lineups}
+    for r, row in enumerate(hall.rows):
+        entry: SystemEntry = catalog.entries[row.system]
+        if row.system not in systems:
+            systems.append(row.system)
+        lineup = next(lu for lu in hall.lineups if lu.name == (row.lineup or default_lineup))
+        cols = _system_columns(entry, row, losses)
+        ps = entry.power_supply
+        _, cords = REDUNDANCY[lineup.redundancy]
+        psus_per_unit = int(ps.shelves.si * ps.psus_per_shelf.si)
+        if psus_per_unit % cords:
+            ctx.add(("halls", h, "rows", r, "system"),
+                    f"{row.system!r} has {psus_per_unit} PSUs per {ps.scope}, which cannot be split "
+                    f"evenly over the {cords} cords of redundancy {lineup.redundancy}")
+            continue
+        for i in range(row.count):
+            rname = row.name if row.count == 1 else f"{row.name}{i + 1:02d}"
+            first = len(racks.arrays.get("name", []))
+            names = [f"{hname}/{rname}/r{j + 1:02d}" for j in range(row.racks_per_row)]
+            racks.extend(row.racks_per_row, name=names, hall=hname, row=f"{hname}/{rname}",
+                         system_idx=systems.index(row.system), **cols)
+            for s in range(0, row.racks_per_row, lineup.racks_per_busway):
+                members = list(range(first + s, first + min(s + lineup.racks_per_busway, row.racks_per_row)))
+                slots[lineup.name].append((members, (r, int(cols["num_shelves"] * cols["psus_per_shelf"]))))
+
+    for u, lu in enumerate(hall.lineups):
+        k, cords = REDUNDANCY[lu.redundancy]
+        lineup_slots = slots[lu.name]
+        max_groups = lu.blocks // k if lu.blocks is not None else None
+        assigned, groups = _assign_slots(len(lineup_slots), k, lu.busways_per_block, max_groups)
+        dropped = [m for (m, _), a in zip(lineup_slots, assigned, strict=True) if not a]
+        if dropped:
+            n = sum(len(m) for m in dropped)
+            cap = (lu.blocks or 0) * lu.busways_per_block * lu.racks_per_busway // cords
+            ctx.add(("halls", h, "lineups", u, "blocks"),
+                    f"rack with no power path: {n} racks of hall {hname!r} have no busway; line-up "
+                    f"{lu.name!r} has {lu.blocks} blocks x {lu.busways_per_block} busways x "
+                    f"{lu.racks_per_busway} racks / {cords} cords = {cap} racks, rows need "
+                    f"{cap + n}; raise 'blocks' or 'busways_per_block'")
+            continue
+        num_blocks = lu.blocks if lu.blocks is not None else groups * k
+        prefix = f"{hname}/{lu.name}"
+        gen: GeneratorEntry | None = catalog.entries[lu.generator.model] if lu.generator else None
+        backup = gen.rating.si * lu.generator.count if gen is not None else 0.0
+        swgr_loss = losses.get(lu.switchgear)
+        swgr_rating = catalog.entries[lu.switchgear].rating.si
+        swgr: dict[str, int] = {}
+        for f in dict.fromkeys(lu.feeds):
+            swgr[f] = nodes.add(f"{prefix}/swgr-{f}", "switchgear", feed_idx[f], swgr_loss, 1,
+                                swgr_rating, backup)
+        xf: TransformerEntry = catalog.entries[lu.transformer]
+        ups: UpsEntry = catalog.entries[lu.ups.model]
+        bw: BuswayEntry = catalog.entries[lu.busway]
+        ups_node = []
+        letters = "ABCDEFGH"
+        for b in range(num_blocks):
+            g, j = divmod(b, k)
+            bname = f"{prefix}/blk{g + 1:02d}{letters[j] if k > 1 else ''}"
+            feed = lu.feeds[b % len(lu.feeds)]
+            t = nodes.add(f"{bname}/xfmr", "transformer", swgr[feed], losses.get(lu.transformer), 1, xf.rating.si)
+            ups_node.append(nodes.add(f"{bname}/ups", "ups", t, losses.get(lu.ups.model),
+                                      lu.ups.modules, ups.module_rating.si))
+        bw_count = [0] * num_blocks
+        bw_loss, bw_rating = losses.get(lu.busway), busway_rating_w(bw)
+        for (members, (_, psus)), blocks in zip(lineup_slots, assigned, strict=True):
+            for b in blocks:
+                bw_count[b] += 1
+                name = nodes.name[ups_node[b]].removesuffix("/ups") + f"/bw{bw_count[b]:02d}"
+                node = nodes.add(name, "busway", ups_node[b], bw_loss, 1, bw_rating)
+                for rk in members:
+                    cord_rack.append(rk)
+                    cord_node.append(node)
+                    cord_psus.append(psus // cords)

@@ -1,0 +1,178 @@
+"""Steady-state power flow through the distribution tree, vectorised over racks and nodes.
+
+From the racks up: rack IT power → power shelves (losses, split over the live cords) → busways →
+UPS → transformers → switchgear → utility feeds. At every node
+
+.. math:: P_{in} = \\sum_{children} P_{in,child} + \\sum_{cords} P_{cord} + P_{loss}(P_{out})
+
+which :func:`solve_power` enforces exactly (tested to 1e-9 relative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from twin.factory import NODE_KINDS, Factory
+from twin.power.capping import clock_factor_for_cap
+from twin.power.losses import loss_coefficients, loss_w
+from twin.power.rack import rack_it_power_w, shelf_input_w
+
+
+@dataclass(frozen=True)
+class PowerFlow:
+    """Result of one steady power solve. Rack arrays have one entry per rack, node arrays per node."""
+
+    utilisation: np.ndarray  # per rack [-]
+    clock_factor: np.ndarray  # per rack [-]
+    gpu_w: np.ndarray  # power of one GPU [W]
+    it_dc_w: np.ndarray  # rack IT load behind the shelves [W]
+    rack_input_w: np.ndarray  # rack input power (at the rack's cords) [W]
+    shelf_loss_w: np.ndarray  # [W]
+    psu_load_fraction: np.ndarray  # load of each active PSU / its rating [-]
+    rack_powered: np.ndarray  # bool
+    cord_w: np.ndarray  # per cord [W]
+    node_alive: np.ndarray  # bool
+    node_on_backup: np.ndarray  # bool: energised from its standby generator
+    node_rating_w: np.ndarray  # rating in service (0 when dead) [W]
+    node_load_w: np.ndarray  # output power delivered [W]
+    node_loss_w: np.ndarray  # [W]
+    node_input_w: np.ndarray  # [W]
+    node_is_source: np.ndarray  # bool: live root, or node on backup (draws from outside the tree)
+
+    @property
+    def it_power_w(self) -> float:
+        """IT power at the rack inputs (The Green Grid's PUE boundary). [W]"""
+        return float(self.rack_input_w.sum())
+
+    @property
+    def facility_power_w(self) -> float:
+        """Power drawn from utility feeds and standby generators. [W]"""
+        return float(self.node_input_w[self.node_is_source].sum())
+
+
+def node_coefficients(factory: Factory) -> np.ndarray:
+    """Per-node loss coefficients ``(n, 3)``; zeros for lossless nodes (utility feeds)."""
+    coefs = np.array([loss_coefficients(m) for m in factory.loss_models]).reshape(-1, 3)
+    idx = factory.power.loss_model_idx
+    out = np.zeros((len(idx), 3))
+    has = idx >= 0
+    out[has] = coefs[idx[has]]
+    return out
+
+
+def psu_coefficients(factory: Factory) -> np.ndarray:
+    """Per-rack PSU loss coefficients ``(racks, 3)`` and PSU ratings."""
+    coefs = np.array([loss_coefficients(m) for m in factory.loss_models]).reshape(-1, 3)
+    return coefs[factory.racks.psu_model_idx]
+
+
+def psu_rating_w(factory: Factory) -> np.ndarray:
+    """Rating of one PSU of each rack. [W]"""
+    ratings = np.array([m.rating_w for m in factory.loss_models])
+    return ratings[factory.racks.psu_model_idx]
+
+
+def energised(factory: Factory, failed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which nodes are energised when the ``failed`` nodes are out of service.
+
+    A node is alive when it has not failed and its parent is alive, or when it has a standby
+    generator (``backup_rating_w > 0``) that picks it up after its upstream is lost.
+
+    Returns
+    -------
+    (alive, on_backup) : boolean arrays over nodes
+    """
+    tree = factory.power
+    alive = ~failed
+    on_backup = np.zeros(len(tree), dtype=bool)
+    for level in tree.levels[1:]:
+        parent_ok = alive[tree.parent[level]]
+        backup = (~parent_ok) & (tree.backup_rating_w[level] > 0) & alive[level]
+        on_backup[level] = backup
+        alive[level] &= parent_ok | backup
+    return alive, on_backup
+
+
+def solve_power(
+    factory: Factory,
+    utilisation: ArrayLike = 1.0,
+    *,
+    gpu_cap_w: ArrayLike | None = None,
+    failed_nodes: ArrayLike | None = None,
+    module_loss: ArrayLike | None = None,
+    coef: np.ndarray | None = None,
+) -> PowerFlow:
+    """Steady power at every rack and node for a utilisation and failure state.
+
+    Parameters
+    ----------
+    factory : Factory
+        The site.
+    utilisation : float or array over racks
+        GPU/CPU utilisation, see :mod:`twin.power.gpu`. [-]
+    gpu_cap_w : float or array over racks, optional
+        GPU power cap; defaults to each rack's configured cap (TDP when uncapped). [W]
+    failed_nodes : bool array over nodes, optional
+        Nodes out of service; everything below them loses supply unless on backup.
+    module_loss : array over nodes, optional
+        Number of failed parallel modules per node (UPS module failures).
+    coef : array (nodes, 3), optional
+        Precomputed :func:`node_coefficients` (saves time in N-1 loops).
+    """
+    racks, tree = factory.racks, factory.power
+    n_racks = len(racks)
+    u = np.broadcast_to(np.asarray(utilisation, dtype=float), (n_racks,)).copy()
+    cap = racks.gpu_cap_w if gpu_cap_w is None else np.broadcast_to(gpu_cap_w, (n_racks,))
+    clock = clock_factor_for_cap(u, cap, racks.gpu_idle_w, racks.gpu_tdp_w, racks.gpu_min_clock)
+    it, gpu_w = rack_it_power_w(
+        u, clock, racks.num_gpus, racks.gpu_idle_w, racks.gpu_tdp_w, racks.num_cpus,
+        racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w,
+    )
+
+    failed = np.zeros(len(tree), dtype=bool) if failed_nodes is None else np.asarray(failed_nodes, bool)
+    alive, on_backup = energised(factory, failed)
+    modules = tree.num_modules - (0 if module_loss is None else np.asarray(module_loss, dtype=float))
+    rating = np.where(alive, np.maximum(modules, 0) * tree.module_rating_w, 0.0)
+
+    cord_live = alive[tree.cord_node]
+    cord_psus = np.where(cord_live, tree.cord_shelves, 0)
+    active = np.bincount(tree.cord_rack, weights=cord_psus, minlength=n_racks)
+    rack_in, frac = shelf_input_w(it, active, psu_rating_w(factory), psu_coefficients(factory))
+    powered = active > 0
+    it = np.where(powered, it, 0.0)
+    share = np.divide(cord_psus, active[tree.cord_rack], out=np.zeros(len(cord_psus)),
+                      where=active[tree.cord_rack] > 0)
+    cord_w = rack_in[tree.cord_rack] * share
+
+    c = node_coefficients(factory) if coef is None else coef
+    load = np.bincount(tree.cord_node, weights=cord_w, minlength=len(tree)).astype(float)
+    loss = np.zeros(len(tree))
+    node_in = np.zeros(len(tree))
+    for level in reversed(tree.levels):
+        loss[level] = loss_w(load[level], rating[level], c[level])
+        node_in[level] = np.where(alive[level], load[level] + loss[level], 0.0)
+        has_parent = tree.parent[level] >= 0
+        feeds_parent = level[has_parent & ~on_backup[level]]
+        np.add.at(load, tree.parent[feeds_parent], node_in[feeds_parent])
+
+    flow = PowerFlow(
+        utilisation=u, clock_factor=clock, gpu_w=gpu_w, it_dc_w=it, rack_input_w=rack_in,
+        shelf_loss_w=rack_in - it, psu_load_fraction=np.where(powered, frac, 0.0),
+        rack_powered=powered, cord_w=cord_w, node_alive=alive, node_on_backup=on_backup,
+        node_rating_w=rating, node_load_w=load, node_loss_w=loss, node_input_w=node_in,
+        node_is_source=alive & ((tree.parent < 0) | on_backup),
+    )
+    return flow
+
+
+def losses_by_stage(factory: Factory, flow: PowerFlow) -> dict[str, float]:
+    """Losses summed per stage: power shelves, then each node kind. [W]"""
+    out = {"power_shelf": float(flow.shelf_loss_w.sum())}
+    for code, kind in enumerate(NODE_KINDS):
+        if kind == "feed":
+            continue
+        out[kind] = float(flow.node_loss_w[factory.power.kind == code].sum())
+    return out

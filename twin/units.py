@@ -1,0 +1,139 @@
+"""Quantities with units at the boundary, SI floats inside.
+
+Files and the UI write values with units ("132 kW", "45 degC", "1.5 L/min/kW", "$0.08/kWh").
+:func:`parse` turns them into a float in the SI unit of the expected *kind*; everything inside the
+twin works on those floats. This is the only module that imports pint.
+
+Conventions: temperatures are returned in °C (project convention, names end in ``_c``);
+temperature differences in K; money in US dollars (``USD``, written ``$`` in files).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import pint
+
+from twin.errors import UnitError
+
+#: Kind of quantity -> (SI unit the float is returned in, example shown in error messages).
+KINDS: dict[str, tuple[str, str]] = {
+    "power": ("W", "132 kW"),
+    "energy": ("J", "1 kWh"),
+    "voltage": ("V", "415 V"),
+    "current": ("A", "1600 A"),
+    "temperature": ("degC", "45 degC"),
+    "temperature_difference": ("K", "10 K"),
+    "flow": ("m**3/s", "200 L/min"),
+    "flow_per_power": ("m**3/s/W", "1.5 L/min/kW"),
+    "pressure": ("Pa", "2 bar"),
+    "length": ("m", "600 mm"),
+    "mass": ("kg", "1360 kg"),
+    "time": ("s", "10 min"),
+    "data": ("byte", "186 GB"),
+    "bandwidth": ("byte/s", "8 TB/s"),
+    "flops": ("FLOP/s", "2.5 PFLOP/s"),
+    "money": ("USD", "$3.1M"),
+    "price_per_energy": ("USD/J", "$0.08/kWh"),
+    "price_per_power": ("USD/W", "$10.7M/MW"),
+    "fraction": ("dimensionless", "95 %"),
+}
+
+
+@functools.cache
+def _registry() -> pint.UnitRegistry:
+    """Build the project's unit registry once (cached, private)."""
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg.define("USD = [currency] = $ = dollar")
+    ureg.define("FLOP = [flop] = flop")
+    ureg.define("percent_ = 0.01 = %")
+    return ureg
+
+
+_MONEY_RE = re.compile(r"\$\s*([0-9.eE+-]+)\s*([kKMB]?)\b")
+_MONEY_SUFFIX = {"": "", "k": " * 1e3", "K": " * 1e3", "M": " * 1e6", "B": " * 1e9"}
+
+
+def _normalise(text: str) -> str:
+    """Rewrite the spellings users write into ones pint reads."""
+    s = text.strip()
+    s = s.replace("°C", " degC").replace("℃", " degC").replace("°F", " degF")
+    # "$0.08/kWh" -> "(0.08 USD)/kWh"; "$3.1M" -> "(3.1 * 1e6 USD)"
+    s = _MONEY_RE.sub(lambda m: f"({m.group(1)}{_MONEY_SUFFIX[m.group(2)]} USD)", s)
+    s = s.replace("%", " percent_")
+    return s
+
+
+def _dimension_name(q: pint.Quantity) -> str:
+    dims = str(q.dimensionality)
+    for kind, (unit, _) in KINDS.items():
+        if q.dimensionality == _registry()(unit).dimensionality:
+            return f"{kind} ({dims})" if dims != "dimensionless" else kind
+    return dims
+
+
+def parse(value: str | float | int, kind: str) -> float:
+    """Parse a value with units into a float in the SI unit of ``kind``.
+
+    Parameters
+    ----------
+    value : str or number
+        Text such as ``"132 kW"``. A bare number is accepted only for ``fraction``.
+    kind : str
+        One of :data:`KINDS`.
+
+    Returns
+    -------
+    float
+        The value in the SI unit of ``kind`` (°C for temperatures).
+
+    Raises
+    ------
+    UnitError
+        If the text cannot be read, has no unit where one is needed, or has the wrong dimension.
+    """
+    if kind not in KINDS:
+        raise UnitError(f"unknown quantity kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+    unit, example = KINDS[kind]
+    if isinstance(value, bool):
+        raise UnitError(f"expected a {kind} such as '{example}', got {value!r}")
+    if isinstance(value, int | float):
+        if kind == "fraction":
+            out = float(value)
+            if not math.isfinite(out):
+                raise UnitError(f"expected a finite {kind}, got {value!r}")
+            return out
+        raise UnitError(f"expected a {kind} with units such as '{example}', got the bare number {value!r}")
+    if not isinstance(value, str):
+        raise UnitError(f"expected a {kind} such as '{example}', got {type(value).__name__} {value!r}")
+    ureg = _registry()
+    try:
+        q = ureg.Quantity(_normalise(value))
+    except Exception as exc:  # pint raises several types for unreadable text
+        raise UnitError(f"cannot read {value!r} as a {kind} (e.g. '{example}'): {exc}") from None
+    if not isinstance(q, pint.Quantity):
+        q = ureg.Quantity(q, "dimensionless")
+    target = ureg(unit)
+    if q.dimensionality != target.dimensionality:
+        raise UnitError(
+            f"expected a {kind} such as '{example}', got {value!r} which is a {_dimension_name(q)}"
+        )
+    if kind != "fraction" and q.unitless:
+        raise UnitError(f"expected a {kind} with units such as '{example}', got {value!r}")
+    out = float(q.to(unit).magnitude)
+    if not math.isfinite(out):
+        raise UnitError(f"expected a finite {kind}, got {value!r}")
+    return out
+
+
+def format_si(value_si: float, unit: str, digits: int = 3) -> str:
+    """Format an SI float for people: ``format_si(1.32e5, "W") -> '132 kW'``."""
+    if value_si == 0 or not math.isfinite(value_si):
+        return f"{value_si:g} {unit}"
+    prefixes = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")]
+    for scale, p in prefixes:
+        if abs(value_si) >= scale:
+            return f"{value_si / scale:.{digits}g} {p}{unit}"
+    return f"{value_si:.{digits}g} {unit}"
