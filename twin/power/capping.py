@@ -29,6 +29,6 @@ def clock_factor_for_cap(
     idle = np.asarray(idle_w, dtype=float)
     dyn = (np.asarray(tdp_w, dtype=float) - idle) * u
     headroom = np.maximum(np.asarray(cap_w, dtype=float) - idle, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         c = np.where(dyn > 0, (headroom / np.where(dyn > 0, dyn, 1.0)) ** (1.0 / exponent), 1.0)
     return np.clip(c, np.asarray(min_clock, dtype=float), 1.0)

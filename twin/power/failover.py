@@ -16,6 +16,7 @@ A case *survives* when no rack is dropped and no component in service exceeds it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,8 +125,12 @@ def shelf_failure_cases(factory: Factory, base: PowerFlow) -> list[FailureCase]:
     return cases
 
 
-def n_minus_1(factory: Factory, utilisation: float | np.ndarray = 1.0,
-              gpu_cap_w: float | np.ndarray | None = None) -> tuple[PowerFlow, list[FailureCase]]:
+def n_minus_1(
+    factory: Factory,
+    utilisation: float | np.ndarray = 1.0,
+    gpu_cap_w: float | np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[PowerFlow, list[FailureCase]]:
     """Fail every power component once and report what is overloaded or dropped.
 
     Returns
@@ -145,6 +150,8 @@ def n_minus_1(factory: Factory, utilisation: float | np.ndarray = 1.0,
         flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, failed_nodes=failed, coef=coef)
         failed[i] = False
         cases.append(_case(factory, base, flow, str(tree.name[i]), NODE_KINDS[tree.kind[i]]))
+        if progress is not None:
+            progress(i + 1, len(tree))
     ups_code = NODE_KINDS.index("ups")
     lost = np.zeros(len(tree))
     for i in np.flatnonzero((tree.kind == ups_code) & (tree.num_modules > 1)):

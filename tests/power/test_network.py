@@ -1,0 +1,92 @@
+"""Power flow: a hand-calculated rack, conservation at every node, monotonic behaviour."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from twin.power.network import losses_by_stage, solve_power
+
+
+def test_hand_calculated_single_rack(one_rack):
+    """tests/power/data: 8 GPUs (100-1000 W), 2 CPUs (50-300 W), 1 kW fixed; N path, u = 1.
+
+    IT DC      = 8*1000 + 2*300 + 1000                               = 9,600 W
+    PSUs       = 4 x 10 kW = 40 kW, x = 9600/40000 = 0.24
+    shelf loss = 40000 * (0.01 + 0.01*0.24 + 0.02*0.24^2)            = 542.08 W
+    rack input = 9600 + 542.08                                        = 10,142.08 W
+    busway     = sqrt(3)*400*1000*1.0 = 692,820.3 W; loss = 2000*(10142.08/692820.3)^2 = 0.4286 W
+    UPS        = 500 kW, load 10,142.5086 W, x = 0.020285;
+                 loss = 500000*(0.02 + 0.01*0.020285 + 0.01*0.020285^2) = 10,103.48 W
+    xfmr       = 1 MW, load 20,245.99 W; loss = 1000 + 10000*(0.020246)^2 = 1,004.10 W
+    switchgear = 5 MW, load 21,250.09 W; loss = 5000*(0.00425)^2       = 0.0903 W
+    feed       = 21,250.18 W
+    """
+    flow = solve_power(one_rack, 1.0)
+    assert flow.it_dc_w[0] == pytest.approx(9600.0, rel=1e-3)
+    assert flow.rack_input_w[0] == pytest.approx(10142.08, rel=1e-3)
+    losses = losses_by_stage(one_rack, flow)
+    assert losses["power_shelf"] == pytest.approx(542.08, rel=1e-3)
+    assert losses["busway"] == pytest.approx(0.4286, rel=1e-3)
+    assert losses["ups"] == pytest.approx(10103.48, rel=1e-3)
+    assert losses["transformer"] == pytest.approx(1004.10, rel=1e-3)
+    assert losses["switchgear"] == pytest.approx(0.0903, rel=1e-2)
+    assert flow.facility_power_w == pytest.approx(21250.18, rel=1e-3)
+
+
+def _assert_conserved(factory, flow):
+    tree = factory.power
+    children = np.zeros(len(tree))
+    np.add.at(children, tree.cord_node, flow.cord_w)
+    grid_fed = (tree.parent >= 0) & ~flow.node_on_backup
+    np.add.at(children, tree.parent[grid_fed], flow.node_input_w[grid_fed])
+    expected = np.where(flow.node_alive, children + flow.node_loss_w, 0.0)
+    assert_allclose(flow.node_input_w, expected, rtol=1e-9, atol=1e-9)
+    # rack input = DC load + shelf loss; cords of a rack sum to its input
+    per_rack = np.bincount(tree.cord_rack, weights=flow.cord_w, minlength=len(factory.racks))
+    assert_allclose(per_rack, flow.rack_input_w, rtol=1e-9)
+    assert_allclose(flow.rack_input_w, flow.it_dc_w + flow.shelf_loss_w, rtol=1e-9)
+    # whole site: metered power = DC IT + every loss
+    total = flow.it_dc_w.sum() + flow.shelf_loss_w.sum() + flow.node_loss_w.sum()
+    assert flow.facility_power_w == pytest.approx(total, rel=1e-9)
+
+
+@pytest.mark.parametrize("layout", ["pod-8x-nvl72", "hall-100mw", "rack-nvl72"])
+def test_conservation_on_shipped_layouts(layout, shipped):
+    factory = shipped(layout)
+    _assert_conserved(factory, solve_power(factory, 0.8))
+
+
+def test_conservation_with_failures(shipped):
+    factory = shipped("hall-100mw")
+    failed = np.zeros(len(factory.power), dtype=bool)
+    failed[[0, 5, len(failed) - 1]] = True  # a feeder (on generators), a switchgear, a busway
+    _assert_conserved(factory, solve_power(factory, 1.0, failed_nodes=failed))
+
+
+@settings(max_examples=30, deadline=None)
+@given(u1=st.floats(0, 1), u2=st.floats(0, 1))
+def test_more_utilisation_never_lowers_power(shipped, u1, u2):
+    factory = shipped("pod-8x-nvl72")
+    lo, hi = sorted((u1, u2))
+    a, b = solve_power(factory, lo), solve_power(factory, hi)
+    assert b.facility_power_w >= a.facility_power_w - 1e-6
+    assert (b.node_input_w >= a.node_input_w - 1e-6).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(c1=st.floats(150, 1500), c2=st.floats(150, 1500), u=st.floats(0, 1))
+def test_lower_cap_never_raises_power(shipped, c1, c2, u):
+    factory = shipped("pod-8x-nvl72")
+    lo, hi = sorted((c1, c2))
+    a, b = solve_power(factory, u, gpu_cap_w=lo), solve_power(factory, u, gpu_cap_w=hi)
+    assert a.facility_power_w <= b.facility_power_w + 1e-6
+    assert (a.gpu_w <= b.gpu_w + 1e-9).all()
+
+
+def test_zero_utilisation_is_idle_not_zero(one_rack):
+    flow = solve_power(one_rack, 0.0)
+    # 8*100 + 2*50 + 1000 = 1,900 W
+    assert flow.it_dc_w[0] == pytest.approx(1900.0)
+    assert np.isfinite(flow.node_input_w).all()

@@ -1,0 +1,181 @@
+"""The ``twin`` command: thin wrappers that parse arguments, call the API and print.
+
+Every command that prints results also writes them as JSON with ``--json OUT`` (``-`` for
+stdout). Input problems print as ``file:line: field: message`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from twin.engine.steady import Evaluation, evaluate
+from twin.errors import InputError, TwinError
+from twin.layout import BUNDLED_CATALOG, load_catalog, load_layout
+from twin.layout.yamlio import MarkedList, load_yaml
+from twin.units import format_si, parse
+
+#: Layout run by ``twin evaluate`` when no file is given.
+DEFAULT_LAYOUT = BUNDLED_CATALOG.parent / "layouts" / "pod-8x-nvl72.yaml"
+
+
+def _write_json(data: dict, out: str) -> None:
+    text = json.dumps(data, indent=2, allow_nan=False)
+    if out == "-":
+        click.echo(text)
+    else:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+
+
+def _fail_input(exc: InputError) -> None:
+    click.echo(str(exc), err=True)
+    sys.exit(2)
+
+
+def _power(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse(text, "power")
+    except TwinError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ai-factory-twin")
+def main() -> None:
+    """AI Factory Twin: power, cooling, fabric and token throughput of AI factories."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "json_out", metavar="OUT", help="Write the result as JSON to OUT ('-' = stdout).")
+def validate(files: tuple[Path, ...], json_out: str | None) -> None:
+    """Check layout or catalog FILES; print every problem with file:line and field."""
+    results, ok = [], True
+    for path in files:
+        entry = {"file": str(path), "valid": True, "problems": []}
+        try:
+            data = load_yaml(path)
+            if isinstance(data, MarkedList) or (isinstance(data, dict) and "kind" in data):
+                cat = load_catalog([BUNDLED_CATALOG, path] if not path.resolve().is_relative_to(BUNDLED_CATALOG)
+                                   else [BUNDLED_CATALOG])
+                entry |= {"type": "catalog", "num_entries": len(cat.entries)}
+                msg = f"OK  {path}: catalog file, valid with the bundled catalog ({len(cat.entries)} entries)"
+            else:
+                fac = load_layout(path)
+                entry |= {"type": "layout", "num_racks": fac.num_racks, "num_gpus": fac.num_gpus,
+                          "num_power_nodes": len(fac.power)}
+                msg = (f"OK  {path}: layout {fac.name!r}, {fac.num_racks} racks, {fac.num_gpus} GPUs, "
+                       f"{len(fac.power)} power components")
+            if json_out != "-":
+                click.echo(msg)
+        except InputError as exc:
+            ok = False
+            entry["valid"] = False
+            entry["problems"] = [p.__dict__ for p in exc.problems]
+            click.echo(str(exc), err=True)
+        results.append(entry)
+    if json_out:
+        _write_json({"valid": ok, "files": results}, json_out)
+    if not ok:
+        sys.exit(2)
+
+
+def _summary(ev: Evaluation, top: int) -> str:
+    d = ev.to_dict()
+    lines = [
+        f"Layout {d['layout']!r} ({d['source_file']})",
+        f"  {d['num_halls']} hall(s), {d['num_racks']} racks, {d['num_gpus']} GPUs, "
+        f"utilisation {d['utilisation']:.0%}",
+    ]
+    for s in d["systems"]:
+        lines.append(
+            f"  {s['system']:<16} {s['num_racks']:>6} racks {s['num_gpus']:>8} GPUs  "
+            f"rack input {format_si(s['rack_input_w_max'], 'W')}  GPU {s['gpu_power_w']:.0f} W"
+            + (f"  (capped, clock {s['clock_factor_min']:.2f})" if s["clock_factor_min"] < 1 else "")
+        )
+    lines += [
+        "",
+        "Power",
+        f"  IT power (at rack inputs)   {format_si(d['it_power_w'], 'W', 4)}",
+        f"  Facility power (at meter)   {format_si(d['facility_power_w'], 'W', 4)}",
+        f"  PUE, electrical only        {d['pue_electrical']:.3f}   (cooling not modelled yet)",
+        "",
+        "Losses by stage",
+    ]
+    for stage, w in d["losses_w"].items():
+        note = "  (inside IT power)" if stage == "power_shelf" else ""
+        share = w / d["it_power_w"] if d["it_power_w"] else 0
+        lines.append(f"  {stage:<14} {format_si(w, 'W'):>10}  {share:6.2%} of IT{note}")
+    lines += ["", f"Most loaded components (top {top})",
+              f"  {'component':<44} {'kind':<12} {'load':>10} {'rating':>10} {'loading':>8}"]
+    for c in d["components"][:top]:
+        loading = f"{c['loading']:.0%}" if c["loading"] is not None else "-"
+        lines.append(f"  {c['name']:<44} {c['kind']:<12} {format_si(c['load_w'], 'W'):>10} "
+                     f"{format_si(c['rating_w'], 'W'):>10} {loading:>8}")
+    if d["baseline_overloads"]:
+        lines += ["", f"OVERLOADED IN NORMAL OPERATION: {len(d['baseline_overloads'])} component(s)"]
+        for o in d["baseline_overloads"][:top]:
+            lines.append(f"  {o['name']:<44} {o['kind']:<12} {o['loading']:.0%} of rating")
+    if "n_minus_1" in d:
+        cases = d["n_minus_1"]
+        bad = [c for c in cases if not c["survives"]]
+        lines.append("")
+        if not bad:
+            lines.append(f"N-1: the design survives every single failure ({len(cases)} cases).")
+        else:
+            lines.append(f"N-1: {len(bad)} of {len(cases)} single failures are NOT survived:")
+            for c in bad[:top]:
+                what = []
+                if c["racks_dropped"]:
+                    what.append(f"{c['racks_dropped']} racks dropped ({format_si(c['power_dropped_w'], 'W')})")
+                if c["overloaded"]:
+                    worst = c["overloaded"][0]
+                    what.append(f"{len(c['overloaded'])} overloaded, worst {worst['name']} at "
+                                f"{worst['loading']:.0%}")
+                lines.append(f"  {c['failed']:<44} " + "; ".join(what))
+            if len(bad) > top:
+                lines.append(f"  ... and {len(bad) - top} more (see --json)")
+    return "\n".join(lines)
+
+
+@main.command(name="evaluate")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--utilisation", "--utilization", type=click.FloatRange(0.0, 1.0), default=1.0,
+              show_default=True, help="GPU/CPU utilisation of every rack (1 = design peak).")
+@click.option("--gpu-power-cap", metavar="POWER", help="Cap every GPU, e.g. '1000 W'.")
+@click.option("--no-n-minus-1", is_flag=True, help="Skip the N-1 failure analysis.")
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True,
+              help="Rows in the 'most loaded' and failure tables.")
+@click.option("--json", "json_out", metavar="OUT", help="Write all figures as JSON to OUT ('-' = stdout).")
+def evaluate_cmd(file: Path | None, utilisation: float, gpu_power_cap: str | None, no_n_minus_1: bool,
+                 top: int, json_out: str | None) -> None:
+    """Steady-state power of FILE (default: the bundled 8-rack GB200 pod), with N-1 analysis."""
+    path = file or DEFAULT_LAYOUT
+    cap = _power(gpu_power_cap)
+    try:
+        factory = load_layout(path)
+    except InputError as exc:
+        _fail_input(exc)
+    n = len(factory.power)
+    if not no_n_minus_1 and n > 200 and sys.stderr.isatty():
+        with click.progressbar(length=n, label="N-1 analysis", file=sys.stderr) as bar:
+            ev = evaluate(factory, utilisation, gpu_cap_w=cap,
+                          progress=lambda done, total: bar.update(done - bar.pos))
+    else:
+        if not no_n_minus_1 and n > 200:
+            click.echo(f"N-1 analysis over {n} components ...", err=True)
+        ev = evaluate(factory, utilisation, gpu_cap_w=cap, with_n_minus_1=not no_n_minus_1)
+    if json_out != "-":
+        click.echo(_summary(ev, top))
+    if json_out:
+        _write_json(ev.to_dict(), json_out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
