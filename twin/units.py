@@ -48,7 +48,6 @@ def _registry() -> pint.UnitRegistry:
     ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.define("USD = [currency] = $ = dollar")
     ureg.define("FLOP = [flop] = flop")
-    ureg.define("percent_ = 0.01 = %")
     return ureg
 
 
@@ -62,7 +61,7 @@ def _normalise(text: str) -> str:
     s = s.replace("°C", " degC").replace("℃", " degC").replace("°F", " degF")
     # "$0.08/kWh" -> "(0.08 USD)/kWh"; "$3.1M" -> "(3.1 * 1e6 USD)"
     s = _MONEY_RE.sub(lambda m: f"({m.group(1)}{_MONEY_SUFFIX[m.group(2)]} USD)", s)
-    s = s.replace("%", " percent_")
+    s = s.replace("%", " percent")
     return s
 
 

@@ -12,27 +12,31 @@ from twin.power.network import losses_by_stage, solve_power
 def test_hand_calculated_single_rack(one_rack):
     """tests/power/data: 8 GPUs (100-1000 W), 2 CPUs (50-300 W), 1 kW fixed; N path, u = 1.
 
-    IT DC      = 8*1000 + 2*300 + 1000                               = 9,600 W
-    PSUs       = 4 x 10 kW = 40 kW, x = 9600/40000 = 0.24
-    shelf loss = 40000 * (0.01 + 0.01*0.24 + 0.02*0.24^2)            = 542.08 W
-    rack input = 9600 + 542.08                                        = 10,142.08 W
-    busway     = sqrt(3)*400*1000*1.0 = 692,820.3 W; loss = 2000*(10142.08/692820.3)^2 = 0.4286 W
-    UPS        = 500 kW, load 10,142.5086 W, x = 0.020285;
-                 loss = 500000*(0.02 + 0.01*0.020285 + 0.01*0.020285^2) = 10,103.48 W
-    xfmr       = 1 MW, load 20,245.99 W; loss = 1000 + 10000*(0.020246)^2 = 1,004.10 W
-    switchgear = 5 MW, load 21,250.09 W; loss = 5000*(0.00425)^2       = 0.0903 W
-    feed       = 21,250.18 W
+    Efficiency curves are interpolated in loss per unit l = x (1/eta - 1) between datasheet points.
+    IT DC      = 8*1000 + 2*300 + 1000                                         = 9,600 W
+    PSUs       = 4 x 10 kW = 40 kW, x = 9600/40000 = 0.24 (below the first point, 0.25)
+                 l(0.25) = 0.25*(1/0.947867-1) = 0.01375; l(0.5) = 0.5*(1/0.961538-1) = 0.02
+                 l(0.24) = 0.01375 - 0.01*(0.02-0.01375)/0.25 = 0.0135
+    shelf loss = 40000 * 0.0135                                                = 540.00 W
+    rack input = 9600 + 540                                                    = 10,140.00 W
+    busway     = sqrt(3)*400*1000*1.0 = 692,820.3 W; loss = 2000*(10140/692820.3)^2 = 0.4284 W
+    UPS        = 500 kW, load 10,140.43 W, x = 0.0202809
+                 l(0.25) = 0.25*(1/0.915332-1) = 0.023125; l(0.5) = 0.5*(1/0.947867-1) = 0.0275
+                 l(x) = 0.023125 + (x-0.25)*0.0175 = 0.0191049; loss = 500000*l     = 9,552.46 W
+    xfmr       = 1 MW, load 19,692.89 W; loss = 1000 + 10000*(0.0196929)^2       = 1,003.88 W
+    switchgear = 5 MW, load 20,696.77 W; loss = 5000*(0.00413935)^2              = 0.0857 W
+    feed       = 20,696.85 W
     """
     flow = solve_power(one_rack, 1.0)
     assert flow.it_dc_w[0] == pytest.approx(9600.0, rel=1e-3)
-    assert flow.rack_input_w[0] == pytest.approx(10142.08, rel=1e-3)
+    assert flow.rack_input_w[0] == pytest.approx(10140.0, rel=1e-3)
     losses = losses_by_stage(one_rack, flow)
-    assert losses["power_shelf"] == pytest.approx(542.08, rel=1e-3)
-    assert losses["busway"] == pytest.approx(0.4286, rel=1e-3)
-    assert losses["ups"] == pytest.approx(10103.48, rel=1e-3)
-    assert losses["transformer"] == pytest.approx(1004.10, rel=1e-3)
-    assert losses["switchgear"] == pytest.approx(0.0903, rel=1e-2)
-    assert flow.facility_power_w == pytest.approx(21250.18, rel=1e-3)
+    assert losses["power_shelf"] == pytest.approx(540.0, rel=1e-3)
+    assert losses["busway"] == pytest.approx(0.4284, rel=1e-3)
+    assert losses["ups"] == pytest.approx(9552.46, rel=1e-3)
+    assert losses["transformer"] == pytest.approx(1003.88, rel=1e-3)
+    assert losses["switchgear"] == pytest.approx(0.0857, rel=1e-2)
+    assert flow.facility_power_w == pytest.approx(20696.85, rel=1e-3)
 
 
 def _assert_conserved(factory, flow):

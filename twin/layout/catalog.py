@@ -38,6 +38,13 @@ class EfficiencyCurve(Strict):
                 raise ValueError(f"points: load fraction {load} outside (0, 1.5]")
             if not 0.0 < eff < 1.0:
                 raise ValueError(f"points: efficiency {eff} outside (0, 1)")
+        loss = [x * (1.0 / eta - 1.0) for x, eta in self.points]
+        for (x0, _), (x1, _), l0, l1 in zip(self.points, self.points[1:], loss, loss[1:], strict=False):
+            if l1 < l0:
+                raise ValueError(
+                    f"points: the loss x(1/eta - 1) falls from {l0:.4f} at load {x0} to {l1:.4f} at "
+                    f"load {x1}; losses cannot fall as load rises, check the efficiency values"
+                )
         return self
 
 

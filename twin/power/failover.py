@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin.factory import NODE_KINDS, Factory
-from twin.power.network import PowerFlow, node_coefficients, psu_rating_w, solve_power
+from twin.power.losses import LossCurves
+from twin.power.network import PowerFlow, psu_rating_w, solve_power
 
 #: Relative tolerance when comparing a load with a rating (rounding only).
 OVERLOAD_RTOL = 1e-9
@@ -141,13 +142,13 @@ def n_minus_1(
         and one power shelf per system.
     """
     tree = factory.power
-    coef = node_coefficients(factory)
-    base = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, coef=coef)
+    curves = LossCurves.from_models(factory.loss_models)
+    base = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, curves=curves)
     cases: list[FailureCase] = []
     failed = np.zeros(len(tree), dtype=bool)
     for i in range(len(tree)):
         failed[i] = True
-        flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, failed_nodes=failed, coef=coef)
+        flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, failed_nodes=failed, curves=curves)
         failed[i] = False
         cases.append(_case(factory, base, flow, str(tree.name[i]), NODE_KINDS[tree.kind[i]]))
         if progress is not None:
@@ -156,7 +157,7 @@ def n_minus_1(
     lost = np.zeros(len(tree))
     for i in np.flatnonzero((tree.kind == ups_code) & (tree.num_modules > 1)):
         lost[i] = 1
-        flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, module_loss=lost, coef=coef)
+        flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, module_loss=lost, curves=curves)
         lost[i] = 0
         cases.append(_case(factory, base, flow, f"{tree.name[i]} (one module)", "ups_module"))
     cases.extend(shelf_failure_cases(factory, base))

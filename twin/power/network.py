@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 
 from twin.factory import NODE_KINDS, Factory
 from twin.power.capping import clock_factor_for_cap
-from twin.power.losses import loss_coefficients, loss_w
+from twin.power.losses import LossCurves
 from twin.power.rack import rack_it_power_w, shelf_input_w
 
 
@@ -51,22 +51,6 @@ class PowerFlow:
     def facility_power_w(self) -> float:
         """Power drawn from utility feeds and standby generators. [W]"""
         return float(self.node_input_w[self.node_is_source].sum())
-
-
-def node_coefficients(factory: Factory) -> np.ndarray:
-    """Per-node loss coefficients ``(n, 3)``; zeros for lossless nodes (utility feeds)."""
-    coefs = np.array([loss_coefficients(m) for m in factory.loss_models]).reshape(-1, 3)
-    idx = factory.power.loss_model_idx
-    out = np.zeros((len(idx), 3))
-    has = idx >= 0
-    out[has] = coefs[idx[has]]
-    return out
-
-
-def psu_coefficients(factory: Factory) -> np.ndarray:
-    """Per-rack PSU loss coefficients ``(racks, 3)`` and PSU ratings."""
-    coefs = np.array([loss_coefficients(m) for m in factory.loss_models]).reshape(-1, 3)
-    return coefs[factory.racks.psu_model_idx]
 
 
 def psu_rating_w(factory: Factory) -> np.ndarray:
@@ -103,7 +87,7 @@ def solve_power(
     gpu_cap_w: ArrayLike | None = None,
     failed_nodes: ArrayLike | None = None,
     module_loss: ArrayLike | None = None,
-    coef: np.ndarray | None = None,
+    curves: LossCurves | None = None,
 ) -> PowerFlow:
     """Steady power at every rack and node for a utilisation and failure state.
 
@@ -119,8 +103,8 @@ def solve_power(
         Nodes out of service; everything below them loses supply unless on backup.
     module_loss : array over nodes, optional
         Number of failed parallel modules per node (UPS module failures).
-    coef : array (nodes, 3), optional
-        Precomputed :func:`node_coefficients` (saves time in N-1 loops).
+    curves : LossCurves, optional
+        Precomputed ``LossCurves.from_models(factory.loss_models)`` (saves time in N-1 loops).
     """
     racks, tree = factory.racks, factory.power
     n_racks = len(racks)
@@ -140,19 +124,19 @@ def solve_power(
     cord_live = alive[tree.cord_node]
     cord_psus = np.where(cord_live, tree.cord_shelves, 0)
     active = np.bincount(tree.cord_rack, weights=cord_psus, minlength=n_racks)
-    rack_in, frac = shelf_input_w(it, active, psu_rating_w(factory), psu_coefficients(factory))
+    curves = LossCurves.from_models(factory.loss_models) if curves is None else curves
+    rack_in, frac = shelf_input_w(it, active, psu_rating_w(factory), racks.psu_model_idx, curves)
     powered = active > 0
     it = np.where(powered, it, 0.0)
     share = np.divide(cord_psus, active[tree.cord_rack], out=np.zeros(len(cord_psus)),
                       where=active[tree.cord_rack] > 0)
     cord_w = rack_in[tree.cord_rack] * share
 
-    c = node_coefficients(factory) if coef is None else coef
     load = np.bincount(tree.cord_node, weights=cord_w, minlength=len(tree)).astype(float)
     loss = np.zeros(len(tree))
     node_in = np.zeros(len(tree))
     for level in reversed(tree.levels):
-        loss[level] = loss_w(load[level], rating[level], c[level])
+        loss[level] = curves.loss_w(load[level], rating[level], tree.loss_model_idx[level])
         node_in[level] = np.where(alive[level], load[level] + loss[level], 0.0)
         has_parent = tree.parent[level] >= 0
         feeds_parent = level[has_parent & ~on_backup[level]]

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from twin.power.gpu import cpu_power_w, gpu_power_w
-from twin.power.losses import loss_w
+from twin.power.losses import LossCurves
 
 
 def rack_it_power_w(
@@ -44,7 +44,8 @@ def shelf_input_w(
     it_w: ArrayLike,
     num_active_psus: ArrayLike,
     psu_rating_w: ArrayLike,
-    psu_coef: ArrayLike,
+    psu_model_idx: ArrayLike,
+    curves: LossCurves,
 ) -> tuple[np.ndarray, np.ndarray]:
     """AC input power of the power shelves and the load of each PSU.
 
@@ -62,5 +63,5 @@ def shelf_input_w(
     rating = np.asarray(psu_rating_w, dtype=float)
     capacity = n * rating
     frac = np.divide(it, capacity, out=np.full_like(it, np.inf), where=capacity > 0)
-    losses = loss_w(it, capacity, psu_coef)
+    losses = curves.loss_w(it, capacity, psu_model_idx)
     return np.where(capacity > 0, it + losses, 0.0), frac
