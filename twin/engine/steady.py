@@ -83,7 +83,7 @@ class Evaluation:
             "losses_total_w": float(sum(losses.values()) - losses["power_shelf"]),
             "pue_electrical": facility / it if it > 0 else None,
             "pue_note": "electrical losses only; cooling power is not modelled yet",
-            "baseline_overloads": [o.__dict__ | {"loading": o.loading} for o in overloads(f, flow)],
+            "baseline_overloads": [_overload_dict(o) for o in overloads(f, flow)],
             "components": self.components(),
         }
         if self.cases is not None:
@@ -95,11 +95,16 @@ class Evaluation:
                     "survives": c.survives,
                     "racks_dropped": c.racks_dropped,
                     "power_dropped_w": c.power_dropped_w,
-                    "overloaded": [o.__dict__ | {"loading": o.loading} for o in c.overloaded],
+                    "overloaded": [_overload_dict(o) for o in c.overloaded],
                 }
                 for c in self.cases
             ]
         return out
+
+
+def _overload_dict(o) -> dict:
+    loading = o.loading
+    return o.__dict__ | {"loading": loading if np.isfinite(loading) else None}
 
 
 def evaluate(

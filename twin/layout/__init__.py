@@ -16,7 +16,7 @@ from twin.layout.catalog_io import BUNDLED_CATALOG, Catalog, load_catalog
 from twin.layout.expand import expand
 from twin.layout.problems import problems_from_validation
 from twin.layout.schema import Layout
-from twin.layout.yamlio import MarkedDict, load_yaml
+from twin.layout.yamlio import MarkedDict, line_of, load_yaml
 
 __all__ = ["BUNDLED_CATALOG", "Catalog", "Layout", "load_catalog", "load_layout", "parse_layout"]
 
@@ -56,6 +56,11 @@ def load_layout(path: str | Path, catalog: Catalog | None = None) -> Factory:
     layout, data = parse_layout(path)
     if catalog is None:
         extra = [(path.parent / p) for p in layout.catalog]
+        missing = [Problem(str(path), line_of(data, ("catalog", i)), f"catalog[{i}]",
+                           f"catalog folder or file not found: {p}")
+                   for i, p in enumerate(extra) if not p.exists()]
+        if missing:
+            raise InputError(missing)
         catalog = load_catalog([BUNDLED_CATALOG, *extra])
     factory, problems = expand(layout, catalog, str(path), data)
     if problems:

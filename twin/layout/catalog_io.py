@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from twin.errors import InputError, Problem
-from twin.layout.catalog import ENTRY_KINDS, CatalogEntry
+from twin.layout.catalog import ENTRY_KINDS, CatalogEntry, SystemEntry
 from twin.layout.problems import did_you_mean, problems_from_validation
-from twin.layout.yamlio import MarkedDict, MarkedList, load_yaml
+from twin.layout.yamlio import MarkedDict, MarkedList, field_path, line_of, load_yaml
 
 #: The catalog shipped with the twin (``models/`` at the repository root).
 BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "models"
@@ -74,6 +74,7 @@ def _raw_entries(paths: list[Path], problems: list[Problem]) -> dict[str, tuple[
                 problems.append(Problem(display, line, "name", "every entry needs a 'name:' (text)"))
                 continue
             if name in raw:
+                line = getattr(item, "key_lines", {}).get("name", line)
                 problems.append(
                     Problem(display, line, "name", f"duplicate catalog name {name!r}, also in {raw[name][0]}")
                 )
@@ -94,6 +95,11 @@ def _resolve_extends(raw: dict[str, tuple[str, Any]], problems: list[Problem]) -
             resolved[name] = item
             return item
         line = item.key_lines.get("extends") if isinstance(item, MarkedDict) else None
+        if not isinstance(parent, str):
+            problems.append(Problem(file, line, "extends", f"expected the name of another catalog entry, "
+                                    f"got {parent!r}"))
+            resolved[name] = None
+            return None
         path = [*chain, name]
         if parent in path:
             cycle = " -> ".join([*path[path.index(parent):], parent])
@@ -154,11 +160,10 @@ def load_catalog(folders: list[Path] | None = None) -> Catalog:
         kind = item.get("kind")
         cls = ENTRY_KINDS.get(kind) if isinstance(kind, str) else None
         if cls is None:
-            line = item.key_lines.get("kind") if isinstance(item, MarkedDict) else None
-            problems.append(
-                Problem(file, line, "kind", f"unknown kind {kind!r}{did_you_mean(str(kind), list(ENTRY_KINDS))}; "
-                        f"valid kinds: {', '.join(ENTRY_KINDS)}")
-            )
+            line = line_of(item, ("kind",))
+            what = ("required field is missing" if kind is None
+                    else f"unknown kind {kind!r}{did_you_mean(str(kind), list(ENTRY_KINDS))}")
+            problems.append(Problem(file, line, "kind", f"{what}; valid kinds: {', '.join(ENTRY_KINDS)}"))
             continue
         try:
             entry = cls.model_validate(item)
@@ -167,6 +172,14 @@ def load_catalog(folders: list[Path] | None = None) -> Catalog:
             continue
         catalog.entries[name] = entry
         catalog.origin[name] = file
+    for name, entry in catalog.entries.items():
+        if isinstance(entry, SystemEntry):
+            try:
+                catalog.lookup("psu", entry.power_supply.psu)
+            except KeyError as exc:
+                loc = ("power_supply", "psu")
+                problems.append(Problem(catalog.origin[name], line_of(resolved[name], loc), field_path(loc),
+                                        exc.args[0]))
     if problems:
         raise InputError(problems)
     return catalog

@@ -50,6 +50,16 @@ def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
     return sorted({name for m in models for name in m.model_fields})
 
 
+def _node_at(data: Any, loc: Sequence[Any]) -> Any:
+    """The raw value at ``loc`` inside ``data``, or ``None`` when the path does not exist."""
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def _expected_kind_names(msg: str) -> str:
     return msg.removeprefix("Value error, ")
 
@@ -76,6 +86,11 @@ def problems_from_validation(
             msg = "required field is missing"
         else:
             msg = _expected_kind_names(err["msg"])
+            node = _node_at(data, loc)
+            if msg.startswith("value: ") and isinstance(node, dict) and "value" in node:
+                # a sourced figure's value is wrong: point at the 'value:' line, not the field's
+                loc, full, msg = (*loc, "value"), (*full, "value"), msg.removeprefix("value: ")
+                line = line_of(data, loc)
             if "input" in err and kind not in ("value_error", "assertion_error"):
                 got = err["input"]
                 if not isinstance(got, dict | list):

@@ -36,7 +36,7 @@ class _Loader(yaml.SafeLoader):
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
-        self.duplicates: list[tuple[int, str]] = []
+        self.duplicates: list[tuple[int, Any, MarkedDict]] = []
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> MarkedDict:
@@ -46,8 +46,15 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> MarkedDict:
     out.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                "found a key that is a list or mapping; keys must be plain names", key_node.start_mark,
+            ) from None
         if key in out:
-            loader.duplicates.append((key_node.start_mark.line + 1, str(key)))
+            loader.duplicates.append((key_node.start_mark.line + 1, key, out))
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
@@ -92,7 +99,10 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        context = exc.context
+        if context and exc.context_mark and exc.problem_mark and exc.context_mark.line != mark.line:
+            context += f" (opened on line {exc.context_mark.line + 1})"
+        what = " ".join(str(x) for x in (context, exc.problem) if x)
         raise InputError([Problem(name, line, "", f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(name, None, "", f"YAML error: {exc}")]) from None
@@ -101,11 +111,25 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
     if loader.duplicates:
         raise InputError(
             [
-                Problem(name, line, key, "duplicate key: this key appears twice in the same mapping")
-                for line, key in loader.duplicates
+                Problem(name, line, field_path((*(_path_to(data, mapping) or ()), key)),
+                        "duplicate key: this key appears twice in the same mapping")
+                for line, key, mapping in loader.duplicates
             ]
         )
     return data
+
+
+def _path_to(data: Any, target: Any) -> tuple | None:
+    """Location tuple of the container ``target`` (found by identity) inside ``data``."""
+    if data is target:
+        return ()
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for k, v in items:
+        if isinstance(v, dict | list):
+            sub = _path_to(v, target)
+            if sub is not None:
+                return (k, *sub)
+    return None
 
 
 def line_of(data: Any, loc: Sequence[Any]) -> int | None:
