@@ -62,16 +62,25 @@ def validate(files: tuple[Path, ...], json_out: str | None) -> None:
         try:
             data = load_yaml(path)
             if isinstance(data, MarkedList) or (isinstance(data, dict) and "kind" in data):
-                cat = load_catalog([BUNDLED_CATALOG, path] if not path.resolve().is_relative_to(BUNDLED_CATALOG)
-                                   else [BUNDLED_CATALOG])
+                cat = load_catalog(
+                    [BUNDLED_CATALOG, path]
+                    if not path.resolve().is_relative_to(BUNDLED_CATALOG)
+                    else [BUNDLED_CATALOG]
+                )
                 entry |= {"type": "catalog", "num_entries": len(cat.entries)}
                 msg = f"OK  {path}: catalog file, valid with the bundled catalog ({len(cat.entries)} entries)"
             else:
                 fac = load_layout(path)
-                entry |= {"type": "layout", "num_racks": fac.num_racks, "num_gpus": fac.num_gpus,
-                          "num_power_nodes": len(fac.power)}
-                msg = (f"OK  {path}: layout {fac.name!r}, {fac.num_racks} racks, {fac.num_gpus} GPUs, "
-                       f"{len(fac.power)} power components")
+                entry |= {
+                    "type": "layout",
+                    "num_racks": fac.num_racks,
+                    "num_gpus": fac.num_gpus,
+                    "num_power_nodes": len(fac.power),
+                }
+                msg = (
+                    f"OK  {path}: layout {fac.name!r}, {fac.num_racks} racks, {fac.num_gpus} GPUs, "
+                    f"{len(fac.power)} power components"
+                )
             if json_out != "-":
                 click.echo(msg)
         except InputError as exc:
@@ -112,12 +121,17 @@ def _summary(ev: Evaluation, top: int) -> str:
         note = "  (inside IT power)" if stage == "power_shelf" else ""
         share = w / d["it_power_w"] if d["it_power_w"] else 0
         lines.append(f"  {stage:<14} {format_si(w, 'W'):>10}  {share:6.2%} of IT{note}")
-    lines += ["", f"Most loaded components (top {top})",
-              f"  {'component':<44} {'kind':<12} {'load':>10} {'rating':>10} {'loading':>8}"]
+    lines += [
+        "",
+        f"Most loaded components (top {top})",
+        f"  {'component':<44} {'kind':<12} {'load':>10} {'rating':>10} {'loading':>8}",
+    ]
     for c in d["components"][:top]:
         loading = f"{c['loading']:.0%}" if c["loading"] is not None else "-"
-        lines.append(f"  {c['name']:<44} {c['kind']:<12} {format_si(c['load_w'], 'W'):>10} "
-                     f"{format_si(c['rating_w'], 'W'):>10} {loading:>8}")
+        lines.append(
+            f"  {c['name']:<44} {c['kind']:<12} {format_si(c['load_w'], 'W'):>10} "
+            f"{format_si(c['rating_w'], 'W'):>10} {loading:>8}"
+        )
     if d["baseline_overloads"]:
         lines += ["", f"OVERLOADED IN NORMAL OPERATION: {len(d['baseline_overloads'])} component(s)"]
         for o in d["baseline_overloads"][:top]:
@@ -133,11 +147,14 @@ def _summary(ev: Evaluation, top: int) -> str:
             for c in bad[:top]:
                 what = []
                 if c["racks_dropped"]:
-                    what.append(f"{c['racks_dropped']} racks dropped ({format_si(c['power_dropped_w'], 'W')})")
+                    what.append(
+                        f"{c['racks_dropped']} racks dropped ({format_si(c['power_dropped_w'], 'W')})"
+                    )
                 if c["overloaded"]:
                     worst = c["overloaded"][0]
-                    what.append(f"{len(c['overloaded'])} overloaded, worst {worst['name']} at "
-                                f"{worst['loading']:.0%}")
+                    what.append(
+                        f"{len(c['overloaded'])} overloaded, worst {worst['name']} at {worst['loading']:.0%}"
+                    )
                 lines.append(f"  {c['failed']:<44} " + "; ".join(what))
             if len(bad) > top:
                 lines.append(f"  ... and {len(bad) - top} more (see --json)")
@@ -146,15 +163,32 @@ def _summary(ev: Evaluation, top: int) -> str:
 
 @main.command(name="evaluate")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
-@click.option("--utilisation", "--utilization", type=click.FloatRange(0.0, 1.0), default=1.0,
-              show_default=True, help="GPU/CPU utilisation of every rack (1 = design peak).")
+@click.option(
+    "--utilisation",
+    "--utilization",
+    type=click.FloatRange(0.0, 1.0),
+    default=1.0,
+    show_default=True,
+    help="GPU/CPU utilisation of every rack (1 = design peak).",
+)
 @click.option("--gpu-power-cap", metavar="POWER", help="Cap every GPU, e.g. '1000 W'.")
 @click.option("--no-n-minus-1", is_flag=True, help="Skip the N-1 failure analysis.")
-@click.option("--top", type=click.IntRange(1), default=10, show_default=True,
-              help="Rows in the 'most loaded' and failure tables.")
+@click.option(
+    "--top",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="Rows in the 'most loaded' and failure tables.",
+)
 @click.option("--json", "json_out", metavar="OUT", help="Write all figures as JSON to OUT ('-' = stdout).")
-def evaluate_cmd(file: Path | None, utilisation: float, gpu_power_cap: str | None, no_n_minus_1: bool,
-                 top: int, json_out: str | None) -> None:
+def evaluate_cmd(
+    file: Path | None,
+    utilisation: float,
+    gpu_power_cap: str | None,
+    no_n_minus_1: bool,
+    top: int,
+    json_out: str | None,
+) -> None:
     """Steady-state power of FILE (default: the bundled 8-rack GB200 pod), with N-1 analysis."""
     path = file or DEFAULT_LAYOUT
     cap = _power(gpu_power_cap)
@@ -165,8 +199,9 @@ def evaluate_cmd(file: Path | None, utilisation: float, gpu_power_cap: str | Non
     n = len(factory.power)
     if not no_n_minus_1 and n > 200 and sys.stderr.isatty():
         with click.progressbar(length=n, label="N-1 analysis", file=sys.stderr) as bar:
-            ev = evaluate(factory, utilisation, gpu_cap_w=cap,
-                          progress=lambda done, total: bar.update(done - bar.pos))
+            ev = evaluate(
+                factory, utilisation, gpu_cap_w=cap, progress=lambda done, total: bar.update(done - bar.pos)
+            )
     else:
         if not no_n_minus_1 and n > 200:
             click.echo(f"N-1 analysis over {n} components ...", err=True)

@@ -44,7 +44,9 @@ class Evaluation:
                 "kind": NODE_KINDS[tree.kind[i]],
                 "load_w": float(flow.node_load_w[i]),
                 "rating_w": float(flow.node_rating_w[i]),
-                "loading": float(flow.node_load_w[i] / flow.node_rating_w[i]) if flow.node_rating_w[i] else None,
+                "loading": float(flow.node_load_w[i] / flow.node_rating_w[i])
+                if flow.node_rating_w[i]
+                else None,
                 "loss_w": float(flow.node_loss_w[i]),
             }
             for i in range(len(tree))
@@ -60,14 +62,16 @@ class Evaluation:
         systems = []
         for s, name in enumerate(f.systems):
             m = f.racks.system_idx == s
-            systems.append({
-                "system": name,
-                "num_racks": int(m.sum()),
-                "num_gpus": int(f.racks.num_gpus[m].sum()),
-                "rack_input_w_max": float(flow.rack_input_w[m].max()),
-                "gpu_power_w": float(flow.gpu_w[m].max()),
-                "clock_factor_min": float(flow.clock_factor[m].min()),
-            })
+            systems.append(
+                {
+                    "system": name,
+                    "num_racks": int(m.sum()),
+                    "num_gpus": int(f.racks.num_gpus[m].sum()),
+                    "rack_input_w_max": float(flow.rack_input_w[m].max()),
+                    "gpu_power_w": float(flow.gpu_w[m].max()),
+                    "clock_factor_min": float(flow.clock_factor[m].min()),
+                }
+            )
         out = {
             "layout": f.name,
             "source_file": f.source_file,

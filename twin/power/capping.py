@@ -20,7 +20,9 @@ def clock_factor_for_cap(
 
     Inverts :func:`twin.power.gpu.gpu_power_w`:
 
-    .. math:: c = \\min\\left(1, \\left(\\frac{P_{cap} - P_{idle}}{(P_{TDP} - P_{idle})\\,u}\\right)^{1/k}\\right)
+    .. math::
+        c = \\min\\left(1, \\left(\\frac{P_{cap} - P_{idle}}
+            {(P_{TDP} - P_{idle})\\,u}\\right)^{1/k}\\right)
 
     clipped below at ``min_clock`` (the lowest clock the GPU runs at; a cap below the power at that
     clock cannot be met and the GPU draws more than the cap, which callers report).

@@ -67,17 +67,35 @@ def overloads(factory: Factory, flow: PowerFlow) -> list[Overload]:
     grid = flow.node_alive & ~flow.node_on_backup
     over = grid & (flow.node_load_w > flow.node_rating_w * (1 + OVERLOAD_RTOL))
     for i in np.flatnonzero(over):
-        out.append(Overload(str(tree.name[i]), NODE_KINDS[tree.kind[i]],
-                            float(flow.node_load_w[i]), float(flow.node_rating_w[i])))
+        out.append(
+            Overload(
+                str(tree.name[i]),
+                NODE_KINDS[tree.kind[i]],
+                float(flow.node_load_w[i]),
+                float(flow.node_rating_w[i]),
+            )
+        )
     gen = flow.node_on_backup & (flow.node_input_w > tree.backup_rating_w * (1 + OVERLOAD_RTOL))
     for i in np.flatnonzero(gen):
-        out.append(Overload(f"{tree.name[i]}/generator", "generator",
-                            float(flow.node_input_w[i]), float(tree.backup_rating_w[i])))
+        out.append(
+            Overload(
+                f"{tree.name[i]}/generator",
+                "generator",
+                float(flow.node_input_w[i]),
+                float(tree.backup_rating_w[i]),
+            )
+        )
     psu = flow.rack_powered & (flow.psu_load_fraction > 1 + OVERLOAD_RTOL)
     rating = psu_rating_w(factory)
     for i in np.flatnonzero(psu):
-        out.append(Overload(f"{factory.racks.name[i]}/psu", "psu",
-                            float(flow.psu_load_fraction[i] * rating[i]), float(rating[i])))
+        out.append(
+            Overload(
+                f"{factory.racks.name[i]}/psu",
+                "psu",
+                float(flow.psu_load_fraction[i] * rating[i]),
+                float(rating[i]),
+            )
+        )
     return sorted(out, key=lambda o: -o.loading)
 
 
@@ -85,8 +103,12 @@ def _case(factory: Factory, base: PowerFlow, flow: PowerFlow, failed: str, kind:
     dropped = base.rack_powered & ~flow.rack_powered
     ov = overloads(factory, flow)
     return FailureCase(
-        failed=failed, kind=kind, survives=not ov and not dropped.any(), overloaded=ov,
-        racks_dropped=int(dropped.sum()), power_dropped_w=float(base.rack_input_w[dropped].sum()),
+        failed=failed,
+        kind=kind,
+        survives=not ov and not dropped.any(),
+        overloaded=ov,
+        racks_dropped=int(dropped.sum()),
+        power_dropped_w=float(base.rack_input_w[dropped].sum()),
     )
 
 
@@ -113,10 +135,16 @@ def shelf_failure_cases(factory: Factory, base: PowerFlow) -> list[FailureCase]:
         name = f"one power shelf in any {system} rack ({idx.size} racks)"
         if not np.isfinite(frac[worst]):
             unit = "rack" if domains[worst] == 1 else "server"
-            cases.append(FailureCase(name, "power_shelf", False, [], racks_dropped=0,
-                                     power_dropped_w=float(load_domain[worst])))
-            cases[-1].overloaded.append(Overload(f"{racks.name[idx[worst]]} ({unit} loses all PSUs)",
-                                                 "psu", float(load_domain[worst]), 0.0))
+            cases.append(
+                FailureCase(
+                    name, "power_shelf", False, [], racks_dropped=0, power_dropped_w=float(load_domain[worst])
+                )
+            )
+            cases[-1].overloaded.append(
+                Overload(
+                    f"{racks.name[idx[worst]]} ({unit} loses all PSUs)", "psu", float(load_domain[worst]), 0.0
+                )
+            )
             continue
         ov = []
         if frac[worst] > 1 + OVERLOAD_RTOL:

@@ -66,8 +66,9 @@ def per_unit_loss(x: ArrayLike, table_x: np.ndarray, table_l: np.ndarray) -> np.
     return np.where(x > table_x[-1], table_l[-1] + slope * (x - table_x[-1]), out)
 
 
-def quadratic_loss_w(load_w: ArrayLike, rating_w: ArrayLike, no_load_w: ArrayLike,
-                     load_loss_at_rating_w: ArrayLike) -> np.ndarray:
+def quadratic_loss_w(
+    load_w: ArrayLike, rating_w: ArrayLike, no_load_w: ArrayLike, load_loss_at_rating_w: ArrayLike
+) -> np.ndarray:
     """Transformer-type loss ``P0 + Pk (P/Pr)^2``; 0 where the rating is 0 (out of service). [W]"""
     load = np.asarray(load_w, dtype=float)
     rating = np.asarray(rating_w, dtype=float)
@@ -114,6 +115,7 @@ class LossCurves:
                 out[sel] = r * per_unit_loss(load[sel] / r, *table)
             else:
                 scale = r / model.rating_w  # ratings scale losses for parallel units
-                out[sel] = quadratic_loss_w(load[sel], r, model.no_load_loss_w * scale,
-                                            model.load_loss_at_rating_w * scale)
+                out[sel] = quadratic_loss_w(
+                    load[sel], r, model.no_load_loss_w * scale, model.load_loss_at_rating_w * scale
+                )
         return out

@@ -112,8 +112,16 @@ def solve_power(
     cap = racks.gpu_cap_w if gpu_cap_w is None else np.broadcast_to(gpu_cap_w, (n_racks,))
     clock = clock_factor_for_cap(u, cap, racks.gpu_idle_w, racks.gpu_tdp_w, racks.gpu_min_clock)
     it, gpu_w = rack_it_power_w(
-        u, clock, racks.num_gpus, racks.gpu_idle_w, racks.gpu_tdp_w, racks.num_cpus,
-        racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w,
+        u,
+        clock,
+        racks.num_gpus,
+        racks.gpu_idle_w,
+        racks.gpu_tdp_w,
+        racks.num_cpus,
+        racks.cpu_idle_w,
+        racks.cpu_tdp_w,
+        racks.fixed_idle_w,
+        racks.fixed_max_w,
     )
 
     failed = np.zeros(len(tree), dtype=bool) if failed_nodes is None else np.asarray(failed_nodes, bool)
@@ -128,8 +136,9 @@ def solve_power(
     rack_in, frac = shelf_input_w(it, active, psu_rating_w(factory), racks.psu_model_idx, curves)
     powered = active > 0
     it = np.where(powered, it, 0.0)
-    share = np.divide(cord_psus, active[tree.cord_rack], out=np.zeros(len(cord_psus)),
-                      where=active[tree.cord_rack] > 0)
+    share = np.divide(
+        cord_psus, active[tree.cord_rack], out=np.zeros(len(cord_psus)), where=active[tree.cord_rack] > 0
+    )
     cord_w = rack_in[tree.cord_rack] * share
 
     load = np.bincount(tree.cord_node, weights=cord_w, minlength=len(tree)).astype(float)
@@ -143,10 +152,21 @@ def solve_power(
         np.add.at(load, tree.parent[feeds_parent], node_in[feeds_parent])
 
     flow = PowerFlow(
-        utilisation=u, clock_factor=clock, gpu_w=gpu_w, it_dc_w=it, rack_input_w=rack_in,
-        shelf_loss_w=rack_in - it, psu_load_fraction=np.where(powered, frac, 0.0),
-        rack_powered=powered, cord_w=cord_w, node_alive=alive, node_on_backup=on_backup,
-        node_rating_w=rating, node_load_w=load, node_loss_w=loss, node_input_w=node_in,
+        utilisation=u,
+        clock_factor=clock,
+        gpu_w=gpu_w,
+        it_dc_w=it,
+        rack_input_w=rack_in,
+        shelf_loss_w=rack_in - it,
+        psu_load_fraction=np.where(powered, frac, 0.0),
+        rack_powered=powered,
+        cord_w=cord_w,
+        node_alive=alive,
+        node_on_backup=on_backup,
+        node_rating_w=rating,
+        node_load_w=load,
+        node_loss_w=loss,
+        node_input_w=node_in,
         node_is_source=alive & ((tree.parent < 0) | on_backup),
     )
     return flow
