@@ -48,8 +48,13 @@ MEMORY_GOAL = 1024**3
 
 
 def measure(layout: str, n1: bool) -> dict:
-    out = subprocess.run([sys.executable, "-c", CASE, f"layouts/{layout}.yaml", "1" if n1 else "0"],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CASE, f"layouts/{layout}.yaml", "1" if n1 else "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -63,7 +68,8 @@ def main() -> None:
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, 2 cores; command: `python benchmarks/run.py`.",
         "",
-        "| layout | racks | power nodes | load [s] | evaluate [ms] | N-1 cases | N-1 [s] | peak RSS [MiB] | goals |",
+        "| layout | racks | power nodes | load [s] | evaluate [ms] | N-1 cases | N-1 [s] "
+        "| peak RSS [MiB] | goals |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for layout, r in rows:

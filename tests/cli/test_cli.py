@@ -9,7 +9,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUTS = sorted((ROOT / "layouts").glob("*.yaml"))
-REQUIRED_KEYS = {"num_racks", "num_gpus", "it_power_w", "facility_power_w", "losses_w", "components", "n_minus_1"}
+REQUIRED_KEYS = {
+    "num_racks",
+    "num_gpus",
+    "it_power_w",
+    "facility_power_w",
+    "losses_w",
+    "components",
+    "n_minus_1",
+}
 
 
 _EXE = Path(sys.executable).parent / "twin"

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from twin.layout.fields import Count, Fraction, Power, PositivePower, Sourced, Strict, sourced
+from twin.layout.fields import Count, Fraction, PositivePower, Power, Sourced, Strict, sourced
 
 
 class EfficiencyCurve(Strict):

@@ -25,7 +25,7 @@ from twin.layout.catalog import (
     UpsEntry,
 )
 from twin.layout.catalog_io import Catalog
-from twin.layout.schema import REDUNDANCY, Hall, Layout, Lineup, RowSpec
+from twin.layout.schema import REDUNDANCY, Hall, Layout, RowSpec
 from twin.layout.yamlio import field_path, line_of
 
 _KIND_CODE = {k: i for i, k in enumerate(NODE_KINDS)}
@@ -88,8 +88,13 @@ class _LossModels:
             pts = e.efficiency.points
             lm = LossModel(name, e.kind, rating, tuple(p[0] for p in pts), tuple(p[1] for p in pts))
         elif isinstance(e, TransformerEntry):
-            lm = LossModel(name, e.kind, e.rating.si, no_load_loss_w=e.no_load_loss.si,
-                           load_loss_at_rating_w=e.load_loss.si)
+            lm = LossModel(
+                name,
+                e.kind,
+                e.rating.si,
+                no_load_loss_w=e.no_load_loss.si,
+                load_loss_at_rating_w=e.load_loss.si,
+            )
         elif isinstance(e, BuswayEntry):
             lm = LossModel(name, e.kind, busway_rating_w(e), load_loss_at_rating_w=e.loss_at_rating.si)
         elif isinstance(e, SwitchgearEntry):
@@ -114,7 +119,10 @@ def _check_unique(ctx: _Ctx, names: list[str], loc: tuple, what: str) -> None:
     seen: dict[str, int] = {}
     for i, n in enumerate(names):
         if n in seen:
-            ctx.add((*loc, i, "name"), f"duplicate {what} name {n!r} (first used at {field_path((*loc, seen[n]))})")
+            ctx.add(
+                (*loc, i, "name"),
+                f"duplicate {what} name {n!r} (first used at {field_path((*loc, seen[n]))})",
+            )
         else:
             seen[n] = i
 
@@ -133,31 +141,43 @@ def _check_references(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
             if _check_ref(ctx, catalog, "system", row.system, (*rl, "system")):
                 sysent: SystemEntry = catalog.entries[row.system]
                 if row.nodes_per_rack is not None and sysent.form_factor != "server":
-                    ctx.add((*rl, "nodes_per_rack"),
-                            f"nodes_per_rack applies to server systems; {row.system!r} is a whole rack")
+                    ctx.add(
+                        (*rl, "nodes_per_rack"),
+                        f"nodes_per_rack applies to server systems; {row.system!r} is a whole rack",
+                    )
                 if row.gpu_power_cap is not None and row.gpu_power_cap < sysent.gpu.idle_power.si:
-                    ctx.add((*rl, "gpu_power_cap"),
-                            f"GPU power cap {row.gpu_power_cap:g} W is below the GPU idle power "
-                            f"{sysent.gpu.idle_power.si:g} W of {row.system!r}")
+                    ctx.add(
+                        (*rl, "gpu_power_cap"),
+                        f"GPU power cap {row.gpu_power_cap:g} W is below the GPU idle power "
+                        f"{sysent.gpu.idle_power.si:g} W of {row.system!r}",
+                    )
             if row.lineup is None:
                 if len(hall.lineups) != 1:
-                    ctx.add(rl, f"rack with no power path: row {row.name!r} names no 'lineup' and hall "
-                            f"{hall.name!r} has {len(hall.lineups)} line-ups "
-                            f"({', '.join(lineup_names) or 'none'}); add 'lineup:'")
+                    ctx.add(
+                        rl,
+                        f"rack with no power path: row {row.name!r} names no 'lineup' and hall "
+                        f"{hall.name!r} has {len(hall.lineups)} line-ups "
+                        f"({', '.join(lineup_names) or 'none'}); add 'lineup:'",
+                    )
             elif row.lineup not in lineup_names:
                 from twin.layout.problems import did_you_mean
 
-                ctx.add((*rl, "lineup"), f"rack with no power path: unknown line-up {row.lineup!r}"
-                        f"{did_you_mean(row.lineup, lineup_names)}; line-ups in hall {hall.name!r}: "
-                        f"{', '.join(lineup_names) or 'none'}")
+                ctx.add(
+                    (*rl, "lineup"),
+                    f"rack with no power path: unknown line-up {row.lineup!r}"
+                    f"{did_you_mean(row.lineup, lineup_names)}; line-ups in hall {hall.name!r}: "
+                    f"{', '.join(lineup_names) or 'none'}",
+                )
         for u, lu in enumerate(hall.lineups):
             ul = (*hl, "lineups", u)
             for i, f in enumerate(lu.feeds):
                 if f not in feeds:
                     from twin.layout.problems import did_you_mean
 
-                    ctx.add((*ul, "feeds", i), f"unknown utility feed {f!r}{did_you_mean(f, feeds)}; "
-                            f"feeds: {', '.join(feeds)}")
+                    ctx.add(
+                        (*ul, "feeds", i),
+                        f"unknown utility feed {f!r}{did_you_mean(f, feeds)}; feeds: {', '.join(feeds)}",
+                    )
             _check_ref(ctx, catalog, "switchgear", lu.switchgear, (*ul, "switchgear"))
             _check_ref(ctx, catalog, "transformer", lu.transformer, (*ul, "transformer"))
             _check_ref(ctx, catalog, "ups", lu.ups.model, (*ul, "ups", "model"))
@@ -166,11 +186,16 @@ def _check_references(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
                 _check_ref(ctx, catalog, "generator", lu.generator.model, (*ul, "generator", "model"))
             k, _ = REDUNDANCY[lu.redundancy]
             if lu.blocks is not None and lu.blocks % k:
-                ctx.add((*ul, "blocks"), f"redundancy {lu.redundancy} builds blocks in groups of {k}; "
-                        f"blocks must be a multiple of {k}, got {lu.blocks}")
+                ctx.add(
+                    (*ul, "blocks"),
+                    f"redundancy {lu.redundancy} builds blocks in groups of {k}; "
+                    f"blocks must be a multiple of {k}, got {lu.blocks}",
+                )
 
 
-def _assign_slots(num_slots: int, k: int, bpb: int, max_groups: int | None) -> tuple[list[tuple[int, ...]], int]:
+def _assign_slots(
+    num_slots: int, k: int, bpb: int, max_groups: int | None
+) -> tuple[list[tuple[int, ...]], int]:
     """Give each busway slot its blocks (one per cord); returns (blocks per slot, groups used).
 
     Slots without room get ``()``. Pairs of blocks rotate within a group so that load spreads
@@ -232,8 +257,22 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
         for c in range(hall.copies):
             hname = hall.name if hall.copies == 1 else f"{hall.name}-{c + 1}"
             hall_names.append(hname)
-            _expand_hall(ctx, hall, h, hname, layout, catalog, losses, nodes, feed_idx, racks, systems,
-                         cord_rack, cord_node, cord_psus)
+            _expand_hall(
+                ctx,
+                hall,
+                h,
+                hname,
+                layout,
+                catalog,
+                losses,
+                nodes,
+                feed_idx,
+                racks,
+                systems,
+                cord_rack,
+                cord_node,
+                cord_psus,
+            )
     if ctx.problems:
         return None, ctx.problems
 
@@ -307,9 +346,22 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
     }
 
 
-def _expand_hall(ctx, hall: Hall, h: int, hname: str, layout: Layout, catalog: Catalog,
-                 losses: _LossModels, nodes: _Nodes, feed_idx: dict[str, int], racks: _RackBuild,
-                 systems: list[str], cord_rack, cord_node, cord_psus) -> None:
+def _expand_hall(
+    ctx,
+    hall: Hall,
+    h: int,
+    hname: str,
+    layout: Layout,
+    catalog: Catalog,
+    losses: _LossModels,
+    nodes: _Nodes,
+    feed_idx: dict[str, int],
+    racks: _RackBuild,
+    systems: list[str],
+    cord_rack,
+    cord_node,
+    cord_psus,
+) -> None:
     default_lineup = hall.lineups[0].name if len(hall.lineups) == 1 else None
     # Racks of this hall, and busway slots (lists of rack indices) per line-up.
     slots: dict[str, list[tuple[list[int], tuple]]] = {lu.name: [] for lu in hall.lineups}
@@ -323,16 +375,24 @@ def _expand_hall(ctx, hall: Hall, h: int, hname: str, layout: Layout, catalog: C
         _, cords = REDUNDANCY[lineup.redundancy]
         psus_per_unit = int(ps.shelves.si * ps.psus_per_shelf.si)
         if psus_per_unit % cords:
-            ctx.add(("halls", h, "rows", r, "system"),
-                    f"{row.system!r} has {psus_per_unit} PSUs per {ps.scope}, which cannot be split "
-                    f"evenly over the {cords} cords of redundancy {lineup.redundancy}")
+            ctx.add(
+                ("halls", h, "rows", r, "system"),
+                f"{row.system!r} has {psus_per_unit} PSUs per {ps.scope}, which cannot be split "
+                f"evenly over the {cords} cords of redundancy {lineup.redundancy}",
+            )
             continue
         for i in range(row.count):
             rname = row.name if row.count == 1 else f"{row.name}{i + 1:02d}"
             first = len(racks.arrays.get("name", []))
             names = [f"{hname}/{rname}/r{j + 1:02d}" for j in range(row.racks_per_row)]
-            racks.extend(row.racks_per_row, name=names, hall=hname, row=f"{hname}/{rname}",
-                         system_idx=systems.index(row.system), **cols)
+            racks.extend(
+                row.racks_per_row,
+                name=names,
+                hall=hname,
+                row=f"{hname}/{rname}",
+                system_idx=systems.index(row.system),
+                **cols,
+            )
             for s in range(0, row.racks_per_row, lineup.racks_per_busway):
                 members = list(range(first + s, first + min(s + lineup.racks_per_busway, row.racks_per_row)))
                 slots[lineup.name].append((members, (r, int(cols["num_shelves"] * cols["psus_per_shelf"]))))
@@ -346,11 +406,13 @@ def _expand_hall(ctx, hall: Hall, h: int, hname: str, layout: Layout, catalog: C
         if dropped:
             n = sum(len(m) for m in dropped)
             cap = (lu.blocks or 0) * lu.busways_per_block * lu.racks_per_busway // cords
-            ctx.add(("halls", h, "lineups", u, "blocks"),
-                    f"rack with no power path: {n} racks of hall {hname!r} have no busway; line-up "
-                    f"{lu.name!r} has {lu.blocks} blocks x {lu.busways_per_block} busways x "
-                    f"{lu.racks_per_busway} racks / {cords} cords = {cap} racks, rows need "
-                    f"{cap + n}; raise 'blocks' or 'busways_per_block'")
+            ctx.add(
+                ("halls", h, "lineups", u, "blocks"),
+                f"rack with no power path: {n} racks of hall {hname!r} have no busway; line-up "
+                f"{lu.name!r} has {lu.blocks} blocks x {lu.busways_per_block} busways x "
+                f"{lu.racks_per_busway} racks / {cords} cords = {cap} racks, rows need "
+                f"{cap + n}; raise 'blocks' or 'busways_per_block'",
+            )
             continue
         num_blocks = lu.blocks if lu.blocks is not None else groups * k
         prefix = f"{hname}/{lu.name}"
@@ -360,8 +422,9 @@ def _expand_hall(ctx, hall: Hall, h: int, hname: str, layout: Layout, catalog: C
         swgr_rating = catalog.entries[lu.switchgear].rating.si
         swgr: dict[str, int] = {}
         for f in dict.fromkeys(lu.feeds):
-            swgr[f] = nodes.add(f"{prefix}/swgr-{f}", "switchgear", feed_idx[f], swgr_loss, 1,
-                                swgr_rating, backup)
+            swgr[f] = nodes.add(
+                f"{prefix}/swgr-{f}", "switchgear", feed_idx[f], swgr_loss, 1, swgr_rating, backup
+            )
         xf: TransformerEntry = catalog.entries[lu.transformer]
         ups: UpsEntry = catalog.entries[lu.ups.model]
         bw: BuswayEntry = catalog.entries[lu.busway]
@@ -371,9 +434,14 @@ def _expand_hall(ctx, hall: Hall, h: int, hname: str, layout: Layout, catalog: C
             g, j = divmod(b, k)
             bname = f"{prefix}/blk{g + 1:02d}{letters[j] if k > 1 else ''}"
             feed = lu.feeds[b % len(lu.feeds)]
-            t = nodes.add(f"{bname}/xfmr", "transformer", swgr[feed], losses.get(lu.transformer), 1, xf.rating.si)
-            ups_node.append(nodes.add(f"{bname}/ups", "ups", t, losses.get(lu.ups.model),
-                                      lu.ups.modules, ups.module_rating.si))
+            t = nodes.add(
+                f"{bname}/xfmr", "transformer", swgr[feed], losses.get(lu.transformer), 1, xf.rating.si
+            )
+            ups_node.append(
+                nodes.add(
+                    f"{bname}/ups", "ups", t, losses.get(lu.ups.model), lu.ups.modules, ups.module_rating.si
+                )
+            )
         bw_count = [0] * num_blocks
         bw_loss, bw_rating = losses.get(lu.busway), busway_rating_w(bw)
         for (members, (_, psus)), blocks in zip(lineup_slots, assigned, strict=True):
