@@ -1,57 +1,24 @@
-"""The ``twin`` command: thin wrappers that parse arguments, call the API and print.
-
-Every command that prints results also writes them as JSON with ``--json OUT`` (``-`` for
-stdout). Input problems print as ``file:line: field: message`` and exit with status 2.
-"""
+"""``twin validate`` and ``twin evaluate``: layout checks and the steady power chain with N-1."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from twin.cli.common import fail_input, parse_power, write_json
 from twin.engine.steady import Evaluation, evaluate
-from twin.errors import InputError, TwinError
+from twin.errors import InputError
 from twin.layout import BUNDLED_CATALOG, load_catalog, load_layout
 from twin.layout.yamlio import MarkedList, load_yaml
-from twin.units import format_si, parse
+from twin.units import format_si
 
 #: Layout run by ``twin evaluate`` when no file is given.
 DEFAULT_LAYOUT = BUNDLED_CATALOG.parent / "layouts" / "pod-8x-nvl72.yaml"
 
 
-def _write_json(data: dict, out: str) -> None:
-    text = json.dumps(data, indent=2, allow_nan=False)
-    if out == "-":
-        click.echo(text)
-    else:
-        Path(out).write_text(text + "\n", encoding="utf-8")
-        click.echo(f"wrote {out}", err=True)
-
-
-def _fail_input(exc: InputError) -> None:
-    click.echo(str(exc), err=True)
-    sys.exit(2)
-
-
-def _power(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return parse(text, "power")
-    except TwinError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="ai-factory-twin")
-def main() -> None:
-    """AI Factory Twin: power, cooling, fabric and token throughput of AI factories."""
-
-
-@main.command()
+@click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "json_out", metavar="OUT", help="Write the result as JSON to OUT ('-' = stdout).")
 def validate(files: tuple[Path, ...], json_out: str | None) -> None:
@@ -90,7 +57,7 @@ def validate(files: tuple[Path, ...], json_out: str | None) -> None:
             click.echo(str(exc), err=True)
         results.append(entry)
     if json_out:
-        _write_json({"valid": ok, "files": results}, json_out)
+        write_json({"valid": ok, "files": results}, json_out)
     if not ok:
         sys.exit(2)
 
@@ -161,7 +128,7 @@ def _summary(ev: Evaluation, top: int) -> str:
     return "\n".join(lines)
 
 
-@main.command(name="evaluate")
+@click.command(name="evaluate")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--utilisation",
@@ -191,11 +158,11 @@ def evaluate_cmd(
 ) -> None:
     """Steady-state power of FILE (default: the bundled 8-rack GB200 pod), with N-1 analysis."""
     path = file or DEFAULT_LAYOUT
-    cap = _power(gpu_power_cap)
+    cap = parse_power(gpu_power_cap)
     try:
         factory = load_layout(path)
     except InputError as exc:
-        _fail_input(exc)
+        fail_input(exc)
     n = len(factory.power)
     if not no_n_minus_1 and n > 200 and sys.stderr.isatty():
         with click.progressbar(length=n, label="N-1 analysis", file=sys.stderr) as bar:
@@ -209,8 +176,4 @@ def evaluate_cmd(
     if json_out != "-":
         click.echo(_summary(ev, top))
     if json_out:
-        _write_json(ev.to_dict(), json_out)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+        write_json(ev.to_dict(), json_out)

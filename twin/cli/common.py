@@ -1,0 +1,36 @@
+"""Helpers shared by the CLI commands: JSON output, input-error exit, unit options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from twin.errors import InputError, TwinError
+from twin.units import parse
+
+
+def write_json(data: dict, out: str) -> None:
+    text = json.dumps(data, indent=2, allow_nan=False)
+    if out == "-":
+        click.echo(text)
+    else:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+
+
+def fail_input(exc: InputError) -> NoReturn:
+    click.echo(str(exc), err=True)
+    sys.exit(2)
+
+
+def parse_power(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse(text, "power")
+    except TwinError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -1,0 +1,1 @@
+"""twin.fabric (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""twin.serving (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""twin.thermal (see docs/architecture.md)."""
