@@ -39,6 +39,9 @@ KINDS: dict[str, tuple[str, str]] = {
     "price_per_energy": ("USD/J", "$0.08/kWh"),
     "price_per_power": ("USD/W", "$10.7M/MW"),
     "fraction": ("dimensionless", "95 %"),
+    "volume": ("m**3", "40 L"),
+    "thermal_resistance": ("K/W", "0.025 K/W"),
+    "heat_capacity": ("J/K", "600 J/K"),
 }
 
 

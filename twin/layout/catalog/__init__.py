@@ -10,6 +10,14 @@ or ``assumption:``. Each domain defines its entry kinds in its own module and re
 from __future__ import annotations
 
 from twin.layout.catalog.base import EfficiencyCurve, _Entry
+from twin.layout.catalog.cooling import (
+    CduEntry,
+    ChillerEntry,
+    CrahEntry,
+    DryCoolerEntry,
+    PumpEntry,
+    SystemThermal,
+)
 from twin.layout.catalog.power import (
     BuswayEntry,
     GeneratorEntry,
@@ -36,6 +44,11 @@ ENTRY_KINDS: dict[str, type[_Entry]] = {
     "busway": BuswayEntry,
     "switchgear": SwitchgearEntry,
     "generator": GeneratorEntry,
+    "cdu": CduEntry,
+    "dry_cooler": DryCoolerEntry,
+    "chiller": ChillerEntry,
+    "crah": CrahEntry,
+    "pump": PumpEntry,
 }
 
 #: Any catalog entry.
@@ -44,6 +57,12 @@ CatalogEntry = _Entry
 __all__ = [
     "ENTRY_KINDS",
     "BuswayEntry",
+    "CduEntry",
+    "ChillerEntry",
+    "CrahEntry",
+    "DryCoolerEntry",
+    "PumpEntry",
+    "SystemThermal",
     "CatalogEntry",
     "ComponentSpec",
     "CpuSpec",

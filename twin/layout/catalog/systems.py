@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from twin.layout.catalog.base import _Entry
+from twin.layout.catalog.cooling import SystemThermal
 from twin.layout.fields import Count, Fraction, PositivePower, Power, Sourced, Strict, sourced
 
 
@@ -81,6 +82,7 @@ class SystemEntry(_Entry):
     components: list[ComponentSpec] = Field(default_factory=list)
     power_supply: PowerSupplySpec
     liquid_cooled_fraction: Fraction
+    thermal: SystemThermal
     rack: RackPhysical
 
     @field_validator("nodes_per_rack", "gpus_per_node", "nvlink_domain_gpus")

@@ -1,0 +1,90 @@
+"""Catalog entries for cooling equipment: CDU, dry cooler, chiller, CRAH, pump."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+
+from twin.layout.catalog.base import _Entry
+from twin.layout.fields import Count, Fraction, PositivePower, Power, Strict, sourced
+
+Temperature = sourced("temperature")
+Flow = sourced("flow", positive=True)
+DeltaT = sourced("temperature_difference", positive=True)
+
+
+class SystemThermal(Strict):
+    """How a system's GPUs are cooled and how hot they may run."""
+
+    gpu_cooling: Literal["liquid", "air"]
+    gpu_throttle_temp: sourced("temperature", positive=True)
+    gpu_thermal_resistance: sourced("thermal_resistance", positive=True)
+    gpu_heat_capacity: sourced("heat_capacity", positive=True)
+    coolant_volume: sourced("volume")
+    coolant_position: Fraction
+    air_delta_t: DeltaT
+
+
+class CduEntry(_Entry):
+    """A coolant distribution unit: liquid-to-liquid heat exchanger plus secondary (TCS) pumps.
+
+    The rated point (``capacity`` at ``rated_approach`` with the rated flows) fixes the exchanger's
+    conductance UA; other operating points follow from ε-NTU.
+    """
+
+    kind: Literal["cdu"]
+    capacity: PositivePower
+    rated_approach: DeltaT
+    rated_secondary_flow: Flow
+    rated_primary_flow: Flow
+    pump_power: Power
+    pumps: Count
+    redundant_pumps: Count
+    secondary_volume: sourced("volume", positive=True)
+
+    @model_validator(mode="after")
+    def _pumps(self) -> CduEntry:
+        if self.redundant_pumps.si >= self.pumps.si:
+            raise ValueError("redundant_pumps must be fewer than pumps")
+        return self
+
+
+class DryCoolerEntry(_Entry):
+    """An air-cooled fluid cooler (dry cooler), optionally with adiabatic pre-cooling pads."""
+
+    kind: Literal["dry_cooler"]
+    capacity: PositivePower
+    rated_itd: DeltaT
+    rated_water_flow: Flow
+    rated_air_flow: Flow
+    fan_power: Power
+    min_fan_speed: Fraction
+    adiabatic_effectiveness: Fraction
+
+
+class ChillerEntry(_Entry):
+    """An air-cooled chiller (trim chiller, or the chilled-water plant of the air side)."""
+
+    kind: Literal["chiller"]
+    capacity: PositivePower
+    rated_cop: sourced("fraction", positive=True)
+    rated_chilled_water_temp: Temperature
+    rated_ambient_temp: Temperature
+    condenser_approach: DeltaT
+
+
+class CrahEntry(_Entry):
+    """A computer-room air handler / fan wall on chilled water."""
+
+    kind: Literal["crah"]
+    capacity: PositivePower
+    fan_power: Power
+
+
+class PumpEntry(_Entry):
+    """A facility-water pump; power scales with flow cubed (affinity laws) below its rated flow."""
+
+    kind: Literal["pump"]
+    rated_flow: Flow
+    rated_power: PositivePower
