@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from twin.cli.fabric import fabric_cmd
 from twin.cli.power import evaluate_cmd, validate
 
 
@@ -20,6 +21,7 @@ def main() -> None:
 
 main.add_command(validate)
 main.add_command(evaluate_cmd)
+main.add_command(fabric_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

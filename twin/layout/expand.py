@@ -26,6 +26,7 @@ from twin.layout.catalog import (
 )
 from twin.layout.catalog_io import Catalog
 from twin.layout.schema import REDUNDANCY, Hall, Layout, RowSpec
+from twin.layout.schema_fabric import check_fabric
 from twin.layout.yamlio import field_path, line_of
 
 _KIND_CODE = {k: i for i, k in enumerate(NODE_KINDS)}
@@ -237,6 +238,7 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
     """Build the Factory from a validated layout; returns (factory or None, problems)."""
     ctx = _Ctx(file, data)
     _check_references(layout, catalog, ctx)
+    check_fabric(layout, catalog, ctx.add)
     if ctx.problems:
         return None, ctx.problems
 

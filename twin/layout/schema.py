@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import Field
 
 from twin.layout.fields import Strict, qty
+from twin.layout.schema_fabric import FabricSpec
 
 Name = str
 
@@ -105,3 +106,4 @@ class Layout(Strict):
     catalog: list[str] = Field(default_factory=list)
     utility_feeds: list[UtilityFeed] = Field(min_length=1)
     halls: list[Hall] = Field(min_length=1)
+    fabric: FabricSpec | None = None

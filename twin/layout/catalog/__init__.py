@@ -18,6 +18,7 @@ from twin.layout.catalog.cooling import (
     PumpEntry,
     SystemThermal,
 )
+from twin.layout.catalog.fabric import CableEntry, NicEntry, SwitchEntry, TransceiverEntry
 from twin.layout.catalog.power import (
     BuswayEntry,
     GeneratorEntry,
@@ -44,6 +45,10 @@ ENTRY_KINDS: dict[str, type[_Entry]] = {
     "busway": BuswayEntry,
     "switchgear": SwitchgearEntry,
     "generator": GeneratorEntry,
+    "switch": SwitchEntry,
+    "nic": NicEntry,
+    "transceiver": TransceiverEntry,
+    "cable": CableEntry,
     "cdu": CduEntry,
     "dry_cooler": DryCoolerEntry,
     "chiller": ChillerEntry,
@@ -57,6 +62,7 @@ CatalogEntry = _Entry
 __all__ = [
     "ENTRY_KINDS",
     "BuswayEntry",
+    "CableEntry",
     "CduEntry",
     "ChillerEntry",
     "CrahEntry",
@@ -69,11 +75,14 @@ __all__ = [
     "EfficiencyCurve",
     "GeneratorEntry",
     "GpuSpec",
+    "NicEntry",
     "PowerSupplySpec",
     "PsuEntry",
     "RackPhysical",
+    "SwitchEntry",
     "SwitchgearEntry",
     "SystemEntry",
+    "TransceiverEntry",
     "TransformerEntry",
     "UpsEntry",
 ]

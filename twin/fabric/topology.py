@@ -1,0 +1,348 @@
+"""NVLink domains and the Spectrum-X rail-optimised leaf/spine fabric, built from a Factory.
+
+Tables first, graphs derived (PyPSA habit). :func:`build_fabric` reads the systems and the
+layout's ``fabric:`` section carried by the :class:`~twin.factory.Factory` and returns a
+:class:`Fabric`: per-rack arrays (NVLink domains, NIC bandwidth, cluster and node offset) and
+per-cluster arrays (one scale-out fat tree per location and system, counts per plane). The
+networkx graph of a cluster is derived on demand with one node per *node block* (the nodes that
+share a leaf on every rail), leaf, spine (2 tiers) or pod spine group and core (3 tiers), never
+one node per GPU, so the ~1 GW campus (~440 k GPUs) stays small.
+
+Without ``fabric:`` the factory has NVLink domains only: no scale-out switches, optics or cables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from twin.errors import InputError, Problem
+from twin.fabric.bandwidth import (
+    bisection_bandwidth_bytes_s,
+    fat_tree_counts,
+    logical_radix,
+    max_switch_hops,
+    oversubscription_ratio,
+)
+from twin.fabric.bom import COPPER_MEDIA, bom_rows, cluster_parts, power_by_location_w
+
+#: NVLink switch chips per NVLink switch tray (GB200/GB300 NVL72: 9 trays x 2 NVLink-5 ASICs),
+#: NVIDIA DGX GB200 User Guide, hardware overview. Servers without trays (HGX) use
+#: ``NVLINK_CHIPS_PER_BASEBOARD``: 2 NVLink-5 switch chips on the HGX B200 board (DGX B200 User Guide).
+NVLINK_CHIPS_PER_TRAY = 2
+NVLINK_CHIPS_PER_BASEBOARD = 2
+
+
+@dataclass(frozen=True)
+class RackFabric:
+    """Per-rack fabric data, one element per rack (aligned with ``Factory.racks``)."""
+
+    num_nodes: np.ndarray  # compute trays or servers
+    num_nvlink_domains: np.ndarray
+    nvlink_domain_gpus: np.ndarray
+    nvlink_bw_bytes_s: np.ndarray  # per GPU, per direction
+    num_nvlink_switch_trays: np.ndarray
+    nic_bw_bytes_s: np.ndarray  # scale-out NIC bandwidth per GPU, per direction (0 = no fabric)
+    cluster: np.ndarray  # index into Fabric.clusters, -1 without a fabric
+    first_node: np.ndarray  # offset of the rack's first node inside its cluster
+    extra_power_w: np.ndarray  # fabric power inside the rack not already in the system entry
+
+
+@dataclass(frozen=True)
+class Fabric:
+    """The fabric of a factory: rack arrays, cluster arrays (per plane) and bill of materials."""
+
+    name: str
+    racks: RackFabric
+    clusters: dict[str, np.ndarray]  # columns, one element per scale-out cluster
+    num_planes: int
+    frontend: dict[str, np.ndarray] = field(default_factory=dict)  # columns per location
+    bom: list[dict] = field(default_factory=list)
+    spec: Any = None
+
+    @property
+    def num_clusters(self) -> int:
+        return len(self.clusters.get("name", ()))
+
+    def network_power_w(self) -> dict[str, float]:
+        """Power of switches and switch-side optics in network racks, by location. [W]"""
+        return power_by_location_w(self.bom)
+
+    def rack_power_w(self) -> np.ndarray:
+        """Fabric power inside each compute rack not already in its system entry. [W]
+
+        Zero by default: NICs and their optics are components of the system entries. Non-zero only
+        with ``fabric.nic_power_in_system: false`` (NIC count × NIC power).
+        """
+        return self.racks.extra_power_w
+
+    def fabric_power_w(self) -> float:
+        """Power the fabric adds to IT power: network racks plus :meth:`rack_power_w`. [W]"""
+        return float(sum(self.network_power_w().values()) + self.racks.extra_power_w.sum())
+
+    def bisection_bandwidth_bytes_s(self) -> np.ndarray:
+        """Bisection bandwidth of every cluster, all planes, per direction. [bytes/s]"""
+        c = self.clusters
+        if not self.num_clusters:
+            return np.zeros(0)
+        return self.num_planes * bisection_bandwidth_bytes_s(
+            c["num_nics"], c["leaf_uplinks"], c["spine_uplinks"], c["num_tiers"], c["link_bw_bytes_s"]
+        )
+
+    def summary(self) -> dict:
+        """Counts, bandwidth and power as plain numbers (the ``twin fabric --json`` document)."""
+        from twin.fabric.summary import fabric_summary
+
+        return fabric_summary(self)
+
+    def graph(self, cluster: int | str = 0) -> nx.Graph:
+        """networkx graph of one plane of one cluster, edge ``capacity`` per direction [bytes/s].
+
+        Nodes: ``<cluster>/block<j>`` (the nodes sharing leaf ``j`` on every rail, reaching all
+        rails through NVLink/PXN), ``<cluster>/leaf<j>.<r>``, and ``<cluster>/spine<s>`` (2 tiers)
+        or ``<cluster>/pod<p>`` (the pod's spines merged) and ``<cluster>/core`` (the super-spines
+        merged) for 3 tiers. Merged groups are symmetric, so max-flow is unchanged.
+        """
+        c = self.clusters
+        i = int(np.flatnonzero(c["name"] == cluster)[0]) if isinstance(cluster, str) else int(cluster)
+        return cluster_graph(
+            str(c["name"][i]),
+            int(c["num_nodes"][i]),
+            int(c["rails"][i]),
+            int(c["downlinks_per_leaf"][i]),
+            float(c["oversubscription_design"][i]),
+            int(c["num_tiers"][i]),
+            int(c["num_spines"][i]),
+            int(c["leaves_per_pod"][i]),
+            float(c["link_bw_bytes_s"][i]),
+        )
+
+
+def cluster_graph(name: str, num_nodes: int, rails: int, downlinks_per_leaf: int, oversubscription: float,
+                  num_tiers: int, num_spines: int, leaves_per_pod: int, link_bw_bytes_s: float) -> nx.Graph:
+    """Graph of one plane of a rail-optimised fat tree (see :meth:`Fabric.graph`)."""
+    g = nx.Graph()
+    d, o, bw = downlinks_per_leaf, oversubscription, link_bw_bytes_s
+    blocks = -(-num_nodes // d)
+    n_in_block = np.minimum(d, num_nodes - d * np.arange(blocks))
+    up_per_leaf = np.ceil(n_in_block / o - 1e-9).astype(np.int64)
+    for j in range(blocks):
+        g.add_node(f"{name}/block{j}", kind="block", num_nodes=int(n_in_block[j]))
+        for r in range(rails):
+            leaf = f"{name}/leaf{j}.{r}"
+            g.add_node(leaf, kind="leaf")
+            g.add_edge(f"{name}/block{j}", leaf, capacity=float(n_in_block[j] * bw))
+            if num_tiers == 2:
+                for s in range(num_spines):
+                    g.add_edge(leaf, f"{name}/spine{s}", capacity=float(up_per_leaf[j] * bw / num_spines))
+            elif num_tiers == 3:
+                pod = (j * rails + r) // leaves_per_pod
+                g.add_edge(leaf, f"{name}/pod{pod}", capacity=float(up_per_leaf[j] * bw))
+                cap = g.edges[f"{name}/pod{pod}", f"{name}/core"]["capacity"] if g.has_edge(
+                    f"{name}/pod{pod}", f"{name}/core") else 0.0
+                g.add_edge(f"{name}/pod{pod}", f"{name}/core", capacity=cap + float(up_per_leaf[j] * bw))
+    return g
+
+
+def nvlink_domain_graph(num_gpus: int, num_switch_chips: int, gpu_bw_bytes_s: float) -> nx.Graph:
+    """All-to-all NVLink domain: every GPU linked to every NVLink switch chip.
+
+    Parameters
+    ----------
+    num_gpus : int
+        GPUs in the domain (72 for NVL72, 8 for HGX). [-]
+    num_switch_chips : int
+        NVLink switch chips (18 in NVL72, 2 on an HGX B200 baseboard). [-]
+    gpu_bw_bytes_s : float
+        NVLink bandwidth of one GPU, per direction (half the marketed bidirectional figure). [bytes/s]
+
+    Returns
+    -------
+    networkx.Graph
+        Edges GPU-switch with ``capacity = gpu_bw / num_switch_chips`` [bytes/s]; any GPU reaches any
+        other at its full bandwidth through the non-blocking switches.
+    """
+    g = nx.Graph()
+    cap = gpu_bw_bytes_s / num_switch_chips
+    for s in range(num_switch_chips):
+        for gpu in range(num_gpus):
+            g.add_edge(f"gpu{gpu}", f"nvswitch{s}", capacity=cap)
+    return g
+
+
+def _system_arrays(factory) -> dict[str, np.ndarray]:
+    """Per-system NVLink figures from the catalog entries, indexed like ``factory.systems``."""
+    cols: dict[str, list] = {"gpus_per_node": [], "domain_gpus": [], "nvlink_bw": [], "trays": []}
+    for s in factory.systems:
+        e = factory.catalog.entries[s]
+        cols["gpus_per_node"].append(int(e.gpus_per_node.si))
+        cols["domain_gpus"].append(int(e.nvlink_domain_gpus.si))
+        # catalog NVLink figures are bidirectional (e.g. 1.8 TB/s = 900 GB/s each way)
+        cols["nvlink_bw"].append(e.gpu.nvlink_bandwidth.si / 2.0)
+        cols["trays"].append(sum(int(c.count.si) for c in e.components
+                                 if c.per == "rack" and "nvlink switch" in c.name.lower()))
+    return {k: np.asarray(v) for k, v in cols.items()}
+
+
+def build_fabric(factory) -> Fabric:
+    """Build the fabric of a factory: NVLink domains always, Spectrum-X where the layout asks.
+
+    Parameters
+    ----------
+    factory : twin.factory.Factory
+        A loaded factory; its ``catalog`` and ``layout`` carry the systems and ``fabric:`` spec.
+
+    Returns
+    -------
+    Fabric
+
+    Raises
+    ------
+    InputError
+        When a cluster needs more than three tiers at the chosen switch and plane count.
+    """
+    racks = factory.racks
+    n = len(racks)
+    sysa = _system_arrays(factory)
+    si = racks.system_idx
+    gpus = racks.num_gpus.astype(np.int64)
+    nodes = gpus // sysa["gpus_per_node"][si]
+    domain_gpus = sysa["domain_gpus"][si]
+    trays = sysa["trays"][si]
+    spec = getattr(factory.layout, "fabric", None)
+    cat = factory.catalog
+    extra = np.zeros(n)
+    if spec is None or n == 0:
+        rf = RackFabric(nodes, gpus // domain_gpus, domain_gpus, sysa["nvlink_bw"][si], trays,
+                        np.zeros(n), np.full(n, -1), np.zeros(n, np.int64), extra)
+        return Fabric(factory.name, rf, {}, 1, bom=_nvlink_rows(racks, trays), spec=None)
+
+    planes = spec.planes
+    switch = cat.entries[spec.switch]
+    nic_of = {s: (spec.nic if isinstance(spec.nic, str) else spec.nic[s]) for s in factory.systems}
+    nic_entries = [cat.entries[nic_of[s]] for s in factory.systems]
+    nic_speed_sys = np.asarray([e.port_speed.si for e in nic_entries])
+    nic_power_sys = np.asarray([e.power.si for e in nic_entries])
+    rails_sys = sysa["gpus_per_node"] * spec.nics_per_gpu
+
+    location = racks.hall if spec.scope == "hall" else np.full(n, "site", dtype=object)
+    loc_names, loc_code = np.unique(np.asarray(location, dtype=object), return_inverse=True)
+    num_sys = len(factory.systems)
+    codes, first, cl = np.unique(loc_code * num_sys + si, return_index=True, return_inverse=True)
+    systems = factory.systems
+    names = np.asarray([f"{loc_names[c // num_sys]}/{systems[c % num_sys]}" for c in codes], dtype=object)
+    # node offset of each rack inside its cluster: racks in file order, clusters contiguous after sorting
+    order = np.argsort(cl, kind="stable")
+    cum = np.cumsum(nodes[order]) - nodes[order]
+    totals = np.bincount(cl, weights=nodes, minlength=len(names)).astype(np.int64)
+    cl_start = np.concatenate([[0], np.cumsum(totals)[:-1]])
+    first_node = np.empty(n, np.int64)
+    first_node[order] = cum - cl_start[cl[order]]
+
+    csys = si[first]
+    num_nodes = totals
+    link_bw = nic_speed_sys[csys] / planes
+    breakout = np.rint(switch.port_speed.si / link_bw).astype(np.int64)
+    radix = logical_radix(int(switch.ports.si), switch.port_speed.si, link_bw)
+    o = np.full(len(names), float(spec.oversubscription))
+    counts = fat_tree_counts(num_nodes, rails_sys[csys], radix, o)
+    too_big = counts["num_leaves"] > counts["max_leaves"]
+    if too_big.any():
+        i = int(np.flatnonzero(too_big)[0])
+        raise InputError([Problem(
+            factory.source_file, None, "fabric",
+            f"cluster {names[i]!r} needs {int(counts['num_leaves'][i])} leaves per plane, more than the "
+            f"{int(counts['max_leaves'][i])} a 3-tier fabric of {spec.switch!r} (radix {int(radix[i])}) "
+            f"holds; use more planes, more oversubscription or scope: hall")])
+    clusters = {
+        "name": names,
+        "location": loc_names[codes // num_sys],
+        "system": np.asarray([factory.systems[s] for s in csys], dtype=object),
+        "nic": np.asarray([nic_of[factory.systems[s]] for s in csys], dtype=object),
+        "num_racks": np.bincount(cl, minlength=len(names)),
+        "num_gpus": np.bincount(cl, weights=gpus, minlength=len(names)).astype(np.int64),
+        "num_nodes": num_nodes,
+        "rails": rails_sys[csys],
+        "nic_bw_bytes_s": nic_speed_sys[csys],
+        "link_bw_bytes_s": link_bw,
+        "breakout": breakout,
+        "radix": radix,
+        "oversubscription_design": o,
+        **counts,
+    }
+    clusters["oversubscription"] = oversubscription_ratio(counts["num_nics"], counts["leaf_uplinks"],
+                                                          counts["num_tiers"])
+    clusters["max_switch_hops"] = max_switch_hops(counts["num_tiers"])
+
+    nic_cable = cat.entries[spec.cable]
+    trunk_cable = cat.entries[spec.trunk_cable or spec.cable]
+    xcvr = cat.entries[spec.transceiver]
+    parts = cluster_parts(counts, breakout, planes, nic_cable.medium in COPPER_MEDIA,
+                          trunk_cable.medium in COPPER_MEDIA)
+    nic_models = sorted(set(clusters["nic"]))
+    models = {
+        "leaf_switches": (spec.switch, switch.power.si),
+        "spine_switches": (spec.switch, switch.power.si),
+        "superspine_switches": (spec.switch, switch.power.si),
+        "switch_transceivers": (spec.transceiver, xcvr.power.si),
+        "nic_cables": (spec.cable, nic_cable.power.si),
+        "trunk_cables": (spec.trunk_cable or spec.cable, trunk_cable.power.si),
+    }
+    rows = []
+    for nm in nic_models:  # NIC rows per model (power already in the system entries by default)
+        sel = clusters["nic"] == nm
+        unit = cat.entries[nm].power.si
+        rows += bom_rows(clusters["location"][sel], {"nic_ports": parts["nic_ports"][sel]},
+                         {"nic_ports": (nm, unit)}, "compute")
+        rows += bom_rows(clusters["location"][sel], {"nic_transceivers": parts["nic_transceivers"][sel]},
+                         {"nic_transceivers": (f"optic in {nm} (power in NIC)", 0.0)}, "compute")
+    rows = bom_rows(clusters["location"], parts, models, "compute") + rows
+    for k, v in parts.items():
+        clusters[k] = v
+    frontend = {}
+    if spec.frontend is not None:
+        frontend, fe_rows = _frontend(factory, spec.frontend, location, nodes)
+        rows += fe_rows
+    rows += _nvlink_rows(racks, trays)
+
+    nic_bw_gpu = nic_speed_sys[si] * spec.nics_per_gpu
+    if not spec.nic_power_in_system:
+        extra = gpus * spec.nics_per_gpu * nic_power_sys[si]
+    rf = RackFabric(nodes, gpus // domain_gpus, domain_gpus, sysa["nvlink_bw"][si], trays, nic_bw_gpu,
+                    cl.astype(np.int64), first_node, extra.astype(float))
+    return Fabric(factory.name, rf, clusters, planes, frontend, rows, spec)
+
+
+def _frontend(factory, fe, location, nodes) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Front-end network per location at lower fidelity: leaf/spine counts, optics, cables, power."""
+    cat = factory.catalog
+    sw, nic, xc, cab = (cat.entries[x] for x in (fe.switch, fe.nic, fe.transceiver, fe.cable))
+    locs, inv = np.unique(np.asarray(location, dtype=object), return_inverse=True)
+    ports = np.bincount(inv, weights=nodes * fe.nics_per_node * int(nic.ports.si),
+                        minlength=len(locs)).astype(np.int64)
+    breakout = int(round(sw.port_speed.si / nic.port_speed.si))
+    radix = logical_radix(int(sw.ports.si), sw.port_speed.si, nic.port_speed.si)
+    counts = fat_tree_counts(ports, 1, np.full(len(locs), radix), np.full(len(locs), fe.oversubscription))
+    parts = cluster_parts(counts, breakout, 1, cab.medium in COPPER_MEDIA, cab.medium in COPPER_MEDIA)
+    parts["nic_cards"] = ports // int(nic.ports.si)
+    del parts["nic_ports"], parts["nic_transceivers"]
+    models = {
+        "leaf_switches": (fe.switch, sw.power.si),
+        "spine_switches": (fe.switch, sw.power.si),
+        "superspine_switches": (fe.switch, sw.power.si),
+        "switch_transceivers": (fe.transceiver, xc.power.si),
+        "nic_cables": (fe.cable, cab.power.si),
+        "trunk_cables": (fe.cable, cab.power.si),
+        "nic_cards": (fe.nic, nic.power.si),
+    }
+    rows = bom_rows(locs, parts, models, "frontend")
+    return {"location": locs, "num_ports": ports, **counts, **parts}, rows
+
+
+def _nvlink_rows(racks, trays) -> list[dict]:
+    """BOM rows of NVLink switch trays (inside compute racks; power in the system entries)."""
+    models = {"nvlink_switch_trays": ("NVLink switch tray (power in system entry)", 0.0)}
+    return bom_rows(racks.hall, {"nvlink_switch_trays": trays}, models, "nvlink")
