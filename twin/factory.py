@@ -63,6 +63,14 @@ class RackArrays:
     psus_per_shelf: np.ndarray
     num_sharing_domains: np.ndarray  # 1 for a rack busbar, nodes_per_rack for servers
     liquid_fraction: np.ndarray
+    nameplate_w: np.ndarray  # DC IT power at full load and TDP (design basis for coolant flow)
+    gpu_liquid: np.ndarray  # bool: GPUs on cold plates (else air-cooled)
+    gpu_throttle_c: np.ndarray
+    gpu_r_k_w: np.ndarray  # junction to coolant (liquid) or to inlet air (air) [K/W]
+    gpu_c_j_k: np.ndarray  # lumped heat capacity of one GPU and its cold plate/heat sink [J/K]
+    coolant_volume_m3: np.ndarray  # rack loop coolant
+    coolant_position: np.ndarray  # share of the rack coolant (or air) rise upstream of the GPUs
+    air_delta_t_k: np.ndarray  # air temperature rise through the rack at nameplate power
 
     def __len__(self) -> int:
         return len(self.name)
@@ -127,6 +135,62 @@ class PowerTree:
 
 
 @dataclass(frozen=True)
+class Equipment:
+    """Rated figures of one cooling equipment model, as plain SI floats keyed by field name."""
+
+    name: str
+    kind: str
+    values: dict[str, float]
+
+    def __getitem__(self, key: str) -> float:
+        return self.values[key]
+
+
+@dataclass(frozen=True)
+class CoolingLoop:
+    """The cooling of one hall: CDUs on one facility-water loop, heat rejection, air side."""
+
+    name: str
+    tcs_coolant: str
+    fw_coolant: str
+    rack_supply_c: float  # CDU secondary supply setpoint
+    flow_per_power_m3_s_w: float
+    fw_supply_c: float  # facility water supply setpoint
+    fw_volume_m3: float
+    cdu: Equipment
+    pump: Equipment
+    num_pumps: int
+    dry_cooler: Equipment
+    num_dry_coolers: int
+    adiabatic: bool
+    trim_chiller: Equipment | None
+    num_trim_chillers: int
+    air_supply_c: float
+    crah: Equipment
+    num_crahs: int
+    air_chiller: Equipment
+    num_air_chillers: int
+
+
+@dataclass(frozen=True)
+class CoolingPlant:
+    """Cooling topology: racks → CDU groups → hall loops, as index arrays."""
+
+    loops: tuple[CoolingLoop, ...]
+    rack_group: np.ndarray  # per rack: CDU group index (-1 = rack has no liquid loop)
+    rack_loop: np.ndarray  # per rack: loop index (-1 = hall without a cooling design)
+    group_loop: np.ndarray  # per CDU group: loop index
+    group_cdus: np.ndarray  # per CDU group: CDUs sharing its header
+    group_name: np.ndarray  # str
+    ambient_dry_bulb_c: float
+    ambient_relative_humidity: float
+
+    @property
+    def num_groups(self) -> int:
+        return len(self.group_loop)
+
+
+@dataclass(frozen=True)
 class Factory:
     """A whole site: racks, power tree, and the catalog entries they were built from."""
 
@@ -137,6 +201,7 @@ class Factory:
     systems: tuple[str, ...]  # catalog names, indexed by racks.system_idx
     loss_models: tuple[LossModel, ...]
     halls: tuple[str, ...]
+    cooling: CoolingPlant | None = None
     catalog: Any = field(default=None, repr=False, compare=False)
     layout: Any = field(default=None, repr=False, compare=False)
 

@@ -1,4 +1,4 @@
-"""``twin fabric`` end to end in a subprocess on the shipped layouts."""
+"""``twin fabric`` end to end: one real subprocess on the campus, the rest in-process (click runner)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from twin.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 _EXE = Path(sys.executable).parent / "twin"
@@ -18,26 +21,29 @@ KEYS = {
 }
 
 
-@pytest.mark.parametrize("layout", ["rack-nvl72", "campus-1gw"])
-def test_fabric_json(tmp_path, layout):
+def test_fabric_subprocess_campus(tmp_path):
     out = tmp_path / "f.json"
-    res = subprocess.run([TWIN, "fabric", f"layouts/{layout}.yaml", "--json", str(out)], cwd=ROOT,
+    res = subprocess.run([TWIN, "fabric", "layouts/campus-1gw.yaml", "--json", str(out)], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     assert "Bill of materials" in res.stdout
     d = json.loads(out.read_text())
     assert KEYS <= set(d)
-    assert d["num_gpus"] > 0
+    assert d["num_gpus"] == 437760
     assert d["fabric_power_w"] > 0
 
 
-def test_fabric_json_stdout_and_missing_file():
-    res = subprocess.run([TWIN, "fabric", "layouts/pod-8x-nvl72.yaml", "--json", "-"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0
-    assert json.loads(res.stdout)["num_leaf_switches"] == 12
-    bad = subprocess.run([TWIN, "fabric", "layouts/nope.yaml"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
-    assert bad.returncode == 2
-    assert "Traceback" not in bad.stderr
+@pytest.mark.parametrize("layout", ["rack-nvl72", "pod-8x-nvl72", "hall-100mw"])
+def test_fabric_json_stdout(layout):
+    res = CliRunner().invoke(main, ["fabric", str(ROOT / "layouts" / f"{layout}.yaml"), "--json", "-"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert KEYS <= set(d)
+    assert d["num_compute_nics"] == d["num_gpus"]
+
+
+def test_fabric_missing_file_exits_2():
+    res = CliRunner().invoke(main, ["fabric", str(ROOT / "layouts" / "nope.yaml")])
+    assert res.exit_code == 2
+    assert res.exception is None or isinstance(res.exception, SystemExit)

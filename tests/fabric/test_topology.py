@@ -131,3 +131,14 @@ def test_campus_consistency(shipped):
     # racks' node offsets stay inside their cluster
     r = fab.racks
     assert np.all(r.first_node + r.num_nodes <= fab.clusters["num_nodes"][r.cluster])
+
+
+def test_switch_hops_and_per_gpu_bandwidth(fabric_layout):
+    fab = build_fabric(fabric_layout(128, system="hgx-b200", nic="connectx-8"))
+    # 4 servers per rack, blocks of 32 servers = 8 racks, pods of 32 leaves = 4 blocks = 32 racks
+    hops = fab.switch_hops([0, 0, 0, 0], [0, 7, 8, 32])
+    assert hops.tolist() == [1, 1, 3, 5]
+    # non-blocking: 800 Gbit/s = 100 GB/s per GPU each way
+    assert_allclose(fab.scale_out_bw_per_gpu_bytes_s(), 100e9)
+    fab3 = build_fabric(fabric_layout(64, oversubscription=3))
+    assert_allclose(fab3.scale_out_bw_per_gpu_bytes_s(), 50e9 / 3)

@@ -11,6 +11,8 @@ import click
 
 from twin.cli.fabric import fabric_cmd
 from twin.cli.power import evaluate_cmd, validate
+from twin.cli.serving import serve_sim_cmd
+from twin.cli.thermal import thermal
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +23,9 @@ def main() -> None:
 
 main.add_command(validate)
 main.add_command(evaluate_cmd)
+main.add_command(thermal)
 main.add_command(fabric_cmd)
+main.add_command(serve_sim_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -34,3 +34,13 @@ def parse_power(text: str | None) -> float | None:
         return parse(text, "power")
     except TwinError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def parse_temperature(text: str | None) -> float | None:
+    """Parse a temperature option ('35 degC'); a bad value is a usage error (exit 2)."""
+    if text is None:
+        return None
+    try:
+        return parse(text, "temperature")
+    except TwinError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from twin.cli.common import fail_input, parse_power, write_json
+from twin.cli.common import fail_input, parse_power, parse_temperature, write_json
+from twin.cli.thermal import cooling_summary
 from twin.engine.steady import Evaluation, evaluate
 from twin.errors import InputError
 from twin.layout import BUNDLED_CATALOG, load_catalog, load_layout
@@ -79,8 +80,20 @@ def _summary(ev: Evaluation, top: int) -> str:
         "",
         "Power",
         f"  IT power (at rack inputs)   {format_si(d['it_power_w'], 'W', 4)}",
+        f"  Power chain (electrical)    {format_si(d['power_chain_w'], 'W', 4)}",
+        *(
+            [f"  Cooling power               {format_si(d['cooling_power_w'], 'W', 4)}"]
+            if d.get("cooling")
+            else []
+        ),
         f"  Facility power (at meter)   {format_si(d['facility_power_w'], 'W', 4)}",
-        f"  PUE, electrical only        {d['pue_electrical']:.3f}   (cooling not modelled yet)",
+        (
+            f"  PUE                         {d['pue']:.3f}   "
+            f"(electrical losses only: {d['pue_electrical']:.3f})"
+            if d["pue"] is not None
+            else f"  PUE, electrical only        {d['pue_electrical']:.3f}   "
+            "(no cooling design in the layout)"
+        ),
         "",
         "Losses by stage",
     ]
@@ -125,6 +138,8 @@ def _summary(ev: Evaluation, top: int) -> str:
                 lines.append(f"  {c['failed']:<44} " + "; ".join(what))
             if len(bad) > top:
                 lines.append(f"  ... and {len(bad) - top} more (see --json)")
+    if d.get("cooling"):
+        lines += ["", *cooling_summary(d["cooling"], top)]
     return "\n".join(lines)
 
 
@@ -139,7 +154,8 @@ def _summary(ev: Evaluation, top: int) -> str:
     help="GPU/CPU utilisation of every rack (1 = design peak).",
 )
 @click.option("--gpu-power-cap", metavar="POWER", help="Cap every GPU, e.g. '1000 W'.")
-@click.option("--no-n-minus-1", is_flag=True, help="Skip the N-1 failure analysis.")
+@click.option("--ambient", metavar="TEMP", help="Ambient dry bulb for cooling, e.g. '40 degC'.")
+@click.option("--no-n-minus-1", is_flag=True, help="Skip the N-1 failure analyses (power and cooling).")
 @click.option(
     "--top",
     type=click.IntRange(1),
@@ -152,6 +168,7 @@ def evaluate_cmd(
     file: Path | None,
     utilisation: float,
     gpu_power_cap: str | None,
+    ambient: str | None,
     no_n_minus_1: bool,
     top: int,
     json_out: str | None,
@@ -159,6 +176,7 @@ def evaluate_cmd(
     """Steady-state power of FILE (default: the bundled 8-rack GB200 pod), with N-1 analysis."""
     path = file or DEFAULT_LAYOUT
     cap = parse_power(gpu_power_cap)
+    amb = parse_temperature(ambient)
     try:
         factory = load_layout(path)
     except InputError as exc:
@@ -172,7 +190,7 @@ def evaluate_cmd(
     else:
         if not no_n_minus_1 and n > 200:
             click.echo(f"N-1 analysis over {n} components ...", err=True)
-        ev = evaluate(factory, utilisation, gpu_cap_w=cap, with_n_minus_1=not no_n_minus_1)
+        ev = evaluate(factory, utilisation, gpu_cap_w=cap, ambient_c=amb, with_n_minus_1=not no_n_minus_1)
     if json_out != "-":
         click.echo(_summary(ev, top))
     if json_out:

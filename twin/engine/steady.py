@@ -1,7 +1,9 @@
-"""Steady-state evaluation of a factory: the power chain at one operating point, plus N-1.
+"""Steady-state evaluation of a factory: the power chain and the cooling plant at one operating
+point, each with its N-1 analysis.
 
-This is the engine's first coupling step. Cooling, fabric and serving join it in later issues;
-until cooling is modelled, PUE counts electrical losses only (reported as ``pue_electrical``).
+Rack power from the power model is the heat the cooling plant removes; cooling power joins the
+electrical chain at the meter, so PUE counts both. A layout without a ``cooling:`` design reports
+``pue_electrical`` only. Fabric and serving join in later issues.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.engine.cooling import CoolingEvaluation, evaluate_cooling
 from twin.factory import NODE_KINDS, Factory
 from twin.power.failover import FailureCase, n_minus_1, overloads
 from twin.power.network import PowerFlow, losses_by_stage, solve_power
@@ -24,6 +27,7 @@ class Evaluation:
     utilisation: float
     flow: PowerFlow
     cases: list[FailureCase] | None
+    cooling: CoolingEvaluation | None = None
 
     @property
     def losses_w(self) -> dict[str, float]:
@@ -85,11 +89,20 @@ class Evaluation:
             "facility_power_w": facility,
             "losses_w": losses,
             "losses_total_w": float(sum(losses.values()) - losses["power_shelf"]),
+            "power_chain_w": facility,
             "pue_electrical": facility / it if it > 0 else None,
-            "pue_note": "electrical losses only; cooling power is not modelled yet",
             "baseline_overloads": [_overload_dict(o) for o in overloads(f, flow)],
             "components": self.components(),
         }
+        if self.cooling is not None:
+            cool = self.cooling.to_dict()
+            out["facility_power_w"] = facility + cool["cooling_power_w"]
+            out["cooling_power_w"] = cool["cooling_power_w"]
+            out["pue"] = out["facility_power_w"] / it if it > 0 else None
+            out["cooling"] = cool
+        else:
+            out["pue"] = None
+            out["pue_note"] = "no 'cooling:' design in the layout: PUE counts electrical losses only"
         if self.cases is not None:
             out["n_minus_1_survives"] = self.survives_n_minus_1
             out["n_minus_1"] = [
@@ -117,6 +130,7 @@ def evaluate(
     *,
     gpu_cap_w: float | None = None,
     with_n_minus_1: bool = True,
+    ambient_c: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Evaluation:
     """Evaluate the power chain of a factory at one utilisation, with N-1 analysis.
@@ -131,6 +145,8 @@ def evaluate(
         GPU power cap applied to every rack, overriding the layout's caps. [W]
     with_n_minus_1 : bool
         Also fail every power component once (default True).
+    ambient_c : float, optional
+        Ambient dry bulb for the cooling plant; defaults to the layout's design ambient. [°C]
     progress : callable(done, total), optional
         Called as N-1 cases complete.
     """
@@ -140,4 +156,7 @@ def evaluate(
         flow, cases = n_minus_1(factory, utilisation, gpu_cap_w=gpu_cap_w, progress=progress)
     else:
         flow, cases = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w), None
-    return Evaluation(factory, utilisation, flow, cases)
+    cooling = None
+    if factory.cooling is not None:
+        cooling = evaluate_cooling(factory, flow, ambient_c=ambient_c, with_n_minus_1=with_n_minus_1)
+    return Evaluation(factory, utilisation, flow, cases, cooling)

@@ -26,6 +26,7 @@ from twin.fabric.bandwidth import (
     logical_radix,
     max_switch_hops,
     oversubscription_ratio,
+    switch_hops,
 )
 from twin.fabric.bom import COPPER_MEDIA, bom_rows, cluster_parts, power_by_location_w
 
@@ -91,6 +92,36 @@ class Fabric:
         return self.num_planes * bisection_bandwidth_bytes_s(
             c["num_nics"], c["leaf_uplinks"], c["spine_uplinks"], c["num_tiers"], c["link_bw_bytes_s"]
         )
+
+    def scale_out_bw_per_gpu_bytes_s(self) -> np.ndarray:
+        """Per-GPU scale-out bandwidth per rack, per direction, across oversubscribed leaves. [bytes/s]
+
+        ``nics_per_gpu × NIC speed / o``, ``o`` the cluster's realised leaf oversubscription; 0 for
+        racks without a scale-out fabric. Use it as ``net_bw_bytes_s`` of
+        :func:`~twin.fabric.collectives.hierarchical_time_s` for groups that span leaves.
+        """
+        r = self.racks
+        if not self.num_clusters:
+            return np.zeros(len(r.cluster))
+        return r.nic_bw_bytes_s / self.clusters["oversubscription"][r.cluster]
+
+    def switch_hops(self, rack_a, rack_b) -> np.ndarray:
+        """Switches crossed between the first nodes of racks ``rack_a`` and ``rack_b`` (same rail). [-]
+
+        1 in the same node block (shared leaf), 3 in the same pod or a 2-tier fabric, 5 across
+        pods; -1 where the racks are on different clusters (no scale-out path) or there is no fabric.
+        """
+        a, b = np.asarray(rack_a), np.asarray(rack_b)
+        r = self.racks
+        if not self.num_clusters:
+            return np.full(np.broadcast(a, b).shape, -1)
+        ca, cb = r.cluster[a], r.cluster[b]
+        d = self.clusters["downlinks_per_leaf"][ca]
+        rails = self.clusters["rails"][ca]
+        per_pod = self.clusters["leaves_per_pod"][ca]
+        ja, jb = r.first_node[a] // d, r.first_node[b] // d
+        hops = switch_hops(ja, jb, ja * rails // per_pod, jb * rails // per_pod)
+        return np.where(ca == cb, hops, -1)
 
     def summary(self) -> dict:
         """Counts, bandwidth and power as plain numbers (the ``twin fabric --json`` document)."""

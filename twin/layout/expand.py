@@ -14,7 +14,16 @@ from typing import Any
 import numpy as np
 
 from twin.errors import Problem
-from twin.factory import NODE_KINDS, Factory, LossModel, PowerTree, RackArrays
+from twin.factory import (
+    NODE_KINDS,
+    CoolingLoop,
+    CoolingPlant,
+    Equipment,
+    Factory,
+    LossModel,
+    PowerTree,
+    RackArrays,
+)
 from twin.layout.catalog import (
     BuswayEntry,
     GeneratorEntry,
@@ -128,6 +137,48 @@ def _check_unique(ctx: _Ctx, names: list[str], loc: tuple, what: str) -> None:
             seen[n] = i
 
 
+def _check_cooling(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
+    """Cooling references and designs that cannot work (errors, not findings)."""
+    for h, hall in enumerate(layout.halls):
+        cs = hall.cooling
+        if cs is None:
+            continue
+        cl = ("halls", h, "cooling")
+        if layout.ambient is None:
+            ctx.add(
+                ("name",),
+                f"hall {hall.name!r} has a cooling design, so the layout needs a design "
+                "'ambient:' (dry_bulb, relative_humidity)",
+            )
+        _check_ref(ctx, catalog, "cdu", cs.cdu.model, (*cl, "cdu", "model"))
+        _check_ref(
+            ctx, catalog, "pump", cs.facility_water.pumps.model, (*cl, "facility_water", "pumps", "model")
+        )
+        _check_ref(ctx, catalog, "dry_cooler", cs.dry_coolers.model, (*cl, "dry_coolers", "model"))
+        if cs.trim_chillers is not None:
+            _check_ref(ctx, catalog, "chiller", cs.trim_chillers.model, (*cl, "trim_chillers", "model"))
+        _check_ref(ctx, catalog, "crah", cs.air.crahs.model, (*cl, "air", "crahs", "model"))
+        _check_ref(ctx, catalog, "chiller", cs.air.chillers.model, (*cl, "air", "chillers", "model"))
+        if cs.facility_water.supply_temp >= cs.rack_supply_temp:
+            ctx.add(
+                (*cl, "facility_water", "supply_temp"),
+                f"facility water supply {cs.facility_water.supply_temp:g} degC must be below the rack "
+                f"supply setpoint {cs.rack_supply_temp:g} degC: a CDU cannot deliver coolant colder "
+                "than its primary water",
+            )
+        for row in hall.rows:
+            ent = catalog.entries.get(row.system)
+            if not isinstance(ent, SystemEntry) or ent.thermal.gpu_cooling != "liquid":
+                continue
+            limit = ent.thermal.gpu_throttle_temp.si
+            if cs.rack_supply_temp >= limit:
+                ctx.add(
+                    (*cl, "rack_supply_temp"),
+                    f"rack supply setpoint {cs.rack_supply_temp:g} degC is at or above the GPU throttle "
+                    f"temperature {limit:g} degC of {row.system!r} (row {row.name!r}): no flow can cool it",
+                )
+
+
 def _check_references(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
     feeds = [f.name for f in layout.utility_feeds]
     _check_unique(ctx, feeds, ("utility_feeds",), "utility feed")
@@ -238,6 +289,7 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
     """Build the Factory from a validated layout; returns (factory or None, problems)."""
     ctx = _Ctx(file, data)
     _check_references(layout, catalog, ctx)
+    _check_cooling(layout, catalog, ctx)
     check_fabric(layout, catalog, ctx.add)
     if ctx.problems:
         return None, ctx.problems
@@ -254,11 +306,13 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
     cord_node: list[int] = []
     cord_psus: list[int] = []
     hall_names: list[str] = []
+    hall_ranges: list[tuple] = []
 
     for h, hall in enumerate(layout.halls):
         for c in range(hall.copies):
             hname = hall.name if hall.copies == 1 else f"{hall.name}-{c + 1}"
             hall_names.append(hname)
+            first = len(racks.arrays.get("name", []))
             _expand_hall(
                 ctx,
                 hall,
@@ -275,6 +329,7 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
                 cord_node,
                 cord_psus,
             )
+            hall_ranges.append((hall, hname, first, len(racks.arrays.get("name", []))))
     if ctx.problems:
         return None, ctx.problems
 
@@ -303,7 +358,9 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
     arr = {k: np.asarray(v, dtype=object if k in ("name", "hall", "row") else float) for k, v in a.items()}
     for k in ("system_idx", "psu_model_idx"):
         arr[k] = arr[k].astype(np.int64)
+    arr["gpu_liquid"] = arr["gpu_liquid"].astype(bool)
     rack_arrays = RackArrays(**arr)
+    cooling = _build_cooling(layout, catalog, hall_ranges, rack_arrays)
     factory = Factory(
         name=layout.name,
         source_file=file,
@@ -312,6 +369,7 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
         systems=tuple(systems),
         loss_models=tuple(losses.models),
         halls=tuple(hall_names),
+        cooling=cooling,
         catalog=catalog,
         layout=layout,
     )
@@ -345,6 +403,16 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
         "psus_per_shelf": ps.psus_per_shelf.si,
         "num_sharing_domains": scope_mult,
         "liquid_fraction": entry.liquid_cooled_fraction.si,
+        "nameplate_w": nodes * entry.gpus_per_node.si * tdp
+        + nodes * entry.cpus_per_node.si * entry.cpu.tdp.si
+        + fixed_max,
+        "gpu_liquid": entry.thermal.gpu_cooling == "liquid",
+        "gpu_throttle_c": entry.thermal.gpu_throttle_temp.si,
+        "gpu_r_k_w": entry.thermal.gpu_thermal_resistance.si,
+        "gpu_c_j_k": entry.thermal.gpu_heat_capacity.si,
+        "coolant_volume_m3": entry.thermal.coolant_volume.si,
+        "coolant_position": entry.thermal.coolant_position.si,
+        "air_delta_t_k": entry.thermal.air_delta_t.si,
     }
 
 
@@ -455,3 +523,70 @@ def _expand_hall(
                     cord_rack.append(rk)
                     cord_node.append(node)
                     cord_psus.append(psus // cords)
+
+
+def _equipment(catalog: Catalog, name: str) -> Equipment:
+    """Rated figures of a cooling catalog entry as SI floats."""
+    e = catalog.entries[name]
+    values = {k: getattr(e, k).si for k in type(e).model_fields if hasattr(getattr(e, k), "si")}
+    return Equipment(name, e.kind, values)
+
+
+def _build_cooling(
+    layout: Layout, catalog: Catalog, hall_ranges: list, racks: RackArrays
+) -> CoolingPlant | None:
+    """CDU groups and hall loops from the halls' ``cooling:`` rules (None when no hall has one)."""
+    if not any(h.cooling is not None for h, *_ in hall_ranges):
+        return None
+    n = len(racks)
+    rack_group = np.full(n, -1, dtype=np.int64)
+    rack_loop = np.full(n, -1, dtype=np.int64)
+    group_loop, group_cdus, group_name, loops = [], [], [], []
+    for hall, hname, first, last in hall_ranges:
+        cs = hall.cooling
+        if cs is None:
+            continue
+        li = len(loops)
+        rack_loop[first:last] = li
+        liquid = first + np.flatnonzero(racks.liquid_fraction[first:last] > 0)
+        for g, start in enumerate(range(0, len(liquid), cs.cdu.racks_per_group)):
+            rack_group[liquid[start : start + cs.cdu.racks_per_group]] = len(group_loop)
+            group_loop.append(li)
+            group_cdus.append(cs.cdu.cdus_per_group)
+            group_name.append(f"{hname}/cdu-group-{g + 1:02d}")
+        fw = cs.facility_water
+        loops.append(
+            CoolingLoop(
+                name=hname,
+                tcs_coolant=cs.tcs_coolant,
+                fw_coolant=fw.coolant,
+                rack_supply_c=cs.rack_supply_temp,
+                flow_per_power_m3_s_w=cs.flow_per_power,
+                fw_supply_c=fw.supply_temp,
+                fw_volume_m3=fw.volume,
+                cdu=_equipment(catalog, cs.cdu.model),
+                pump=_equipment(catalog, fw.pumps.model),
+                num_pumps=fw.pumps.count,
+                dry_cooler=_equipment(catalog, cs.dry_coolers.model),
+                num_dry_coolers=cs.dry_coolers.count,
+                adiabatic=cs.adiabatic,
+                trim_chiller=_equipment(catalog, cs.trim_chillers.model) if cs.trim_chillers else None,
+                num_trim_chillers=cs.trim_chillers.count if cs.trim_chillers else 0,
+                air_supply_c=cs.air.supply_temp,
+                crah=_equipment(catalog, cs.air.crahs.model),
+                num_crahs=cs.air.crahs.count,
+                air_chiller=_equipment(catalog, cs.air.chillers.model),
+                num_air_chillers=cs.air.chillers.count,
+            )
+        )
+    amb = layout.ambient
+    return CoolingPlant(
+        loops=tuple(loops),
+        rack_group=rack_group,
+        rack_loop=rack_loop,
+        group_loop=np.asarray(group_loop, dtype=np.int64),
+        group_cdus=np.asarray(group_cdus, dtype=np.int64),
+        group_name=np.asarray(group_name, dtype=object),
+        ambient_dry_bulb_c=amb.dry_bulb if amb else float("nan"),
+        ambient_relative_humidity=amb.relative_humidity if amb else float("nan"),
+    )

@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import Field
 
 from twin.layout.fields import Strict, qty
+from twin.layout.schema_cooling import Ambient, CoolingSpec
 from twin.layout.schema_fabric import FabricSpec
 
 Name = str
@@ -96,6 +97,7 @@ class Hall(Strict):
     copies: int = Field(default=1, ge=1)
     rows: list[RowSpec] = Field(min_length=1)
     lineups: list[Lineup] = Field(default_factory=list)
+    cooling: CoolingSpec | None = None
 
 
 class Layout(Strict):
@@ -104,6 +106,7 @@ class Layout(Strict):
     name: Name = Field(min_length=1)
     description: str = ""
     catalog: list[str] = Field(default_factory=list)
+    ambient: Ambient | None = None
     utility_feeds: list[UtilityFeed] = Field(min_length=1)
     halls: list[Hall] = Field(min_length=1)
     fabric: FabricSpec | None = None

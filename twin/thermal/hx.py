@@ -43,8 +43,9 @@ def ntu_counterflow(effectiveness: ArrayLike, cr: ArrayLike) -> np.ndarray:
     return np.where(near_one, eps / (1.0 - eps), general)
 
 
-def ua_from_design(heat_w: ArrayLike, hot_in_c: ArrayLike, cold_in_c: ArrayLike, c_hot_w_k: ArrayLike,
-                   c_cold_w_k: ArrayLike) -> np.ndarray:
+def ua_from_design(
+    heat_w: ArrayLike, hot_in_c: ArrayLike, cold_in_c: ArrayLike, c_hot_w_k: ArrayLike, c_cold_w_k: ArrayLike
+) -> np.ndarray:
     """Conductance UA of a counterflow exchanger from one rated operating point. [W/K]
 
     The effectiveness at the rating, ε = Q / (C_min (T_h,in − T_c,in)), is inverted to NTU.

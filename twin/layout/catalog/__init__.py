@@ -19,6 +19,7 @@ from twin.layout.catalog.cooling import (
     SystemThermal,
 )
 from twin.layout.catalog.fabric import CableEntry, NicEntry, SwitchEntry, TransceiverEntry
+from twin.layout.catalog.llms import LlmEntry, MlaSpec, MoeSpec
 from twin.layout.catalog.power import (
     BuswayEntry,
     GeneratorEntry,
@@ -54,6 +55,7 @@ ENTRY_KINDS: dict[str, type[_Entry]] = {
     "chiller": ChillerEntry,
     "crah": CrahEntry,
     "pump": PumpEntry,
+    "llm": LlmEntry,
 }
 
 #: Any catalog entry.
@@ -76,6 +78,9 @@ __all__ = [
     "GeneratorEntry",
     "GpuSpec",
     "NicEntry",
+    "LlmEntry",
+    "MlaSpec",
+    "MoeSpec",
     "PowerSupplySpec",
     "PsuEntry",
     "RackPhysical",

@@ -62,6 +62,20 @@ class DryCoolerEntry(_Entry):
     min_fan_speed: Fraction
     adiabatic_effectiveness: Fraction
 
+    @model_validator(mode="after")
+    def _rating_possible(self) -> DryCoolerEntry:
+        # effectiveness at the rated point with water (4,180 J/(kg K), 990 kg/m3) and air
+        # (1,006 J/(kg K), 1.16 kg/m3): it must stay below 1 or no exchanger can reach the rating
+        c_w = self.rated_water_flow.si * 990.0 * 4180.0
+        c_a = self.rated_air_flow.si * 1.16 * 1006.0
+        eps = self.capacity.si / (min(c_w, c_a) * self.rated_itd.si)
+        if eps >= 0.98:
+            raise ValueError(
+                f"capacity {self.capacity.value} at rated_itd {self.rated_itd.value} needs an exchanger "
+                f"effectiveness of {eps:.2f} with the rated flows: impossible; raise the flows or the ITD"
+            )
+        return self
+
 
 class ChillerEntry(_Entry):
     """An air-cooled chiller (trim chiller, or the chilled-water plant of the air side)."""

@@ -1,0 +1,78 @@
+"""``twin serve-sim``: JSON keys, Python API, and bad input -> clear message, exit 2."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from twin.cli import main
+from twin.cli.serving import serve_sim
+
+BASE = ["serve-sim", "--system", "hgx-h100", "--gpus", "8", "--model", "llama-3.1-8b", "--precision", "fp8"]
+
+
+def _run(args):
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def test_json_has_the_documented_keys(tmp_path):
+    out = tmp_path / "r.json"
+    res = _run([*BASE, "--rate", "20", "--input-tokens", "normal:512,100", "--output-tokens", "64",
+                "--duration", "20", "--json", str(out), "--slo-ttft", "0.5", "--slo-tpot", "0.05"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(out.read_text())
+    for k in ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "requests_per_s"):
+        assert d[k] > 0
+    for k in ("ttft_s", "tpot_s", "e2e_s"):
+        assert set(d[k]) >= {"mean", "p50", "p90", "p99"}
+    assert d["num_replicas"] == 8
+    assert d["goodput_requests_per_s"] is not None
+    assert len(d["activity"]["busy_fraction"]) > 10
+    assert "TTFT" in res.output
+
+
+def test_offline_fluid_and_trace(tmp_path):
+    assert _run([*BASE, "--offline", "--num-requests", "200", "--output-tokens", "32"]).exit_code == 0
+    res = _run([*BASE, "--rate", "50", "--fluid", "--json", "-"])
+    assert res.exit_code == 0
+    assert json.loads(res.output)["mode"] == "fluid"
+    tr = tmp_path / "t.csv"
+    tr.write_text("arrival_s,input_tokens,output_tokens\n0,100,10\n0.5,300,20\n")
+    assert _run([*BASE, "--trace", str(tr)]).exit_code == 0
+
+
+def test_python_api_matches_cli_defaults():
+    d = serve_sim(system="hgx-h100", gpus=2, model="llama-3.1-8b", rate=4, input_tokens=256,
+                  output_tokens=32, duration_s=10)
+    assert d["num_completed"] == d["num_requests"] > 0
+
+
+@pytest.mark.parametrize(("args", "msg"), [
+    (["--model", "llama-3.1-405b", "--precision", "bf16", "--rate", "1"], "short by"),
+    (["--tp", "16", "--rate", "1"], "larger than the NVLink domain"),
+    (["--rate", "0"], "greater than zero"),
+    (["--model", "llama-9", "--rate", "1"], "unknown llm"),
+    (["--system", "dgx-x", "--rate", "1"], "unknown system"),
+    ([], "give --rate"),
+    (["--rate", "1", "--input-tokens", "lots"], "input tokens"),
+    (["--rate", "1", "--scheduler", "fifo"], "valid: trtllm, vllm, sarathi"),
+    (["--offline"], "num-requests"),
+])
+def test_bad_input_exits_2(args, msg):
+    base = list(BASE)
+    for flag in ("--model", "--system"):
+        if flag in args:
+            i = base.index(flag)
+            del base[i:i + 2]
+    res = CliRunner().invoke(main, [*base, *args])
+    assert res.exit_code == 2, res.output
+    assert msg in res.output
+    assert "Traceback" not in res.output
+
+
+def test_bad_trace_rows_exit_2(tmp_path):
+    tr = tmp_path / "bad.csv"
+    tr.write_text("arrival_s,input_tokens,output_tokens\n0,100,10\n-1,5,5\n")
+    res = CliRunner().invoke(main, [*BASE, "--trace", str(tr)])
+    assert res.exit_code == 2
+    assert f"{tr}:3: arrival_s" in res.output

@@ -1,0 +1,106 @@
+"""Iteration-time model: bounds, monotonicity, clock factor, impossible deployments."""
+
+import pytest
+from numpy.testing import assert_allclose
+
+from twin.serving.perf_model import PerfModel, clock_scales
+from twin.serving.specs import Deployment, ServingInputError
+
+SETUPS = [
+    ("hgx-h100", "llama-3.1-70b", Deployment(tp=2, precision="fp8")),
+    ("hgx-h200", "llama-2-70b", Deployment(tp=1, precision="fp8")),
+    ("hgx-b200", "llama-2-70b", Deployment(tp=1, precision="fp4", max_batch=2048)),
+    ("gb200-nvl72", "llama-3.1-405b", Deployment(tp=8, precision="fp4")),
+    ("hgx-h100", "mixtral-8x7b", Deployment(tp=2, precision="fp8")),
+    ("hgx-b200", "deepseek-r1", Deployment(tp=8, ep=8, precision="fp4", attention_dp=True)),
+    ("hgx-b200", "gpt-oss-120b", Deployment(tp=1, precision="fp4")),
+    ("hgx-h100", "llama-3.1-8b", Deployment(tp=1, precision="bf16")),
+]
+
+
+@pytest.fixture(scope="module")
+def models(specs):
+    out = []
+    for system, model, dep in SETUPS:
+        m, h = specs(system, model)
+        out.append(PerfModel(m, h, dep))
+    return out
+
+
+@pytest.mark.parametrize("batch", [1, 16, 256])
+@pytest.mark.parametrize("ctx", [128, 4096])
+def test_never_faster_than_the_roofline(models, batch, ctx):
+    for pm in models:
+        b = min(batch, pm.dep.max_batch)
+        it = pm.iteration(b, b, b * ctx, 0.0, b)
+        assert it.total_s >= pm.roofline_bound_s(b, b, b * ctx), (pm.model.name, pm.hw.name)
+        pre = min(2048, pm.max_tokens)
+        it = pm.iteration(pre, 1, 0.0, pre * pre / 2, 0)
+        assert it.total_s >= pm.roofline_bound_s(pre, 1, 0.0, pre * pre / 2)
+
+
+def test_time_grows_with_tokens_and_context(models):
+    for pm in models:
+        ts = [pm.iteration(t, 1, 0, t * t / 2, 0).total_s for t in (1, 64, 512, min(4096, pm.max_tokens))]
+        assert all(b >= a * 0.98 for a, b in zip(ts, ts[1:], strict=False)), pm.model.name
+        assert pm.iteration(8, 8, 8 * 8000, 0, 8).total_s > pm.iteration(8, 8, 8 * 100, 0, 8).total_s
+
+
+def test_breakdown_adds_up(models):
+    for pm in models:
+        it = pm.iteration(300, 40, 40 * 1000, 260 * 130, 40)
+        assert_allclose(it.gemm_s + it.attention_s + it.moe_s, it.compute_s + it.memory_s, rtol=1e-12)
+        assert it.total_s > 0
+        assert it.overhead_s > 0
+
+
+def test_moe_uses_measured_tables_and_dense_has_no_moe_time(models):
+    ds = models[5]
+    assert ds.iteration(512, 512, 512 * 1000, 0, 512).moe_s > 0
+    assert models[0].iteration(512, 512, 512 * 1000, 0, 512).moe_s == 0.0
+
+
+def test_clock_factor_slows_compute_and_memory_by_their_own_laws(models):
+    pm = models[0]
+    full = pm.iteration(4096, 1, 0, 4096 * 2048, 0)
+    half = pm.iteration(4096, 1, 0, 4096 * 2048, 0, clock_factor=0.5)
+    assert_allclose(half.compute_s, 2 * full.compute_s, rtol=1e-12)
+    assert_allclose(half.memory_s, full.memory_s, rtol=1e-12)     # HBM-bound work holds until f = 0.5
+    assert half.comm_s == full.comm_s
+    assert half.overhead_s == full.overhead_s
+    assert clock_scales(0.25) == (4.0, 2.0)
+    assert clock_scales(1.0) == (1.0, 1.0)
+
+
+def test_roofline_backend_close_to_tables_for_large_gemms(specs):
+    m, h = specs("hgx-h100", "llama-3.1-70b")
+    dep = Deployment(tp=2, precision="fp8")
+    tab, roof = PerfModel(m, h, dep), PerfModel(m, h, dep, backend="roofline")
+    assert tab.backend == "tables"
+    assert roof.backend == "roofline"
+    a, b = tab.iteration(4096, 1, 0, 0, 0).gemm_s, roof.iteration(4096, 1, 0, 0, 0).gemm_s
+    assert 0.6 < a / b < 1.6
+
+
+def test_model_that_does_not_fit_says_by_how_much(specs):
+    m, h = specs("hgx-h100", "llama-3.1-405b")
+    with pytest.raises(ServingInputError, match=r"short by \d+\.\d GB"):
+        PerfModel(m, h, Deployment(tp=1, precision="bf16"))
+
+
+def test_tp_beyond_nvlink_domain(specs):
+    m, h = specs("hgx-h100", "llama-3.1-70b")
+    with pytest.raises(ServingInputError, match="larger than the NVLink domain"):
+        PerfModel(m, h, Deployment(tp=16, precision="fp8"))
+
+
+@pytest.mark.parametrize(("kw", "msg"), [
+    ({"ep": 2}, "needs a mixture-of-experts"),
+    ({"pp": 3}, "does not divide the 80 layers"),
+    ({"precision": "int4"}, "unknown precision"),
+    ({"tp": 0}, "at least 1"),
+])
+def test_bad_parallelism(specs, kw, msg):
+    m, h = specs("hgx-h100", "llama-3.1-70b")
+    with pytest.raises(ServingInputError, match=msg):
+        PerfModel(m, h, Deployment(**({"tp": 2, "precision": "fp8"} | kw)))

@@ -1,0 +1,329 @@
+"""``twin serve-sim``: token throughput and latency of an LLM deployment, and the catalog adapter.
+
+The adapter functions (:func:`model_spec`, :func:`hardware_spec`) turn catalog entries into the plain
+dataclasses of :mod:`twin.serving.specs`: the serving physics never imports the catalog schema.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from twin.cli.common import write_json
+from twin.errors import InputError
+from twin.layout import Catalog, load_catalog
+from twin.layout.catalog import LlmEntry, SystemEntry
+from twin.serving.api import simulate
+from twin.serving.specs import Deployment, HardwareSpec, ModelSpec, ServingInputError
+from twin.serving.workload import LengthDist, Workload, parse_length, read_trace
+
+#: system catalog name -> aiconfigurator-core kernel-table directory (same GPU silicon).
+#: hgx-h100/h200/b200 are the SXM boards of aiconfigurator's h100_sxm/h200_sxm/b200_sxm; the NVL72
+#: racks are its gb200/gb300 entries.
+KERNEL_DEVICES: dict[str, str] = {
+    "hgx-h100": "h100_sxm",
+    "hgx-h200": "h200_sxm",
+    "hgx-b200": "b200_sxm",
+    "gb200-nvl72": "gb200",
+    "gb300-nvl72": "gb300",
+}
+
+#: Scale-out bandwidth per GPU, one direction [bytes/s]: ConnectX-7 400 Gb/s on H100/H200/B200/GB200
+#: (NVIDIA DGX user guides, shared/reference hardware-and-facility.md 1.1); ConnectX-8 800 Gb/s on
+#: GB300 NVL72 (same table).
+SCALE_OUT_BW: dict[str, float] = {"gb300-nvl72": 100e9}
+DEFAULT_SCALE_OUT_BW = 50e9
+
+
+def model_spec(entry: LlmEntry) -> ModelSpec:
+    """Plain :class:`ModelSpec` from a catalog ``llm`` entry."""
+    i = lambda s: int(s.si) if s is not None else 0  # noqa: E731
+    moe, mla = entry.moe, entry.mla
+    return ModelSpec(
+        name=entry.name,
+        num_layers=i(entry.num_layers),
+        hidden_size=i(entry.hidden_size),
+        num_heads=i(entry.num_attention_heads),
+        num_kv_heads=i(entry.num_kv_heads),
+        head_dim=i(entry.head_dim),
+        intermediate_size=i(entry.intermediate_size),
+        vocab_size=i(entry.vocab_size),
+        num_params=entry.num_params.si,
+        precisions=tuple(entry.precisions),
+        num_experts=i(moe.num_experts) if moe else 0,
+        num_active_experts=i(moe.num_active_experts) if moe else 0,
+        num_shared_experts=i(moe.num_shared_experts) if moe else 0,
+        expert_intermediate_size=i(moe.expert_intermediate_size) if moe else 0,
+        num_dense_layers=i(moe.num_dense_layers) if moe else 0,
+        kv_lora_rank=i(mla.kv_lora_rank) if mla else 0,
+        q_lora_rank=i(mla.q_lora_rank) if mla else 0,
+        qk_rope_head_dim=i(mla.qk_rope_head_dim) if mla else 0,
+        qk_nope_head_dim=i(mla.qk_nope_head_dim) if mla else 0,
+        v_head_dim=i(mla.v_head_dim) if mla else 0,
+        sliding_window=i(entry.sliding_window),
+        sliding_window_layer_fraction=(
+            entry.sliding_window_layer_fraction.si if entry.sliding_window_layer_fraction else 0.0
+        ),
+    )
+
+
+def hardware_spec(entry: SystemEntry) -> HardwareSpec:
+    """Plain :class:`HardwareSpec` from a catalog ``system`` entry (its GPU and NVLink domain)."""
+    g = entry.gpu
+    return HardwareSpec(
+        name=entry.name,
+        peak_flops={k: v.si for k, v in g.peak_dense_flops.items()},
+        hbm_bytes=g.hbm_capacity.si,
+        hbm_bw_bytes_s=g.hbm_bandwidth.si,
+        nvlink_bw_bytes_s=g.nvlink_bandwidth.si,
+        nvlink_domain_gpus=int(entry.nvlink_domain_gpus.si),
+        scale_out_bw_bytes_s=SCALE_OUT_BW.get(entry.name, DEFAULT_SCALE_OUT_BW),
+        kernel_device=KERNEL_DEVICES.get(entry.name),
+    )
+
+
+def lookup_specs(system: str, model: str, catalog: Catalog | None = None) -> tuple[ModelSpec, HardwareSpec]:
+    """Model and hardware specs by catalog name; ``ServingInputError`` listing valid names otherwise."""
+    cat = catalog or load_catalog()
+    try:
+        sys_entry = cat.lookup("system", system)
+        llm_entry = cat.lookup("llm", model)
+    except KeyError as exc:
+        raise ServingInputError(exc.args[0]) from None
+    return model_spec(llm_entry), hardware_spec(sys_entry)
+
+
+def serve_sim(
+    *,
+    system: str,
+    gpus: int,
+    model: str,
+    precision: str = "fp8",
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    attention_dp: bool = False,
+    max_batch: int = 256,
+    max_num_tokens: int = 8192,
+    scheduler: str = "trtllm",
+    workload: Workload | None = None,
+    rate: float | None = None,
+    input_tokens: str | int = 2048,
+    output_tokens: str | int = 256,
+    duration_s: float = 600.0,
+    offline: bool = False,
+    num_requests: int | None = None,
+    trace: str | None = None,
+    seed: int = 0,
+    fluid: bool = False,
+    backend: str = "auto",
+    slo_ttft_s: float | None = None,
+    slo_tpot_s: float | None = None,
+    progress=None,
+    catalog: Catalog | None = None,
+) -> dict:
+    """The ``twin serve-sim`` computation from Python; returns the JSON-ready result dict."""
+    mspec, hspec = lookup_specs(system, model, catalog)
+    dep = Deployment(
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        precision=precision,
+        attention_dp=attention_dp,
+        max_batch=max_batch,
+        max_num_tokens=max_num_tokens,
+        scheduler=scheduler,
+    )
+    if workload is None:
+        if trace:
+            workload = Workload(trace=read_trace(trace))
+        else:
+            workload = Workload(
+                rate_per_s=None if offline else rate,
+                input_len=_dist(input_tokens, "input"),
+                output_len=_dist(output_tokens, "output"),
+                duration_s=duration_s,
+                num_requests=num_requests,
+                offline=offline,
+            )
+    workload.check()
+    return simulate(
+        mspec,
+        hspec,
+        dep,
+        workload,
+        gpus,
+        fluid=fluid,
+        backend=backend,
+        seed=seed,
+        slo_ttft_s=slo_ttft_s,
+        slo_tpot_s=slo_tpot_s,
+        progress=progress,
+    )
+
+
+def _dist(v: str | int | LengthDist, what: str) -> LengthDist:
+    return v if isinstance(v, LengthDist) else parse_length(str(v), what)
+
+
+def _table(d: dict) -> str:
+    lines = [
+        f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs: {d['num_replicas']} replicas of "
+        f"TP{d['tp']} PP{d['pp']} EP{d['ep']} {d['precision']} (KV {d['kv_precision']}), "
+        f"{d['mode']} mode, {d['backend']} kernels",
+        f"  KV pool {d['memory']['kv_capacity_tokens']:,} tokens per replica, weights "
+        f"{d['memory']['weights_bytes_per_gpu'] / 1e9:.1f} GB per GPU",
+        f"  requests completed      {d['num_completed']:>12,}",
+        f"  output tokens/s         {d['output_tokens_per_s']:>12,.0f}   "
+        f"({d['output_tokens_per_s_per_gpu']:,.1f} per GPU)",
+        f"  total tokens/s          {d['total_tokens_per_s']:>12,.0f}",
+        f"  requests/s              {d['requests_per_s']:>12,.2f}",
+        "",
+        f"  {'metric':<10}{'mean':>10}{'p50':>10}{'p90':>10}{'p99':>10}",
+    ]
+    for key, label, scale, unit in (
+        ("ttft_s", "TTFT", 1e3, "ms"),
+        ("tpot_s", "TPOT", 1e3, "ms"),
+        ("e2e_s", "E2E", 1.0, "s"),
+    ):
+        s = d[key]
+        lines.append(
+            f"  {label + ' ' + unit:<10}"
+            + "".join(
+                f"{s[q] * scale:>10.1f}" if s[q] is not None else f"{'-':>10}"
+                for q in ("mean", "p50", "p90", "p99")
+            )
+        )
+    if d.get("goodput_requests_per_s") is not None:
+        lines.append(
+            f"  goodput at SLA: {d['goodput_requests_per_s']:.2f} req/s "
+            f"({d['slo_attainment']:.1%} of requests meet it)"
+        )
+    return "\n".join(lines)
+
+
+@click.command("serve-sim")
+@click.option("--system", required=True, help="System catalog name (e.g. gb200-nvl72, hgx-h100).")
+@click.option("--gpus", type=int, required=True, help="GPUs to use; replicas = gpus // (tp * pp).")
+@click.option("--model", "model_name", required=True, help="LLM catalog name (e.g. llama-3.1-70b).")
+@click.option("--precision", default="fp8", show_default=True, help="Weight precision: bf16, fp8, fp4.")
+@click.option("--tp", type=int, default=1, show_default=True, help="Tensor-parallel GPUs per replica.")
+@click.option("--pp", type=int, default=1, show_default=True, help="Pipeline stages per replica.")
+@click.option("--ep", type=int, default=1, show_default=True, help="Expert-parallel GPUs (MoE).")
+@click.option("--attention-dp", is_flag=True, help="Attention data-parallel over the TP GPUs (MoE).")
+@click.option("--max-batch", type=int, default=256, show_default=True, help="Max sequences per iteration.")
+@click.option(
+    "--max-num-tokens",
+    type=int,
+    default=8192,
+    show_default=True,
+    help="Max tokens per iteration (prefill chunk budget).",
+)
+@click.option(
+    "--scheduler",
+    default="trtllm",
+    show_default=True,
+    help="Batch scheduler: trtllm (reserve KV, no eviction) or vllm (preempt when KV full).",
+)
+@click.option("--rate", type=float, help="Poisson arrival rate, all replicas [requests/s].")
+@click.option(
+    "--input-tokens",
+    default="2048",
+    show_default=True,
+    help="Prompt length: N, or a distribution normal:MEAN,STD | uniform:LO,HI | lognormal:MEAN,STD.",
+)
+@click.option("--output-tokens", default="256", show_default=True, help="Output length (same forms).")
+@click.option("--duration", type=float, default=600.0, show_default=True, help="Arrival window [s].")
+@click.option("--offline", is_flag=True, help="Send all requests at time zero (MLPerf Offline).")
+@click.option("--num-requests", type=int, help="Number of requests (offline, or a cap).")
+@click.option(
+    "--trace", type=click.Path(path_type=Path), help="CSV with arrival_s,input_tokens,output_tokens."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--fluid", is_flag=True, help="Analytic (queueing) mode instead of the discrete simulation.")
+@click.option("--backend", default="auto", show_default=True, help="GEMM times: auto, tables, roofline.")
+@click.option("--slo-ttft", type=float, help="SLA on TTFT for goodput [s].")
+@click.option("--slo-tpot", type=float, help="SLA on TPOT for goodput [s].")
+@click.option("--json", "json_out", metavar="OUT", help="Write the result as JSON to OUT ('-' = stdout).")
+def serve_sim_cmd(
+    system,
+    gpus,
+    model_name,
+    precision,
+    tp,
+    pp,
+    ep,
+    attention_dp,
+    max_batch,
+    max_num_tokens,
+    scheduler,
+    rate,
+    input_tokens,
+    output_tokens,
+    duration,
+    offline,
+    num_requests,
+    trace,
+    seed,
+    fluid,
+    backend,
+    slo_ttft,
+    slo_tpot,
+    json_out,
+) -> None:
+    """Simulate LLM serving: throughput, TTFT, TPOT and end-to-end latency."""
+    if not offline and trace is None and rate is None:
+        _fail("give --rate (requests/s), --offline or --trace")
+    started = time.monotonic()
+    last = [started]
+
+    def progress(frac: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0 and now - started > 2.0:
+            last[0] = now
+            click.echo(f"\r  simulating... {frac:5.1%}", err=True, nl=False)
+
+    try:
+        result = serve_sim(
+            system=system,
+            gpus=gpus,
+            model=model_name,
+            precision=precision,
+            tp=tp,
+            pp=pp,
+            ep=ep,
+            attention_dp=attention_dp,
+            max_batch=max_batch,
+            max_num_tokens=max_num_tokens,
+            scheduler=scheduler,
+            rate=rate,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            duration_s=duration,
+            offline=offline,
+            num_requests=num_requests,
+            trace=str(trace) if trace else None,
+            seed=seed,
+            fluid=fluid,
+            backend=backend,
+            slo_ttft_s=slo_ttft,
+            slo_tpot_s=slo_tpot,
+            progress=progress,
+        )
+    except (ServingInputError, InputError) as exc:
+        _fail(str(exc))
+    if time.monotonic() - started > 2.0:
+        click.echo("\r" + " " * 30 + "\r", err=True, nl=False)
+    if json_out != "-":
+        click.echo(_table(result))
+    if json_out:
+        result = {k: v for k, v in result.items() if k != "activity"} | {"activity": result.get("activity")}
+        write_json(result, json_out)
+
+
+def _fail(msg: str):
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(2)

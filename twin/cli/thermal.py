@@ -1,0 +1,143 @@
+"""``twin thermal``: the cooling plant per hall loop, cooling N-1 and the ambient limit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from twin.cli.common import fail_input, parse_temperature, write_json
+from twin.engine.steady import evaluate
+from twin.errors import InputError
+from twin.layout import load_layout
+from twin.units import format_si
+
+
+def _c(x: float | None) -> str:
+    return "   n/a" if x is None else f"{x:6.1f}"
+
+
+def cooling_summary(d: dict, top: int = 10) -> list[str]:
+    """Human-readable lines for the ``cooling`` section of an evaluation dict."""
+    lines = [
+        f"Cooling at {d['ambient_dry_bulb_c']:.1f} degC dry bulb, {d['ambient_relative_humidity']:.0%} RH",
+        f"  hottest GPU                 {_c(d['max_gpu_temp_c'])} degC   "
+        f"(margin to throttle {_c(d['min_throttle_margin_k'])} K; racks throttled: {d['racks_throttled']})",
+        f"  heat to liquid / to air     {format_si(d['heat_to_liquid_w'], 'W', 4)} / "
+        f"{format_si(d['heat_to_air_w'], 'W', 4)}",
+        f"  heat rejected to ambient    {format_si(d['heat_rejected_w'], 'W', 4)}",
+        f"  cooling power               {format_si(d['cooling_power_w'], 'W', 4)}   "
+        + ", ".join(f"{k} {format_si(v, 'W')}" for k, v in d["cooling_power_by_kind_w"].items() if v > 0),
+        f"  water (adiabatic pads)      {d['water_use_m3_h']:.1f} m3/h",
+        "  highest ambient with no GPU throttling: "
+        + (
+            "none (throttles even at -20 degC)"
+            if d["max_ambient_c"] is None
+            else f">= {d['max_ambient_c']:.0f} degC"
+            if d["max_ambient_c"] >= 60
+            else f"{d['max_ambient_c']:.1f} degC"
+        ),
+        "",
+        f"  {'hall loop':<16} {'racks':>5} {'liquid':>9} {'air':>9} {'GPU max':>7} {'rack sup':>8} "
+        f"{'CDU load':>8} {'FW sup':>6} {'FW ret':>6} {'fans':>5} {'air sup':>7}",
+    ]
+    for lp in d["loops"]:
+        cdu = "-" if lp["cdu_loading_max"] is None else f"{lp['cdu_loading_max']:.0%}"
+        lines.append(
+            f"  {lp['name']:<16} {lp['racks']:>5} {format_si(lp['heat_to_liquid_w'], 'W'):>9} "
+            f"{format_si(lp['heat_to_air_w'], 'W'):>9} {_c(lp['max_gpu_temp_c']):>7} "
+            f"{_c(lp['rack_supply_c_max']):>8} {cdu:>8} {_c(lp['facility_supply_c']):>6} "
+            f"{_c(lp['facility_return_c']):>6} {lp['dry_cooler_fan_speed']:>5.0%} {_c(lp['air_supply_c']):>7}"
+        )
+        fw = lp["facility_supply_c"]
+        if fw is None or fw > lp["facility_setpoint_c"] + 0.05:
+            lines.append(
+                f"    FACILITY WATER above its {lp['facility_setpoint_c']:.1f} degC setpoint: heat rejection "
+                "(dry coolers and trim chillers) is short at this ambient"
+            )
+        rs = lp["rack_supply_c_max"]
+        if rs is not None and rs > lp["rack_setpoint_c"] + 0.05:
+            lines.append(
+                f"    RACK SUPPLY above its {lp['rack_setpoint_c']:.1f} degC setpoint: CDUs cannot reach it"
+            )
+        if lp["air_unmet_w"] > 0:
+            lines.append(
+                f"    AIR SIDE SHORT by {format_si(lp['air_unmet_w'], 'W')}: CRAHs or chillers too small"
+            )
+    if "n_minus_1" in d:
+        bad = [c for c in d["n_minus_1"] if not c["survives"]]
+        lines.append("")
+        if not bad:
+            lines.append(
+                f"Cooling N-1: no GPU throttles after any single failure ({len(d['n_minus_1'])} cases)."
+            )
+        else:
+            lines.append(f"Cooling N-1: {len(bad)} of {len(d['n_minus_1'])} single failures throttle GPUs:")
+            for c in bad[:top]:
+                when = (
+                    "at once"
+                    if c["seconds_to_first_throttle"] == 0
+                    else f"after {c['seconds_to_first_throttle']:.0f} s"
+                    if c["seconds_to_first_throttle"]
+                    else "at the new steady state"
+                )
+                lines.append(f"  {c['failed']:<60} {c['racks_throttled']} racks throttle, first {when}")
+    return lines
+
+
+@click.command(name="thermal")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--ambient", metavar="TEMP", help="Ambient dry bulb, e.g. '35 degC' (default: the layout's).")
+@click.option(
+    "--utilisation",
+    "--utilization",
+    type=click.FloatRange(0.0, 1.0),
+    default=1.0,
+    show_default=True,
+    help="GPU/CPU utilisation of every rack.",
+)
+@click.option("--no-n-minus-1", is_flag=True, help="Skip the cooling N-1 analysis.")
+@click.option("--json", "json_out", metavar="OUT", help="Write the figures as JSON to OUT ('-' = stdout).")
+def thermal(
+    file: Path, ambient: str | None, utilisation: float, no_n_minus_1: bool, json_out: str | None
+) -> None:
+    """Cooling of FILE: GPU temperatures, CDUs, facility water, heat rejection, PUE, cooling N-1."""
+    amb = parse_temperature(ambient)
+    try:
+        factory = load_layout(file)
+    except InputError as exc:
+        fail_input(exc)
+    if factory.cooling is None:
+        click.echo(f"{file}: no hall has a 'cooling:' design; nothing to evaluate", err=True)
+        sys.exit(2)
+    ev = evaluate(factory, utilisation, ambient_c=amb, with_n_minus_1=False)
+    if not no_n_minus_1:
+        from twin.engine.cooling import evaluate_cooling
+
+        click.echo("cooling N-1: simulating each failure ...", err=True)
+        cooling = evaluate_cooling(factory, ev.flow, ambient_c=amb, with_n_minus_1=True)
+        ev = type(ev)(ev.factory, ev.utilisation, ev.flow, ev.cases, cooling)
+    d = ev.to_dict()
+    cool = d["cooling"]
+    out = {
+        "layout": d["layout"],
+        "max_gpu_temp_c": cool["max_gpu_temp_c"],
+        "min_throttle_margin_k": cool["min_throttle_margin_k"],
+        "it_power_w": d["it_power_w"],
+        "heat_to_liquid_w": cool["heat_to_liquid_w"],
+        "heat_to_air_w": cool["heat_to_air_w"],
+        "heat_rejected_w": cool["heat_rejected_w"],
+        "cooling_power_w": cool["cooling_power_w"],
+        "facility_power_w": d["facility_power_w"],
+        "pue": d["pue"],
+        "max_ambient_c": cool["max_ambient_c"],
+    } | {k: v for k, v in cool.items() if k not in ("max_gpu_temp_c", "min_throttle_margin_k")}
+    if json_out != "-":
+        click.echo(
+            f"Layout {d['layout']!r}: IT {format_si(d['it_power_w'], 'W', 4)}, facility "
+            f"{format_si(d['facility_power_w'], 'W', 4)}, PUE {d['pue']:.3f}"
+        )
+        click.echo("\n".join(cooling_summary(cool)))
+    if json_out:
+        write_json(out, json_out)

@@ -1,0 +1,125 @@
+"""Coupling of the power chain to the cooling plant at steady state.
+
+All electrical power into a rack becomes heat in that rack; the power model's per-GPU power sets
+junction temperatures. Cooling equipment (pumps, fans, chillers, CRAHs) draws its power at the
+meter, on its own mechanical distribution (assumption: its transformer losses are not modelled).
+GPUs above their throttle temperature are reported; slowing them down is the coupled engine's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.factory import Factory
+from twin.power.network import PowerFlow
+from twin.thermal.failover import CoolingCase, cooling_n_minus_1, max_ambient_c
+from twin.thermal.plant import ThermalParams
+from twin.thermal.steady import Ambient, ThermalResult, solve_steady
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class CoolingEvaluation:
+    """Steady cooling of a factory at one ambient, with cooling N-1 and the ambient limit."""
+
+    factory: Factory
+    params: ThermalParams
+    ambient: Ambient
+    result: ThermalResult
+    it_power_w: float
+    cases: list[CoolingCase] | None
+    max_ambient_c: float | None
+
+    def to_dict(self) -> dict:
+        r, p = self.result, self.params
+        measured = (p.rack_loop >= 0) & np.isfinite(r.gpu_temp_c) | np.isinf(r.gpu_temp_c)
+        tj = r.gpu_temp_c[measured]
+        loops = []
+        for li, lp in enumerate(p.loops):
+            in_loop = p.rack_loop == li
+            groups = p.group_loop == li
+            loading = np.divide(
+                r.group_heat_w[groups],
+                r.group_capacity_w[groups],
+                out=np.full(int(groups.sum()), np.inf),
+                where=r.group_capacity_w[groups] > 0,
+            )
+            loops.append(
+                {
+                    "name": lp.name,
+                    "racks": int(in_loop.sum()),
+                    "heat_to_liquid_w": float(r.heat_to_liquid_w[in_loop].sum()),
+                    "heat_to_air_w": float(r.heat_to_air_w[in_loop].sum()),
+                    "max_gpu_temp_c": _finite(np.nanmax(r.gpu_temp_c[in_loop])) if in_loop.any() else None,
+                    "rack_supply_c_max": _finite(np.nanmax(r.group_supply_c[groups]))
+                    if groups.any()
+                    else None,
+                    "cdu_groups": int(groups.sum()),
+                    "cdu_loading_max": _finite(loading.max()) if groups.any() else None,
+                    "facility_supply_c": _finite(r.fw_supply_c[li]),
+                "facility_setpoint_c": lp.fw_supply_c,
+                "rack_setpoint_c": lp.rack_supply_c,
+                    "facility_return_c": _finite(r.fw_return_c[li]),
+                    "dry_cooler_fan_speed": float(r.fan_speed[li]),
+                    "air_supply_c": _finite(r.air_supply_c[li]),
+                    "air_unmet_w": float(r.air_unmet_w[li]),
+                    "water_use_m3_h": float(r.water_kg_s[li] * 3.6),
+                    "heat_rejected_w": float(r.heat_rejected_w[li]),
+                }
+            )
+        cooling = r.cooling_power_w
+        out = {
+            "ambient_dry_bulb_c": self.ambient.dry_bulb_c,
+            "ambient_relative_humidity": self.ambient.relative_humidity,
+            "max_gpu_temp_c": _finite(tj.max()) if tj.size else None,
+            "min_throttle_margin_k": _finite((p.gpu_throttle_c[measured] - tj).min()) if tj.size else None,
+            "racks_throttled": int(np.sum(r.throttle_margin_k[measured] < 0)),
+            "it_power_w": self.it_power_w,
+            "heat_to_liquid_w": float(r.heat_to_liquid_w.sum()),
+            "heat_to_air_w": float(r.heat_to_air_w.sum()),
+            "heat_rejected_w": float(r.heat_rejected_w.sum()),
+            "cooling_power_w": cooling,
+            "cooling_power_by_kind_w": r.cooling_power_by_kind(),
+            "water_use_m3_h": float(r.water_kg_s.sum() * 3.6),
+            "max_ambient_c": self.max_ambient_c,
+            "loops": loops,
+        }
+        if self.cases is not None:
+            out["n_minus_1_survives"] = all(c.survives for c in self.cases)
+            out["n_minus_1"] = [
+                {
+                    "failed": c.failed,
+                    "kind": c.kind,
+                    "survives": c.survives,
+                    "racks_throttled": c.racks_throttled,
+                    "seconds_to_first_throttle": c.seconds_to_first_throttle,
+                    "peak_gpu_temp_c": _finite(c.peak_gpu_temp_c),
+                    "components_alike": c.alike,
+                }
+                for c in self.cases
+            ]
+        return out
+
+
+def evaluate_cooling(
+    factory: Factory,
+    flow: PowerFlow,
+    *,
+    ambient_c: float | None = None,
+    with_n_minus_1: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> CoolingEvaluation:
+    """Steady cooling for the power flow's rack heat; optional cooling N-1 and max ambient."""
+    p = ThermalParams.from_factory(factory)
+    amb = Ambient(p.ambient_dry_bulb_c if ambient_c is None else ambient_c, p.ambient_relative_humidity)
+    heat, gpu = flow.rack_input_w, flow.gpu_w
+    result = solve_steady(p, heat, gpu, amb)
+    cases = cooling_n_minus_1(p, heat, gpu, amb, progress=progress) if with_n_minus_1 else None
+    limit = max_ambient_c(p, heat, gpu, amb.relative_humidity)
+    return CoolingEvaluation(factory, p, amb, result, flow.it_power_w, cases, limit)

@@ -1,0 +1,63 @@
+"""Python entry point of the serving simulator: build a replica, run a workload, get metrics.
+
+``simulate`` takes plain specs (see :mod:`twin.serving.specs`); ``twin.cli.serving`` builds those from
+the catalog. Example::
+
+    from twin.cli.serving import serve_sim
+    result = serve_sim(system="gb200-nvl72", gpus=72, model="llama-3.1-70b", precision="fp8", tp=8,
+                       rate=50, input_tokens=2048, output_tokens=256, duration_s=600)
+    result["output_tokens_per_s"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from twin.serving.discrete import simulate_discrete
+from twin.serving.fluid import FluidResult, fluid_point
+from twin.serving.metrics import summarize
+from twin.serving.perf_model import PerfModel
+from twin.serving.specs import Deployment, HardwareSpec, ModelSpec, ServingInputError
+from twin.serving.workload import Workload
+
+
+def num_replicas(num_gpus: int, dep: Deployment) -> int:
+    """Replicas that fit on ``num_gpus`` GPUs (``gpus // (tp * pp)``); error if none."""
+    r = num_gpus // dep.num_gpus
+    if r < 1:
+        raise ServingInputError(f"{num_gpus} GPUs cannot hold one replica of TP={dep.tp} x PP={dep.pp} "
+                                f"= {dep.num_gpus} GPUs")
+    return r
+
+
+def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, workload: Workload,
+             num_gpus: int, *, fluid: bool = False, backend: str = "auto", seed: int = 0,
+             slo_ttft_s: float | None = None, slo_tpot_s: float | None = None,
+             activity_step_s: float = 1.0, progress: Callable[[float], None] | None = None) -> dict:
+    """Run one deployment on ``num_gpus`` GPUs under a workload and return the metrics as a dict.
+
+    The keys are those of :func:`twin.serving.metrics.summarize` plus ``deployment``, ``memory``,
+    ``backend`` and, for the discrete mode, per-replica GPU activity (``activity``).
+    """
+    perf = PerfModel(model, hardware, deployment, backend=backend)
+    replicas = num_replicas(num_gpus, deployment)
+    info = {
+        "model": model.name, "system": hardware.name, "num_gpus": replicas * deployment.num_gpus,
+        "num_replicas": replicas, "tp": deployment.tp, "pp": deployment.pp, "ep": deployment.ep,
+        "precision": deployment.precision, "kv_precision": deployment.kv_dtype,
+        "max_batch": deployment.max_batch, "max_num_tokens": deployment.max_num_tokens,
+        "backend": perf.backend, "mode": "fluid" if fluid else "discrete",
+        "memory": perf.memory.to_dict(),
+    }
+    if fluid:
+        res: FluidResult = fluid_point(perf, workload, replicas)
+        return info | res.to_dict(replicas * deployment.num_gpus)
+    rng = np.random.default_rng(seed)
+    reqs = workload.generate(rng)
+    out = simulate_discrete(perf, reqs, replicas, activity_step_s=activity_step_s, progress=progress)
+    summary = summarize(out.requests, replicas * deployment.num_gpus, slo_ttft_s=slo_ttft_s,
+                        slo_tpot_s=slo_tpot_s)
+    return info | summary | {"activity": out.activity_dict(), "num_iterations": out.num_iterations,
+                             "num_events": out.num_events, "num_preemptions": out.num_preemptions}

@@ -1,0 +1,238 @@
+"""Fluid (analytic) serving model: steady-state throughput and latency vs load, vectorised over replicas.
+
+Each replica with Poisson arrivals ``lam`` [req/s], mean prompt ``n_in`` and output ``n_out`` settles, under
+continuous batching with chunked prefill, where the iteration time ``t`` satisfies (Little's law on the
+decoding sequences and on the prefill tokens)::
+
+    B = lam * n_out * t          (sequences decoding)
+    P = lam * n_in * t          (prefill tokens per iteration)
+    t = F(B, P)              (the iteration-time model, same coefficients as the discrete simulation)
+
+solved by bisection for all replicas at once. The replica saturates when ``B`` would exceed
+``B_sat = min(max_batch, KV capacity in requests, max_num_tokens * n_out / (n_in + n_out))``; then
+it completes ``mu = B_sat / (n_out * t_sat)`` requests/s. Latencies: ``TPOT = t``;
+``TTFT = t/2 + ceil(n_in / chunk) t_chunk + W_q`` with ``W_q`` the wait for a batch slot from the M/D/c
+approximation of Sakasegawa (1977), ``W_q ~ rho^(sqrt(2(c+1)) - 1) / (c (1 - rho)) * S / 2``,
+``S = n_out t`` the time a request holds a slot and ``c = B_sat`` slots; overloaded replicas
+(``lam >= mu``) add the mean backlog wait of the arrival window, ``(1 - mu/lam) D / 2``.
+
+Means only: percentiles need the discrete simulation. Tests keep the fluid throughput and mean TPOT
+within 10 % and mean TTFT within 25 % of the discrete simulation on shared cases below saturation.
+
+References
+----------
+H. Sakasegawa, "An approximation formula L_q ~ alpha rho^beta / (1 - rho)", Annals of the Institute
+of Statistical Mathematics 29 (1977) 67-75.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.serving.perf_model import PerfModel
+from twin.serving.workload import Workload
+
+
+@dataclass
+class FluidCurve:
+    """Per-replica steady state (arrays over replicas)."""
+
+    rate_per_s: np.ndarray
+    completed_per_s: np.ndarray
+    iteration_s: np.ndarray
+    batch: np.ndarray
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray
+    e2e_s: np.ndarray
+    saturated: np.ndarray
+    compute_fraction: np.ndarray
+    memory_fraction: np.ndarray
+    busy_fraction: np.ndarray
+
+
+class FluidModel:
+    """The iteration-time model of one replica type in array form, for many replicas at once."""
+
+    def __init__(self, perf: PerfModel) -> None:
+        co = perf.coefficients()
+        self.perf = perf
+        self.base_c = np.asarray(co["base_c"])
+        self.base_m = np.asarray(co["base_m"])
+        self.other = np.asarray(co["other"])
+        self.head_c = np.asarray(co["head_c"])
+        self.head_m = np.asarray(co["head_m"])
+        self.pair_s = co["prefill_pair_s"]
+        self.ctx_s = co["decode_ctx_s"]
+        self.ctx_comp = co["decode_ctx_compute"]
+        self.floor = co["decode_floor_s"]
+        self.grid = np.arange(len(self.base_c), dtype=float)
+        self.sgrid = np.arange(len(self.head_c), dtype=float)
+
+    def parts(self, B, P, n_in, n_out, sc=1.0, sm=1.0):
+        """(t, compute_s, memory_s) of an iteration with ``B`` decodes and ``P`` prefill tokens."""
+        T = np.clip(B + P, 0, self.grid[-1])
+        S = np.clip(B + np.minimum(P / np.maximum(n_in, 1.0), 1.0), 0, self.sgrid[-1])
+        ctx = B * (n_in + n_out / 2.0) * self.ctx_s
+        cc = (np.interp(T, self.grid, self.base_c) + np.interp(S, self.sgrid, self.head_c)
+              + self.pair_s * P * n_in / 2.0)
+        mm = np.interp(T, self.grid, self.base_m) + np.interp(S, self.sgrid, self.head_m) + np.where(
+            B > 0, self.floor, 0.0)
+        if self.ctx_comp:
+            cc = cc + ctx
+        else:
+            mm = mm + ctx
+        cc, mm = cc * sc, mm * sm
+        return cc + mm + np.interp(T, self.grid, self.other), cc, mm
+
+    def mixed(self, B, P, n_in, n_out, chunk, sc, sm):
+        """Mean iteration (t, compute_s, memory_s) when prefill arrives in chunks of ``chunk`` tokens.
+
+        With ``P <= chunk`` prefill tokens per iteration on average, a fraction ``q = P / chunk`` of
+        the iterations carries one full chunk and the rest decode only (averaging the tokens instead
+        would miss the convexity of the GEMM times); above one chunk every iteration carries ``P``.
+        """
+        q = np.clip(P / chunk, 0.0, 1.0)
+        t0, c0, m0 = self.parts(B, 0.0 * P, n_in, n_out, sc, sm)
+        t1, c1, m1 = self.parts(B, np.maximum(P, chunk), n_in, n_out, sc, sm)
+        return t0 + q * (t1 - t0), c0 + q * (c1 - c0), m0 + q * (m1 - m0)
+
+    def curve(self, rate_per_s, mean_input, mean_output, *, clock_factor=1.0,
+              duration_s: float = float("inf")) -> FluidCurve:
+        """Steady state of every replica; inputs are scalars or arrays over replicas.
+
+        Replicas with equal (rate, lengths, clock) are solved once.
+        """
+        lam0 = np.atleast_1d(np.asarray(rate_per_s, dtype=float))
+        shape0 = lam0.shape
+        keys = np.stack([lam0,
+                         np.broadcast_to(np.asarray(mean_input, dtype=float), shape0),
+                         np.broadcast_to(np.asarray(mean_output, dtype=float), shape0),
+                         np.broadcast_to(np.asarray(clock_factor, dtype=float), shape0)], axis=1)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        lam, n_in, n_out, f = uniq.T
+        shape = lam.shape
+        sc = 1.0 / np.clip(f, 1e-3, 1.0)
+        sm = np.maximum(1.0, 0.5 * sc)
+        dep, mem = self.perf.dep, self.perf.memory
+        from twin.serving.schedulers import get_scheduler
+
+        if get_scheduler(dep.scheduler).reserve_output:
+            kv_req = mem.num_blocks / np.maximum(np.ceil((n_in + n_out) / dep.block_size), 1)
+        else:
+            kv_req = mem.kv_capacity_tokens / (n_in + n_out / 2.0)
+        n_tok = float(self.perf.max_tokens)
+        b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok * n_out / (n_in + n_out))
+        b_sat = np.maximum(b_sat, 1.0)
+        chunk_sat = np.maximum(np.minimum(n_in, n_tok - b_sat), 1.0)
+        t_sat, _, _ = self.mixed(b_sat, b_sat * n_in / n_out, n_in, n_out, chunk_sat, sc, sm)
+        mu = b_sat / (n_out * t_sat)
+        sat = lam >= mu
+        # bisection on t for the unsaturated replicas: h(t) = F(lam O t, lam I t) - t is decreasing
+        lo = np.zeros(shape)
+        hi = np.array(t_sat, copy=True)
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            b = lam * n_out * mid
+            ch = np.maximum(np.minimum(n_in, n_tok - b), 1.0)
+            tm, _, _ = self.mixed(b, lam * n_in * mid, n_in, n_out, ch, sc, sm)
+            up = tm > mid
+            lo = np.where(up, mid, lo)
+            hi = np.where(up, hi, mid)
+        t = np.where(sat, t_sat, hi)
+        B = np.where(sat, b_sat, lam * n_out * t)
+        P = np.where(sat, b_sat * n_in / n_out, lam * n_in * t)
+        chunk = np.maximum(np.minimum(n_in, n_tok - B), 1.0)
+        _, cc, mm = self.mixed(B, P, n_in, n_out, chunk, sc, sm)
+        t_chunk, _, _ = self.parts(B, chunk, n_in, n_out, sc, sm)
+        done = np.where(sat, mu, lam)
+        # latency: wait for a slot, half an iteration, then the prompt's chunks
+        rho = np.clip(B / b_sat, 0.0, 0.999)
+        c = b_sat
+        wq = rho ** (np.sqrt(2.0 * (c + 1.0)) - 1.0) / (c * (1.0 - rho)) * (n_out * t) / 2.0
+        if np.isfinite(duration_s):
+            wq = np.where(sat, (1.0 - mu / np.maximum(lam, 1e-300)) * duration_s / 2.0, wq)
+        else:
+            wq = np.where(sat, np.inf, wq)
+        ttft = 0.5 * t + np.ceil(n_in / chunk) * t_chunk + wq
+        e2e = ttft + (n_out - 1.0) * t
+        busy = np.where(B > 0, 1.0, 0.0)
+        cur = FluidCurve(lam, done, t, B, ttft, t, e2e, sat, busy * cc / t, busy * mm / t, busy)
+        for name in cur.__dataclass_fields__:
+            setattr(cur, name, getattr(cur, name)[inverse])
+        return cur
+
+
+@dataclass
+class FluidResult:
+    """A fluid run summarised like the discrete one (means only)."""
+
+    curve: FluidCurve
+    num_requests: int
+    mean_input: float
+    mean_output: float
+    offline: bool
+    makespan_s: float | None = None
+
+    def to_dict(self, num_gpus: int) -> dict:
+        c = self.curve
+        req_s = float(c.completed_per_s.sum())
+        out_s = req_s * self.mean_output
+        def m(x):  # noqa: E306
+            v = float(np.mean(x))
+            return {"mean": v if np.isfinite(v) else None, "p50": None, "p90": None, "p99": None}
+        return {
+            "num_requests": self.num_requests, "num_completed": self.num_requests,
+            "span_s": self.makespan_s,
+            "output_tokens_per_s": out_s, "output_tokens_per_s_per_gpu": out_s / num_gpus,
+            "total_tokens_per_s": req_s * (self.mean_input + self.mean_output),
+            "requests_per_s": req_s,
+            "mean_input_tokens": self.mean_input, "mean_output_tokens": self.mean_output,
+            "ttft_s": m(c.ttft_s), "tpot_s": m(c.tpot_s), "e2e_s": m(c.e2e_s),
+            "goodput_requests_per_s": None, "slo_attainment": None,
+            "saturated_replicas": int(c.saturated.sum()),
+            "mean_batch": float(np.mean(c.batch)),
+            "compute_bound_fraction": float(np.mean(c.compute_fraction)),
+            "memory_bound_fraction": float(np.mean(c.memory_fraction)),
+        }
+
+
+def fluid_point(perf: PerfModel, workload: Workload, num_replicas: int,
+                clock_factor=1.0) -> FluidResult:
+    """Fluid estimate of a workload spread evenly over ``num_replicas`` replicas."""
+    workload.check()
+    fm = FluidModel(perf)
+    if workload.trace is not None:
+        tr = workload.trace
+        n_in, n_out = float(tr.input_tokens.mean()), float(tr.output_tokens.mean())
+        dur = float(tr.arrival_s.max() - tr.arrival_s.min()) or 1.0
+        n = len(tr)
+        rate = n / dur / num_replicas
+        offline = False
+    else:
+        n_in, n_out = workload.input_len.mean, workload.output_len.mean
+        offline = workload.offline
+        if offline:
+            n = int(workload.num_requests)
+            rate = np.inf
+            dur = 0.0
+        else:
+            dur = workload.duration_s
+            rate = workload.rate_per_s / num_replicas
+            n = int(round(workload.rate_per_s * dur))
+            if workload.num_requests is not None:
+                n = min(n, workload.num_requests)
+    rates = np.full(num_replicas, rate if np.isfinite(rate) else 1e30)
+    curve = fm.curve(rates, n_in, n_out, clock_factor=clock_factor, duration_s=dur if not offline else np.inf)
+    makespan = None
+    if offline:
+        mu = curve.completed_per_s
+        makespan = float(n / mu.sum())
+        # all start at t=0: a request waits for the ones ahead of it, on average half the makespan
+        t = curve.iteration_s
+        curve.ttft_s = makespan / 2.0 - (n_out - 1.0) * t / 2.0 + t
+        curve.ttft_s = np.maximum(curve.ttft_s, t)
+        curve.e2e_s = curve.ttft_s + (n_out - 1.0) * t
+    return FluidResult(curve, n, n_in, n_out, offline, makespan)

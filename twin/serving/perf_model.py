@@ -1,0 +1,402 @@
+"""Iteration-time model: how long one batch iteration of a replica takes, as a breakdown.
+
+One iteration runs every layer once over a batch made of prefill chunks and decode tokens (continuous
+batching). Its time is the sum of (vidur's ``ExecutionTime`` idea):
+
+- **GEMMs** (projections, dense MLP, shared experts, LM head): measured latency from
+  aiconfigurator-core's TensorRT-LLM kernel tables when the GPU has them (:mod:`twin.serving.kernels`),
+  else the roofline ``max(FLOPs / (F eta_c), bytes / (BW eta_m)) + t_launch``.
+- **MoE** routed experts: a grouped GEMM over the experts a batch touches,
+  ``E_touched = E (1 - (1 - k/E)^T)`` (shared/reference inference-measurements.md (c)), priced as
+  one GEMM of ``k_eff = k * E_touched_local`` so the launch floor is paid once.
+- **attention**: prefill ``4 n_h d_h sum(c_i (p_i + c_i/2))`` FLOPs (causal) at the attention
+  efficiency; decode reads every context token's KV, ``bytes = sum(ctx) * kv_bytes/token``, at the
+  decode-attention bandwidth efficiency, plus a per-layer kernel floor.
+- **communication**: TP all-reduces (2 per layer), EP all-to-all (dispatch + combine per MoE layer),
+  through the placeholder :mod:`twin.serving.comm`.
+- **overhead**: per-iteration scheduling/launch time.
+
+Each GEMM and attention term is classified compute-bound or memory-bound by the roofline (which of
+its FLOP time and byte time is larger), so an iteration reports ``compute_s`` and ``memory_s`` for
+the power model, and a clock factor slows them by their own laws (:func:`clock_scales`).
+
+All figures per GPU of one pipeline stage; with ``pp`` stages the iteration is ``pp`` stages in
+sequence (no micro-batch pipelining yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.serving import comm
+from twin.serving.kernels import interp_loglog, load_gemm_table, load_moe_table
+from twin.serving.kv_cache import MemoryPlan, kv_bytes_per_token_per_gpu, plan_memory
+from twin.serving.shapes import Gemm, gemms_per_gpu
+from twin.serving.specs import BYTES_PER_ELEMENT, Deployment, HardwareSpec, ModelSpec, ServingInputError
+
+#: Efficiency factors of the roofline fallback and of the parts the kernel tables do not cover. Each
+#: is a measured ratio, achieved / peak, with its source.
+EFFICIENCY: dict[str, tuple[float, str]] = {
+    "gemm_compute": (0.70, "H100 BF16 GEMMs reach 69-87 % of 989 TF/s at >=512 tokens (Vidur profile, "
+                           "shared/reference inference-measurements.md 1.8); lower end, as FP8/FP4 "
+                           "GEMMs reach 43-65 % of peak in aiconfigurator-core's B200/GB200 tables"),
+    "gemm_memory": (0.85, "H100 weight-streaming GEMMs at 1 token read at 2.7-3.0 TB/s = 82-90 % of "
+                          "3.35 TB/s (Vidur profile, 1.8)"),
+    "attention_prefill": (0.45, "TRT-LLM context attention, 64 heads / 8 KV heads / d=128, 4x4096 "
+                                "tokens: 0.44-0.46 of BF16 peak on B200/GB200, 0.59-0.64 on H100/H200 "
+                                "(aiconfigurator-core 0.12.0 context_attention_perf, trtllm 1.3.0rc20); "
+                                "Blackwell value, Hopper below"),
+    "attention_prefill_hopper": (0.60, "same table, H100/H200 at 4x4096 tokens"),
+    "attention_decode": (0.80, "TRT-LLM generation attention, batch 64 x 4096 context: 0.76-0.87 of "
+                               "HBM bandwidth on H100/H200/B200/GB200 (aiconfigurator-core 0.12.0 "
+                               "generation_attention_perf)"),
+}
+
+#: Fixed times [s]
+FLOORS_S: dict[str, tuple[float, str]] = {
+    "gemm_launch": (5e-6, "assumption: one kernel launch under CUDA graphs ~5 us (roofline fallback "
+                          "only; the kernel tables include it)"),
+    "attention_decode_layer": (12e-6, "TRT-LLM generation attention at small batch/context takes "
+                                      "~13-15 us per layer on B200/GB200 (aiconfigurator-core 0.12.0)"),
+    "iteration_overhead": (0.5e-3, "assumption: scheduling, sampling and launch per iteration "
+                                   "'~0.1-1 ms per step; CUDA graphs cut it' (shared/reference (c)); "
+                                   "midpoint with CUDA graphs"),
+}
+
+#: Bytes of one activation element exchanged in collectives (BF16).
+ACTIVATION_BYTES = 2.0
+
+
+def _eff(name: str) -> float:
+    return EFFICIENCY[name][0]
+
+
+def clock_scales(clock_factor: float) -> tuple[float, float]:
+    """Time multipliers of compute-bound and memory-bound work at an SM clock factor ``f`` in (0, 1].
+
+    Notes
+    -----
+    Compute-bound time scales as ``1/f`` (work per cycle fixed). Memory-bound time is set by the HBM
+    clock, which power capping does not lower; it stays flat until the SMs can no longer issue
+    enough loads, taken at ``f = 0.5`` (assumption): ``max(1, 0.5/f)``. Communication and overhead are
+    not scaled.
+    """
+    f = min(max(float(clock_factor), 1e-3), 1.0)
+    return 1.0 / f, max(1.0, 0.5 / f)
+
+
+@dataclass(frozen=True)
+class IterationTime:
+    """Breakdown of one batch iteration of one replica [s]."""
+
+    gemm_s: float
+    attention_s: float
+    moe_s: float
+    comm_s: float
+    overhead_s: float
+    compute_s: float
+    memory_s: float
+
+    @property
+    def total_s(self) -> float:
+        return self.gemm_s + self.attention_s + self.moe_s + self.comm_s + self.overhead_s
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__) | {"total_s": self.total_s}
+
+
+def _roofline_gemm(m: np.ndarray, g: Gemm, flops: float, bw: float, bpw: float):
+    t_c = 2.0 * m * g.n * g.k / (flops * _eff("gemm_compute"))
+    t_m = (g.n * g.k * bpw + m * (g.n + g.k) * ACTIVATION_BYTES) / (bw * _eff("gemm_memory"))
+    return np.where(m > 0, np.maximum(t_c, t_m) + FLOORS_S["gemm_launch"][0], 0.0), t_c >= t_m
+
+
+class PerfModel:
+    """Iteration time of one replica for any batch, precomputed over the token counts it can see.
+
+    Parameters
+    ----------
+    model, hardware, deployment
+        What runs where (see :mod:`twin.serving.specs`).
+    backend : {"auto", "tables", "roofline"}
+        ``auto`` uses the measured GEMM tables when the GPU has them, else the roofline.
+
+    Raises
+    ------
+    ServingInputError
+        Impossible deployments: TP beyond the NVLink domain, parallelism not dividing the model,
+        weights that do not fit (see :func:`twin.serving.kv_cache.plan_memory`).
+    """
+
+    def __init__(self, model: ModelSpec, hardware: HardwareSpec, deployment: Deployment,
+                 backend: str = "auto") -> None:
+        check_deployment(model, hardware, deployment)
+        if backend not in ("auto", "tables", "roofline"):
+            raise ServingInputError(f"unknown backend {backend!r}; valid: auto, tables, roofline")
+        self.model, self.hw, self.dep = model, hardware, deployment
+        self.memory: MemoryPlan = plan_memory(model, hardware, deployment)
+        table = None
+        if backend != "roofline" and hardware.kernel_device:
+            table = load_gemm_table(hardware.kernel_device, deployment.precision)
+        if backend == "tables" and table is None:
+            raise ServingInputError(f"no aiconfigurator-core GEMM table for {hardware.name} at "
+                                    f"{deployment.precision}")
+        self.table = table
+        self.moe_source = "roofline"
+        self.backend = "tables" if table is not None else "roofline"
+        self._build()
+
+    # ------------------------------------------------------------------ precomputation
+    def _gemm_times(self, m: np.ndarray, g: Gemm) -> tuple[np.ndarray, np.ndarray]:
+        """(time, compute-bound mask) of one GEMM for token counts ``m``."""
+        flops = self.hw.flops(self.dep.precision)
+        bpw = BYTES_PER_ELEMENT[self.dep.precision]
+        t_roof, cbound = _roofline_gemm(m, g, flops, self.hw.hbm_bw_bytes_s, bpw)
+        if self.table is None:
+            return t_roof, cbound
+        return self.table.latency_s(m, g.n, g.k), cbound
+
+    def _build(self) -> None:
+        m, hw, dep = self.model, self.hw, self.dep
+        tmax = max(dep.max_num_tokens, dep.max_batch) + 1
+        T = np.arange(tmax, dtype=float)
+        gc = np.zeros(tmax)
+        gm = np.zeros(tmax)
+        for g in gemms_per_gpu(m, dep):
+            mm = np.ceil(T * g.token_share)
+            t, cb = self._gemm_times(mm, g)
+            gc += np.where(cb, t, 0.0) * g.count
+            gm += np.where(cb, 0.0, t) * g.count
+        # LM head over the sequences of the batch (one logit row each), last stage only
+        head = Gemm("lm_head", m.vocab_size // dep.tp, m.hidden_size, 1, 1.0, "head")
+        S = np.arange(dep.max_batch + 1, dtype=float)
+        th, cbh = self._gemm_times(S, head)
+        self._head_c = np.where(cbh, th, 0.0).tolist()
+        self._head_m = np.where(cbh, 0.0, th).tolist()
+        # routed experts
+        mc, mmem = self._moe_times(T)
+        # communication per stage
+        cm = self._comm_times(T)
+        self._gemm_c, self._gemm_m = gc.tolist(), gm.tolist()
+        self._moe_c, self._moe_m = mc.tolist(), mmem.tolist()
+        self._comm = cm.tolist()
+        # attention coefficients, per stage
+        L = m.num_layers // dep.pp
+        ta = 1 if dep.attention_dp else dep.tp
+        heads_local = m.num_heads / ta
+        f_bf16 = hw.flops("bf16")
+        hopper = hw.peak_flops.get("fp4") is None
+        eta_p = _eff("attention_prefill_hopper") if hopper else _eff("attention_prefill")
+        if m.is_mla:
+            qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+            per_pair = 2.0 * heads_local * (qk + m.v_head_dim)      # prefill: q.k and p.v per (query, key)
+            dec_flops = 2.0 * heads_local * (2 * m.kv_lora_rank + m.qk_rope_head_dim)  # absorbed MLA
+        else:
+            per_pair = 4.0 * heads_local * m.head_dim
+            dec_flops = 4.0 * heads_local * m.head_dim
+        full = m.num_full_attention_layers / m.num_layers
+        # prefill: seconds per unit of sum(c_i (p_i + c_i / 2)) (query-key pairs, causal)
+        self._prefill_pair_s = L * full * per_pair / (f_bf16 * eta_p)
+        # decode: seconds per context token (bytes of KV per GPU vs FLOPs), classified
+        kv_tok = kv_bytes_per_token_per_gpu(m, dep) * dep.pp * (dep.tp if dep.attention_dp else 1)
+        kv_tok_stage = kv_tok / dep.pp  # bytes one context token reads on a GPU of a stage
+        t_bytes = kv_tok_stage / (hw.hbm_bw_bytes_s * _eff("attention_decode"))
+        t_flops = L * full * dec_flops / (f_bf16 * eta_p)
+        self._decode_ctx_s = max(t_bytes, t_flops)
+        self._decode_ctx_compute = t_flops > t_bytes
+        self._decode_floor_s = L * FLOORS_S["attention_decode_layer"][0]
+        self._ctx_share = 1.0 / dep.tp if dep.attention_dp else 1.0
+        self._overhead = FLOORS_S["iteration_overhead"][0]
+        self._pp = dep.pp
+        self._pp_send_s = (comm.transfer_time_s(1.0, hw.scale_out_bw_bytes_s)
+                           if dep.pp > 1 else 0.0)
+        self._tmax = tmax - 1
+
+    def _moe_times(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m, dep = self.model, self.dep
+        if not m.is_moe:
+            return np.zeros_like(T), np.zeros_like(T)
+        E, k = m.num_experts, m.num_active_experts
+        ep = dep.ep
+        moe_tp = max(dep.tp // ep, 1)
+        layers = m.num_moe_layers // dep.pp
+        touched = E * (1.0 - (1.0 - k / E) ** T) / ep           # experts touched per GPU
+        pairs = T * k / ep                                       # token-expert pairs per GPU
+        m_e = np.where(touched > 0, np.ceil(pairs / np.maximum(touched, 1e-9)), 0.0)
+        n_touch = np.maximum(np.round(touched), 1.0)
+        tc = np.zeros_like(T)
+        tm = np.zeros_like(T)
+        d, fi = m.hidden_size, m.expert_intermediate_size // moe_tp
+        # roofline classification of the routed-expert work: FLOPs vs bytes of the touched experts
+        f = self.hw.flops(self.dep.precision) * _eff("gemm_compute")
+        bw = self.hw.hbm_bw_bytes_s * _eff("gemm_memory")
+        t_flops = 2.0 * 3.0 * d * fi * pairs / f
+        t_bytes = touched * 3.0 * d * fi * BYTES_PER_ELEMENT[self.dep.precision] / bw
+        cbound = t_flops >= t_bytes
+        measured = None
+        if self.table is not None and self.hw.kernel_device:
+            measured = load_moe_table(self.hw.kernel_device, self.dep.precision, d,
+                                      m.expert_intermediate_size, k, E, moe_tp, ep)
+        if measured is not None:
+            xs, ys, self.moe_source = measured
+            t = interp_loglog(T, xs, ys) * layers
+            return np.where(cbound, t, 0.0), np.where(cbound, 0.0, t)
+        for n, kk in ((2 * fi, d), (d, fi)):
+            t = np.zeros_like(T)
+            cb = np.zeros(T.shape, dtype=bool)
+            # group the touched experts into one GEMM of k_eff = kk * n_touched (rounded to a grid of
+            # distinct values to keep the number of table look-ups small)
+            for nt in np.unique(n_touch):
+                sel = (n_touch == nt) & (T > 0)
+                g = Gemm("moe", n, int(kk * nt), 1, 1.0, "moe")
+                tt, cc = self._gemm_times(m_e[sel], g)
+                t[sel], cb[sel] = tt, cc
+            tc += np.where(cb, t, 0.0) * layers
+            tm += np.where(cb, 0.0, t) * layers
+        return tc, tm
+
+    def _comm_times(self, T: np.ndarray) -> np.ndarray:
+        m, hw, dep = self.model, self.hw, self.dep
+        L = m.num_layers // dep.pp
+        link = hw.nvlink_bw_bytes_s / 2.0  # catalog figure is bidirectional
+        msg = T * m.hidden_size * ACTIVATION_BYTES
+        out = np.zeros_like(T)
+        if dep.tp > 1:
+            if dep.attention_dp:
+                # dense layers' MLP are tensor-parallel (one all-reduce each); MoE layers all-to-all
+                dense = m.num_dense_layers // dep.pp if m.is_moe else L
+                out += dense * comm.allreduce_time_s(msg, dep.tp, link)
+                if m.is_moe:
+                    tok_gpu = np.ceil(T / dep.tp)
+                    # dispatch in FP8 (1 B) and combine in BF16 (2 B) of k copies of each token
+                    vol = tok_gpu * m.num_active_experts * m.hidden_size * (1.0 + ACTIVATION_BYTES)
+                    out += (m.num_moe_layers // dep.pp) * (
+                        comm.alltoall_time_s(vol, dep.ep, link) + comm.NVLINK_ALPHA_S)
+            else:
+                out += 2 * L * comm.allreduce_time_s(msg, dep.tp, link)
+        return np.where(T > 0, out, 0.0)
+
+    # ------------------------------------------------------------------ evaluation
+    @property
+    def max_tokens(self) -> int:
+        return self._tmax
+
+    def iteration(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
+                  prefill_pairs: float = 0.0, num_decode: int = 0,
+                  clock_factor: float = 1.0) -> IterationTime:
+        """Breakdown of one iteration.
+
+        Parameters
+        ----------
+        num_tokens : int
+            Tokens processed: prefill-chunk tokens plus one per decoding sequence.
+        num_seqs : int
+            Sequences in the batch (LM-head rows).
+        decode_ctx_tokens : float
+            Sum of the context lengths of the decoding sequences. [tokens]
+        prefill_pairs : float
+            ``sum(c_i (p_i + c_i/2))`` over the prefill chunks (chunk ``c_i`` after ``p_i`` tokens).
+        num_decode : int
+            Decoding sequences (attention kernel floor applies when > 0).
+        clock_factor : float
+            SM clock as a fraction of nominal (power capping, throttling).
+        """
+        T = min(int(num_tokens), self._tmax)
+        S = min(int(num_seqs), len(self._head_c) - 1)
+        sc, sm = clock_scales(clock_factor)
+        pp = self._pp
+        attn_c = prefill_pairs * self._prefill_pair_s
+        attn_m = 0.0
+        dec = decode_ctx_tokens * self._ctx_share * self._decode_ctx_s
+        dec_floor = self._decode_floor_s if num_decode > 0 else 0.0
+        if self._decode_ctx_compute:
+            attn_c += dec
+        else:
+            attn_m += dec
+        attn_m += dec_floor
+        gemm_c = self._gemm_c[T] * pp + self._head_c[S]
+        gemm_m = self._gemm_m[T] * pp + self._head_m[S]
+        moe_c, moe_m = self._moe_c[T] * pp, self._moe_m[T] * pp
+        attn_c, attn_m = attn_c * pp, attn_m * pp
+        comm_s = self._comm[T] * pp + (pp - 1) * self._pp_send_s
+        return IterationTime(
+            gemm_s=(gemm_c * sc + gemm_m * sm), attention_s=attn_c * sc + attn_m * sm,
+            moe_s=moe_c * sc + moe_m * sm, comm_s=comm_s, overhead_s=self._overhead,
+            compute_s=(gemm_c + attn_c + moe_c) * sc, memory_s=(gemm_m + attn_m + moe_m) * sm)
+
+    def coefficients(self) -> dict:
+        """Fast-path pieces used by the simulators (lists indexed by token/sequence count)."""
+        pp = self._pp
+        base_c = [(c + mc) * pp for c, mc in zip(self._gemm_c, self._moe_c, strict=True)]
+        base_m = [(c + mc) * pp for c, mc in zip(self._gemm_m, self._moe_m, strict=True)]
+        other = [x * pp + (pp - 1) * self._pp_send_s + self._overhead for x in self._comm]
+        return {
+            "base_c": base_c, "base_m": base_m, "other": other,
+            "head_c": self._head_c, "head_m": self._head_m,
+            "prefill_pair_s": self._prefill_pair_s * pp,
+            "decode_ctx_s": self._decode_ctx_s * self._ctx_share * pp,
+            "decode_ctx_compute": self._decode_ctx_compute,
+            "decode_floor_s": self._decode_floor_s * pp,
+        }
+
+    def roofline_bound_s(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
+                         prefill_pairs: float = 0.0) -> float:
+        """Lower bound of the iteration time: all work at 100 % of peak FLOP/s or HBM bandwidth.
+
+        ``max(FLOPs / F, bytes / BW)`` per GPU, with FLOPs of every weight GEMM (routed experts: only
+        the active ones), attention, and bytes of the weights touched plus KV read. A prediction below
+        this bound (a throughput above the roofline) is a bug.
+        """
+        m, hw, dep = self.model, self.hw, self.dep
+        from twin.serving.shapes import active_params, param_breakdown
+
+        g = dep.tp * dep.pp
+        bpw = BYTES_PER_ELEMENT[dep.precision]
+        flops = 2.0 * active_params(m) * num_tokens / g
+        # attention FLOPs (bf16), per GPU
+        qk = (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim) if m.is_mla else 2 * m.head_dim
+        attn = 2.0 * m.num_heads * qk * m.num_full_attention_layers * (prefill_pairs + decode_ctx_tokens) / g
+        p = param_breakdown(m)
+        if m.is_moe:
+            E, k = m.num_experts, m.num_active_experts
+            routed = p["routed_experts"] * min(1.0, (1.0 - (1.0 - k / E) ** num_tokens))
+            w = (p["attention"] + p["mlp"] + p["shared_experts"] + p["embedding"] / 2 + routed) * bpw / g
+        else:
+            w = (p["attention"] + p["mlp"] + p["embedding"] / 2) * bpw / g
+        kv = decode_ctx_tokens * m.kv_bytes_per_token(dep.kv_dtype) / g
+        f = hw.flops(dep.precision)
+        return max(flops / f + attn / hw.flops("bf16"), (w + kv) / hw.hbm_bw_bytes_s)
+
+
+def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> None:
+    """Raise :class:`ServingInputError` for parallelism that cannot be built on this hardware."""
+    problems = []
+    for name in ("tp", "pp", "ep"):
+        if getattr(dep, name) < 1:
+            problems.append(f"{name} must be at least 1, got {getattr(dep, name)}")
+    if problems:
+        raise ServingInputError("; ".join(problems))
+    if dep.tp > hw.nvlink_domain_gpus:
+        problems.append(f"TP={dep.tp} is larger than the NVLink domain of {hw.name} "
+                        f"({hw.nvlink_domain_gpus} GPUs); tensor parallelism needs NVLink, use --pp")
+    if dep.precision not in BYTES_PER_ELEMENT:
+        problems.append(f"unknown precision {dep.precision!r}; valid: {', '.join(BYTES_PER_ELEMENT)}")
+    elif dep.precision not in model.precisions:
+        problems.append(f"{model.name} is not published at {dep.precision}; valid: "
+                        f"{', '.join(model.precisions)}")
+    if model.num_layers % dep.pp:
+        problems.append(f"PP={dep.pp} does not divide the {model.num_layers} layers of {model.name}")
+    if model.num_heads % dep.tp and not dep.attention_dp:
+        problems.append(f"TP={dep.tp} does not divide the {model.num_heads} attention heads of {model.name}")
+    if dep.ep > 1 and not model.is_moe:
+        problems.append(f"EP={dep.ep} needs a mixture-of-experts model; {model.name} is dense")
+    if model.is_moe and (model.num_experts % dep.ep or dep.tp % dep.ep):
+        problems.append(f"EP={dep.ep} must divide both TP={dep.tp} and the {model.num_experts} experts")
+    if dep.max_batch < 1 or dep.max_num_tokens < 1:
+        problems.append("max batch and max tokens per iteration must be at least 1")
+    if dep.block_size < 1:
+        problems.append("KV block size must be at least 1 token")
+    if problems:
+        raise ServingInputError("; ".join(problems))

@@ -1,0 +1,146 @@
+"""Plain-data descriptions of what is served and where: model, hardware, deployment.
+
+The serving physics takes these dataclasses, never catalog objects: ``twin.cli.serving`` builds them
+from ``models/llms/*.yaml`` and ``models/systems/*.yaml`` (see :func:`twin.cli.serving.model_spec`).
+All figures SI: bytes, FLOP/s, bytes/s, seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from twin.errors import TwinError
+
+#: Bytes per weight/KV element by precision name. NVFP4 stores 4-bit values plus one FP8 scale per
+#: 16 values: 0.5 + 1/16 = 0.5625 B (shared/reference inference-measurements.md (c)).
+BYTES_PER_ELEMENT: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}
+
+
+class ServingInputError(TwinError, ValueError):
+    """A deployment or workload that cannot work as asked (does not fit, bad parallelism, bad rate)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Architecture of a decoder-only LLM (from a published config.json)."""
+
+    name: str
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    num_params: float
+    precisions: tuple[str, ...] = ("bf16", "fp8", "fp4")
+    num_experts: int = 0
+    num_active_experts: int = 0
+    num_shared_experts: int = 0
+    expert_intermediate_size: int = 0
+    num_dense_layers: int = 0
+    kv_lora_rank: int = 0
+    q_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    qk_nope_head_dim: int = 0
+    v_head_dim: int = 0
+    sliding_window: int = 0
+    sliding_window_layer_fraction: float = 0.0
+
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def num_moe_layers(self) -> int:
+        return self.num_layers - self.num_dense_layers if self.is_moe else 0
+
+    @property
+    def num_full_attention_layers(self) -> int:
+        """Layers that attend over the whole context (the others use a sliding window)."""
+        return self.num_layers - round(self.num_layers * self.sliding_window_layer_fraction)
+
+    def kv_elements_per_token_layer(self) -> int:
+        """KV-cache elements one token stores in one attention layer (whole model, no sharding).
+
+        GQA/MHA: K and V of every KV head, ``2 * n_kv * d_h``. MLA: the compressed latent plus the
+        decoupled RoPE key, ``kv_lora_rank + qk_rope_head_dim`` (DeepSeek-V2, arXiv:2405.04434, 3.1).
+        """
+        if self.is_mla:
+            return self.kv_lora_rank + self.qk_rope_head_dim
+        return 2 * self.num_kv_heads * self.head_dim
+
+    def kv_bytes_per_token(self, kv_precision: str) -> float:
+        """KV-cache bytes one context token holds in the full-attention layers (whole model).
+
+        Sliding-window layers hold at most ``sliding_window`` tokens per sequence; that bounded part
+        is left out of the per-token figure.
+        """
+        return (self.num_full_attention_layers * self.kv_elements_per_token_layer()
+                * BYTES_PER_ELEMENT[kv_precision])
+
+
+@dataclass(frozen=True)
+class HardwareSpec:
+    """One GPU type and the NVLink domain it sits in."""
+
+    name: str
+    peak_flops: dict[str, float]
+    hbm_bytes: float
+    hbm_bw_bytes_s: float
+    nvlink_bw_bytes_s: float
+    nvlink_domain_gpus: int
+    #: per-GPU scale-out (Ethernet/InfiniBand) bandwidth, one direction [bytes/s]
+    scale_out_bw_bytes_s: float = 50e9
+    #: directory name of this GPU in aiconfigurator-core's kernel tables (None: roofline only)
+    kernel_device: str | None = None
+
+    def flops(self, precision: str) -> float:
+        """Peak dense FLOP/s at a GEMM precision (falls back to the next wider one listed)."""
+        for p in {"fp4": ("fp4", "fp8", "bf16"), "fp8": ("fp8", "bf16"), "bf16": ("bf16",)}[precision]:
+            if p in self.peak_flops:
+                return self.peak_flops[p]
+        raise ServingInputError(f"{self.name} lists no peak FLOP/s for {precision}")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A replica: the model on ``tp * pp`` GPUs, its precision and batch limits.
+
+    ``ep`` splits the routed experts of MoE layers over ``ep`` of the ``tp`` GPUs of a stage (the
+    rest of the MoE parallelism is expert-tensor-parallel). ``attention_dp`` runs attention
+    data-parallel over the ``tp`` GPUs (each GPU owns whole sequences, attention weights are
+    replicated), as TRT-LLM's attention-DP for DeepSeek.
+    """
+
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    precision: str = "fp8"
+    kv_precision: str | None = None
+    attention_dp: bool = False
+    max_batch: int = 256
+    max_num_tokens: int = 8192
+    block_size: int = 32
+    #: fraction of the HBM left after weights and workspace that the KV cache may take
+    kv_mem_fraction: float = 0.95
+    #: per-GPU memory kept for activations, CUDA graphs, NCCL buffers and the CUDA context [bytes]
+    workspace_bytes: float = 6e9
+    #: the ``scheduler`` name (see :data:`twin.serving.schedulers.SCHEDULERS`)
+    scheduler: str = "trtllm"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def num_gpus(self) -> int:
+        return self.tp * self.pp
+
+    @property
+    def kv_dtype(self) -> str:
+        """KV-cache precision: as given, else FP8 for FP8/FP4 weights (MLPerf setups), else BF16."""
+        if self.kv_precision:
+            return self.kv_precision
+        return "fp8" if self.precision in ("fp8", "fp4") else "bf16"

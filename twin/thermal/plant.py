@@ -1,0 +1,261 @@
+"""Vectorised parameters of a factory's cooling plant, and the failure state it runs under.
+
+:class:`ThermalParams` turns the rated figures of the Factory's cooling topology into arrays per
+rack, per CDU group and per hall loop (flows, capacity rates, conductances, heat capacities), once;
+the steady and transient models then only do array arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from twin.factory import CoolingLoop, Factory
+from twin.thermal.fluids import air_cp_j_kg_k, coolant
+from twin.thermal.hx import ua_from_design
+
+#: Density of air at ~30 °C, 1 atm: 1.16 kg/m³ (CoolProp). Used for dry-cooler air capacity rates.
+AIR_DENSITY_KG_M3 = 1.16
+
+#: Time constant of the ideal CDU and facility-water temperature controllers. Assumption: valve
+#: and fan loops of CDUs and dry coolers settle in tens of seconds.
+CONTROL_TIME_CONSTANT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Failures:
+    """Cooling equipment out of service (counts), per CDU group or per loop. Zero = healthy."""
+
+    cdus: np.ndarray  # per group: CDUs failed
+    cdu_pumps: np.ndarray  # per group: pumps failed in one CDU of the group
+    fw_pumps: np.ndarray  # per loop
+    dry_coolers: np.ndarray  # per loop
+    trim_chillers: np.ndarray  # per loop
+    crahs: np.ndarray  # per loop
+    air_chillers: np.ndarray  # per loop
+
+    @classmethod
+    def none(cls, params: ThermalParams) -> Failures:
+        g, n = params.num_groups, params.num_loops
+        z = lambda k: np.zeros(k, dtype=np.int64)  # noqa: E731
+        return cls(z(g), z(g), z(n), z(n), z(n), z(n), z(n))
+
+    def with_(self, **changes: np.ndarray) -> Failures:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ThermalParams:
+    """Arrays of the cooling plant (SI). Built by :meth:`from_factory`."""
+
+    loops: tuple[CoolingLoop, ...]
+    # per rack
+    rack_group: np.ndarray
+    rack_loop: np.ndarray
+    liquid: np.ndarray  # bool: rack has a liquid loop on a CDU group
+    liquid_fraction: np.ndarray
+    gpu_liquid: np.ndarray
+    num_gpus: np.ndarray
+    nameplate_w: np.ndarray
+    flow_design_m3_s: np.ndarray
+    cp_tcs: np.ndarray  # J/(kg K) of the rack's TCS coolant
+    rho_tcs: np.ndarray
+    c_rack_j_k: np.ndarray  # rack coolant heat capacity
+    gpu_r_k_w: np.ndarray
+    gpu_c_j_k: np.ndarray
+    gpu_throttle_c: np.ndarray
+    position: np.ndarray
+    air_delta_t_k: np.ndarray
+    # per CDU group
+    group_loop: np.ndarray
+    group_cdus: np.ndarray
+    group_name: np.ndarray
+    group_flow_design_m3_s: np.ndarray
+    cdu_max_flow_m3_s: np.ndarray  # one CDU, all pumps running
+    cdu_pumps: np.ndarray
+    cdu_redundant_pumps: np.ndarray
+    cdu_pump_power_w: np.ndarray
+    cdu_rated_flow_m3_s: np.ndarray
+    cdu_ua_w_k: np.ndarray
+    cdu_prim_flow_m3_s: np.ndarray
+    cdu_capacity_w: np.ndarray
+    c_group_j_k: np.ndarray  # per CDU: secondary volume heat capacity
+    rack_supply_c: np.ndarray  # per group setpoint
+    # per loop
+    fw_supply_c: np.ndarray
+    cp_fw: np.ndarray
+    rho_fw: np.ndarray
+    c_fw_j_k: np.ndarray
+    ambient_dry_bulb_c: float
+    ambient_relative_humidity: float
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def num_groups(self) -> int:
+        return len(self.group_loop)
+
+    @property
+    def num_loops(self) -> int:
+        return len(self.loops)
+
+    @classmethod
+    def from_factory(cls, factory: Factory) -> ThermalParams:
+        """Arrays of the factory's cooling plant; raises ValueError when it has no cooling design."""
+        plant = factory.cooling
+        if plant is None:
+            raise ValueError(f"layout {factory.name!r} has no 'cooling:' section in any hall")
+        racks = factory.racks
+        loops = plant.loops
+        rl = plant.rack_loop
+        has_loop = rl >= 0
+        lidx = np.where(has_loop, rl, 0)
+        cp_tcs_l = np.array([coolant(lp.tcs_coolant, lp.rack_supply_c + 5).cp_j_kg_k for lp in loops])
+        rho_tcs_l = np.array([coolant(lp.tcs_coolant, lp.rack_supply_c + 5).density_kg_m3 for lp in loops])
+        fpp = np.array([lp.flow_per_power_m3_s_w for lp in loops])
+        liquid = plant.rack_group >= 0
+        flow = np.where(liquid, fpp[lidx] * racks.nameplate_w, 0.0)
+        cp_tcs, rho_tcs = cp_tcs_l[lidx], rho_tcs_l[lidx]
+        g_loop = plant.group_loop
+        cdu = [lp.cdu for lp in loops]
+        per_cdu = lambda key: np.array([c[key] for c in cdu])[g_loop]  # noqa: E731
+        pumps, red = per_cdu("pumps"), per_cdu("redundant_pumps")
+        rated_flow = per_cdu("rated_secondary_flow")
+        cp_g, rho_g = cp_tcs_l[g_loop], rho_tcs_l[g_loop]
+        cp_fw = np.array([coolant(lp.fw_coolant, lp.fw_supply_c + 5).cp_j_kg_k for lp in loops])
+        rho_fw = np.array([coolant(lp.fw_coolant, lp.fw_supply_c + 5).density_kg_m3 for lp in loops])
+        prim_flow = per_cdu("rated_primary_flow")
+        # CDU conductance from its rated point: capacity at the rated approach and flows.
+        cap = per_cdu("capacity")
+        c_sec_r = rated_flow * rho_g * cp_g
+        c_pri_r = prim_flow * rho_fw[g_loop] * cp_fw[g_loop]
+        ua = ua_from_design(cap, per_cdu("rated_approach") + cap / c_sec_r, 0.0, c_sec_r, c_pri_r)
+        group_flow = np.bincount(plant.rack_group[liquid], weights=flow[liquid], minlength=len(g_loop))
+        return cls(
+            loops=loops,
+            rack_group=plant.rack_group,
+            rack_loop=rl,
+            liquid=liquid,
+            liquid_fraction=np.where(liquid, racks.liquid_fraction, 0.0),
+            gpu_liquid=racks.gpu_liquid & liquid,
+            num_gpus=racks.num_gpus,
+            nameplate_w=racks.nameplate_w,
+            flow_design_m3_s=flow,
+            cp_tcs=cp_tcs,
+            rho_tcs=rho_tcs,
+            c_rack_j_k=racks.coolant_volume_m3 * rho_tcs * cp_tcs,
+            gpu_r_k_w=racks.gpu_r_k_w,
+            gpu_c_j_k=racks.gpu_c_j_k,
+            gpu_throttle_c=racks.gpu_throttle_c,
+            position=racks.coolant_position,
+            air_delta_t_k=racks.air_delta_t_k,
+            group_loop=g_loop,
+            group_cdus=plant.group_cdus,
+            group_name=plant.group_name,
+            group_flow_design_m3_s=group_flow,
+            cdu_max_flow_m3_s=rated_flow * pumps / np.maximum(pumps - red, 1),
+            cdu_pumps=pumps,
+            cdu_redundant_pumps=red,
+            cdu_pump_power_w=per_cdu("pump_power"),
+            cdu_rated_flow_m3_s=rated_flow,
+            cdu_ua_w_k=ua,
+            cdu_prim_flow_m3_s=prim_flow,
+            cdu_capacity_w=cap,
+            c_group_j_k=per_cdu("secondary_volume") * rho_g * cp_g,
+            rack_supply_c=np.array([lp.rack_supply_c for lp in loops])[g_loop],
+            fw_supply_c=np.array([lp.fw_supply_c for lp in loops]),
+            cp_fw=cp_fw,
+            rho_fw=rho_fw,
+            c_fw_j_k=np.array([lp.fw_volume_m3 for lp in loops]) * rho_fw * cp_fw,
+            ambient_dry_bulb_c=plant.ambient_dry_bulb_c,
+            ambient_relative_humidity=plant.ambient_relative_humidity,
+            extras={"air_cp": air_cp_j_kg_k(), **_dry_cooler_ratings(loops, rho_fw, cp_fw)},
+        )
+
+    def per_rack(self, group_values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """Spread a per-group array onto racks (``fill`` for racks without a CDU group)."""
+        out = np.full(len(self.rack_group), fill, dtype=float)
+        out[self.liquid] = np.asarray(group_values, dtype=float)[self.rack_group[self.liquid]]
+        return out
+
+    def loop_array(self, key: str) -> np.ndarray:
+        """A figure of each loop's equipment, e.g. ``loop_array('dry_cooler.capacity')``."""
+        obj, _, fld = key.partition(".")
+        out = []
+        for lp in self.loops:
+            eq = getattr(lp, obj)
+            out.append(eq[fld] if eq is not None else 0.0)
+        return np.array(out, dtype=float)
+
+    def loop_count(self, key: str) -> np.ndarray:
+        return np.array([getattr(lp, key) for lp in self.loops], dtype=float)
+
+
+def _dry_cooler_ratings(loops, rho_fw: np.ndarray, cp_fw: np.ndarray) -> dict[str, np.ndarray]:
+    """Air capacity rate and UA of one dry cooler of each loop, from its rated point."""
+    air_rate = AIR_DENSITY_KG_M3 * air_cp_j_kg_k()
+    c_air = np.array([lp.dry_cooler["rated_air_flow"] for lp in loops]) * air_rate
+    c_w = np.array([lp.dry_cooler["rated_water_flow"] for lp in loops]) * rho_fw * cp_fw
+    cap = np.array([lp.dry_cooler["capacity"] for lp in loops])
+    itd = np.array([lp.dry_cooler["rated_itd"] for lp in loops])
+    eps = cap / (np.minimum(c_air, c_w) * itd)
+    bad = (eps <= 0) | (eps >= 1)
+    if bad.any():
+        lp = loops[int(np.argmax(bad))]
+        raise ValueError(
+            f"dry cooler {lp.dry_cooler.name!r}: capacity {cap[bad][0] / 1e3:.0f} kW at ITD "
+            f"{itd[bad][0]:g} K needs effectiveness {eps[bad][0]:.2f}, impossible (must be below 1): "
+            "raise the rated flows or ITD"
+        )
+    return {"dc_c_air_unit": c_air, "dc_ua_unit": ua_from_design(cap, itd, 0.0, c_w, c_air)}
+
+
+def select_loop(p: ThermalParams, loop: int) -> tuple[ThermalParams, np.ndarray, np.ndarray]:
+    """Parameters of one hall loop alone (loops do not exchange heat), with the rack and group
+    indices it keeps, so a failure in one hall is simulated on that hall only."""
+    racks = np.flatnonzero(p.rack_loop == loop)
+    groups = np.flatnonzero(p.group_loop == loop)
+    remap = np.full(p.num_groups, -1, dtype=np.int64)
+    remap[groups] = np.arange(len(groups))
+    rack_fields = {
+        "liquid",
+        "liquid_fraction",
+        "gpu_liquid",
+        "num_gpus",
+        "nameplate_w",
+        "flow_design_m3_s",
+        "cp_tcs",
+        "rho_tcs",
+        "c_rack_j_k",
+        "gpu_r_k_w",
+        "gpu_c_j_k",
+        "gpu_throttle_c",
+        "position",
+        "air_delta_t_k",
+    }
+    group_fields = {
+        "group_cdus",
+        "group_name",
+        "group_flow_design_m3_s",
+        "cdu_max_flow_m3_s",
+        "cdu_pumps",
+        "cdu_redundant_pumps",
+        "cdu_pump_power_w",
+        "cdu_rated_flow_m3_s",
+        "cdu_ua_w_k",
+        "cdu_prim_flow_m3_s",
+        "cdu_capacity_w",
+        "c_group_j_k",
+        "rack_supply_c",
+    }
+    loop_fields = {"fw_supply_c", "cp_fw", "rho_fw", "c_fw_j_k"}
+    changes: dict = {f: getattr(p, f)[racks] for f in rack_fields}
+    changes |= {f: getattr(p, f)[groups] for f in group_fields}
+    changes |= {f: getattr(p, f)[[loop]] for f in loop_fields}
+    rg = p.rack_group[racks]
+    changes["rack_group"] = np.where(rg >= 0, remap[np.maximum(rg, 0)], -1)
+    changes["rack_loop"] = np.zeros(len(racks), dtype=np.int64)
+    changes["group_loop"] = np.zeros(len(groups), dtype=np.int64)
+    changes["loops"] = (p.loops[loop],)
+    changes["extras"] = {k: (v[[loop]] if isinstance(v, np.ndarray) else v) for k, v in p.extras.items()}
+    return replace(p, **changes), racks, groups

@@ -1,0 +1,434 @@
+"""Steady-state heat path: cold plate → rack loop → CDU → facility water → heat rejection; air side.
+
+Equations (per rack r, CDU group g, hall loop l; all vectorised):
+
+- rack: :math:`\\Delta T_r = Q_{liq,r} / (\\dot m_r c_p)`, return :math:`T_{s,g} + \\Delta T_r`;
+  GPU coolant :math:`T_{s,g} + x_r \\Delta T_r`; junction :math:`T_j = T_{cool} + P_{gpu} R_{j}`.
+  Air-cooled GPUs see the air supply plus :math:`x_r \\Delta T_{air}` scaled by rack load.
+- CDU group (ε-NTU, CDUs in parallel): the controller holds the secondary supply setpoint when the
+  exchanger can, else :math:`T_{s} = T_{fw} + (Q_g + P_{pump})/(\\varepsilon C_{min}) - Q_g/C_{sec}`.
+- facility loop: dry coolers modulate fans to hold the supply setpoint, trim chillers take what they
+  cannot; when both are at capacity :math:`T_{fw} = T_{air} + (Q - Q_{ch})/(\\varepsilon C_{min}) - Q/C_w`.
+- air side: CRAHs and chillers at the CRAH supply setpoint; unmet heat raises the air supply.
+
+Pump work is heat in the fluid it moves. Energy balance (tested): heat to ambient = IT heat + every
+cooling electrical load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from twin.thermal.fluids import LATENT_HEAT_J_KG, wet_bulb_c
+from twin.thermal.hx import effectiveness_counterflow
+from twin.thermal.plant import Failures, ThermalParams
+from twin.thermal.rejection import (
+    adiabatic_air_c,
+    affinity_power_w,
+    chiller_cop,
+    dry_cooler_fan_speed,
+    dry_cooler_heat_w,
+)
+
+
+@dataclass(frozen=True)
+class Hydraulics:
+    """Flows and pump powers, which do not depend on temperatures."""
+
+    rack_flow_m3_s: np.ndarray
+    c_rack_w_k: np.ndarray  # ṁ cp per rack
+    cdus_up: np.ndarray  # per group
+    c_sec_w_k: np.ndarray  # per group
+    c_prim_w_k: np.ndarray  # per group
+    ua_w_k: np.ndarray  # per group
+    cdu_pump_w: np.ndarray  # per group
+    c_fw_w_k: np.ndarray  # per loop, whole facility flow
+    fw_pump_w: np.ndarray  # per loop
+
+
+#: Lowest opening of a CDU's primary control valve, as a share of rated primary flow. Assumption.
+MIN_PRIMARY_FRACTION = 0.1
+
+
+def hydraulics(p: ThermalParams, f: Failures, group_heat_w: np.ndarray | None = None) -> Hydraulics:
+    """Flows after failures: CDU secondary pumps limit group flow; facility pumps limit primary flow.
+
+    Secondary (rack) flow is set by the racks' design flow, limited by the CDU pumps in service.
+    Each CDU's primary valve passes flow in proportion to its heat load (constant primary ΔT at the
+    rated point), between :data:`MIN_PRIMARY_FRACTION` and fully open; the facility pumps in
+    service limit the total.
+    """
+    cdus_up = np.maximum(p.group_cdus - f.cdus, 0)
+    # one CDU of the group may have lost pumps; the group's available flow is the sum over CDUs
+    pumps_run = np.clip(p.cdu_pumps - f.cdu_pumps, 0, None)
+    per_pump = p.cdu_rated_flow_m3_s / np.maximum(p.cdu_pumps - p.cdu_redundant_pumps, 1)
+    healthy = np.minimum(p.cdu_pumps * per_pump, p.cdu_max_flow_m3_s)
+    degraded = np.where(f.cdu_pumps > 0, pumps_run * per_pump, healthy)
+    avail = np.where(cdus_up > 0, (cdus_up - (f.cdu_pumps > 0)) * healthy + (f.cdu_pumps > 0) * degraded, 0.0)
+    need = p.group_flow_design_m3_s
+    scale = np.divide(np.minimum(avail, need), need, out=np.zeros_like(need), where=need > 0)
+    rack_flow = p.flow_design_m3_s * p.per_rack(scale)
+    group_flow = need * scale
+    rho_cp_rack = p.rho_tcs * p.cp_tcs
+    c_rack = rack_flow * rho_cp_rack
+    c_sec = np.bincount(p.rack_group[p.liquid], weights=c_rack[p.liquid], minlength=p.num_groups)
+    # pump power: CDUs running share the flow; affinity law on each
+    per_cdu_frac = np.divide(group_flow, np.maximum(cdus_up, 1) * p.cdu_rated_flow_m3_s)
+    cdu_pump = cdus_up * affinity_power_w(p.cdu_pump_power_w, per_cdu_frac)
+    # facility water: design primary flow of every CDU in service, limited by running pumps
+    loop = p.group_loop
+    q_g = np.zeros(p.num_groups) if group_heat_w is None else np.asarray(group_heat_w, dtype=float)
+    load_frac = np.divide(q_g, cdus_up * p.cdu_capacity_w, out=np.ones_like(q_g), where=cdus_up > 0)
+    prim_need_g = cdus_up * p.cdu_prim_flow_m3_s * np.clip(load_frac, MIN_PRIMARY_FRACTION, 1.0)
+    prim_need = np.bincount(loop, weights=prim_need_g, minlength=p.num_loops)
+    pumps = p.loop_count("num_pumps") - f.fw_pumps
+    pump_flow = p.loop_array("pump.rated_flow")
+    avail_fw = np.maximum(pumps, 0) * pump_flow
+    fw_scale = np.divide(
+        np.minimum(avail_fw, prim_need), prim_need, out=np.zeros(p.num_loops), where=prim_need > 0
+    )
+    fw_flow = prim_need * fw_scale
+    fw_pump = np.where(
+        pumps > 0,
+        np.maximum(pumps, 0)
+        * affinity_power_w(
+            p.loop_array("pump.rated_power"), np.divide(fw_flow, np.maximum(pumps, 1) * pump_flow)
+        ),
+        0.0,
+    )
+    rho_cp_fw = p.rho_fw * p.cp_fw
+    return Hydraulics(
+        rack_flow_m3_s=rack_flow,
+        c_rack_w_k=c_rack,
+        cdus_up=cdus_up,
+        c_sec_w_k=c_sec,
+        c_prim_w_k=prim_need_g * fw_scale[loop] * rho_cp_fw[loop],
+        ua_w_k=cdus_up * p.cdu_ua_w_k,
+        cdu_pump_w=cdu_pump,
+        c_fw_w_k=fw_flow * rho_cp_fw,
+        fw_pump_w=fw_pump,
+    )
+
+
+def group_effectiveness(h: Hydraulics) -> tuple[np.ndarray, np.ndarray]:
+    """(ε, C_min) of each CDU group's exchangers (CDUs in parallel act as one of UA·n)."""
+    c_min = np.minimum(h.c_sec_w_k, h.c_prim_w_k)
+    c_max = np.maximum(h.c_sec_w_k, h.c_prim_w_k)
+    ok = c_min > 0
+    ntu = np.divide(h.ua_w_k, c_min, out=np.zeros_like(c_min), where=ok)
+    cr = np.divide(c_min, c_max, out=np.zeros_like(c_min), where=c_max > 0)
+    return np.where(ok, effectiveness_counterflow(ntu, cr), 0.0), c_min
+
+
+@dataclass(frozen=True)
+class Ambient:
+    """Weather at one instant."""
+
+    dry_bulb_c: float
+    relative_humidity: float
+
+    @property
+    def wet_bulb_c(self) -> float:
+        return wet_bulb_c(self.dry_bulb_c, self.relative_humidity)
+
+
+def rejection_air_c(p: ThermalParams, amb: Ambient) -> np.ndarray:
+    """Air temperature entering each loop's dry coolers (after adiabatic pads where fitted). [°C]"""
+    adiabatic = np.array([lp.adiabatic for lp in p.loops])
+    eff = np.where(adiabatic, p.loop_array("dry_cooler.adiabatic_effectiveness"), 0.0)
+    if not adiabatic.any():
+        return np.full(p.num_loops, amb.dry_bulb_c)
+    return adiabatic_air_c(amb.dry_bulb_c, amb.wet_bulb_c, eff)
+
+
+def dry_cooler_bank(p: ThermalParams, f: Failures, h: Hydraulics) -> tuple[np.ndarray, np.ndarray]:
+    """(rated air capacity rate, rated UA) of each loop's running dry coolers. [W/K]"""
+    n = np.maximum(p.loop_count("num_dry_coolers") - f.dry_coolers, 0)
+    return n * p.extras["dc_c_air_unit"], n * p.extras["dc_ua_unit"]
+
+
+def trim_capacity_w(p: ThermalParams, f: Failures) -> np.ndarray:
+    n = np.maximum(p.loop_count("num_trim_chillers") - f.trim_chillers, 0)
+    return n * p.loop_array("trim_chiller.capacity")
+
+
+def facility_supply_c(
+    p: ThermalParams, f: Failures, h: Hydraulics, q_fw_w: np.ndarray, air_in_c: np.ndarray
+) -> np.ndarray:
+    """Steady facility-water supply temperature: the setpoint, or higher when rejection is short."""
+    c_air, ua = dry_cooler_bank(p, f, h)
+    set_c = p.fw_supply_c
+    c_w = h.c_fw_w_k
+    q_dc_at_set = dry_cooler_heat_w(
+        set_c + np.divide(q_fw_w, c_w, out=np.zeros_like(c_w), where=c_w > 0), air_in_c, c_w, c_air, ua, 1.0
+    )
+    q_ch = trim_capacity_w(p, f)
+    short = q_dc_at_set + q_ch < q_fw_w * (1 - 1e-12)
+    c_min = np.minimum(c_air, c_w)
+    c_max = np.maximum(c_air, c_w)
+    ntu = np.divide(ua, c_min, out=np.zeros_like(c_min), where=c_min > 0)
+    eps = effectiveness_counterflow(ntu, np.divide(c_min, c_max, out=np.zeros_like(c_min), where=c_max > 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raised = air_in_c + (q_fw_w - q_ch) / (eps * c_min) - q_fw_w / c_w
+    raised = np.where((eps * c_min > 0) & (c_w > 0), raised, np.inf)
+    return np.where(short, np.maximum(raised, set_c), set_c)
+
+
+@dataclass(frozen=True)
+class RejectionPower:
+    dry_cooler_fan_w: np.ndarray
+    fan_speed: np.ndarray
+    trim_chiller_w: np.ndarray
+    heat_dry_coolers_w: np.ndarray
+    heat_trim_w: np.ndarray
+    water_kg_s: np.ndarray
+
+
+def rejection_power(
+    p: ThermalParams,
+    f: Failures,
+    h: Hydraulics,
+    q_rej_w: np.ndarray,
+    return_c: np.ndarray,
+    supply_c: np.ndarray,
+    air_in_c: np.ndarray,
+    amb: Ambient,
+) -> RejectionPower:
+    """Split the rejected heat between dry coolers (first) and trim chillers; their powers and water."""
+    c_air, ua = dry_cooler_bank(p, f, h)
+    c_w = h.c_fw_w_k
+    n_dc = np.maximum(p.loop_count("num_dry_coolers") - f.dry_coolers, 0)
+    q_dc_max = dry_cooler_heat_w(return_c, air_in_c, c_w, c_air, ua, 1.0)
+    q_dc = np.minimum(q_rej_w, q_dc_max)
+    speed = dry_cooler_fan_speed(
+        q_dc, return_c, air_in_c, c_w, c_air, ua, p.loop_array("dry_cooler.min_fan_speed")
+    )
+    fan_w = np.where(n_dc > 0, n_dc * affinity_power_w(p.loop_array("dry_cooler.fan_power"), speed), 0.0)
+    q_ch = np.maximum(q_rej_w - q_dc, 0.0)
+    cop = chiller_cop(
+        supply_c,
+        amb.dry_bulb_c,
+        p.loop_array("trim_chiller.rated_cop"),
+        p.loop_array("trim_chiller.rated_chilled_water_temp"),
+        p.loop_array("trim_chiller.rated_ambient_temp"),
+        p.loop_array("trim_chiller.condenser_approach"),
+    )
+    ch_w = np.divide(q_ch, cop, out=np.zeros_like(q_ch), where=cop > 0)
+    # evaporated water: the sensible cooling of the air by the pads, over the latent heat
+    water = c_air * speed * (amb.dry_bulb_c - air_in_c) / LATENT_HEAT_J_KG
+    return RejectionPower(fan_w, speed, ch_w, q_dc, q_ch, np.maximum(water, 0.0))
+
+
+@dataclass(frozen=True)
+class AirSide:
+    crah_fan_w: np.ndarray
+    chiller_w: np.ndarray
+    chilled_water_load_w: np.ndarray
+    supply_c: np.ndarray
+    unmet_w: np.ndarray
+
+
+def air_side(
+    p: ThermalParams, f: Failures, q_air_loop_w: np.ndarray, c_air_room_w_k: np.ndarray, amb: Ambient
+) -> AirSide:
+    """CRAHs and air-side chillers: fan power ∝ load³, chiller COP at the ambient; shortfall heats air."""
+    n_crah = np.maximum(p.loop_count("num_crahs") - f.crahs, 0)
+    crah_cap = n_crah * p.loop_array("crah.capacity")
+    share = np.divide(q_air_loop_w, crah_cap, out=np.full_like(q_air_loop_w, np.inf), where=crah_cap > 0)
+    fan = np.where(
+        n_crah > 0, n_crah * affinity_power_w(p.loop_array("crah.fan_power"), np.minimum(share, 1.0)), 0.0
+    )
+    load = q_air_loop_w + fan
+    n_ch = np.maximum(p.loop_count("num_air_chillers") - f.air_chillers, 0)
+    ch_cap = n_ch * p.loop_array("air_chiller.capacity")
+    served = np.minimum(np.minimum(load, ch_cap), crah_cap + fan)
+    unmet = np.maximum(load - served, 0.0)
+    cop = chiller_cop(
+        p.loop_array("air_chiller.rated_chilled_water_temp"),
+        amb.dry_bulb_c,
+        p.loop_array("air_chiller.rated_cop"),
+        p.loop_array("air_chiller.rated_chilled_water_temp"),
+        p.loop_array("air_chiller.rated_ambient_temp"),
+        p.loop_array("air_chiller.condenser_approach"),
+    )
+    chiller_w = served / cop
+    supply = np.array([lp.air_supply_c for lp in p.loops]) + np.divide(
+        unmet, c_air_room_w_k, out=np.where(unmet > 0, np.inf, 0.0), where=c_air_room_w_k > 0
+    )
+    return AirSide(fan, chiller_w, served, supply, unmet)
+
+
+@dataclass(frozen=True)
+class ThermalResult:
+    """Steady temperatures and powers. Rack arrays per rack, group arrays per CDU group, loops per hall."""
+
+    gpu_temp_c: np.ndarray  # junction, inf where a rack has lost all coolant flow
+    throttle_margin_k: np.ndarray
+    rack_supply_c: np.ndarray
+    rack_return_c: np.ndarray
+    rack_flow_m3_s: np.ndarray
+    heat_to_liquid_w: np.ndarray  # per rack
+    heat_to_air_w: np.ndarray  # per rack
+    group_heat_w: np.ndarray
+    group_supply_c: np.ndarray
+    group_return_c: np.ndarray
+    group_capacity_w: np.ndarray  # CDUs in service x rated capacity
+    group_pump_w: np.ndarray
+    fw_supply_c: np.ndarray
+    fw_return_c: np.ndarray
+    fw_pump_w: np.ndarray
+    dry_cooler_fan_w: np.ndarray
+    fan_speed: np.ndarray
+    trim_chiller_w: np.ndarray
+    crah_fan_w: np.ndarray
+    air_chiller_w: np.ndarray
+    air_supply_c: np.ndarray
+    air_unmet_w: np.ndarray
+    water_kg_s: np.ndarray
+    heat_rejected_w: np.ndarray  # per loop, to ambient
+
+    @property
+    def cooling_power_w(self) -> float:
+        return float(
+            sum(
+                a.sum()
+                for a in (
+                    self.group_pump_w,
+                    self.fw_pump_w,
+                    self.dry_cooler_fan_w,
+                    self.trim_chiller_w,
+                    self.crah_fan_w,
+                    self.air_chiller_w,
+                )
+            )
+        )
+
+    def cooling_power_by_kind(self) -> dict[str, float]:
+        return {
+            "cdu_pumps": float(self.group_pump_w.sum()),
+            "facility_pumps": float(self.fw_pump_w.sum()),
+            "dry_cooler_fans": float(self.dry_cooler_fan_w.sum()),
+            "trim_chillers": float(self.trim_chiller_w.sum()),
+            "crah_fans": float(self.crah_fan_w.sum()),
+            "air_chillers": float(self.air_chiller_w.sum()),
+        }
+
+
+def _heat_split(p: ThermalParams, rack_heat_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    q_liq = p.liquid_fraction * rack_heat_w
+    return q_liq, rack_heat_w - q_liq
+
+
+def gpu_coolant_c(
+    p: ThermalParams, supply_c: np.ndarray, return_c: np.ndarray, air_c: np.ndarray, rack_heat_w: np.ndarray
+) -> np.ndarray:
+    """Temperature of the fluid that cools each rack's GPUs (liquid or air). [°C]"""
+    liquid = supply_c + p.position * (return_c - supply_c)
+    air_rise = p.air_delta_t_k * np.divide(
+        rack_heat_w, p.nameplate_w, out=np.zeros_like(rack_heat_w), where=p.nameplate_w > 0
+    )
+    air = air_c + p.position * air_rise
+    return np.where(p.gpu_liquid, liquid, air)
+
+
+def room_air_capacity_w_k(p: ThermalParams) -> np.ndarray:
+    """ṁ·cp of the room air per loop: the air-cooled share of nameplate heat over its design rise."""
+    share = (1.0 - p.liquid_fraction) * p.nameplate_w / p.air_delta_t_k
+    loop = np.where(p.rack_loop >= 0, p.rack_loop, 0)
+    return np.bincount(loop, weights=np.where(p.rack_loop >= 0, share, 0.0), minlength=p.num_loops)
+
+
+def solve_steady(
+    p: ThermalParams,
+    rack_heat_w: ArrayLike,
+    gpu_power_w: ArrayLike,
+    ambient: Ambient | None = None,
+    failures: Failures | None = None,
+) -> ThermalResult:
+    """Steady temperatures, flows and cooling power for per-rack heat and per-GPU power.
+
+    Parameters
+    ----------
+    p : ThermalParams
+    rack_heat_w : array over racks
+        Electrical power into each rack, all of which becomes heat. [W]
+    gpu_power_w : array over racks
+        Power of one GPU of each rack. [W]
+    ambient : Ambient, optional
+        Defaults to the layout's design ambient.
+    failures : Failures, optional
+    """
+    amb = ambient or Ambient(p.ambient_dry_bulb_c, p.ambient_relative_humidity)
+    f = failures or Failures.none(p)
+    q = np.asarray(rack_heat_w, dtype=float)
+    pg = np.broadcast_to(np.asarray(gpu_power_w, dtype=float), q.shape)
+    q_liq, q_air = _heat_split(p, q)
+    q_group = np.bincount(p.rack_group[p.liquid], weights=q_liq[p.liquid], minlength=p.num_groups)
+    h = hydraulics(p, f, q_group)
+    # pump work ends up as heat in the secondary loop; a group with no CDU or no flow passes nothing
+    # to the facility water (its racks have no steady state, see below)
+    eps, c_min = group_effectiveness(h)
+    passes = (h.c_sec_w_k > 0) & (eps * c_min > 0)
+    q_hx = np.where(passes, q_group + h.cdu_pump_w, 0.0)
+    loop_g = p.group_loop
+    q_fw = np.bincount(loop_g, weights=q_hx, minlength=p.num_loops) + h.fw_pump_w
+    air_in = rejection_air_c(p, amb)
+    t_fw = facility_supply_c(p, f, h, q_fw, air_in)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_s_min = t_fw[loop_g] + q_hx / (eps * c_min) - q_group / h.c_sec_w_k
+    t_s_min = np.where((eps * c_min > 0) & (h.c_sec_w_k > 0), t_s_min, np.inf)
+    t_s = np.maximum(p.rack_supply_c, t_s_min)
+    supply = p.per_rack(t_s, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rise = np.where(h.c_rack_w_k > 0, q_liq / h.c_rack_w_k, np.where(q_liq > 0, np.inf, 0.0))
+    ret = supply + rise
+    # air side
+    loop = np.where(p.rack_loop >= 0, p.rack_loop, 0)
+    q_air_loop = np.bincount(loop, weights=np.where(p.rack_loop >= 0, q_air, 0.0), minlength=p.num_loops)
+    air = air_side(p, f, q_air_loop, room_air_capacity_w_k(p), amb)
+    # a rack whose liquid loop has lost all flow (or whose CDU group reaches no steady supply) has
+    # no steady state: its GPUs heat without bound, reported as +inf
+    runaway = p.liquid & ~(np.isfinite(supply) & np.isfinite(ret))
+    safe_sup = np.where(p.liquid & ~runaway, supply, 0.0)
+    safe_ret = np.where(p.liquid & ~runaway, ret, 0.0)
+    coolant_c = gpu_coolant_c(p, safe_sup, safe_ret, air.supply_c[loop], q)
+    t_j = coolant_c + pg * p.gpu_r_k_w
+    t_j = np.where(runaway & p.gpu_liquid, np.inf, t_j)
+    t_j = np.where(p.rack_loop >= 0, t_j, np.nan)
+    ret_group = t_s + np.divide(
+        q_group, h.c_sec_w_k, out=np.where(q_group > 0, np.inf, 0.0), where=h.c_sec_w_k > 0
+    )
+    t_fw_ret = t_fw + np.divide(q_fw, h.c_fw_w_k, out=np.where(q_fw > 0, np.inf, 0.0), where=h.c_fw_w_k > 0)
+    rej = rejection_power(p, f, h, q_fw, t_fw_ret, t_fw, air_in, amb)
+    heat_rejected = (
+        q_fw + rej.trim_chiller_w + rej.dry_cooler_fan_w + air.chilled_water_load_w + air.chiller_w
+    )
+    return ThermalResult(
+        gpu_temp_c=t_j,
+        throttle_margin_k=p.gpu_throttle_c - t_j,
+        rack_supply_c=supply,
+        rack_return_c=ret,
+        rack_flow_m3_s=h.rack_flow_m3_s,
+        heat_to_liquid_w=q_liq,
+        heat_to_air_w=q_air,
+        group_heat_w=q_group,
+        group_supply_c=t_s,
+        group_return_c=ret_group,
+        group_capacity_w=h.cdus_up * p.cdu_capacity_w,
+        group_pump_w=h.cdu_pump_w,
+        fw_supply_c=t_fw,
+        fw_return_c=t_fw_ret,
+        fw_pump_w=h.fw_pump_w,
+        dry_cooler_fan_w=rej.dry_cooler_fan_w,
+        fan_speed=rej.fan_speed,
+        trim_chiller_w=rej.trim_chiller_w,
+        crah_fan_w=air.crah_fan_w,
+        air_chiller_w=air.chiller_w,
+        air_supply_c=air.supply_c,
+        air_unmet_w=air.unmet_w,
+        water_kg_s=rej.water_kg_s,
+        heat_rejected_w=heat_rejected,
+    )
