@@ -65,6 +65,12 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
             lines.append(
                 f"    AIR SIDE SHORT by {format_si(lp['air_unmet_w'], 'W')}: CRAHs or chillers too small"
             )
+    over = [g for g in d.get("cdu_groups", []) if g["loading"] is not None and g["loading"] > 1.0]
+    for g in over[:top]:
+        lines.append(
+            f"  CDU GROUP OVERLOADED: {g['name']} carries {format_si(g['heat_w'], 'W')} on "
+            f"{format_si(g['capacity_w'], 'W')} of rated capacity ({g['loading']:.0%})"
+        )
     if "n_minus_1" in d:
         bad = [c for c in d["n_minus_1"] if not c["survives"]]
         lines.append("")

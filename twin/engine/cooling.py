@@ -63,8 +63,8 @@ class CoolingEvaluation:
                     "cdu_groups": int(groups.sum()),
                     "cdu_loading_max": _finite(loading.max()) if groups.any() else None,
                     "facility_supply_c": _finite(r.fw_supply_c[li]),
-                "facility_setpoint_c": lp.fw_supply_c,
-                "rack_setpoint_c": lp.rack_supply_c,
+                    "facility_setpoint_c": lp.fw_supply_c,
+                    "rack_setpoint_c": lp.rack_supply_c,
                     "facility_return_c": _finite(r.fw_return_c[li]),
                     "dry_cooler_fan_speed": float(r.fan_speed[li]),
                     "air_supply_c": _finite(r.air_supply_c[li]),
@@ -73,6 +73,36 @@ class CoolingEvaluation:
                     "heat_rejected_w": float(r.heat_rejected_w[li]),
                 }
             )
+        names = self.factory.racks.name
+        racks = [
+            {
+                "name": str(names[i]),
+                "gpu_temp_c": _finite(r.gpu_temp_c[i]),
+                "throttle_margin_k": _finite(r.throttle_margin_k[i]),
+                "supply_c": _finite(r.rack_supply_c[i]) if p.liquid[i] else None,
+                "return_c": _finite(r.rack_return_c[i]) if p.liquid[i] else None,
+                "flow_l_min": float(r.rack_flow_m3_s[i] * 60e3),
+                "heat_to_liquid_w": float(r.heat_to_liquid_w[i]),
+                "heat_to_air_w": float(r.heat_to_air_w[i]),
+            }
+            for i in np.flatnonzero(p.rack_loop >= 0)
+        ]
+        groups = [
+            {
+                "name": str(p.group_name[g]),
+                "cdus": int(p.group_cdus[g]),
+                "heat_w": float(r.group_heat_w[g]),
+                "capacity_w": float(r.group_capacity_w[g]),
+                "loading": _finite(r.group_heat_w[g] / r.group_capacity_w[g])
+                if r.group_capacity_w[g]
+                else None,
+                "supply_c": _finite(r.group_supply_c[g]),
+                "return_c": _finite(r.group_return_c[g]),
+                "approach_k": _finite(r.group_supply_c[g] - r.fw_supply_c[p.group_loop[g]]),
+                "pump_power_w": float(r.group_pump_w[g]),
+            }
+            for g in range(p.num_groups)
+        ]
         cooling = r.cooling_power_w
         out = {
             "ambient_dry_bulb_c": self.ambient.dry_bulb_c,
@@ -89,6 +119,8 @@ class CoolingEvaluation:
             "water_use_m3_h": float(r.water_kg_s.sum() * 3.6),
             "max_ambient_c": self.max_ambient_c,
             "loops": loops,
+            "cdu_groups": groups,
+            "racks": racks,
         }
         if self.cases is not None:
             out["n_minus_1_survives"] = all(c.survives for c in self.cases)
