@@ -79,7 +79,9 @@ def _summary(ev: Evaluation, top: int) -> str:
     lines += [
         "",
         "Power",
-        f"  IT power (at rack inputs)   {format_si(d['it_power_w'], 'W', 4)}",
+        f"  IT power (racks + network)  {format_si(d['it_power_w'], 'W', 4)}   "
+        f"(racks {format_si(d['it_power_racks_w'], 'W', 4)}, "
+        f"network {format_si(d['fabric_power_w'], 'W', 4)})",
         f"  Power chain (electrical)    {format_si(d['power_chain_w'], 'W', 4)}",
         *(
             [f"  Cooling power               {format_si(d['cooling_power_w'], 'W', 4)}"]
@@ -101,6 +103,15 @@ def _summary(ev: Evaluation, top: int) -> str:
         note = "  (inside IT power)" if stage == "power_shelf" else ""
         share = w / d["it_power_w"] if d["it_power_w"] else 0
         lines.append(f"  {stage:<14} {format_si(w, 'W'):>10}  {share:6.2%} of IT{note}")
+    fab = d.get("fabric")
+    if fab and fab.get("num_compute_nics"):
+        lines += [
+            "",
+            f"Fabric: {fab['num_nvlink_domains']} NVLink domains, {fab['num_compute_nics']} compute NICs, "
+            f"{fab['num_leaf_switches']} leaf / {fab['num_spine_switches']} spine switches, "
+            f"{fab['num_transceivers']} transceivers, {format_si(fab['fabric_power_w'], 'W')} "
+            "(details: twin fabric FILE)",
+        ]
     lines += [
         "",
         f"Most loaded components (top {top})",

@@ -35,6 +35,7 @@ class CoolingEvaluation:
     it_power_w: float
     cases: list[CoolingCase] | None
     max_ambient_c: float | None
+    loop_air_heat_w: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         r, p = self.result, self.params
@@ -55,7 +56,8 @@ class CoolingEvaluation:
                     "name": lp.name,
                     "racks": int(in_loop.sum()),
                     "heat_to_liquid_w": float(r.heat_to_liquid_w[in_loop].sum()),
-                    "heat_to_air_w": float(r.heat_to_air_w[in_loop].sum()),
+                    "heat_to_air_w": float(r.heat_to_air_w[in_loop].sum())
+                    + (float(self.loop_air_heat_w[li]) if self.loop_air_heat_w is not None else 0.0),
                     "max_gpu_temp_c": _finite(np.nanmax(r.gpu_temp_c[in_loop])) if in_loop.any() else None,
                     "rack_supply_c_max": _finite(np.nanmax(r.group_supply_c[groups]))
                     if groups.any()
@@ -112,7 +114,11 @@ class CoolingEvaluation:
             "racks_throttled": int(np.sum(r.throttle_margin_k[measured] < 0)),
             "it_power_w": self.it_power_w,
             "heat_to_liquid_w": float(r.heat_to_liquid_w.sum()),
-            "heat_to_air_w": float(r.heat_to_air_w.sum()),
+            "heat_to_air_w": float(r.heat_to_air_w.sum())
+            + (float(self.loop_air_heat_w.sum()) if self.loop_air_heat_w is not None else 0.0),
+            "network_heat_to_air_w": float(self.loop_air_heat_w.sum())
+            if self.loop_air_heat_w is not None
+            else 0.0,
             "heat_rejected_w": float(r.heat_rejected_w.sum()),
             "cooling_power_w": cooling,
             "cooling_power_by_kind_w": r.cooling_power_by_kind(),
@@ -146,12 +152,23 @@ def evaluate_cooling(
     ambient_c: float | None = None,
     with_n_minus_1: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    hall_air_heat_w: dict[str, float] | None = None,
 ) -> CoolingEvaluation:
-    """Steady cooling for the power flow's rack heat; optional cooling N-1 and max ambient."""
+    """Steady cooling for the power flow's rack heat; optional cooling N-1 and max ambient.
+
+    ``hall_air_heat_w`` is heat released into a hall's air outside the racks, by hall name (the
+    fabric's network racks). [W]
+    """
     p = ThermalParams.from_factory(factory)
+    air = np.array([(hall_air_heat_w or {}).get(lp.name, 0.0) for lp in p.loops])
     amb = Ambient(p.ambient_dry_bulb_c if ambient_c is None else ambient_c, p.ambient_relative_humidity)
     heat, gpu = flow.rack_input_w, flow.gpu_w
-    result = solve_steady(p, heat, gpu, amb)
-    cases = cooling_n_minus_1(p, heat, gpu, amb, progress=progress) if with_n_minus_1 else None
-    limit = max_ambient_c(p, heat, gpu, amb.relative_humidity)
-    return CoolingEvaluation(factory, p, amb, result, flow.it_power_w, cases, limit)
+    result = solve_steady(p, heat, gpu, amb, None, air)
+    cases = (
+        cooling_n_minus_1(p, heat, gpu, amb, progress=progress, loop_air_heat_w=air)
+        if with_n_minus_1
+        else None
+    )
+    limit = max_ambient_c(p, heat, gpu, amb.relative_humidity, loop_air_heat_w=air)
+    it = flow.it_power_w + float(air.sum())
+    return CoolingEvaluation(factory, p, amb, result, it, cases, limit, air)

@@ -1,7 +1,8 @@
 """Steady-state evaluation of a factory: the power chain and the cooling plant at one operating
 point, each with its N-1 analysis.
 
-Rack power from the power model is the heat the cooling plant removes; cooling power joins the
+Rack power from the power model is the heat the cooling plant removes; the fabric's network racks
+add IT power (and its share of losses) and heat to their hall's air; cooling power joins the
 electrical chain at the meter, so PUE counts both. A layout without a ``cooling:`` design reports
 ``pue_electrical`` only. Fabric and serving join in later issues.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.engine.cooling import CoolingEvaluation, evaluate_cooling
+from twin.fabric import Fabric, build_fabric
 from twin.factory import NODE_KINDS, Factory
 from twin.power.failover import FailureCase, n_minus_1, overloads
 from twin.power.network import PowerFlow, losses_by_stage, solve_power
@@ -28,6 +30,13 @@ class Evaluation:
     flow: PowerFlow
     cases: list[FailureCase] | None
     cooling: CoolingEvaluation | None = None
+    fabric: Fabric | None = None
+
+    @property
+    def network_power_w(self) -> float:
+        """Power of the fabric's network racks (switches, switch-side optics) plus fabric power in
+        compute racks not already in their system entries. [W]"""
+        return self.fabric.fabric_power_w() if self.fabric is not None else 0.0
 
     @property
     def losses_w(self) -> dict[str, float]:
@@ -61,8 +70,14 @@ class Evaluation:
         """Figures for scripts (the ``--json`` output of ``twin evaluate``), SI units."""
         f, flow = self.factory, self.flow
         losses = self.losses_w
-        facility = flow.facility_power_w
-        it = flow.it_power_w
+        chain = flow.facility_power_w
+        racks_it = flow.it_power_w
+        network = self.network_power_w
+        # network racks are IT load on the same distribution: their electrical losses are taken at
+        # the chain's average loss ratio (they are not placed in the power tree yet)
+        chain_total = chain + network * (chain / racks_it if racks_it > 0 else 1.0)
+        it = racks_it + network
+        facility = chain_total
         systems = []
         for s, name in enumerate(f.systems):
             m = f.racks.system_idx == s
@@ -85,24 +100,28 @@ class Evaluation:
             "num_gpus": f.num_gpus,
             "systems": systems,
             "it_power_w": it,
+            "it_power_racks_w": racks_it,
+            "fabric_power_w": network,
             "it_load_dc_w": float(flow.it_dc_w.sum()),
             "facility_power_w": facility,
             "losses_w": losses,
             "losses_total_w": float(sum(losses.values()) - losses["power_shelf"]),
-            "power_chain_w": facility,
-            "pue_electrical": facility / it if it > 0 else None,
+            "power_chain_w": chain_total,
+            "pue_electrical": chain_total / it if it > 0 else None,
             "baseline_overloads": [_overload_dict(o) for o in overloads(f, flow)],
             "components": self.components(),
         }
         if self.cooling is not None:
             cool = self.cooling.to_dict()
-            out["facility_power_w"] = facility + cool["cooling_power_w"]
+            out["facility_power_w"] = chain_total + cool["cooling_power_w"]
             out["cooling_power_w"] = cool["cooling_power_w"]
             out["pue"] = out["facility_power_w"] / it if it > 0 else None
             out["cooling"] = cool
         else:
             out["pue"] = None
             out["pue_note"] = "no 'cooling:' design in the layout: PUE counts electrical losses only"
+        if self.fabric is not None:
+            out["fabric"] = self.fabric.summary()
         if self.cases is not None:
             out["n_minus_1_survives"] = self.survives_n_minus_1
             out["n_minus_1"] = [
@@ -156,7 +175,14 @@ def evaluate(
         flow, cases = n_minus_1(factory, utilisation, gpu_cap_w=gpu_cap_w, progress=progress)
     else:
         flow, cases = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w), None
+    fabric = build_fabric(factory)
     cooling = None
     if factory.cooling is not None:
-        cooling = evaluate_cooling(factory, flow, ambient_c=ambient_c, with_n_minus_1=with_n_minus_1)
-    return Evaluation(factory, utilisation, flow, cases, cooling)
+        cooling = evaluate_cooling(
+            factory,
+            flow,
+            ambient_c=ambient_c,
+            with_n_minus_1=with_n_minus_1,
+            hall_air_heat_w=fabric.network_power_w(),
+        )
+    return Evaluation(factory, utilisation, flow, cases, cooling, fabric)

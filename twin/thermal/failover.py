@@ -38,10 +38,15 @@ class CoolingCase:
     alike: int = 1  # identical components this case stands for
 
 
-def _signature(p: ThermalParams, loop: int, heat: np.ndarray) -> tuple:
+def _signature(p: ThermalParams, loop: int, heat: np.ndarray, air: np.ndarray) -> tuple:
     lp = p.loops[loop]
     fields = tuple(v for k, v in vars(lp).items() if k != "name")
-    return (repr(fields), round(float(heat[p.rack_loop == loop].sum())), int((p.rack_loop == loop).sum()))
+    return (
+        repr(fields),
+        round(float(heat[p.rack_loop == loop].sum())),
+        int((p.rack_loop == loop).sum()),
+        round(float(air[loop])),
+    )
 
 
 def _simulate(
@@ -53,6 +58,7 @@ def _simulate(
     base: ThermalResult,
     horizon_s: float,
     dt_s: float,
+    air_w: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float | None, float]:
     """Throttled mask per rack, first throttle time, peak junction temperature."""
     state = initial_state(p, base)
@@ -62,7 +68,7 @@ def _simulate(
     prev = state
     t = 0.0
     while t < horizon_s:
-        state, out = step(p, state, heat, amb, dt_s, gpu_power_w=gpu_w, failures=f)
+        state, out = step(p, state, heat, amb, dt_s, gpu_power_w=gpu_w, failures=f, loop_air_heat_w=air_w)
         t += dt_s
         over = out.throttle_margin_k < 0
         if over.any() and first is None:
@@ -84,7 +90,7 @@ def _simulate(
             break
         prev = state
     # a failure with no steady state (lost flow) keeps heating past the horizon
-    after = solve_steady(p, heat, gpu_w, amb, f)
+    after = solve_steady(p, heat, gpu_w, amb, f, air_w)
     throttled |= ~(after.throttle_margin_k >= 0) & np.isfinite(p.gpu_throttle_c)
     return throttled, first, peak
 
@@ -98,15 +104,20 @@ def cooling_n_minus_1(
     horizon_s: float = 900.0,
     dt_s: float = 2.0,
     progress: Callable[[int, int], None] | None = None,
+    loop_air_heat_w: np.ndarray | None = None,
 ) -> list[CoolingCase]:
-    """Every single cooling failure, with racks throttled and seconds to the first throttle."""
+    """Every single cooling failure, with racks throttled and seconds to the first throttle.
+
+    ``loop_air_heat_w`` is heat into each hall's air outside the racks (network racks). [W]
+    """
+    air = np.zeros(p.num_loops) if loop_air_heat_w is None else np.asarray(loop_air_heat_w, dtype=float)
     heat = np.asarray(rack_heat_w, dtype=float)
     gpu = np.broadcast_to(np.asarray(gpu_power_w, dtype=float), heat.shape)
     plan: list[tuple[int, str, str, dict, int]] = []  # (loop, name, kind, failures on the loop, alike)
     seen_loops: dict[tuple, int] = {}
     loop_alike: dict[int, int] = {}
     for lidx in range(len(p.loops)):
-        sig = _signature(p, lidx, heat)
+        sig = _signature(p, lidx, heat, air)
         if sig in seen_loops:
             loop_alike[seen_loops[sig]] += 1
             continue
@@ -140,7 +151,7 @@ def cooling_n_minus_1(
     for i, (lidx, name, kind, fail, alike) in enumerate(plan):
         if lidx not in sub_cache:
             sp, racks, _ = select_loop(p, lidx)
-            base = solve_steady(sp, heat[racks], gpu[racks], ambient)
+            base = solve_steady(sp, heat[racks], gpu[racks], ambient, None, air[[lidx]])
             sub_cache[lidx] = (sp, racks, base)
         sp, racks, base = sub_cache[lidx]
         f0 = Failures.none(sp)
@@ -153,7 +164,9 @@ def cooling_n_minus_1(
         if not np.isfinite(base.gpu_temp_c[np.isfinite(sp.gpu_throttle_c)]).all():
             throttled, first, peak = np.ones(len(racks), bool), 0.0, float("inf")
         else:
-            throttled, first, peak = _simulate(sp, heat[racks], gpu[racks], ambient, f, base, horizon_s, dt_s)
+            throttled, first, peak = _simulate(
+                sp, heat[racks], gpu[racks], ambient, f, base, horizon_s, dt_s, air[[lidx]]
+            )
         n_thr = int(throttled.sum()) * loop_alike[lidx]
         if loop_alike[lidx] > 1:
             name += f" [and the same in {loop_alike[lidx] - 1} identical halls]"
@@ -171,6 +184,7 @@ def max_ambient_c(
     low_c: float = -20.0,
     high_c: float = 60.0,
     tol_k: float = 0.05,
+    loop_air_heat_w: np.ndarray | None = None,
 ) -> float | None:
     """Highest ambient dry bulb (at the design humidity) at which no GPU reaches throttle. [°C]
 
@@ -179,7 +193,7 @@ def max_ambient_c(
     """
 
     def ok(t: float) -> bool:
-        r = solve_steady(p, rack_heat_w, gpu_power_w, Ambient(t, relative_humidity))
+        r = solve_steady(p, rack_heat_w, gpu_power_w, Ambient(t, relative_humidity), None, loop_air_heat_w)
         m = r.throttle_margin_k[np.isfinite(p.gpu_throttle_c) & (p.rack_loop >= 0)]
         return bool(np.all(m >= 0))
 

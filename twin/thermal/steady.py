@@ -347,6 +347,7 @@ def solve_steady(
     gpu_power_w: ArrayLike,
     ambient: Ambient | None = None,
     failures: Failures | None = None,
+    loop_air_heat_w: ArrayLike | None = None,
 ) -> ThermalResult:
     """Steady temperatures, flows and cooling power for per-rack heat and per-GPU power.
 
@@ -360,6 +361,8 @@ def solve_steady(
     ambient : Ambient, optional
         Defaults to the layout's design ambient.
     failures : Failures, optional
+    loop_air_heat_w : array over loops, optional
+        Heat released into each hall's air outside the racks (network racks, lighting). [W]
     """
     amb = ambient or Ambient(p.ambient_dry_bulb_c, p.ambient_relative_humidity)
     f = failures or Failures.none(p)
@@ -388,6 +391,8 @@ def solve_steady(
     # air side
     loop = np.where(p.rack_loop >= 0, p.rack_loop, 0)
     q_air_loop = np.bincount(loop, weights=np.where(p.rack_loop >= 0, q_air, 0.0), minlength=p.num_loops)
+    if loop_air_heat_w is not None:
+        q_air_loop = q_air_loop + np.asarray(loop_air_heat_w, dtype=float)
     air = air_side(p, f, q_air_loop, room_air_capacity_w_k(p), amb)
     # a rack whose liquid loop has lost all flow (or whose CDU group reaches no steady supply) has
     # no steady state: its GPUs heat without bound, reported as +inf

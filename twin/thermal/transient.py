@@ -111,6 +111,7 @@ def step(
     gpu_power_w: ArrayLike,
     failures: Failures | None = None,
     max_substep_s: float | None = None,
+    loop_air_heat_w: ArrayLike | None = None,
 ) -> tuple[ThermalState, StepOutputs]:
     """Advance every node by ``dt_s`` with heat and power held constant over the step.
 
@@ -128,6 +129,8 @@ def step(
     failures : Failures, optional
     max_substep_s : float, optional
         Longest explicit sub-step; defaults to a quarter of the shortest time constant.
+    loop_air_heat_w : array over loops, optional
+        Heat into each hall's air outside the racks (network racks). [W]
     """
     if not dt_s > 0:
         raise ValueError(f"dt_s must be positive, got {dt_s}")
@@ -151,6 +154,8 @@ def step(
     c_air_dc, ua_dc = dry_cooler_bank(p, f, h)
     trim = trim_capacity_w(p, f)
     q_air_loop = np.bincount(loop_r, weights=np.where(in_loop, q_air, 0.0), minlength=p.num_loops)
+    if loop_air_heat_w is not None:
+        q_air_loop = q_air_loop + np.asarray(loop_air_heat_w, dtype=float)
     air = air_side(p, f, q_air_loop, room_air_capacity_w_k(p), ambient)
     set_s = p.rack_supply_c
     set_fw = p.fw_supply_c
