@@ -105,7 +105,8 @@ def _iterations_until(delta: float, t0: float, g: float) -> int:
 
 def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.ndarray, first: np.ndarray,
              done: np.ndarray, act: _Activity, counters: list, clock: np.ndarray | None, clock_step: float,
-             progress: Callable[[], None] | None, fast_forward: bool = True):
+             progress: Callable[[], None] | None, fast_forward: bool = True, concurrency: int = 0,
+             arrivals_out: np.ndarray | None = None):
     """simpy process of one replica serving the requests ``idx`` (arrival-sorted)."""
     dep = perf.dep
     sched = get_scheduler(dep.scheduler)
@@ -120,6 +121,11 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
     free = total_blocks
 
     arr = reqs.arrival_s[idx].tolist()
+    if concurrency:
+        # closed loop: the first `concurrency` requests start at their arrival, each later one when an
+        # earlier one finishes (completions happen in time order, so `arr` stays sorted)
+        arr[concurrency:] = [math.inf] * max(len(arr) - concurrency, 0)
+    assigned = min(concurrency, len(arr)) if concurrency else len(arr)
     inp = reqs.input_tokens[idx].tolist()
     outl = reqs.output_tokens[idx].tolist()
     gidx = idx.tolist()
@@ -169,6 +175,9 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
                 waiting.popleft()
                 counters[3] += 1
                 remaining -= 1
+                if assigned < n:
+                    arr[assigned] = now
+                    assigned += 1
                 continue
             if need > free:
                 break
@@ -184,7 +193,7 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             T += ch
             chunks.append((e, ch))
         if T == 0:
-            if nxt < n:
+            if nxt < n and arr[nxt] < math.inf:
                 yield env.timeout(arr[nxt] - now)
                 counters[0] += 1
                 continue
@@ -233,7 +242,7 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             while heap and version[heap[0][1]] != heap[0][2]:
                 heapq.heappop(heap)
             k = heap[0][0] - c
-            if nxt < n and not waiting and seqs < max_batch:
+            if nxt < n and not waiting and seqs < max_batch and arr[nxt] < math.inf:
                 k = min(k, _iterations_until(arr[nxt] - now, t0, g))
             if clock is not None:
                 k = min(k, _iterations_until((int(now // clock_step) + 1) * clock_step - now, t0, g))
@@ -293,6 +302,9 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
                     free += held[li]
                     held[li] = 0
                     remaining -= 1
+                    if assigned < n:
+                        arr[assigned] = t_end
+                        assigned += 1
                     continue
                 base[li] = prompt_total[li] + 1 - c
                 dec_A += base[li]
@@ -313,16 +325,21 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             free += held[li]
             held[li] = 0
             remaining -= 1
+            if assigned < n:
+                arr[assigned] = t_end
+                assigned += 1
             if preempt:
                 decoders.remove(li)
         if progress is not None:
             progress()
+    if concurrency and arrivals_out is not None:
+        arrivals_out[idx] = arr
 
 
 def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, activity_step_s: float = 1.0,
                       clock: np.ndarray | None = None, clock_step_s: float = 1.0,
                       progress: Callable[[float], None] | None = None,
-                      fast_forward: bool = True) -> DiscreteResult:
+                      fast_forward: bool = True, concurrency: int | None = None) -> DiscreteResult:
     """Serve ``reqs`` on ``num_replicas`` identical replicas; one simpy process each.
 
     Parameters
@@ -343,6 +360,10 @@ def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, act
     fast_forward : bool
         Price decode-only stretches in closed form (one event); ``False`` steps every iteration
         (same results, for testing).
+    concurrency : int, optional
+        Closed loop (benchmark clients such as AIPerf/genai-perf): at most this many requests in
+        flight, split evenly over replicas; a request is sent when an earlier one completes, and the
+        given arrival times are ignored after the first ``concurrency``.
     """
     n = len(reqs)
     first = np.full(n, np.nan)
@@ -364,11 +385,17 @@ def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, act
                 progress(float(np.isfinite(done).sum()) / max(n, 1))
 
     order = np.arange(n)
-    for r in range(num_replicas):
-        idx = order[r::num_replicas]
+    arrivals = np.array(reqs.arrival_s, dtype=float, copy=True)
+    active = min(num_replicas, concurrency) if concurrency else num_replicas
+    for r in range(active):
+        idx = order[r::active]
+        conc = 0
+        if concurrency:
+            conc = concurrency // active + (1 if r < concurrency % active else 0)
         if len(idx):
             env.process(_replica(env, perf, reqs, idx, first, done, acts[r], counters,
-                                 None if clock is None else clock[r], clock_step_s, prog, fast_forward))
+                                 None if clock is None else clock[r], clock_step_s, prog, fast_forward,
+                                 conc, arrivals))
     env.run()
     nbins = max((max(a.busy, default=-1) for a in acts), default=-1) + 1
     busy = np.zeros((num_replicas, nbins))
@@ -379,6 +406,6 @@ def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, act
             busy[r, b] = v
             comp[r, b] = a.comp[b]
             mem[r, b] = a.mem[b]
-    times = RequestTimes(reqs.arrival_s, first, done, reqs.input_tokens, reqs.output_tokens)
+    times = RequestTimes(arrivals, first, done, reqs.input_tokens, reqs.output_tokens)
     return DiscreteResult(times, activity_step_s, busy, comp, mem, counters[0], counters[1], counters[2],
                           counters[3])

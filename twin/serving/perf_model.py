@@ -13,7 +13,7 @@ batching). Its time is the sum of (vidur's ``ExecutionTime`` idea):
   efficiency; decode reads every context token's KV, ``bytes = sum(ctx) * kv_bytes/token``, at the
   decode-attention bandwidth efficiency, plus a per-layer kernel floor.
 - **communication**: TP all-reduces (2 per layer), EP all-to-all (dispatch + combine per MoE layer),
-  through the placeholder :mod:`twin.serving.comm`.
+  priced by :mod:`twin.serving.comm` on the fabric package's alpha-beta collectives.
 - **overhead**: per-iteration scheduling/launch time.
 
 Each GEMM and attention term is classified compute-bound or memory-bound by the roofline (which of
@@ -210,8 +210,7 @@ class PerfModel:
         self._ctx_share = 1.0 / dep.tp if dep.attention_dp else 1.0
         self._overhead = FLOORS_S["iteration_overhead"][0]
         self._pp = dep.pp
-        self._pp_send_s = (comm.transfer_time_s(1.0, hw.scale_out_bw_bytes_s)
-                           if dep.pp > 1 else 0.0)
+        self._pp_send_s = 0.0  # stage-boundary transfers are inside the comm arrays
         self._tmax = tmax - 1
 
     def _moe_times(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -272,10 +271,12 @@ class PerfModel:
                     tok_gpu = np.ceil(T / dep.tp)
                     # dispatch in FP8 (1 B) and combine in BF16 (2 B) of k copies of each token
                     vol = tok_gpu * m.num_active_experts * m.hidden_size * (1.0 + ACTIVATION_BYTES)
-                    out += (m.num_moe_layers // dep.pp) * (
-                        comm.alltoall_time_s(vol, dep.ep, link) + comm.NVLINK_ALPHA_S)
+                    out += (m.num_moe_layers // dep.pp) * comm.alltoall_time_s(vol, dep.ep, link)
             else:
                 out += 2 * L * comm.allreduce_time_s(msg, dep.tp, link)
+        if dep.pp > 1:
+            # pp - 1 activation transfers per iteration over the scale-out network, spread per stage
+            out += (dep.pp - 1) / dep.pp * comm.transfer_time_s(msg, hw.scale_out_bw_bytes_s)
         return np.where(T > 0, out, 0.0)
 
     # ------------------------------------------------------------------ evaluation

@@ -1,0 +1,257 @@
+"""Validation cases: public measurements of shared/reference/inference-measurements.md, as setups.
+
+Each :class:`Case` names the measured value, its source, the tolerance written next to it in the
+reference ("Accuracy goal": throughput 10 %, mean TTFT/TPOT 15 %, P99 20 %, ratios 10 %), and a
+``run`` that simulates the published setup and returns the prediction. Nothing here is fitted to
+the measured values: no case was used to calibrate the model (see docs/validation.md).
+
+Replicas of one system are identical and requests are routed round-robin, so a system of ``R``
+replicas is simulated as one replica carrying ``1/R`` of the requests (offline) or of the rate
+(server); per-GPU throughput is the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+from twin.cli.serving import lookup_specs
+from twin.serving.discrete import simulate_discrete
+from twin.serving.metrics import RequestTimes, summarize
+from twin.serving.perf_model import PerfModel
+from twin.serving.shapes import Gemm
+from twin.serving.specs import Deployment
+from twin.serving.workload import LengthDist, Workload
+
+TOL_THROUGHPUT, TOL_MEAN_LATENCY, TOL_P99, TOL_RATIO = 0.10, 0.15, 0.20, 0.10
+
+# ---- MLPerf Inference v5.1 llama2-70b (OpenOrca): input <= 1024, output <= 1024, mean output
+# 273-301 tokens (tok/s / samples/s, reference 1.0). The mean input is not in the stored material:
+# ASSUMPTION 294 tokens, lognormal with std = mean, clipped at 1024 (OpenOrca prompts are skewed).
+LLAMA2_IN = LengthDist("lognormal", (294.0, 294.0), 1024)
+LLAMA2_OUT = LengthDist("lognormal", (287.0, 250.0), 1024)
+# ---- MLPerf v5.1 deepseek-r1: input <= 3,140, output <= 20,000, mean output ~3,750 (reference 1.0).
+# Mean input not stored: ASSUMPTION 800 tokens lognormal std 600 clipped at 3,140; output lognormal
+# mean 3,750 std 3,000 clipped at 20,000.
+DSR1_IN = LengthDist("lognormal", (800.0, 600.0), 3140)
+DSR1_OUT = LengthDist("lognormal", (3750.0, 3000.0), 20000)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured value and how to reproduce it."""
+
+    id: str
+    source: str
+    setup: str
+    metric: str
+    measured: float
+    tolerance: float
+    run: object = field(repr=False, compare=False)   # () -> predicted value
+
+
+@cache
+def _perf(system: str, model: str, **dep) -> PerfModel:
+    m, h = lookup_specs(system, model)
+    return PerfModel(m, h, Deployment(**dep))
+
+
+@cache
+def _offline(system, model, n, inp, out, seed=0, **dep) -> dict:
+    pm = _perf(system, model, **dep)
+    reqs = Workload(offline=True, num_requests=n, input_len=inp, output_len=out).generate(
+        np.random.default_rng(seed))
+    return summarize(simulate_discrete(pm, reqs, 1).requests, pm.dep.num_gpus)
+
+
+@cache
+def _server(system, model, rate, duration, inp, out, seed=0, **dep) -> dict:
+    pm = _perf(system, model, **dep)
+    reqs = Workload(rate_per_s=rate, duration_s=duration, input_len=inp, output_len=out).generate(
+        np.random.default_rng(seed))
+    r = simulate_discrete(pm, reqs, 1).requests
+    # drop the first 20 % of the window (the batch fills up; MLPerf runs >= 600 s)
+    keep = r.arrival_s >= 0.2 * duration
+    rt = RequestTimes(*(getattr(r, f)[keep] for f in
+                        ("arrival_s", "first_token_s", "completed_s", "input_tokens", "output_tokens")))
+    return summarize(rt, pm.dep.num_gpus)
+
+
+@cache
+def _closed(system, model, conc, n, inp, out, **dep) -> dict:
+    pm = _perf(system, model, **dep)
+    reqs = Workload(offline=True, num_requests=n, input_len=inp, output_len=out).generate(
+        np.random.default_rng(0))
+    r = simulate_discrete(pm, reqs, 1, concurrency=conc).requests
+    keep = np.arange(len(r.arrival_s)) >= 2 * conc      # warm-up excluded, as benchmark clients do
+    rt = RequestTimes(*(getattr(r, f)[keep] for f in
+                        ("arrival_s", "first_token_s", "completed_s", "input_tokens", "output_tokens")))
+    return summarize(rt, pm.dep.num_gpus) | {"all": summarize(r, pm.dep.num_gpus)}
+
+
+MLPERF = "MLPerf Inference v5.1 closed, summary_results.json + mlperf_log_summary.txt (reference 1.1)"
+B200_LLAMA = {"tp": 1, "precision": "fp4", "max_batch": 2048, "max_num_tokens": 3584}
+B200_LLAMA_INT = {"tp": 1, "precision": "fp4", "max_batch": 768, "max_num_tokens": 768}
+H200_LLAMA = {"tp": 1, "precision": "fp8", "max_batch": 2048, "max_num_tokens": 3584}
+H200_LLAMA_INT = {"tp": 1, "precision": "fp8", "max_batch": 768, "max_num_tokens": 768}
+# DeepSeek-R1: TP8 attention-DP, EP8, batch 512 and max_num_tokens 3456 per attention-DP rank
+DSR1 = {"tp": 8, "ep": 8, "attention_dp": True, "precision": "fp4", "max_batch": 512 * 8,
+        "max_num_tokens": 3456 * 8}
+
+
+def _mlperf_offline_n(tok_s_per_gpu: float, mean_out: float, min_queries: int, num_gpus: int) -> int:
+    """Samples per GPU of an MLPerf Offline run: the minimum query count, or enough to fill the minimum
+    duration of 600 s at the submitter's target throughput (reference 1.0), whichever is larger."""
+    return max(min_queries // num_gpus, int(600.0 * tok_s_per_gpu / mean_out))
+
+
+def _mlperf_llama(system, sysname, per_gpu_off, srv, inter, dep, dep_int, n_gpus):
+    """Offline / Server / Interactive cases of one llama2-70b system."""
+    n_off = _mlperf_offline_n(per_gpu_off, LLAMA2_OUT.params[0], 24576, n_gpus)
+    out = [Case(f"mlperf-llama2-70b-{sysname}-offline", MLPERF, f"{sysname} {dep}, {n_off} samples per GPU",
+                "output tok/s/GPU", per_gpu_off, TOL_THROUGHPUT,
+                lambda: _offline(system, "llama-2-70b", n_off, LLAMA2_IN, LLAMA2_OUT,
+                                 **dep)["output_tokens_per_s_per_gpu"])]
+    for scen, (tok, ttft, tpot), d in (("server", srv, dep), ("interactive", inter, dep_int)):
+        rate = tok / LLAMA2_OUT.params[0]
+        kw = {"rate": rate, "duration": 600.0}
+        out += [
+            Case(f"mlperf-llama2-70b-{sysname}-{scen}-ttft", MLPERF,
+                 f"{sysname} {d}, Poisson {rate:.1f} req/s per GPU", "mean TTFT s", ttft, TOL_MEAN_LATENCY,
+                 lambda kw=kw, d=d: _server(system, "llama-2-70b", kw["rate"], kw["duration"], LLAMA2_IN,
+                                            LLAMA2_OUT, **d)["ttft_s"]["mean"]),
+            Case(f"mlperf-llama2-70b-{sysname}-{scen}-tpot", MLPERF,
+                 f"{sysname} {d}, Poisson {rate:.1f} req/s per GPU", "mean TPOT s", tpot, TOL_MEAN_LATENCY,
+                 lambda kw=kw, d=d: _server(system, "llama-2-70b", kw["rate"], kw["duration"], LLAMA2_IN,
+                                            LLAMA2_OUT, **d)["tpot_s"]["mean"]),
+        ]
+    return out
+
+
+CASES: list[Case] = []
+CASES += _mlperf_llama("hgx-b200", "b200x8", 12691, (12390, 0.246, 0.123), (7443, 0.069, 0.0342),
+                       B200_LLAMA, B200_LLAMA_INT, 8)
+CASES += _mlperf_llama("gb200-nvl72", "gb200x4", 12934, (12340, 0.218, 0.116), (7436, 0.058, 0.0306),
+                       B200_LLAMA, B200_LLAMA_INT, 4)
+CASES += _mlperf_llama("hgx-h200", "h200x8", 4415, (4156, 0.395, 0.169), (2740, 0.125, 0.0372),
+                       H200_LLAMA, H200_LLAMA_INT, 8)
+CASES.append(Case("mlperf-llama2-70b-lenovo-b200x8-offline", MLPERF + " (Lenovo SR680a V3)",
+                  f"hgx-b200 {B200_LLAMA}", "output tok/s/GPU", 12864, TOL_THROUGHPUT,
+                  lambda: _offline("hgx-b200", "llama-2-70b", _mlperf_offline_n(12691, 287.0, 24576, 8),
+                                   LLAMA2_IN, LLAMA2_OUT,
+                                   **B200_LLAMA)["output_tokens_per_s_per_gpu"]))
+for sysname, system, off, srv in (("b200x8", "hgx-b200", 4172, (2324, 0.726, 0.0665)),
+                                  ("gb200-nvl72", "gb200-nvl72", 4024, (2328, 0.659, 0.0696))):
+    CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-offline", MLPERF, f"{system} {DSR1}", "output tok/s/GPU",
+                      off, TOL_THROUGHPUT,
+                      lambda system=system, off=off: _offline(
+                          system, "deepseek-r1", 8 * _mlperf_offline_n(off, 3750.0, 4388, 8), DSR1_IN,
+                          DSR1_OUT, **DSR1)["output_tokens_per_s_per_gpu"]))
+    rate = srv[0] * 8 / DSR1_OUT.params[0]
+    for key, val, label in (("ttft_s", srv[1], "TTFT"), ("tpot_s", srv[2], "TPOT")):
+        CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-server-{label.lower()}", MLPERF,
+                          f"{system} {DSR1}, Poisson {rate:.2f} req/s per replica", f"mean {label} s", val,
+                          TOL_MEAN_LATENCY,
+                          lambda system=system, rate=rate, key=key: _server(
+                              system, "deepseek-r1", rate, 600.0, DSR1_IN, DSR1_OUT, **DSR1)[key]["mean"]))
+
+# ---- ratios (reference (b): "ratio tests within +-10 %")
+CASES.append(Case("ratio-b200-over-h200-llama2-offline", MLPERF, "offline per-GPU ratio", "ratio",
+                  12691 / 4415, TOL_RATIO,
+                  lambda: CASES_BY_ID["mlperf-llama2-70b-b200x8-offline"].run()
+                  / CASES_BY_ID["mlperf-llama2-70b-h200x8-offline"].run()))
+CASES.append(Case("ratio-gb200-over-b200-llama2-offline", MLPERF, "offline per-GPU ratio", "ratio",
+                  12934 / 12691, TOL_RATIO,
+                  lambda: CASES_BY_ID["mlperf-llama2-70b-gb200x4-offline"].run()
+                  / CASES_BY_ID["mlperf-llama2-70b-b200x8-offline"].run()))
+
+# ---- TensorRT-LLM perf overview (trtllm-bench throughput, max throughput, output tok/s per GPU).
+# Batch limits not in the stored excerpt: ASSUMPTION trtllm-bench defaults max_batch 2048 and
+# max_num_tokens 8192 per rank; 3000 requests for 1k/1k (stated), 1000 for the others (assumption).
+TRT = ("NVIDIA/TensorRT-LLM docs/source/developer-guide/perf-overview.md @03e27c7d "
+       "(reference, serving-engine table)")
+L33_FP4 = {"tp": 1, "precision": "fp4", "max_batch": 2048, "max_num_tokens": 8192}
+L33_FP8 = {"tp": 2, "precision": "fp8", "max_batch": 2048, "max_num_tokens": 8192}
+DEP4 = {"tp": 4, "ep": 4, "attention_dp": True, "precision": "fp4", "max_batch": 2048 * 4,
+        "max_num_tokens": 8192 * 4}
+DEP8 = {"tp": 8, "ep": 8, "attention_dp": True, "precision": "fp8", "max_batch": 2048 * 8,
+        "max_num_tokens": 8192 * 8}
+for model, rows in (
+    ("llama-3.1-70b", [("hgx-b200", L33_FP4, [(1000, 1000, 6920), (1024, 8192, 3242), (32768, 1024, 274)]),
+                       ("gb200-nvl72", L33_FP4, [(1000, 1000, 7769), (1024, 8192, 3805), (32768, 1024, 302)]),
+                       ("hgx-h200", L33_FP8, [(1000, 1000, 2587), (1024, 8192, 2009), (32768, 1024, 120)]),
+                       ("hgx-h100", L33_FP8, [(1000, 1000, 2209)])]),
+    ("deepseek-r1", [("hgx-b200", DEP4, [(1000, 1000, 6463), (1024, 8192, 3862)]),
+                     ("gb200-nvl72", DEP4, [(1000, 1000, 6939), (1024, 8192, 4379)]),
+                     ("hgx-h200", DEP8, [(1000, 1000, 1627), (1024, 8192, 1218)])]),
+):
+    for system, dep, points in rows:
+        for isl, osl, val in points:
+            n = 3000 if (isl, osl) == (1000, 1000) else 1000
+            CASES.append(Case(
+                f"trtllm-{model}-{system}-{isl}-{osl}", TRT,
+                f"{system} {dep}, {n} requests ISL {isl} OSL {osl}, all at t=0", "output tok/s/GPU", val,
+                TOL_THROUGHPUT,
+                lambda system=system, dep=dep, isl=isl, osl=osl, n=n, model=model: _offline(
+                    system, model, n, LengthDist("fixed", (isl,)), LengthDist("fixed", (osl,)),
+                    **dep)["output_tokens_per_s_per_gpu"]))
+
+# ---- NVIDIA NIM 1.8.0 benchmarking: Llama-3.3-70B, 2 x H100-80G, FP8, TP2, AIPerf fixed concurrency,
+# 5000 in / 500 out. NIM's engine limits are not in the table: ASSUMPTION max_batch 256, 8192 tokens.
+NIM = "docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance.md, Llama-3.3-70B table (reference)"
+NIM_DEP = {"tp": 2, "precision": "fp8", "max_batch": 256, "max_num_tokens": 8192}
+for conc, ttft, itl, thr in ((1, 0.4068, 0.01858, 51.7), (5, 0.5467, 0.02183, 218.5),
+                             (25, 0.6887, 0.03875, 623.4), (50, 0.8345, 0.05973, 814.4),
+                             (100, 7.996, 0.09291, 917.3), (250, 88.605, 0.0932, 920.1)):
+    n = 10 * conc if conc < 100 else 4 * conc
+
+    def run(conc=conc, n=n):
+        return _closed("hgx-h100", "llama-3.1-70b", conc, n, LengthDist("fixed", (5000,)),
+                       LengthDist("fixed", (500,)), **NIM_DEP)
+
+    sat = conc >= 100
+    CASES += [
+        Case(f"nim-h100-tp2-c{conc}-ttft", NIM, f"hgx-h100 {NIM_DEP}, concurrency {conc}", "mean TTFT s",
+             ttft, TOL_MEAN_LATENCY,
+             lambda run=run, sat=sat: (run()["all"] if sat else run())["ttft_s"]["mean"]),
+        Case(f"nim-h100-tp2-c{conc}-itl", NIM, f"hgx-h100 {NIM_DEP}, concurrency {conc}", "mean ITL s", itl,
+             TOL_MEAN_LATENCY, lambda run=run: run()["tpot_s"]["mean"]),
+        Case(f"nim-h100-tp2-c{conc}-throughput", NIM, f"hgx-h100 {NIM_DEP}, concurrency {conc}",
+             "output tok/s (2 GPUs)", thr, TOL_THROUGHPUT,
+             lambda run=run, sat=sat: (run()["all"] if sat else run())["output_tokens_per_s"]),
+    ]
+CASES += [
+    Case("nim-h100-tp2-500-2000-c1-ttft", NIM, f"hgx-h100 {NIM_DEP}, 500 in / 2000 out, concurrency 1",
+         "mean TTFT s", 0.0478, TOL_MEAN_LATENCY,
+         lambda: _closed("hgx-h100", "llama-3.1-70b", 1, 6, LengthDist("fixed", (500,)),
+                         LengthDist("fixed", (2000,)), **NIM_DEP)["ttft_s"]["mean"]),
+    Case("nim-h100-tp2-500-2000-c1-itl", NIM, f"hgx-h100 {NIM_DEP}, 500 in / 2000 out, concurrency 1",
+         "mean ITL s", 0.01891, TOL_MEAN_LATENCY,
+         lambda: _closed("hgx-h100", "llama-3.1-70b", 1, 6, LengthDist("fixed", (500,)),
+                         LengthDist("fixed", (2000,)), **NIM_DEP)["tpot_s"]["mean"]),
+]
+
+
+# ---- Kernel level: Vidur's H100 BF16 MLP profile (reference 1.8) against our GEMM model
+VIDUR = "microsoft/vidur data/profiling/compute/h100/meta-llama/Llama-2-70b-hf/mlp.csv (reference 1.8)"
+
+
+def _gemm_ms(tp: int, which: str, tokens: int) -> float:
+    pm = _perf("hgx-h100", "llama-2-70b", tp=8, precision="bf16")   # only its GEMM pricing is used
+    g = (Gemm("up", 2 * 28672 // tp, 8192, 1, 1.0, "mlp") if which == "up"
+         else Gemm("down", 8192, 28672 // tp, 1, 1.0, "mlp"))
+    return float(pm._gemm_times(np.array([float(tokens)]), g)[0][0]) * 1e3
+
+
+for tp, which, tokens, ms in ((1, "up", 1, 0.311), (1, "up", 128, 0.327), (1, "up", 512, 0.650),
+                              (1, "up", 4096, 5.67), (1, "down", 1, 0.171), (1, "down", 128, 0.166),
+                              (1, "down", 512, 0.269), (1, "down", 4096, 2.65), (8, "up", 1, 0.043),
+                              (8, "up", 4096, 0.643), (8, "down", 1, 0.022), (8, "down", 4096, 0.296)):
+    CASES.append(Case(f"vidur-h100-bf16-{which}-tp{tp}-{tokens}tok", VIDUR,
+                      f"Llama-2-70B MLP {which}-projection GEMM, TP{tp}, {tokens} tokens", "ms", ms,
+                      0.15, lambda tp=tp, which=which, tokens=tokens: _gemm_ms(tp, which, tokens)))
+
+CASES_BY_ID = {c.id: c for c in CASES}
+assert len(CASES_BY_ID) == len(CASES), "duplicate case ids"
