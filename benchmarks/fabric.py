@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from readme import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "benchmarks" / "README.md"
-BEGIN, END = "<!-- fabric-results:begin -->", "<!-- fabric-results:end -->"
 
 CASE = r"""
 import json, resource, sys, time, tracemalloc
@@ -93,20 +93,14 @@ def main() -> None:
             f"{r['rss'] / 2**20:.0f} | build < 5 s: {'met' if ok_t else 'NOT met'}; "
             f"memory < 2 GiB: {'met' if ok_m else 'NOT met'} |"
         )
-    table = "\n".join(lines)
-    text = README.read_text()
-    if BEGIN not in text:
-        text = text.rstrip("\n") + (
-            "\n\n## Fabric: build the NVLink and Spectrum-X fabric (issue 4)\n\n"
-            "Goal: the ~1 GW campus fabric (~440 k GPUs) built in under 5 s and under 2 GiB, without a node\n"
-            "per GPU (the graph has one node per node block, leaf, spine or pod and core). Run with\n"
-            "`python benchmarks/fabric.py`.\n\n"
-            f"{BEGIN}\n{END}\n"
-        )
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
-    print(table)
+    write_section(
+        "fabric-results",
+        "## Fabric: build the NVLink and Spectrum-X fabric (issue 4)\n\n"
+        "Goal: the ~1 GW campus fabric (~440 k GPUs) built in under 5 s and under 2 GiB, without a node\n"
+        "per GPU (the graph has one node per node block, leaf, spine or pod and core). Run with\n"
+        "`python benchmarks/fabric.py`.",
+        "\n".join(lines),
+    )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+from readme import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "benchmarks" / "README.md"
-BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 CASE = r"""
 import json, resource, sys, time
@@ -32,12 +32,14 @@ t0 = time.perf_counter()
 for _ in range(reps):
     solve_power(f, 1.0)
 t_eval = (time.perf_counter() - t0) / reps
+from twin.engine.steady import evaluate
+t0 = time.perf_counter(); evaluate(f, 1.0, with_n_minus_1=False); t_full = time.perf_counter() - t0
 t_n1, cases = None, None
 if do_n1:
     t0 = time.perf_counter(); _, c = n_minus_1(f, 1.0); t_n1 = time.perf_counter() - t0; cases = len(c)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps(dict(racks=f.num_racks, gpus=f.num_gpus, nodes=len(f.power), t_import=t_import,
-                      t_load=t_load, t_eval=t_eval, t_n1=t_n1, cases=cases, rss=rss)))
+                      t_load=t_load, t_eval=t_eval, t_full=t_full, t_n1=t_n1, cases=cases, rss=rss)))
 """
 
 GOALS = {
@@ -68,9 +70,10 @@ def main() -> None:
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, 2 cores; command: `python benchmarks/run.py`.",
         "",
-        "| layout | racks | power nodes | load [s] | evaluate [ms] | N-1 cases | N-1 [s] "
+        "| layout | racks | power nodes | load [s] | power solve [ms] | full evaluate [ms] | N-1 cases "
+        "| N-1 [s] "
         "| peak RSS [MiB] | goals |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for layout, r in rows:
         goals = []
@@ -80,14 +83,10 @@ def main() -> None:
         goals.append(f"memory < 1 GiB: {'met' if r['rss'] < MEMORY_GOAL else 'NOT met'}")
         lines.append(
             f"| {layout} | {r['racks']} | {r['nodes']} | {r['t_load']:.2f} | {r['t_eval'] * 1e3:.1f} | "
+            f"{r['t_full'] * 1e3:.0f} | "
             f"{r['cases']} | {r['t_n1']:.2f} | {r['rss'] / 2**20:.0f} | {'; '.join(goals)} |"
         )
-    table = "\n".join(lines)
-    text = README.read_text() if README.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
-    print(table)
+    write_section("results", "## Power: load, evaluate, N-1 (issue 2)", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import resource
 import time
 from pathlib import Path
 
+from readme import write_section
+
 from twin.layout import load_layout
 from twin.power.network import solve_power
 from twin.thermal.failover import cooling_n_minus_1, max_ambient_c
@@ -21,8 +23,6 @@ from twin.thermal.steady import Ambient, solve_steady
 from twin.thermal.transient import initial_state, step
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "benchmarks" / "README.md"
-BEGIN, END = "<!-- thermal:begin -->", "<!-- thermal:end -->"
 
 
 def timed(fn, reps: int = 1) -> float:
@@ -95,19 +95,13 @@ def main() -> None:
         "|---|---|---|",
         *[f"| {a} | {b} | {c} |" for a, b, c in rows],
     ]
-    table = "\n".join(lines)
-    text = README.read_text()
-    if BEGIN not in text:
-        text += (
-            "\n## Cooling: steady, transient, N-1 (issue 3)\n\n"
-            "Goals: steady thermal for the ~1 GW campus under 1 s; one transient step for all of its racks\n"
-            "under 10 ms; one simulated hour of the ~100 MW hall at 1 s steps under 30 s.\n\n"
-            f"{BEGIN}\n{END}\n"
-        )
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
-    print(table)
+    write_section(
+        "thermal",
+        "## Cooling: steady, transient, N-1 (issue 3)\n\n"
+        "Goals: steady thermal for the ~1 GW campus under 1 s; one transient step for all of its racks\n"
+        "under 10 ms; one simulated hour of the ~100 MW hall at 1 s steps under 30 s.",
+        "\n".join(lines),
+    )
 
 
 if __name__ == "__main__":
