@@ -153,16 +153,20 @@ def evaluate_cooling(
     with_n_minus_1: bool = True,
     progress: Callable[[int, int], None] | None = None,
     hall_air_heat_w: dict[str, float] | None = None,
+    extra_rack_heat_w: np.ndarray | None = None,
 ) -> CoolingEvaluation:
     """Steady cooling for the power flow's rack heat; optional cooling N-1 and max ambient.
 
     ``hall_air_heat_w`` is heat released into a hall's air outside the racks, by hall name (the
-    fabric's network racks). [W]
+    fabric's network racks); ``extra_rack_heat_w`` is power in each compute rack that the power
+    model does not carry (fabric parts not in the system entry). [W]
     """
     p = ThermalParams.from_factory(factory)
     air = np.array([(hall_air_heat_w or {}).get(lp.name, 0.0) for lp in p.loops])
     amb = Ambient(p.ambient_dry_bulb_c if ambient_c is None else ambient_c, p.ambient_relative_humidity)
     heat, gpu = flow.rack_input_w, flow.gpu_w
+    if extra_rack_heat_w is not None:
+        heat = heat + np.asarray(extra_rack_heat_w, dtype=float)
     result = solve_steady(p, heat, gpu, amb, None, air)
     cases = (
         cooling_n_minus_1(p, heat, gpu, amb, progress=progress, loop_air_heat_w=air)
@@ -170,5 +174,5 @@ def evaluate_cooling(
         else None
     )
     limit = max_ambient_c(p, heat, gpu, amb.relative_humidity, loop_air_heat_w=air)
-    it = flow.it_power_w + float(air.sum())
+    it = float(heat.sum()) + float(air.sum())
     return CoolingEvaluation(factory, p, amb, result, it, cases, limit, air)
