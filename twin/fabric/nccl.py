@@ -1,0 +1,150 @@
+"""Collective times from measured NCCL tables (aiconfigurator-core), with alpha-beta extrapolation.
+
+The PyPI package ``aiconfigurator-core`` (NVIDIA, Apache-2.0; pinned in ``pyproject.toml``) ships
+``systems/data/<device>/comm/nccl/<version>/nccl_perf.parquet``: nccl-tests latencies of all-reduce,
+all-gather, reduce-scatter and all-to-all for 2-8 GPUs of one NVLink domain, 256 B to 1 GiB, in
+``half`` and ``int8``. Its collector logs ``message_size = bytes / bytes_per_element`` and the
+out-of-place time in ms (NVIDIA aiconfigurator ``collector/nccl`` script), so sizes here are
+``message_size × 2`` for ``half``. Sizes follow nccl-tests, as in :mod:`twin.fabric.collectives`.
+
+:func:`measured_time_s` interpolates the table log-log in message size at a measured group size;
+for larger groups (an NVL72 domain has 72 GPUs, the tables stop at 4 or 8) it scales the largest
+measured group by the ratio of the ring alpha-beta times, with ``alpha`` and ``efficiency`` fitted
+to that system's table (:func:`fit_alpha_efficiency`). A pure alpha-beta fit misses the tables by
+a median 16-34 % (NCCL switches protocols between small and large messages), interpolation by
+< 1 % at measured points, which is why the tables are used directly.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+from scipy.optimize import nnls
+
+from twin.fabric.collectives import collective_time_s
+
+#: Catalog system -> aiconfigurator device folder.
+NCCL_DEVICES: dict[str, str] = {
+    "gb200-nvl72": "gb200",
+    "gb300-nvl72": "gb300",
+    "hgx-b200": "b200_sxm",
+    "hgx-h100": "h100_sxm",
+    "hgx-h200": "h200_sxm",
+}
+
+#: NCCL version of the tables used (present for every device above in aiconfigurator-core 0.12.0).
+NCCL_VERSION = "2.29.2"
+
+#: Our operation names -> the table's.
+_OPS = {
+    "all_reduce": "all_reduce",
+    "all_gather": "all_gather",
+    "reduce_scatter": "reduce_scatter",
+    "all_to_all": "alltoall",
+}
+_ALGO = {"all_reduce": "ring", "all_gather": "ring", "reduce_scatter": "ring", "all_to_all": "pairwise"}
+
+
+@dataclass(frozen=True)
+class NcclTable:
+    """Measured times of one operation on one system: per group size, sizes [bytes] and times [s]."""
+
+    system: str
+    op: str
+    groups: dict[int, tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def group_sizes(self) -> list[int]:
+        return sorted(self.groups)
+
+
+@functools.cache
+def nccl_table(system: str, op: str) -> NcclTable:
+    """Load the measured table (cached). Raises KeyError listing the systems or ops available."""
+    if system not in NCCL_DEVICES:
+        raise KeyError(f"no measured NCCL table for {system!r}; available: {', '.join(NCCL_DEVICES)}")
+    if op not in _OPS:
+        raise KeyError(f"unknown collective {op!r}; valid: {', '.join(_OPS)}")
+    import pandas as pd
+
+    root = resources.files("aiconfigurator_core") / "systems" / "data" / NCCL_DEVICES[system]
+    path = root / "comm" / "nccl" / NCCL_VERSION / "nccl_perf.parquet"
+    with resources.as_file(path) as p:
+        df = pd.read_parquet(p)
+    d = df[df["op_name"] == _OPS[op]]
+    size = d["message_size"].to_numpy(float) * np.where(d["nccl_dtype"].to_numpy() == "half", 2.0, 1.0)
+    t = d["latency"].to_numpy(float) * 1e-3
+    groups = {}
+    for g in np.unique(d["num_gpus"].to_numpy()):
+        m = d["num_gpus"].to_numpy() == g
+        order = np.argsort(size[m], kind="stable")
+        s, tt = size[m][order], t[m][order]
+        # both dtypes measure the same byte sizes at times; keep the faster (NCCL would pick it)
+        uniq, first = np.unique(s, return_index=True)
+        best = np.minimum.reduceat(tt, first)
+        groups[int(g)] = (uniq, best)
+    return NcclTable(system, op, groups)
+
+
+def fit_alpha_efficiency(table: NcclTable, bw_bytes_s: float) -> tuple[float, float]:
+    """Least-squares (relative) ``alpha_s`` and ``efficiency`` of the ring alpha-beta model. [s], [-]"""
+    xs1, xs2, ts = [], [], []
+    for p, (n, t) in table.groups.items():
+        steps = 2 * (p - 1) if table.op == "all_reduce" else (p - 1)
+        vol = (2.0 if table.op == "all_reduce" else 1.0) * (p - 1) / p * n
+        xs1.append(np.full_like(n, steps))
+        xs2.append(vol)
+        ts.append(t)
+    x1, x2, t = map(np.concatenate, (xs1, xs2, ts))
+    (alpha, beta), _ = nnls(np.column_stack([x1 / t, x2 / t]), np.ones_like(t))
+    return float(alpha), float(1.0 / (beta * bw_bytes_s)) if beta > 0 else 1.0
+
+
+def measured_time_s(system: str, op: str, size_bytes, num_gpus, bw_bytes_s: float) -> np.ndarray:
+    """Collective time inside one NVLink domain from the measured table. [s]
+
+    Parameters
+    ----------
+    system : str
+        Catalog system with a table (:data:`NCCL_DEVICES`).
+    op : str
+        ``all_reduce``, ``all_gather``, ``reduce_scatter`` or ``all_to_all``.
+    size_bytes, num_gpus : array_like
+        Message size (nccl-tests convention) [bytes] and group size [-].
+    bw_bytes_s : float
+        NVLink bandwidth per GPU per direction, for the extrapolation law. [bytes/s]
+
+    Notes
+    -----
+    At a measured group size: log-log interpolation in size (linear extrapolation in log-log beyond
+    the measured sizes). Between or beyond measured group sizes ``p``: the nearest measured size
+    ``p0`` below (or the smallest), scaled by ``T_ab(p, n) / T_ab(p0, n)`` with the fitted
+    alpha-beta model ``T_ab`` (ring; pairwise for all-to-all).
+    """
+    table = nccl_table(system, op)
+    n = np.atleast_1d(np.asarray(size_bytes, dtype=float))
+    p = np.broadcast_to(np.asarray(num_gpus, dtype=float), n.shape)
+    alpha, eff = fit_alpha_efficiency(table, bw_bytes_s)
+    measured = np.array(table.group_sizes, dtype=float)
+    p0 = np.array([measured[measured <= q].max() if (measured <= q).any() else measured.min() for q in p])
+    out = np.empty_like(n)
+    for g in np.unique(p0):
+        sel = p0 == g
+        sizes, times = table.groups[int(g)]
+        logn = np.log(np.maximum(n[sel], 1.0))
+        ls, lt = np.log(sizes), np.log(times)
+        t = np.interp(logn, ls, lt)
+        lo, hi = logn < ls[0], logn > ls[-1]
+        slope_lo = (lt[1] - lt[0]) / (ls[1] - ls[0])
+        slope_hi = (lt[-1] - lt[-2]) / (ls[-1] - ls[-2])
+        t = np.where(
+            lo, lt[0] + slope_lo * (logn - ls[0]), np.where(hi, lt[-1] + slope_hi * (logn - ls[-1]), t)
+        )
+        out[sel] = np.exp(t)
+    ab = collective_time_s(op, n, p, bw_bytes_s, alpha, _ALGO[op], eff)
+    ab0 = collective_time_s(op, n, p0, bw_bytes_s, alpha, _ALGO[op], eff)
+    scale = np.divide(ab, ab0, out=np.ones_like(ab), where=ab0 > 0)
+    return np.where(p <= 1, 0.0, out * np.where(p == p0, 1.0, scale))
