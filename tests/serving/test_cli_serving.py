@@ -76,3 +76,14 @@ def test_bad_trace_rows_exit_2(tmp_path):
     res = CliRunner().invoke(main, [*BASE, "--trace", str(tr)])
     assert res.exit_code == 2
     assert f"{tr}:3: arrival_s" in res.output
+
+
+def test_disaggregated_and_closed_loop_cli():
+    res = _run([*BASE, "--rate", "4", "--duration", "10", "--prefill-gpus", "4", "--json", "-"])
+    assert res.exit_code == 0
+    assert json.loads(res.output)["disaggregated"] == {"prefill_replicas": 4, "decode_replicas": 4}
+    res = _run([*BASE, "--concurrency", "4", "--num-requests", "20", "--output-tokens", "16"])
+    assert res.exit_code == 0
+    bad = CliRunner().invoke(main, [*BASE, "--rate", "4", "--prefill-gpus", "8"])
+    assert bad.exit_code == 2
+    assert "0 decode replicas" in bad.output

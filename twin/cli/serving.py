@@ -124,6 +124,9 @@ def serve_sim(
     slo_tpot_s: float | None = None,
     progress=None,
     catalog: Catalog | None = None,
+    prefill_gpus: int | None = None,
+    concurrency: int | None = None,
+    rate_profile: str = "constant",
 ) -> dict:
     """The ``twin serve-sim`` computation from Python; returns the JSON-ready result dict."""
     mspec, hspec = lookup_specs(system, model, catalog)
@@ -147,9 +150,16 @@ def serve_sim(
                 output_len=_dist(output_tokens, "output"),
                 duration_s=duration_s,
                 num_requests=num_requests,
-                offline=offline,
+                offline=offline or concurrency is not None,
+                rate_profile=rate_profile,
             )
     workload.check()
+    if concurrency is not None and concurrency < 1:
+        raise ServingInputError(f"--concurrency must be at least 1, got {concurrency}")
+    if fluid and (prefill_gpus or concurrency):
+        raise ServingInputError(
+            "--fluid covers aggregated open-loop serving only (no --prefill-gpus, no --concurrency)"
+        )
     return simulate(
         mspec,
         hspec,
@@ -162,6 +172,8 @@ def serve_sim(
         slo_ttft_s=slo_ttft_s,
         slo_tpot_s=slo_tpot_s,
         progress=progress,
+        prefill_gpus=prefill_gpus,
+        concurrency=concurrency,
     )
 
 
@@ -170,10 +182,13 @@ def _dist(v: str | int | LengthDist, what: str) -> LengthDist:
 
 
 def _table(d: dict) -> str:
+    dis = d.get("disaggregated")
     lines = [
         f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs: {d['num_replicas']} replicas of "
         f"TP{d['tp']} PP{d['pp']} EP{d['ep']} {d['precision']} (KV {d['kv_precision']}), "
-        f"{d['mode']} mode, {d['backend']} kernels",
+        f"{d['mode']} mode, {d['backend']} kernels"
+        + (f", disaggregated {dis['prefill_replicas']} prefill + {dis['decode_replicas']} decode"
+           if dis else ""),
         f"  KV pool {d['memory']['kv_capacity_tokens']:,} tokens per replica, weights "
         f"{d['memory']['weights_bytes_per_gpu'] / 1e9:.1f} GB per GPU",
         f"  requests completed      {d['num_completed']:>12,}",
@@ -237,7 +252,12 @@ def _table(d: dict) -> str:
 )
 @click.option("--output-tokens", default="256", show_default=True, help="Output length (same forms).")
 @click.option("--duration", type=float, default=600.0, show_default=True, help="Arrival window [s].")
+@click.option("--rate-profile", default="constant", show_default=True,
+              help="Arrival-rate shape: constant, diurnal:PERIOD_S,AMPLITUDE, bursty:PERIOD_S,DUTY,FACTOR.")
 @click.option("--offline", is_flag=True, help="Send all requests at time zero (MLPerf Offline).")
+@click.option("--concurrency", type=int, help="Closed loop: this many clients, each sending the next "
+              "request when its previous one completes (needs --num-requests).")
+@click.option("--prefill-gpus", type=int, help="Disaggregated: GPUs of the prefill pool (the rest decode).")
 @click.option("--num-requests", type=int, help="Number of requests (offline, or a cap).")
 @click.option(
     "--trace", type=click.Path(path_type=Path), help="CSV with arrival_s,input_tokens,output_tokens."
@@ -264,7 +284,10 @@ def serve_sim_cmd(
     input_tokens,
     output_tokens,
     duration,
+    rate_profile,
     offline,
+    concurrency,
+    prefill_gpus,
     num_requests,
     trace,
     seed,
@@ -275,8 +298,8 @@ def serve_sim_cmd(
     json_out,
 ) -> None:
     """Simulate LLM serving: throughput, TTFT, TPOT and end-to-end latency."""
-    if not offline and trace is None and rate is None:
-        _fail("give --rate (requests/s), --offline or --trace")
+    if not offline and trace is None and rate is None and concurrency is None:
+        _fail("give --rate (requests/s), --offline, --concurrency or --trace")
     started = time.monotonic()
     last = [started]
 
@@ -312,6 +335,9 @@ def serve_sim_cmd(
             slo_ttft_s=slo_ttft,
             slo_tpot_s=slo_tpot,
             progress=progress,
+            prefill_gpus=prefill_gpus,
+            concurrency=concurrency,
+            rate_profile=rate_profile,
         )
     except (ServingInputError, InputError) as exc:
         _fail(str(exc))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from twin.serving.discrete import simulate_discrete
+from twin.serving.discrete import simulate_disaggregated, simulate_discrete
 from twin.serving.fluid import FluidResult, fluid_point
 from twin.serving.metrics import summarize
 from twin.serving.perf_model import PerfModel
@@ -35,11 +35,17 @@ def num_replicas(num_gpus: int, dep: Deployment) -> int:
 def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, workload: Workload,
              num_gpus: int, *, fluid: bool = False, backend: str = "auto", seed: int = 0,
              slo_ttft_s: float | None = None, slo_tpot_s: float | None = None,
-             activity_step_s: float = 1.0, progress: Callable[[float], None] | None = None) -> dict:
+             activity_step_s: float = 1.0, progress: Callable[[float], None] | None = None,
+             prefill_gpus: int | None = None, concurrency: int | None = None) -> dict:
     """Run one deployment on ``num_gpus`` GPUs under a workload and return the metrics as a dict.
 
     The keys are those of :func:`twin.serving.metrics.summarize` plus ``deployment``, ``memory``,
     ``backend`` and, for the discrete mode, per-replica GPU activity (``activity``).
+
+    ``prefill_gpus`` splits the GPUs into a prefill pool of that many GPUs and a decode pool of the
+    rest (disaggregated serving, KV cache moved over NVLink when the system's NVLink domain holds
+    both pools, else over the scale-out network). ``concurrency`` runs a closed loop of that many
+    clients instead of open arrivals.
     """
     perf = PerfModel(model, hardware, deployment, backend=backend)
     replicas = num_replicas(num_gpus, deployment)
@@ -56,7 +62,23 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
         return info | res.to_dict(replicas * deployment.num_gpus)
     rng = np.random.default_rng(seed)
     reqs = workload.generate(rng)
-    out = simulate_discrete(perf, reqs, replicas, activity_step_s=activity_step_s, progress=progress)
+    if prefill_gpus:
+        n_pre = prefill_gpus // deployment.num_gpus
+        n_dec = (num_gpus - prefill_gpus) // deployment.num_gpus
+        if n_pre < 1 or n_dec < 1:
+            raise ServingInputError(
+                f"disaggregated serving needs at least one replica ({deployment.num_gpus} GPUs) in each "
+                f"pool; --prefill-gpus {prefill_gpus} of {num_gpus} GPUs gives {n_pre} prefill and {n_dec} "
+                "decode replicas")
+        out, _ = simulate_disaggregated(perf, perf, reqs, n_pre, n_dec,
+                                        same_nvlink_domain=num_gpus <= hardware.nvlink_domain_gpus,
+                                        activity_step_s=activity_step_s)
+        replicas = n_pre + n_dec
+        info |= {"num_replicas": replicas, "num_gpus": replicas * deployment.num_gpus,
+                 "disaggregated": {"prefill_replicas": n_pre, "decode_replicas": n_dec}}
+    else:
+        out = simulate_discrete(perf, reqs, replicas, activity_step_s=activity_step_s, progress=progress,
+                                concurrency=concurrency)
     summary = summarize(out.requests, replicas * deployment.num_gpus, slo_ttft_s=slo_ttft_s,
                         slo_tpot_s=slo_tpot_s)
     return info | summary | {"activity": out.activity_dict(), "num_iterations": out.num_iterations,

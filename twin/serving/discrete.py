@@ -106,7 +106,7 @@ def _iterations_until(delta: float, t0: float, g: float) -> int:
 def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.ndarray, first: np.ndarray,
              done: np.ndarray, act: _Activity, counters: list, clock: np.ndarray | None, clock_step: float,
              progress: Callable[[], None] | None, fast_forward: bool = True, concurrency: int = 0,
-             arrivals_out: np.ndarray | None = None):
+             arrivals_out: np.ndarray | None = None, decode_only: bool = False):
     """simpy process of one replica serving the requests ``idx`` (arrival-sorted)."""
     dep = perf.dep
     sched = get_scheduler(dep.scheduler)
@@ -184,6 +184,21 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             waiting.popleft()
             free -= need
             held[li] = need
+            if decode_only:
+                # disaggregated decode pool: the KV cache arrived with the request, which decodes
+                # from its second token on
+                gen[li] = max(gen[li], 1)
+                base[li] = prompt_total[li] + 1 - c
+                dec_A += base[li]
+                B += 1
+                seqs += 1
+                T += 1
+                budget -= 1
+                finish[li] = c + outl[li] - gen[li]
+                heapq.heappush(heap, (finish[li], li, version[li]))
+                if preempt:
+                    decoders.append(li)
+                continue
             e = [li, 0]
             prefilling.append(e)
             seqs += 1
@@ -339,7 +354,8 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
 def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, activity_step_s: float = 1.0,
                       clock: np.ndarray | None = None, clock_step_s: float = 1.0,
                       progress: Callable[[float], None] | None = None,
-                      fast_forward: bool = True, concurrency: int | None = None) -> DiscreteResult:
+                      fast_forward: bool = True, concurrency: int | None = None,
+                      decode_only: bool = False) -> DiscreteResult:
     """Serve ``reqs`` on ``num_replicas`` identical replicas; one simpy process each.
 
     Parameters
@@ -364,6 +380,9 @@ def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, act
         Closed loop (benchmark clients such as AIPerf/genai-perf): at most this many requests in
         flight, split evenly over replicas; a request is sent when an earlier one completes, and the
         given arrival times are ignored after the first ``concurrency``.
+    decode_only : bool
+        Decode pool of a disaggregated deployment: requests arrive with their KV cache and their
+        first token (see :func:`simulate_disaggregated`).
     """
     n = len(reqs)
     first = np.full(n, np.nan)
@@ -395,7 +414,7 @@ def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, act
         if len(idx):
             env.process(_replica(env, perf, reqs, idx, first, done, acts[r], counters,
                                  None if clock is None else clock[r], clock_step_s, prog, fast_forward,
-                                 conc, arrivals))
+                                 conc, arrivals, decode_only))
     env.run()
     nbins = max((max(a.busy, default=-1) for a in acts), default=-1) + 1
     busy = np.zeros((num_replicas, nbins))
@@ -406,6 +425,56 @@ def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, act
             busy[r, b] = v
             comp[r, b] = a.comp[b]
             mem[r, b] = a.mem[b]
+    if decode_only:
+        first = np.where(np.isfinite(done), first, np.nan)
     times = RequestTimes(arrivals, first, done, reqs.input_tokens, reqs.output_tokens)
     return DiscreteResult(times, activity_step_s, busy, comp, mem, counters[0], counters[1], counters[2],
                           counters[3])
+
+
+def simulate_disaggregated(perf_prefill: PerfModel, perf_decode: PerfModel, reqs: Requests,
+                           num_prefill: int, num_decode: int, *, same_nvlink_domain: bool = False,
+                           activity_step_s: float = 1.0) -> tuple[DiscreteResult, DiscreteResult]:
+    """Disaggregated serving: a prefill pool, a KV-cache transfer, a decode pool.
+
+    The prefill pool runs every request to its first token (output length 1); the prompt's KV cache
+    (``input_tokens * kv_bytes_per_token``) then moves to a decode replica over NVLink when both pools
+    share an NVLink domain, else over the scale-out network (:func:`twin.fabric.collectives
+    .kv_transfer_time_s`, the prefill replica's GPUs sending in parallel); the decode pool serves the
+    remaining tokens. Decode never pushes back on prefill (unbounded transfer queue).
+
+    Returns
+    -------
+    (combined, decode) : DiscreteResult
+        ``combined`` has the original arrivals, the first token from the prefill pool and the
+        completion from the decode pool, and the activity of both pools (prefill replicas first).
+    """
+    from twin.serving.comm import transfer_time_s
+
+    n = len(reqs)
+    pre = simulate_discrete(perf_prefill, Requests(reqs.arrival_s, reqs.input_tokens, np.ones(n, np.int64)),
+                            num_prefill, activity_step_s=activity_step_s)
+    first = pre.requests.completed_s
+    hw, dep = perf_prefill.hw, perf_prefill.dep
+    kv = reqs.input_tokens * perf_prefill.model.kv_bytes_per_token(dep.kv_dtype)
+    bw = hw.nvlink_bw_bytes_s / 2.0 if same_nvlink_domain else hw.scale_out_bw_bytes_s
+    ready = first + np.asarray(transfer_time_s(kv, bw, num_gpus=dep.num_gpus))
+    ok = np.isfinite(ready)
+    order = np.argsort(np.where(ok, ready, np.inf), kind="stable")[: int(ok.sum())]
+    dreq = Requests(ready[order], reqs.input_tokens[order], reqs.output_tokens[order])
+    dec = simulate_discrete(perf_decode, dreq, num_decode, activity_step_s=activity_step_s, decode_only=True)
+    done = np.full(n, np.nan)
+    done[order] = dec.requests.completed_s
+    times = RequestTimes(reqs.arrival_s, first, done, reqs.input_tokens, reqs.output_tokens)
+    nb = max(pre.busy_s.shape[1], dec.busy_s.shape[1])
+
+    def pad(a):
+        return np.pad(a, ((0, 0), (0, nb - a.shape[1])))
+
+    combined = DiscreteResult(
+        times, activity_step_s, np.vstack([pad(pre.busy_s), pad(dec.busy_s)]),
+        np.vstack([pad(pre.compute_s), pad(dec.compute_s)]),
+        np.vstack([pad(pre.memory_s), pad(dec.memory_s)]),
+        pre.num_events + dec.num_events, pre.num_iterations + dec.num_iterations,
+        pre.num_preemptions + dec.num_preemptions, pre.num_rejected + dec.num_rejected)
+    return combined, dec
