@@ -87,3 +87,19 @@ def test_disaggregated_and_closed_loop_cli():
     bad = CliRunner().invoke(main, [*BASE, "--rate", "4", "--prefill-gpus", "8"])
     assert bad.exit_code == 2
     assert "0 decode replicas" in bad.output
+
+
+def test_python_api_takes_a_clock_factor(specs):
+    from twin.serving.api import simulate
+    from twin.serving.specs import Deployment
+    from twin.serving.workload import LengthDist, Workload
+
+    m, h = specs("hgx-h100", "llama-3.1-8b")
+    wl = Workload(rate_per_s=4.0, duration_s=20.0, input_len=LengthDist("fixed", (2048,)),
+                  output_len=LengthDist("fixed", (64,)))
+    dep = Deployment(tp=1, precision="fp8")
+    full = simulate(m, h, dep, wl, 2)
+    slow = simulate(m, h, dep, wl, 2, clock=[[1.0], [0.3]])
+    assert slow["ttft_s"]["mean"] > full["ttft_s"]["mean"]
+    fl = simulate(m, h, dep, wl, 2, fluid=True, clock=[[0.3], [0.3]])
+    assert fl["tpot_s"]["mean"] > simulate(m, h, dep, wl, 2, fluid=True)["tpot_s"]["mean"]

@@ -36,7 +36,8 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
              num_gpus: int, *, fluid: bool = False, backend: str = "auto", seed: int = 0,
              slo_ttft_s: float | None = None, slo_tpot_s: float | None = None,
              activity_step_s: float = 1.0, progress: Callable[[float], None] | None = None,
-             prefill_gpus: int | None = None, concurrency: int | None = None) -> dict:
+             prefill_gpus: int | None = None, concurrency: int | None = None,
+             clock: np.ndarray | None = None, clock_step_s: float = 1.0) -> dict:
     """Run one deployment on ``num_gpus`` GPUs under a workload and return the metrics as a dict.
 
     The keys are those of :func:`twin.serving.metrics.summarize` plus ``deployment``, ``memory``,
@@ -45,7 +46,10 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     ``prefill_gpus`` splits the GPUs into a prefill pool of that many GPUs and a decode pool of the
     rest (disaggregated serving, KV cache moved over NVLink when the system's NVLink domain holds
     both pools, else over the scale-out network). ``concurrency`` runs a closed loop of that many
-    clients instead of open arrivals.
+    clients instead of open arrivals. ``clock`` is the clock factor per replica and step
+    (``(replicas, steps)`` or ``(steps,)``, each ``clock_step_s`` long) from the coupled engine: it
+    slows compute-bound work as ``1/f`` and memory-bound work as ``max(1, 0.5/f)``; in fluid mode its
+    mean over steps per replica is used.
     """
     perf = PerfModel(model, hardware, deployment, backend=backend)
     replicas = num_replicas(num_gpus, deployment)
@@ -58,7 +62,9 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
         "memory": perf.memory.to_dict(),
     }
     if fluid:
-        res: FluidResult = fluid_point(perf, workload, replicas)
+        f = 1.0 if clock is None else np.broadcast_to(
+            np.atleast_2d(np.asarray(clock, dtype=float)).mean(axis=1), (replicas,))
+        res: FluidResult = fluid_point(perf, workload, replicas, clock_factor=f)
         return info | res.to_dict(replicas * deployment.num_gpus)
     rng = np.random.default_rng(seed)
     reqs = workload.generate(rng)
@@ -78,7 +84,7 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
                  "disaggregated": {"prefill_replicas": n_pre, "decode_replicas": n_dec}}
     else:
         out = simulate_discrete(perf, reqs, replicas, activity_step_s=activity_step_s, progress=progress,
-                                concurrency=concurrency)
+                                concurrency=concurrency, clock=clock, clock_step_s=clock_step_s)
     summary = summarize(out.requests, replicas * deployment.num_gpus, slo_ttft_s=slo_ttft_s,
                         slo_tpot_s=slo_tpot_s)
     return info | summary | {"activity": out.activity_dict(), "num_iterations": out.num_iterations,
