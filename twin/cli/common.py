@@ -44,3 +44,26 @@ def parse_temperature(text: str | None) -> float | None:
         return parse(text, "temperature")
     except TwinError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+#: ``--utilisation`` (alias ``--utilization``): GPU/CPU utilisation of every rack, 0..1.
+utilisation_option = click.option(
+    "--utilisation",
+    "--utilization",
+    type=click.FloatRange(0.0, 1.0),
+    default=1.0,
+    show_default=True,
+    help="GPU/CPU utilisation of every rack (1 = design peak).",
+)
+
+#: ``--ambient TEMP``: ambient dry bulb for the cooling plant.
+ambient_option = click.option(
+    "--ambient",
+    metavar="TEMP",
+    help="Ambient dry bulb, e.g. '35 degC' (default: the layout's design ambient).",
+)
+
+#: ``--json OUT``: every command that prints results also writes them as JSON.
+json_option = click.option(
+    "--json", "json_out", metavar="OUT", help="Write the figures as JSON to OUT ('-' = stdout)."
+)

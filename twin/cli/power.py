@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from twin.cli.common import fail_input, parse_power, parse_temperature, write_json
+from twin.cli.common import (
+    ambient_option,
+    fail_input,
+    json_option,
+    parse_power,
+    parse_temperature,
+    utilisation_option,
+    write_json,
+)
 from twin.cli.thermal import cooling_summary
 from twin.engine.steady import Evaluation, evaluate
 from twin.errors import InputError
@@ -21,7 +29,7 @@ DEFAULT_LAYOUT = BUNDLED_CATALOG.parent / "layouts" / "pod-8x-nvl72.yaml"
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "json_out", metavar="OUT", help="Write the result as JSON to OUT ('-' = stdout).")
+@json_option
 def validate(files: tuple[Path, ...], json_out: str | None) -> None:
     """Check layout or catalog FILES; print every problem with file:line and field."""
     results, ok = [], True
@@ -156,16 +164,9 @@ def _summary(ev: Evaluation, top: int) -> str:
 
 @click.command(name="evaluate")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--utilisation",
-    "--utilization",
-    type=click.FloatRange(0.0, 1.0),
-    default=1.0,
-    show_default=True,
-    help="GPU/CPU utilisation of every rack (1 = design peak).",
-)
+@utilisation_option
 @click.option("--gpu-power-cap", metavar="POWER", help="Cap every GPU, e.g. '1000 W'.")
-@click.option("--ambient", metavar="TEMP", help="Ambient dry bulb for cooling, e.g. '40 degC'.")
+@ambient_option
 @click.option("--no-n-minus-1", is_flag=True, help="Skip the N-1 failure analyses (power and cooling).")
 @click.option(
     "--top",
@@ -174,7 +175,7 @@ def _summary(ev: Evaluation, top: int) -> str:
     show_default=True,
     help="Rows in the 'most loaded' and failure tables.",
 )
-@click.option("--json", "json_out", metavar="OUT", help="Write all figures as JSON to OUT ('-' = stdout).")
+@json_option
 def evaluate_cmd(
     file: Path | None,
     utilisation: float,
@@ -184,7 +185,7 @@ def evaluate_cmd(
     top: int,
     json_out: str | None,
 ) -> None:
-    """Steady-state power of FILE (default: the bundled 8-rack GB200 pod), with N-1 analysis."""
+    """Power, fabric and cooling of FILE (default: the bundled 8-rack GB200 pod), with N-1 analyses."""
     path = file or DEFAULT_LAYOUT
     cap = parse_power(gpu_power_cap)
     amb = parse_temperature(ambient)

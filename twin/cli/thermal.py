@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from twin.cli.common import fail_input, parse_temperature, write_json
+from twin.cli.common import (
+    ambient_option,
+    fail_input,
+    json_option,
+    parse_temperature,
+    utilisation_option,
+    write_json,
+)
 from twin.engine.steady import evaluate
 from twin.errors import InputError
 from twin.layout import load_layout
@@ -94,17 +101,10 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
 
 @click.command(name="thermal")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--ambient", metavar="TEMP", help="Ambient dry bulb, e.g. '35 degC' (default: the layout's).")
-@click.option(
-    "--utilisation",
-    "--utilization",
-    type=click.FloatRange(0.0, 1.0),
-    default=1.0,
-    show_default=True,
-    help="GPU/CPU utilisation of every rack.",
-)
+@ambient_option
+@utilisation_option
 @click.option("--no-n-minus-1", is_flag=True, help="Skip the cooling N-1 analysis.")
-@click.option("--json", "json_out", metavar="OUT", help="Write the figures as JSON to OUT ('-' = stdout).")
+@json_option
 def thermal(
     file: Path, ambient: str | None, utilisation: float, no_n_minus_1: bool, json_out: str | None
 ) -> None:
