@@ -38,33 +38,33 @@ KNOWN_MISSES: dict[str, str] = {
     "mlperf-llama2-70b-lenovo-b200x8-offline":
         "error -13.9% vs tolerance ±10% (measured 1.286e+04, predicted 1.107e+04)",
     "mlperf-deepseek-r1-b200x8-server-ttft":
-        "error -94.3% vs tolerance ±15% (measured 0.726, predicted 0.04132)",
+        "error -94.3% vs tolerance ±15% (measured 0.726, predicted 0.0415)",
     "mlperf-deepseek-r1-b200x8-server-tpot":
-        "error -68.9% vs tolerance ±15% (measured 0.0665, predicted 0.02067)",
+        "error -68.7% vs tolerance ±15% (measured 0.0665, predicted 0.02081)",
     "mlperf-deepseek-r1-gb200-nvl72-server-ttft":
-        "error -94.6% vs tolerance ±15% (measured 0.659, predicted 0.03558)",
+        "error -94.6% vs tolerance ±15% (measured 0.659, predicted 0.03578)",
     "mlperf-deepseek-r1-gb200-nvl72-server-tpot":
-        "error -72.1% vs tolerance ±15% (measured 0.0696, predicted 0.01943)",
+        "error -72.0% vs tolerance ±15% (measured 0.0696, predicted 0.01951)",
     "trtllm-llama-3.1-70b-hgx-b200-1000-1000":
         "error +10.7% vs tolerance ±10% (measured 6920, predicted 7658)",
     "trtllm-llama-3.1-70b-gb200-nvl72-1024-8192":
         "error -16.4% vs tolerance ±10% (measured 3805, predicted 3183)",
     "trtllm-llama-3.1-70b-hgx-h200-1000-1000":
-        "error +14.6% vs tolerance ±10% (measured 2587, predicted 2965)",
+        "error +12.2% vs tolerance ±10% (measured 2587, predicted 2903)",
     "trtllm-deepseek-r1-gb200-nvl72-1024-8192":
-        "error -12.6% vs tolerance ±10% (measured 4379, predicted 3827)",
+        "error -12.8% vs tolerance ±10% (measured 4379, predicted 3819)",
     "trtllm-deepseek-r1-hgx-h200-1000-1000":
-        "error +30.5% vs tolerance ±10% (measured 1627, predicted 2124)",
+        "error +30.2% vs tolerance ±10% (measured 1627, predicted 2119)",
     "nim-h100-tp2-c1-ttft":
-        "error -18.6% vs tolerance ±15% (measured 0.4068, predicted 0.3312)",
+        "error -15.8% vs tolerance ±15% (measured 0.4068, predicted 0.3426)",
     "nim-h100-tp2-c5-ttft":
-        "error -32.1% vs tolerance ±15% (measured 0.5467, predicted 0.3713)",
+        "error -29.8% vs tolerance ±15% (measured 0.5467, predicted 0.3836)",
     "nim-h100-tp2-c100-ttft":
-        "error +58.3% vs tolerance ±15% (measured 7.996, predicted 12.66)",
+        "error +61.4% vs tolerance ±15% (measured 7.996, predicted 12.91)",
     "nim-h100-tp2-c100-itl":
-        "error -21.1% vs tolerance ±15% (measured 0.09291, predicted 0.07333)",
+        "error -20.1% vs tolerance ±15% (measured 0.09291, predicted 0.07428)",
     "nim-h100-tp2-500-2000-c1-ttft":
-        "error -24.6% vs tolerance ±15% (measured 0.0478, predicted 0.03605)",
+        "error -21.7% vs tolerance ±15% (measured 0.0478, predicted 0.03745)",
     "vidur-h100-bf16-down-tp1-128tok":
         "error +15.9% vs tolerance ±15% (measured 0.166, predicted 0.1924)",
     "vidur-h100-bf16-down-tp1-512tok":

@@ -38,6 +38,17 @@ NCCL_DEVICES: dict[str, str] = {
 #: NCCL version of the tables used (present for every device above in aiconfigurator-core 0.12.0).
 NCCL_VERSION = "2.29.2"
 
+#: TensorRT-LLM version whose custom all-reduce kernels are tabulated for every device above.
+TRTLLM_VERSION = "1.3.0rc20"
+
+#: Table source -> (folder under ``comm/``, version, file, scaling algorithm beyond measured groups).
+#: ``nccl``: nccl-tests; ``trtllm``: TensorRT-LLM's one-shot/two-shot custom all-reduce (all-reduce
+#: only), whose latency hardly grows with the group, hence the NVLS-shaped ``2 alpha + n beta`` law.
+SOURCES: dict[str, tuple[str, str, str]] = {
+    "nccl": ("nccl", NCCL_VERSION, "nccl_perf.parquet"),
+    "trtllm": ("trtllm", TRTLLM_VERSION, "custom_allreduce_perf.parquet"),
+}
+
 #: Our operation names -> the table's.
 _OPS = {
     "all_reduce": "all_reduce",
@@ -50,32 +61,68 @@ _ALGO = {"all_reduce": "ring", "all_gather": "ring", "reduce_scatter": "ring", "
 
 @dataclass(frozen=True)
 class NcclTable:
-    """Measured times of one operation on one system: per group size, sizes [bytes] and times [s]."""
+    """Measured times of one operation on one device: per group size, sizes [bytes] and times [s]."""
 
     system: str
     op: str
     groups: dict[int, tuple[np.ndarray, np.ndarray]]
+    source: str = "nccl"
+
+    @property
+    def algorithm(self) -> str:
+        """Alpha-beta law used to fit and to extrapolate this table."""
+        if self.source == "trtllm":
+            return "nvls"
+        return _ALGO[self.op]
 
     @property
     def group_sizes(self) -> list[int]:
         return sorted(self.groups)
 
 
-@functools.cache
 def nccl_table(system: str, op: str) -> NcclTable:
-    """Load the measured table (cached). Raises KeyError listing the systems or ops available."""
+    """nccl-tests table of a catalog system. Raises KeyError listing the systems or ops available."""
     if system not in NCCL_DEVICES:
         raise KeyError(f"no measured NCCL table for {system!r}; available: {', '.join(NCCL_DEVICES)}")
+    return device_table(NCCL_DEVICES[system], op, "nccl")
+
+
+@functools.cache
+def device_table(device: str, op: str, source: str = "nccl") -> NcclTable:
+    """Measured table of an aiconfigurator device folder (cached).
+
+    Raises
+    ------
+    KeyError
+        For an unknown operation or source, or when the package has no such table.
+    """
     if op not in _OPS:
         raise KeyError(f"unknown collective {op!r}; valid: {', '.join(_OPS)}")
+    if source not in SOURCES:
+        raise KeyError(f"unknown table source {source!r}; valid: {', '.join(SOURCES)}")
+    if source == "trtllm" and op != "all_reduce":
+        raise KeyError("TensorRT-LLM custom kernels are tabulated for all_reduce only")
     import pandas as pd
 
-    root = resources.files("aiconfigurator_core") / "systems" / "data" / NCCL_DEVICES[system]
-    path = root / "comm" / "nccl" / NCCL_VERSION / "nccl_perf.parquet"
+    folder, version, filename = SOURCES[source]
+    path = (
+        resources.files("aiconfigurator_core")
+        / "systems"
+        / "data"
+        / device
+        / "comm"
+        / folder
+        / version
+        / filename
+    )
+    if not path.is_file():
+        raise KeyError(f"aiconfigurator-core has no {source} {op} table for device {device!r}")
     with resources.as_file(path) as p:
         df = pd.read_parquet(p)
     d = df[df["op_name"] == _OPS[op]]
-    size = d["message_size"].to_numpy(float) * np.where(d["nccl_dtype"].to_numpy() == "half", 2.0, 1.0)
+    dtype_col = "nccl_dtype" if "nccl_dtype" in d.columns else "allreduce_dtype"
+    two_byte = np.isin(d[dtype_col].to_numpy(), ["half", "bfloat16", "float16"])
+    size = d["message_size"].to_numpy(float) * np.where(two_byte, 2.0, 1.0)
     t = d["latency"].to_numpy(float) * 1e-3
     groups = {}
     for g in np.unique(d["num_gpus"].to_numpy()):
@@ -86,15 +133,18 @@ def nccl_table(system: str, op: str) -> NcclTable:
         uniq, first = np.unique(s, return_index=True)
         best = np.minimum.reduceat(tt, first)
         groups[int(g)] = (uniq, best)
-    return NcclTable(system, op, groups)
+    return NcclTable(device, op, groups, source)
 
 
 def fit_alpha_efficiency(table: NcclTable, bw_bytes_s: float) -> tuple[float, float]:
-    """Least-squares (relative) ``alpha_s`` and ``efficiency`` of the ring alpha-beta model. [s], [-]"""
+    """Least-squares (relative) ``alpha_s`` and ``efficiency`` of the table's alpha-beta law. [s], [-]"""
     xs1, xs2, ts = [], [], []
     for p, (n, t) in table.groups.items():
-        steps = 2 * (p - 1) if table.op == "all_reduce" else (p - 1)
-        vol = (2.0 if table.op == "all_reduce" else 1.0) * (p - 1) / p * n
+        if table.algorithm == "nvls":  # 2 alpha + n beta
+            steps, vol = 2.0, n
+        else:
+            steps = 2 * (p - 1) if table.op == "all_reduce" else (p - 1)
+            vol = (2.0 if table.op == "all_reduce" else 1.0) * (p - 1) / p * n
         xs1.append(np.full_like(n, steps))
         xs2.append(vol)
         ts.append(t)
@@ -104,14 +154,17 @@ def fit_alpha_efficiency(table: NcclTable, bw_bytes_s: float) -> tuple[float, fl
 
 
 def measured_time_s(system: str, op: str, size_bytes, num_gpus, bw_bytes_s: float) -> np.ndarray:
+    """nccl-tests time of a catalog system's collective; see :func:`table_time_s`. [s]"""
+    return table_time_s(nccl_table(system, op), size_bytes, num_gpus, bw_bytes_s)
+
+
+def table_time_s(table: NcclTable, size_bytes, num_gpus, bw_bytes_s: float) -> np.ndarray:
     """Collective time inside one NVLink domain from the measured table. [s]
 
     Parameters
     ----------
-    system : str
-        Catalog system with a table (:data:`NCCL_DEVICES`).
-    op : str
-        ``all_reduce``, ``all_gather``, ``reduce_scatter`` or ``all_to_all``.
+    table : NcclTable
+        From :func:`nccl_table` or :func:`device_table`.
     size_bytes, num_gpus : array_like
         Message size (nccl-tests convention) [bytes] and group size [-].
     bw_bytes_s : float
@@ -122,9 +175,10 @@ def measured_time_s(system: str, op: str, size_bytes, num_gpus, bw_bytes_s: floa
     At a measured group size: log-log interpolation in size (linear extrapolation in log-log beyond
     the measured sizes). Between or beyond measured group sizes ``p``: the nearest measured size
     ``p0`` below (or the smallest), scaled by ``T_ab(p, n) / T_ab(p0, n)`` with the fitted
-    alpha-beta model ``T_ab`` (ring; pairwise for all-to-all).
+    alpha-beta model ``T_ab`` (ring; pairwise for all-to-all; NVLS-shaped for TensorRT-LLM's
+    custom all-reduce).
     """
-    table = nccl_table(system, op)
+    op = table.op
     n = np.atleast_1d(np.asarray(size_bytes, dtype=float))
     p = np.broadcast_to(np.asarray(num_gpus, dtype=float), n.shape)
     alpha, eff = fit_alpha_efficiency(table, bw_bytes_s)
@@ -144,7 +198,7 @@ def measured_time_s(system: str, op: str, size_bytes, num_gpus, bw_bytes_s: floa
             lo, lt[0] + slope_lo * (logn - ls[0]), np.where(hi, lt[-1] + slope_hi * (logn - ls[-1]), t)
         )
         out[sel] = np.exp(t)
-    ab = collective_time_s(op, n, p, bw_bytes_s, alpha, _ALGO[op], eff)
-    ab0 = collective_time_s(op, n, p0, bw_bytes_s, alpha, _ALGO[op], eff)
+    ab = collective_time_s(op, n, p, bw_bytes_s, alpha, table.algorithm, eff)
+    ab0 = collective_time_s(op, n, p0, bw_bytes_s, alpha, table.algorithm, eff)
     scale = np.divide(ab, ab0, out=np.ones_like(ab), where=ab0 > 0)
     return np.where(p <= 1, 0.0, out * np.where(p == p0, 1.0, scale))

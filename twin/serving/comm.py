@@ -3,12 +3,13 @@
 Delegates to the fabric package's alpha-beta collectives (:mod:`twin.fabric.collectives`), with the
 algorithm and latency TensorRT-LLM's kernels show:
 
-- TP all-reduce inside an NVLink domain: TensorRT-LLM uses one-shot/NVLS-style custom all-reduce
-  kernels whose small-message latency hardly grows with the group: 3-6 us at 16 KiB on 2 and 8 H100
-  or B200 GPUs (aiconfigurator-core 0.12.0,
-  ``systems/data/{h100_sxm,b200_sxm}/comm/trtllm/1.3.0rc20/custom_allreduce_perf.parquet``). Modelled as
-  the fabric's ``nvls`` all-reduce, ``2 alpha + n beta``, with ``alpha = 2.5 us`` so that ``2 alpha``
-  is the measured ~5 us; efficiency the fabric's NVLink 0.8.
+- TP all-reduce inside an NVLink domain: TensorRT-LLM's one-shot/two-shot custom all-reduce kernels,
+  priced from their measured table (aiconfigurator-core 0.12.0,
+  ``systems/data/<device>/comm/trtllm/1.3.0rc20/custom_allreduce_perf.parquet``) through
+  :func:`twin.fabric.nccl.table_time_s`: exact at measured sizes and group sizes, scaled beyond by the
+  table's fitted ``2 alpha + n beta`` law. The hand-set NVLS model below (``alpha = 2.5 us``, the
+  measured ~5 us small-message latency; efficiency 0.8) is the fallback for devices without a table;
+  against the tables it is off by 0.36-1.9x across sizes and group sizes.
 - MoE all-to-all (dispatch/combine): the fabric's pairwise all-to-all with its NVLink parameters.
 - pipeline send/recv and disaggregated KV transfer: the fabric's ``kv_transfer_time_s`` (Spectrum-X
   parameters) over the per-GPU scale-out bandwidth.
@@ -16,7 +17,10 @@ algorithm and latency TensorRT-LLM's kernels show:
 
 from __future__ import annotations
 
+import numpy as np
+
 from twin.fabric.collectives import LINK_PARAMETERS, collective_time_s, kv_transfer_time_s
+from twin.fabric.nccl import device_table, table_time_s
 
 #: latency of one step of TensorRT-LLM's custom all-reduce [s] (2 steps ~ 5 us, see above)
 ALLREDUCE_ALPHA_S = 2.5e-6
@@ -26,16 +30,42 @@ NVLINK_EFFICIENCY = LINK_PARAMETERS["nvlink"]["efficiency"]
 NVLINK_ALPHA_S = LINK_PARAMETERS["nvlink"]["alpha_s"]
 
 
-def allreduce_time_s(message_bytes, num_gpus: int, link_bw_bytes_s: float):
-    """All-reduce of ``message_bytes`` over ``num_gpus`` NVLink GPUs [s] (scalar or array); 0 for one."""
-    return collective_time_s("all_reduce", message_bytes, num_gpus, link_bw_bytes_s, ALLREDUCE_ALPHA_S,
-                             algorithm="nvls", efficiency=NVLINK_EFFICIENCY)
+def allreduce_time_s(message_bytes, num_gpus: int, link_bw_bytes_s: float, device: str | None = None):
+    """All-reduce of ``message_bytes`` over ``num_gpus`` NVLink GPUs [s] (scalar or array); 0 for one.
+
+    ``device`` is the aiconfigurator device folder (``HardwareSpec.kernel_device``); with a measured
+    TensorRT-LLM table for it the table is used, else the NVLS-shaped alpha-beta fallback.
+    """
+    if device is not None and num_gpus > 1:
+        try:
+            table = device_table(device, "all_reduce", "trtllm")
+        except (KeyError, ModuleNotFoundError):
+            table = None
+        if table is not None:
+            out = table_time_s(table, message_bytes, num_gpus, link_bw_bytes_s)
+            return out if np.ndim(message_bytes) else float(out[0])
+    return collective_time_s(
+        "all_reduce",
+        message_bytes,
+        num_gpus,
+        link_bw_bytes_s,
+        ALLREDUCE_ALPHA_S,
+        algorithm="nvls",
+        efficiency=NVLINK_EFFICIENCY,
+    )
 
 
 def alltoall_time_s(bytes_per_gpu, num_gpus: int, link_bw_bytes_s: float):
     """All-to-all where each GPU sends ``bytes_per_gpu`` in total, over NVLink [s]; 0 for one GPU."""
-    return collective_time_s("all_to_all", bytes_per_gpu, num_gpus, link_bw_bytes_s, NVLINK_ALPHA_S,
-                             algorithm="pairwise", efficiency=NVLINK_EFFICIENCY)
+    return collective_time_s(
+        "all_to_all",
+        bytes_per_gpu,
+        num_gpus,
+        link_bw_bytes_s,
+        NVLINK_ALPHA_S,
+        algorithm="pairwise",
+        efficiency=NVLINK_EFFICIENCY,
+    )
 
 
 def transfer_time_s(num_bytes, link_bw_bytes_s: float, num_gpus: int = 1):

@@ -266,14 +266,14 @@ class PerfModel:
             if dep.attention_dp:
                 # dense layers' MLP are tensor-parallel (one all-reduce each); MoE layers all-to-all
                 dense = m.num_dense_layers // dep.pp if m.is_moe else L
-                out += dense * comm.allreduce_time_s(msg, dep.tp, link)
+                out += dense * comm.allreduce_time_s(msg, dep.tp, link, hw.kernel_device)
                 if m.is_moe:
                     tok_gpu = np.ceil(T / dep.tp)
                     # dispatch in FP8 (1 B) and combine in BF16 (2 B) of k copies of each token
                     vol = tok_gpu * m.num_active_experts * m.hidden_size * (1.0 + ACTIVATION_BYTES)
                     out += (m.num_moe_layers // dep.pp) * comm.alltoall_time_s(vol, dep.ep, link)
             else:
-                out += 2 * L * comm.allreduce_time_s(msg, dep.tp, link)
+                out += 2 * L * comm.allreduce_time_s(msg, dep.tp, link, hw.kernel_device)
         if dep.pp > 1:
             # pp - 1 activation transfers per iteration over the scale-out network, spread per stage
             out += (dep.pp - 1) / dep.pp * comm.transfer_time_s(msg, hw.scale_out_bw_bytes_s)
