@@ -55,7 +55,7 @@ def test_python_api_matches_cli_defaults():
     (["--system", "dgx-x", "--rate", "1"], "unknown system"),
     ([], "give --rate"),
     (["--rate", "1", "--input-tokens", "lots"], "input tokens"),
-    (["--rate", "1", "--scheduler", "fifo"], "valid: trtllm, vllm, sarathi"),
+    (["--rate", "1", "--scheduler", "fifo"], "valid: trtllm, trtllm-max-util, vllm, sarathi"),
     (["--offline"], "num-requests"),
 ])
 def test_bad_input_exits_2(args, msg):

@@ -13,30 +13,24 @@ from tests.validation.cases import CASES, Case, _perf
 #: cases outside tolerance today (strict: a case that starts passing must be moved out of here and
 #: docs/validation.md updated)
 KNOWN_MISSES: dict[str, str] = {
-    "mlperf-llama2-70b-b200x8-offline":
-        "error -12.8% vs tolerance ±10% (measured 1.269e+04, predicted 1.107e+04)",
     "mlperf-llama2-70b-b200x8-server-ttft":
-        "error +9552.5% vs tolerance ±15% (measured 0.246, predicted 23.75)",
-    "mlperf-llama2-70b-b200x8-server-tpot":
-        "error -24.2% vs tolerance ±15% (measured 0.123, predicted 0.09327)",
+        "error +2085.3% vs tolerance ±15% (measured 0.246, predicted 5.376)",
     "mlperf-llama2-70b-b200x8-interactive-ttft":
         "error -19.1% vs tolerance ±15% (measured 0.069, predicted 0.0558)",
     "mlperf-llama2-70b-b200x8-interactive-tpot":
         "error -29.5% vs tolerance ±15% (measured 0.0342, predicted 0.02412)",
     "mlperf-llama2-70b-gb200x4-server-ttft":
-        "error -36.0% vs tolerance ±15% (measured 0.218, predicted 0.1394)",
+        "error -39.6% vs tolerance ±15% (measured 0.218, predicted 0.1318)",
     "mlperf-llama2-70b-gb200x4-server-tpot":
-        "error -31.0% vs tolerance ±15% (measured 0.116, predicted 0.08002)",
+        "error -32.9% vs tolerance ±15% (measured 0.116, predicted 0.07783)",
     "mlperf-llama2-70b-gb200x4-interactive-tpot":
-        "error -22.8% vs tolerance ±15% (measured 0.0306, predicted 0.02361)",
+        "error -23.0% vs tolerance ±15% (measured 0.0306, predicted 0.02355)",
     "mlperf-llama2-70b-h200x8-server-ttft":
-        "error +300.5% vs tolerance ±15% (measured 0.395, predicted 1.582)",
+        "error -47.5% vs tolerance ±15% (measured 0.395, predicted 0.2075)",
     "mlperf-llama2-70b-h200x8-server-tpot":
-        "error -38.7% vs tolerance ±15% (measured 0.169, predicted 0.1035)",
+        "error -39.5% vs tolerance ±15% (measured 0.169, predicted 0.1022)",
     "mlperf-llama2-70b-h200x8-interactive-ttft":
-        "error -23.1% vs tolerance ±15% (measured 0.125, predicted 0.09613)",
-    "mlperf-llama2-70b-lenovo-b200x8-offline":
-        "error -13.9% vs tolerance ±10% (measured 1.286e+04, predicted 1.107e+04)",
+        "error -25.7% vs tolerance ±15% (measured 0.125, predicted 0.09284)",
     "mlperf-deepseek-r1-b200x8-server-ttft":
         "error -94.3% vs tolerance ±15% (measured 0.726, predicted 0.0415)",
     "mlperf-deepseek-r1-b200x8-server-tpot":
@@ -46,23 +40,23 @@ KNOWN_MISSES: dict[str, str] = {
     "mlperf-deepseek-r1-gb200-nvl72-server-tpot":
         "error -72.0% vs tolerance ±15% (measured 0.0696, predicted 0.01951)",
     "trtllm-llama-3.1-70b-hgx-b200-1000-1000":
-        "error +10.7% vs tolerance ±10% (measured 6920, predicted 7658)",
+        "error +11.5% vs tolerance ±10% (measured 6920, predicted 7715)",
     "trtllm-llama-3.1-70b-gb200-nvl72-1024-8192":
-        "error -16.4% vs tolerance ±10% (measured 3805, predicted 3183)",
+        "error -16.3% vs tolerance ±10% (measured 3805, predicted 3183)",
     "trtllm-llama-3.1-70b-hgx-h200-1000-1000":
-        "error +12.2% vs tolerance ±10% (measured 2587, predicted 2903)",
+        "error +13.5% vs tolerance ±10% (measured 2587, predicted 2936)",
     "trtllm-deepseek-r1-gb200-nvl72-1024-8192":
         "error -12.8% vs tolerance ±10% (measured 4379, predicted 3819)",
     "trtllm-deepseek-r1-hgx-h200-1000-1000":
-        "error +30.2% vs tolerance ±10% (measured 1627, predicted 2119)",
+        "error +30.3% vs tolerance ±10% (measured 1627, predicted 2119)",
     "nim-h100-tp2-c1-ttft":
-        "error -15.8% vs tolerance ±15% (measured 0.4068, predicted 0.3426)",
+        "error -16.3% vs tolerance ±15% (measured 0.4068, predicted 0.3404)",
     "nim-h100-tp2-c5-ttft":
-        "error -29.8% vs tolerance ±15% (measured 0.5467, predicted 0.3836)",
+        "error -30.3% vs tolerance ±15% (measured 0.5467, predicted 0.381)",
     "nim-h100-tp2-c100-ttft":
-        "error +61.4% vs tolerance ±15% (measured 7.996, predicted 12.91)",
+        "error +60.4% vs tolerance ±15% (measured 7.996, predicted 12.83)",
     "nim-h100-tp2-c100-itl":
-        "error -20.1% vs tolerance ±15% (measured 0.09291, predicted 0.07428)",
+        "error -20.4% vs tolerance ±15% (measured 0.09291, predicted 0.07393)",
     "nim-h100-tp2-500-2000-c1-ttft":
         "error -21.7% vs tolerance ±15% (measured 0.0478, predicted 0.03745)",
     "vidur-h100-bf16-down-tp1-128tok":

@@ -241,7 +241,8 @@ def _table(d: dict) -> str:
     "--scheduler",
     default="trtllm",
     show_default=True,
-    help="Batch scheduler: trtllm (reserve KV, no eviction) or vllm (preempt when KV full).",
+    help="Batch scheduler: trtllm (reserve KV, no eviction), trtllm-max-util or vllm (KV on demand, "
+    "preempt the newest when full).",
 )
 @click.option("--rate", type=float, help="Poisson arrival rate, all replicas [requests/s].")
 @click.option(

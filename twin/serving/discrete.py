@@ -119,6 +119,12 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
     max_tokens, max_batch, bs = perf.max_tokens, dep.max_batch, dep.block_size
     total_blocks = perf.memory.num_blocks
     free = total_blocks
+    # schedulers that take blocks on demand keep a watermark of free blocks at admission and admit
+    # nothing in the iteration after a preemption, so a paused request is not re-admitted only to be
+    # paused again (vLLM's scheduler: ``watermark=0.01`` of the blocks, no prefills scheduled in a step
+    # that preempted)
+    watermark = math.ceil(0.01 * total_blocks) if preempt else 0
+    hold_admission = False
 
     arr = reqs.arrival_s[idx].tolist()
     if concurrency:
@@ -168,7 +174,7 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             budget -= ch
             T += ch
             chunks.append((e, ch))
-        while waiting and budget > 0 and seqs < max_batch:
+        while waiting and budget > 0 and seqs < max_batch and not hold_admission:
             li = waiting[0]
             need = -(-(prompt_total[li] + (outl[li] - gen[li] if reserve else 1)) // bs)
             if need > total_blocks:          # can never fit: reject
@@ -179,7 +185,7 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
                     arr[assigned] = now
                     assigned += 1
                 continue
-            if need > free:
+            if need > free or (need + watermark > free and (B or prefilling)):
                 break
             waiting.popleft()
             free -= need
@@ -218,6 +224,7 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             waiting.clear()
             break
         # ---- vLLM: grow KV blocks of decoders, preempt the newest when the pool is short
+        hold_admission = False
         if preempt and B:
             while True:
                 grow = 0
@@ -238,6 +245,7 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
                 prompt_total[li] = inp[li] + gen[li]
                 waiting.appendleft(li)
                 counters[2] += 1
+                hold_admission = True
             T = min(T, B + sum(ch for _, ch in chunks))
         S = dec_A + B * c
         tt = T if T <= max_tokens else max_tokens
@@ -261,6 +269,8 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
                 k = min(k, _iterations_until(arr[nxt] - now, t0, g))
             if clock is not None:
                 k = min(k, _iterations_until((int(now // clock_step) + 1) * clock_step - now, t0, g))
+            if hold_admission and waiting:
+                k = 1       # a preemption now: step singly so admission resumes when stepping does
             if preempt and k > 1:
                 lo, hi = 1, k
                 while lo < hi:

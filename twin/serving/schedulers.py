@@ -8,6 +8,11 @@ in how they hold KV-cache blocks:
 
 - ``trtllm`` — TensorRT-LLM's default ``GUARANTEED_NO_EVICT`` capacity policy: a request is admitted
   only if blocks for its whole prompt and maximum output are free; nothing is ever evicted.
+- ``trtllm-max-util`` — TensorRT-LLM's ``MAX_UTILIZATION`` capacity policy
+  (``batch_scheduler_policy: max_util``, used by NVIDIA's MLPerf Inference harness for Offline and
+  Server): requests are admitted while blocks for their current context are free, blocks are taken as
+  the context grows, and when the pool runs out the most recently admitted request is paused, its
+  blocks freed and its context recomputed later — the same KV behaviour as ``vllm`` below.
 - ``vllm`` (alias ``sarathi``) — vLLM's policy: blocks are taken as the context grows; when the pool
   runs out, the most recently admitted running request is preempted and later recomputed
   (prompt plus the tokens it had generated).
@@ -42,9 +47,17 @@ class VllmScheduler(Scheduler):
                          "blocks on demand, preempt (recompute) the newest request when KV is full")
 
 
+class TrtllmMaxUtilScheduler(Scheduler):
+    def __init__(self) -> None:
+        super().__init__("trtllm-max-util", False, True, "TensorRT-LLM in-flight batching, chunked "
+                         "context, MAX_UTILIZATION (blocks on demand, pause and recompute the newest "
+                         "request when KV is full)")
+
+
 #: name -> scheduler class. Unknown names fail listing these.
 SCHEDULERS: dict[str, type[Scheduler]] = {
     "trtllm": TrtllmScheduler,
+    "trtllm-max-util": TrtllmMaxUtilScheduler,
     "vllm": VllmScheduler,
     "sarathi": VllmScheduler,
 }
