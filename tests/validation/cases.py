@@ -27,16 +27,47 @@ from twin.serving.workload import LengthDist, Workload
 
 TOL_THROUGHPUT, TOL_MEAN_LATENCY, TOL_P99, TOL_RATIO = 0.10, 0.15, 0.20, 0.10
 
+
+
+def _clipped_lognormal(mean: float, std: float, max_len: int) -> LengthDist:
+    """Lognormal whose mean *after* clipping at ``max_len`` is ``mean`` (coefficient of variation
+    ``std/mean`` kept): the stated means are those of the dataset's samples, which never exceed the
+    limit, while :class:`LengthDist` parameters are those before clipping.
+
+    ``E[min(X, c)] = E[X] Phi((ln c - mu - s^2)/s) + c (1 - Phi((ln c - mu)/s))`` for lognormal X,
+    solved for ``E[X]`` by bisection.
+    """
+    from math import erf, log, sqrt
+
+    s2 = log(1.0 + (std / mean) ** 2)
+    s = sqrt(s2)
+
+    def clipped_mean(m: float) -> float:
+        mu = log(m) - s2 / 2
+        phi = lambda z: 0.5 * (1.0 + erf(z / sqrt(2.0)))  # noqa: E731
+        return m * phi((log(max_len) - mu - s2) / s) + max_len * (1.0 - phi((log(max_len) - mu) / s))
+
+    lo, hi = mean, 4.0 * mean
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if clipped_mean(mid) < mean else (lo, mid)
+    m = 0.5 * (lo + hi)
+    return LengthDist("lognormal", (m, std * m / mean), max_len)
+
+
 # ---- MLPerf Inference v5.1 llama2-70b (OpenOrca): input <= 1024, output <= 1024, mean output
 # 273-301 tokens (tok/s / samples/s, reference 1.0). The mean input is not in the stored material:
 # ASSUMPTION 294 tokens, lognormal with std = mean, clipped at 1024 (OpenOrca prompts are skewed).
-LLAMA2_IN = LengthDist("lognormal", (294.0, 294.0), 1024)
-LLAMA2_OUT = LengthDist("lognormal", (287.0, 250.0), 1024)
+# Output: mean 287, ASSUMPTION std 250. Means are those of the clipped samples.
+LLAMA2_MEAN_OUT = 287.0
+LLAMA2_IN = _clipped_lognormal(294.0, 294.0, 1024)
+LLAMA2_OUT = _clipped_lognormal(LLAMA2_MEAN_OUT, 250.0, 1024)
 # ---- MLPerf v5.1 deepseek-r1: input <= 3,140, output <= 20,000, mean output ~3,750 (reference 1.0).
 # Mean input not stored: ASSUMPTION 800 tokens lognormal std 600 clipped at 3,140; output lognormal
-# mean 3,750 std 3,000 clipped at 20,000.
-DSR1_IN = LengthDist("lognormal", (800.0, 600.0), 3140)
-DSR1_OUT = LengthDist("lognormal", (3750.0, 3000.0), 20000)
+# mean 3,750 std 3,000 clipped at 20,000 (means of the clipped samples).
+DSR1_MEAN_OUT = 3750.0
+DSR1_IN = _clipped_lognormal(800.0, 600.0, 3140)
+DSR1_OUT = _clipped_lognormal(DSR1_MEAN_OUT, 3000.0, 20000)
 
 
 @dataclass(frozen=True)
@@ -115,13 +146,13 @@ def _mlperf_offline_n(tok_s_per_gpu: float, mean_out: float, min_queries: int, n
 
 def _mlperf_llama(system, sysname, per_gpu_off, srv, inter, dep, dep_int, n_gpus):
     """Offline / Server / Interactive cases of one llama2-70b system."""
-    n_off = _mlperf_offline_n(per_gpu_off, LLAMA2_OUT.params[0], 24576, n_gpus)
+    n_off = _mlperf_offline_n(per_gpu_off, LLAMA2_MEAN_OUT, 24576, n_gpus)
     out = [Case(f"mlperf-llama2-70b-{sysname}-offline", MLPERF, f"{sysname} {dep}, {n_off} samples per GPU",
                 "output tok/s/GPU", per_gpu_off, TOL_THROUGHPUT,
                 lambda: _offline(system, "llama-2-70b", n_off, LLAMA2_IN, LLAMA2_OUT,
                                  **dep)["output_tokens_per_s_per_gpu"])]
     for scen, (tok, ttft, tpot), d in (("server", srv, dep), ("interactive", inter, dep_int)):
-        rate = tok / LLAMA2_OUT.params[0]
+        rate = tok / LLAMA2_MEAN_OUT
         kw = {"rate": rate, "duration": 600.0}
         out += [
             Case(f"mlperf-llama2-70b-{sysname}-{scen}-ttft", MLPERF,
@@ -145,17 +176,17 @@ CASES += _mlperf_llama("hgx-h200", "h200x8", 4415, (4156, 0.395, 0.169), (2740, 
                        H200_LLAMA, H200_LLAMA_INT, 8)
 CASES.append(Case("mlperf-llama2-70b-lenovo-b200x8-offline", MLPERF + " (Lenovo SR680a V3)",
                   f"hgx-b200 {B200_LLAMA}", "output tok/s/GPU", 12864, TOL_THROUGHPUT,
-                  lambda: _offline("hgx-b200", "llama-2-70b", _mlperf_offline_n(12691, 287.0, 24576, 8),
-                                   LLAMA2_IN, LLAMA2_OUT,
+                  lambda: _offline("hgx-b200", "llama-2-70b",
+                                   _mlperf_offline_n(12691, LLAMA2_MEAN_OUT, 24576, 8), LLAMA2_IN, LLAMA2_OUT,
                                    **B200_LLAMA)["output_tokens_per_s_per_gpu"]))
 for sysname, system, off, srv in (("b200x8", "hgx-b200", 4172, (2324, 0.726, 0.0665)),
                                   ("gb200-nvl72", "gb200-nvl72", 4024, (2328, 0.659, 0.0696))):
     CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-offline", MLPERF, f"{system} {DSR1}", "output tok/s/GPU",
                       off, TOL_THROUGHPUT,
                       lambda system=system, off=off: _offline(
-                          system, "deepseek-r1", 8 * _mlperf_offline_n(off, 3750.0, 4388, 8), DSR1_IN,
+                          system, "deepseek-r1", 8 * _mlperf_offline_n(off, DSR1_MEAN_OUT, 4388, 8), DSR1_IN,
                           DSR1_OUT, **DSR1)["output_tokens_per_s_per_gpu"]))
-    rate = srv[0] * 8 / DSR1_OUT.params[0]
+    rate = srv[0] * 8 / DSR1_MEAN_OUT
     for key, val, label in (("ttft_s", srv[1], "TTFT"), ("tpot_s", srv[2], "TPOT")):
         CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-server-{label.lower()}", MLPERF,
                           f"{system} {DSR1}, Poisson {rate:.2f} req/s per replica", f"mean {label} s", val,
