@@ -54,6 +54,8 @@ def _registry() -> pint.UnitRegistry:
     return ureg
 
 
+#: "35C", "35 F": a temperature written with a bare C or F, which pint reads as coulombs / farads.
+_BARE_C_OR_F = re.compile(r"[-+]?[0-9.eE+-]+\s*[CF]")
 _MONEY_RE = re.compile(r"\$\s*([0-9.eE+-]+)\s*([kKMB]?)\b")
 _MONEY_SUFFIX = {"": "", "k": " * 1e3", "K": " * 1e3", "M": " * 1e6", "B": " * 1e9"}
 
@@ -70,6 +72,8 @@ def _normalise(text: str) -> str:
 
 def _dimension_name(q: pint.Quantity) -> str:
     dims = str(q.dimensionality)
+    if q.dimensionless:
+        return "dimensionless number"
     for kind, (unit, _) in KINDS.items():
         if q.dimensionality == _registry()(unit).dimensionality:
             return f"{kind} ({dims})" if dims != "dimensionless" else kind
@@ -118,12 +122,15 @@ def parse(value: str | float | int, kind: str) -> float:
     if not isinstance(q, pint.Quantity):
         q = ureg.Quantity(q, "dimensionless")
     target = ureg(unit)
-    if q.dimensionality != target.dimensionality:
-        raise UnitError(
-            f"expected a {kind} such as '{example}', got {value!r} which is a {_dimension_name(q)}"
-        )
     if kind != "fraction" and q.unitless:
         raise UnitError(f"expected a {kind} with units such as '{example}', got {value!r}")
+    if q.dimensionality != target.dimensionality:
+        hint = ""
+        if kind == "temperature" and _BARE_C_OR_F.fullmatch(value.strip()):
+            hint = " (a bare C reads as coulombs, F as farads: write degC, °C, degF or K)"
+        raise UnitError(
+            f"expected a {kind} such as '{example}', got {value!r} which is a {_dimension_name(q)}{hint}"
+        )
     out = float(q.to(unit).magnitude)
     if not math.isfinite(out):
         raise UnitError(f"expected a finite {kind}, got {value!r}")
