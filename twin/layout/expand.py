@@ -35,6 +35,7 @@ from twin.layout.catalog import (
 )
 from twin.layout.catalog_io import Catalog
 from twin.layout.schema import REDUNDANCY, Hall, Layout, RowSpec
+from twin.layout.schema_cooling import COOLANT_FREEZE_C
 from twin.layout.schema_fabric import check_fabric
 from twin.layout.yamlio import field_path, line_of
 
@@ -166,6 +167,17 @@ def _check_cooling(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
                 f"supply setpoint {cs.rack_supply_temp:g} degC: a CDU cannot deliver coolant colder "
                 "than its primary water",
             )
+        for loc, coolant, temp, what in (
+            ((*cl, "facility_water", "supply_temp"), cs.facility_water.coolant,
+             cs.facility_water.supply_temp, "facility water supply"),
+            ((*cl, "rack_supply_temp"), cs.tcs_coolant, cs.rack_supply_temp, "rack supply setpoint"),
+        ):
+            if temp <= COOLANT_FREEZE_C[coolant]:
+                ctx.add(
+                    loc,
+                    f"{what} {temp:g} degC is at or below the freezing point of its coolant {coolant!r} "
+                    f"({COOLANT_FREEZE_C[coolant]:g} degC); use a warmer setpoint or a glycol coolant",
+                )
         for row in hall.rows:
             ent = catalog.entries.get(row.system)
             if not isinstance(ent, SystemEntry) or ent.thermal.gpu_cooling != "liquid":

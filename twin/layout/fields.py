@@ -6,9 +6,18 @@ design choices with units. Both are parsed with :func:`twin.units.parse` into SI
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PrivateAttr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from twin.errors import UnitError
 from twin.units import parse
@@ -18,6 +27,17 @@ class Strict(BaseModel):
     """Base of every schema model: unknown keys are errors, never silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, v: Any, info: ValidationInfo) -> Any:
+        """``true``/``false`` where a number is expected is an error (pydantic would read 1/0)."""
+        if isinstance(v, bool) and info.field_name in cls.model_fields:
+            ann = cls.model_fields[info.field_name].annotation
+            kinds = set(get_args(ann)) | {ann}
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError("expected a number, got a true/false value")
+        return v
 
 
 class Sourced(Strict):

@@ -9,13 +9,44 @@ The air-cooled share of every rack goes to CRAHs on chilled water from the air-s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from twin.layout.fields import Strict, qty
 
-Temperature = qty("temperature", positive=False)
+#: Design ambient dry bulb accepted by layouts and ``--ambient`` [degC]: wider than any air
+#: temperature recorded on Earth (-89.2 / +56.7 degC), inside the psychrometric model's range.
+AMBIENT_DRY_BULB_RANGE_C = (-90.0, 80.0)
+
+
+#: Lowest temperature at which each coolant is liquid [degC] (freezing point; the limit of
+#: CoolProp's property model at 2 bar, which the thermal model uses: IAPWS-95 water, and the
+#: incompressible MPG/MEG mass-fraction mixtures).
+COOLANT_FREEZE_C: dict[str, float] = {"water": 0.0, "pg25": -9.7, "pg30": -12.7, "eg25": -10.9}
+
+
+def _above_absolute_zero(v: float) -> float:
+    if not v > -273.15:
+        raise ValueError(f"{v:g} degC is at or below absolute zero (-273.15 degC)")
+    return v
+
+
+def check_ambient_c(v: float) -> float:
+    """``v`` if it is a plausible ambient dry bulb, else ValueError saying the accepted range."""
+    lo, hi = AMBIENT_DRY_BULB_RANGE_C
+    if not lo <= v <= hi:
+        raise ValueError(f"ambient dry bulb must be between {lo:g} degC and {hi:g} degC, got {v:g} degC")
+    return v
+
+
+def _humidity(v: float) -> float:
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"relative humidity must be between 0 % and 100 %, got {v * 100:g} %")
+    return v
+
+
+Temperature = Annotated[qty("temperature", positive=False), AfterValidator(_above_absolute_zero)]
 
 
 class UnitsRef(Strict):
@@ -61,5 +92,5 @@ class CoolingSpec(Strict):
 class Ambient(Strict):
     """Design weather at the site."""
 
-    dry_bulb: Temperature
-    relative_humidity: qty("fraction", positive=False) = 0.4
+    dry_bulb: Annotated[qty("temperature", positive=False), AfterValidator(check_ambient_c)]
+    relative_humidity: Annotated[qty("fraction", positive=False), AfterValidator(_humidity)] = 0.4
