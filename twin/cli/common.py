@@ -10,7 +10,20 @@ from typing import NoReturn
 import click
 
 from twin.errors import InputError, TwinError
+from twin.layout.schema_cooling import check_ambient_c
 from twin.units import parse
+
+
+def check_json_out(ctx: click.Context, param: click.Parameter, out: str | None) -> str | None:
+    """``--json`` callback: refuse an OUT that cannot be written before any work is done (exit 2)."""
+    if out is None or out == "-":
+        return out
+    path = Path(out)
+    if path.is_dir():
+        raise click.BadParameter(f"{out!r} is a directory; expected a file name such as 'out.json'")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"cannot write {out!r}: folder {str(path.parent)!r} does not exist")
+    return out
 
 
 def write_json(data: dict, out: str) -> None:
@@ -18,7 +31,11 @@ def write_json(data: dict, out: str) -> None:
     if out == "-":
         click.echo(text)
     else:
-        Path(out).write_text(text + "\n", encoding="utf-8")
+        try:
+            Path(out).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"error: cannot write --json {out}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
         click.echo(f"wrote {out}", err=True)
 
 
@@ -27,23 +44,35 @@ def fail_input(exc: InputError) -> NoReturn:
     sys.exit(2)
 
 
-def parse_power(text: str | None) -> float | None:
+def parse_power(text: str | None, option: str = "--gpu-power-cap") -> float | None:
+    """Parse a power option ('1000 W'); a bad value is a usage error (exit 2) naming ``option``."""
     if text is None:
         return None
     try:
         return parse(text, "power")
     except TwinError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
 
 
-def parse_temperature(text: str | None) -> float | None:
-    """Parse a temperature option ('35 degC'); a bad value is a usage error (exit 2)."""
+def parse_temperature(text: str | None, option: str = "--ambient") -> float | None:
+    """Parse a temperature option ('35 degC'); a bad value is a usage error (exit 2) naming ``option``."""
     if text is None:
         return None
     try:
         return parse(text, "temperature")
     except TwinError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
+
+
+def parse_ambient(text: str | None) -> float | None:
+    """Parse ``--ambient`` ('35 degC') and check it is a plausible dry bulb; else a usage error (exit 2)."""
+    value = parse_temperature(text)
+    if value is None:
+        return None
+    try:
+        return check_ambient_c(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--ambient'") from None
 
 
 #: ``--utilisation`` (alias ``--utilization``): GPU/CPU utilisation of every rack, 0..1.
@@ -65,5 +94,9 @@ ambient_option = click.option(
 
 #: ``--json OUT``: every command that prints results also writes them as JSON.
 json_option = click.option(
-    "--json", "json_out", metavar="OUT", help="Write the figures as JSON to OUT ('-' = stdout)."
+    "--json",
+    "json_out",
+    metavar="OUT",
+    callback=check_json_out,
+    help="Write the figures as JSON to OUT ('-' = stdout).",
 )

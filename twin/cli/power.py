@@ -11,8 +11,8 @@ from twin.cli.common import (
     ambient_option,
     fail_input,
     json_option,
+    parse_ambient,
     parse_power,
-    parse_temperature,
     utilisation_option,
     write_json,
 )
@@ -188,16 +188,28 @@ def evaluate_cmd(
     """Power, fabric and cooling of FILE (default: the bundled 8-rack GB200 pod), with N-1 analyses."""
     path = file or DEFAULT_LAYOUT
     cap = parse_power(gpu_power_cap)
-    amb = parse_temperature(ambient)
+    amb = parse_ambient(ambient)
     try:
         factory = load_layout(path)
     except InputError as exc:
         fail_input(exc)
+    if cap is not None:
+        idle = float(factory.racks.gpu_idle_w.max()) if len(factory.racks) else 0.0
+        if not cap >= idle or not cap > 0:
+            raise click.BadParameter(
+                f"GPU power cap {gpu_power_cap!r} is below the GPU idle power {idle:g} W of the layout's "
+                "systems; a cap must be at least the idle power",
+                param_hint="'--gpu-power-cap'",
+            )
     n = len(factory.power)
     if not no_n_minus_1 and n > 200 and sys.stderr.isatty():
         with click.progressbar(length=n, label="N-1 analysis", file=sys.stderr) as bar:
             ev = evaluate(
-                factory, utilisation, gpu_cap_w=cap, progress=lambda done, total: bar.update(done - bar.pos)
+                factory,
+                utilisation,
+                gpu_cap_w=cap,
+                ambient_c=amb,
+                progress=lambda done, total: bar.update(done - bar.pos),
             )
     else:
         if not no_n_minus_1 and n > 200:

@@ -11,7 +11,7 @@ from twin.cli.common import (
     ambient_option,
     fail_input,
     json_option,
-    parse_temperature,
+    parse_ambient,
     utilisation_option,
     write_json,
 )
@@ -109,7 +109,7 @@ def thermal(
     file: Path, ambient: str | None, utilisation: float, no_n_minus_1: bool, json_out: str | None
 ) -> None:
     """Cooling of FILE: GPU temperatures, CDUs, facility water, heat rejection, PUE, cooling N-1."""
-    amb = parse_temperature(ambient)
+    amb = parse_ambient(ambient)
     try:
         factory = load_layout(file)
     except InputError as exc:
