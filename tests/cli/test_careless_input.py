@@ -101,3 +101,23 @@ def test_ambient_kept_with_progress_bar(monkeypatch):
     res = _run("evaluate", HALL, "--ambient", "50 degC", "--json", "-")
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["cooling"]["ambient_dry_bulb_c"] == pytest.approx(50.0)
+
+
+SERVE = ["serve-sim", "--system", "gb200-nvl72", "--model", "llama-3.1-70b", "--gpus", "8", "--tp", "4"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["--rate", "1", "--seed", "-1"], "'--seed'"),
+        (["--rate", "1", "--slo-ttft", "-1"], "'--slo-ttft': expected a number greater than zero"),
+        (["--rate", "1", "--slo-tpot", "nan"], "'--slo-tpot': expected a number greater than zero"),
+        (["--concurrency", "4"], "--concurrency needs --num-requests"),
+        (["--rate", "1", "--json", "/no-such-folder/out.json"], "does not exist"),
+    ],
+    ids=["negative-seed", "negative-slo", "nan-slo", "concurrency-no-requests", "json-missing-folder"],
+)
+def test_serve_sim_careless_options(args, expect):
+    res = _run(*SERVE, *args)
+    assert res.exit_code == 2, res.output
+    assert expect in res.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -24,6 +25,13 @@ def check_json_out(ctx: click.Context, param: click.Parameter, out: str | None) 
     if not path.parent.is_dir():
         raise click.BadParameter(f"cannot write {out!r}: folder {str(path.parent)!r} does not exist")
     return out
+
+
+def positive_number(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Option callback: a finite number greater than zero (or not given); else a usage error (exit 2)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"expected a number greater than zero, got {value}")
+    return value
 
 
 def write_json(data: dict, out: str) -> None:

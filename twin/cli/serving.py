@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from twin.cli.common import write_json
+from twin.cli.common import check_json_out, positive_number, write_json
 from twin.errors import InputError
 from twin.layout import Catalog, load_catalog
 from twin.layout.catalog import LlmEntry, SystemEntry
@@ -249,7 +249,8 @@ def _table(d: dict) -> str:
     "--input-tokens",
     default="2048",
     show_default=True,
-    help="Prompt length: N, or a distribution normal:MEAN,STD | uniform:LO,HI | lognormal:MEAN,STD.",
+    help="Prompt length: N, or a distribution fixed:N | normal:MEAN,STD | uniform:LO,HI | "
+    "lognormal:MEAN,STD | exponential:MEAN.",
 )
 @click.option("--output-tokens", default="256", show_default=True, help="Output length (same forms).")
 @click.option("--duration", type=float, default=600.0, show_default=True, help="Arrival window [s].")
@@ -263,12 +264,18 @@ def _table(d: dict) -> str:
 @click.option(
     "--trace", type=click.Path(path_type=Path), help="CSV with arrival_s,input_tokens,output_tokens."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed.")
 @click.option("--fluid", is_flag=True, help="Analytic (queueing) mode instead of the discrete simulation.")
 @click.option("--backend", default="auto", show_default=True, help="GEMM times: auto, tables, roofline.")
-@click.option("--slo-ttft", type=float, help="SLA on TTFT for goodput [s].")
-@click.option("--slo-tpot", type=float, help="SLA on TPOT for goodput [s].")
-@click.option("--json", "json_out", metavar="OUT", help="Write the result as JSON to OUT ('-' = stdout).")
+@click.option("--slo-ttft", type=float, callback=positive_number, help="SLA on TTFT for goodput [s].")
+@click.option("--slo-tpot", type=float, callback=positive_number, help="SLA on TPOT for goodput [s].")
+@click.option(
+    "--json",
+    "json_out",
+    metavar="OUT",
+    callback=check_json_out,
+    help="Write the result as JSON to OUT ('-' = stdout).",
+)
 def serve_sim_cmd(
     system,
     gpus,
@@ -301,6 +308,8 @@ def serve_sim_cmd(
     """Simulate LLM serving: throughput, TTFT, TPOT and end-to-end latency."""
     if not offline and trace is None and rate is None and concurrency is None:
         _fail("give --rate (requests/s), --offline, --concurrency or --trace")
+    if concurrency is not None and num_requests is None and trace is None:
+        _fail("--concurrency needs --num-requests (how many requests the clients send in all)")
     started = time.monotonic()
     last = [started]
 
