@@ -121,3 +121,15 @@ def test_serve_sim_careless_options(args, expect):
     res = _run(*SERVE, *args)
     assert res.exit_code == 2, res.output
     assert expect in res.output
+
+
+@pytest.mark.parametrize("cmd", ["validate", "evaluate", "thermal", "fabric"])
+def test_folder_or_binary_file_says_what_was_expected(cmd, tmp_path):
+    binary = tmp_path / "layout.yaml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    res = _run(cmd, str(tmp_path))
+    assert res.exit_code == 2
+    assert f"{tmp_path}: is a folder; expected a YAML file" in res.output
+    res = _run(cmd, str(binary))
+    assert res.exit_code == 2
+    assert f"{binary}: not a UTF-8 text file (byte 0); expected a YAML file" in res.output

@@ -106,5 +106,5 @@ json_option = click.option(
     "json_out",
     metavar="OUT",
     callback=check_json_out,
-    help="Write the figures as JSON to OUT ('-' = stdout).",
+    help="Write the results as JSON to OUT ('-' = stdout).",
 )

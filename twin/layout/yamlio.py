@@ -91,7 +91,15 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError([Problem(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise InputError(
+            [Problem(name, None, "", "is a folder; expected a YAML file (all files in it: FOLDER/*.yaml)")]
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            [Problem(name, None, "", f"not a UTF-8 text file (byte {exc.start}); expected a YAML file")]
+        ) from None
+    except OSError as exc:
         raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
     loader = _Loader(text)
     try:
