@@ -148,3 +148,35 @@ def test_no_flow_is_reported_as_runaway_not_nan(shipped):
     r = solve_steady(p, flow.rack_input_w, flow.gpu_w, None, Failures.none(p).with_(cdus=np.array([1])))
     assert np.isinf(r.gpu_temp_c[0])
     assert not np.isnan(r.gpu_temp_c).any()
+
+
+def test_hall_with_only_air_cooled_racks(tmp_path):
+    """A cooling design whose racks are all air-cooled: no CDU groups, no liquid heat, no traceback."""
+    text = (HERE.parents[1] / "layouts" / "pod-8x-nvl72.yaml").read_text().replace(
+        "system: gb200-nvl72", "system: hgx-h100")
+    path = tmp_path / "air.yaml"
+    path.write_text(text)
+    f = load_layout(path)
+    flow = solve_power(f, 1.0)
+    p = ThermalParams.from_factory(f)
+    assert p.num_groups == 0
+    r = solve_steady(p, flow.rack_input_w, flow.gpu_w)
+    assert r.heat_to_liquid_w.sum() == 0.0
+    assert r.dry_cooler_fan_w.sum() == 0.0
+    assert r.water_kg_s.sum() == 0.0
+    assert np.isfinite(r.gpu_temp_c).all()
+    cases = cooling_n_minus_1(p, flow.rack_input_w, flow.gpu_w, Ambient(35.0, 0.4))
+    assert {c.kind for c in cases} >= {"crah", "air_chiller"}
+
+
+def test_boiling_loop_is_a_runaway_not_a_temperature(tmp_path):
+    """Absurdly little coolant flow: report no steady state (inf), never thousands of degrees."""
+    text = (HERE.parents[1] / "layouts" / "pod-8x-nvl72.yaml").read_text().replace(
+        "flow_per_power: 1.5 L/min/kW", "flow_per_power: 1e-9 L/min/kW")
+    path = tmp_path / "lowflow.yaml"
+    path.write_text(text)
+    f = load_layout(path)
+    flow = solve_power(f, 1.0)
+    r = solve_steady(ThermalParams.from_factory(f), flow.rack_input_w, flow.gpu_w)
+    assert np.isinf(r.gpu_temp_c).all()
+    assert (r.throttle_margin_k < 0).all()

@@ -57,6 +57,11 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
             f"{_c(lp['rack_supply_c_max']):>8} {cdu:>8} {_c(lp['facility_supply_c']):>6} "
             f"{_c(lp['facility_return_c']):>6} {lp['dry_cooler_fan_speed']:>5.0%} {_c(lp['air_supply_c']):>7}"
         )
+        if lp["no_steady_state"]:
+            lines.append(
+                "    NO STEADY STATE: some racks' coolant has no flow or would boil; their GPUs heat without "
+                "bound (see cooling N-1 for how fast)"
+            )
         fw = lp["facility_supply_c"]
         if fw is None or fw > lp["facility_setpoint_c"] + 0.05:
             lines.append(
@@ -117,13 +122,11 @@ def thermal(
     if factory.cooling is None:
         click.echo(f"{file}: no hall has a 'cooling:' design; nothing to evaluate", err=True)
         sys.exit(2)
-    ev = evaluate(factory, utilisation, ambient_c=amb, with_n_minus_1=False)
     if not no_n_minus_1:
-        from twin.engine.cooling import evaluate_cooling
-
         click.echo("cooling N-1: simulating each failure ...", err=True)
-        cooling = evaluate_cooling(factory, ev.flow, ambient_c=amb, with_n_minus_1=True)
-        ev = type(ev)(ev.factory, ev.utilisation, ev.flow, ev.cases, cooling)
+    ev = evaluate(
+        factory, utilisation, ambient_c=amb, with_n_minus_1=False, with_cooling_n_minus_1=not no_n_minus_1
+    )
     d = ev.to_dict()
     cool = d["cooling"]
     out = {

@@ -16,6 +16,7 @@ import numpy as np
 from twin.factory import Factory
 from twin.power.network import PowerFlow
 from twin.thermal.failover import CoolingCase, cooling_n_minus_1, max_ambient_c
+from twin.thermal.fluids import boiling_point_c
 from twin.thermal.plant import ThermalParams
 from twin.thermal.steady import Ambient, ThermalResult, solve_steady
 
@@ -42,6 +43,7 @@ class CoolingEvaluation:
         measured = (p.rack_loop >= 0) & np.isfinite(r.gpu_temp_c) | np.isinf(r.gpu_temp_c)
         tj = r.gpu_temp_c[measured]
         loops = []
+        boil = boiling_point_c()
         for li, lp in enumerate(p.loops):
             in_loop = p.rack_loop == li
             groups = p.group_loop == li
@@ -64,10 +66,11 @@ class CoolingEvaluation:
                     else None,
                     "cdu_groups": int(groups.sum()),
                     "cdu_loading_max": _finite(loading.max()) if groups.any() else None,
-                    "facility_supply_c": _finite(r.fw_supply_c[li]),
+                    "no_steady_state": bool(np.isinf(r.gpu_temp_c[in_loop]).any()),
+                    "facility_supply_c": _finite(r.fw_supply_c[li]) if r.fw_return_c[li] < boil else None,
                     "facility_setpoint_c": lp.fw_supply_c,
                     "rack_setpoint_c": lp.rack_supply_c,
-                    "facility_return_c": _finite(r.fw_return_c[li]),
+                    "facility_return_c": _finite(r.fw_return_c[li]) if r.fw_return_c[li] < boil else None,
                     "dry_cooler_fan_speed": float(r.fan_speed[li]),
                     "air_supply_c": _finite(r.air_supply_c[li]),
                     "air_unmet_w": float(r.air_unmet_w[li]),

@@ -151,6 +151,7 @@ def evaluate(
     with_n_minus_1: bool = True,
     ambient_c: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    with_cooling_n_minus_1: bool | None = None,
 ) -> Evaluation:
     """Evaluate the power chain of a factory at one utilisation, with N-1 analysis.
 
@@ -168,6 +169,8 @@ def evaluate(
         Ambient dry bulb for the cooling plant; defaults to the layout's design ambient. [°C]
     progress : callable(done, total), optional
         Called as N-1 cases complete.
+    with_cooling_n_minus_1 : bool, optional
+        Cooling N-1 on its own (default: as ``with_n_minus_1``).
     """
     if not 0.0 <= utilisation <= 1.0 or not np.isfinite(utilisation):
         raise ValueError(f"utilisation must be between 0 and 1, got {utilisation}")
@@ -182,7 +185,7 @@ def evaluate(
             factory,
             flow,
             ambient_c=ambient_c,
-            with_n_minus_1=with_n_minus_1,
+            with_n_minus_1=with_n_minus_1 if with_cooling_n_minus_1 is None else with_cooling_n_minus_1,
             hall_air_heat_w=fabric.network_power_w(),
         )
     return Evaluation(factory, utilisation, flow, cases, cooling, fabric)

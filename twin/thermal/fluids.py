@@ -73,3 +73,13 @@ def wet_bulb_c(dry_bulb_c: float, relative_humidity: float, pressure_pa: float =
 #: Latent heat of vaporisation of water at 25 °C, 2.442 MJ/kg (IAPWS-95 via CoolProp), used for the
 #: water evaporated by adiabatic pre-cooling.
 LATENT_HEAT_J_KG = 2.442e6
+
+
+@functools.cache
+def boiling_point_c(pressure_pa: float = LOOP_PRESSURE_PA) -> float:
+    """Saturation temperature of water at the loop pressure (120.2 °C at 2 bar; CoolProp). [°C]
+
+    Used as the upper limit of every liquid loop: glycol mixtures boil slightly higher, so water's
+    value is the conservative bound. A steady state above it does not exist (the loop would boil).
+    """
+    return float(CP.PropsSI("T", "P", pressure_pa, "Q", 0.0, "Water") - 273.15)

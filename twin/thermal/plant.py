@@ -130,7 +130,9 @@ class ThermalParams:
         c_sec_r = rated_flow * rho_g * cp_g
         c_pri_r = prim_flow * rho_fw[g_loop] * cp_fw[g_loop]
         ua = ua_from_design(cap, per_cdu("rated_approach") + cap / c_sec_r, 0.0, c_sec_r, c_pri_r)
-        group_flow = np.bincount(plant.rack_group[liquid], weights=flow[liquid], minlength=len(g_loop))
+        group_flow = np.bincount(
+            plant.rack_group[liquid], weights=flow[liquid], minlength=len(g_loop)
+        ).astype(float)
         return cls(
             loops=loops,
             rack_group=plant.rack_group,
@@ -253,7 +255,9 @@ def select_loop(p: ThermalParams, loop: int) -> tuple[ThermalParams, np.ndarray,
     changes |= {f: getattr(p, f)[groups] for f in group_fields}
     changes |= {f: getattr(p, f)[[loop]] for f in loop_fields}
     rg = p.rack_group[racks]
-    changes["rack_group"] = np.where(rg >= 0, remap[np.maximum(rg, 0)], -1)
+    new_group = np.full(len(rg), -1, dtype=np.int64)
+    new_group[rg >= 0] = remap[rg[rg >= 0]]
+    changes["rack_group"] = new_group
     changes["rack_loop"] = np.zeros(len(racks), dtype=np.int64)
     changes["group_loop"] = np.zeros(len(groups), dtype=np.int64)
     changes["loops"] = (p.loops[loop],)
