@@ -187,8 +187,11 @@ def _table(d: dict) -> str:
         f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs: {d['num_replicas']} replicas of "
         f"TP{d['tp']} PP{d['pp']} EP{d['ep']} {d['precision']} (KV {d['kv_precision']}), "
         f"{d['mode']} mode, {d['backend']} kernels"
-        + (f", disaggregated {dis['prefill_replicas']} prefill + {dis['decode_replicas']} decode"
-           if dis else ""),
+        + (
+            f", disaggregated {dis['prefill_replicas']} prefill + {dis['decode_replicas']} decode"
+            if dis
+            else ""
+        ),
         f"  KV pool {d['memory']['kv_capacity_tokens']:,} tokens per replica, weights "
         f"{d['memory']['weights_bytes_per_gpu'] / 1e9:.1f} GB per GPU",
         f"  requests completed      {d['num_completed']:>12,}",
@@ -254,11 +257,19 @@ def _table(d: dict) -> str:
 )
 @click.option("--output-tokens", default="256", show_default=True, help="Output length (same forms).")
 @click.option("--duration", type=float, default=600.0, show_default=True, help="Arrival window [s].")
-@click.option("--rate-profile", default="constant", show_default=True,
-              help="Arrival-rate shape: constant, diurnal:PERIOD_S,AMPLITUDE, bursty:PERIOD_S,DUTY,FACTOR.")
+@click.option(
+    "--rate-profile",
+    default="constant",
+    show_default=True,
+    help="Arrival-rate shape: constant, diurnal:PERIOD_S,AMPLITUDE, bursty:PERIOD_S,DUTY,FACTOR.",
+)
 @click.option("--offline", is_flag=True, help="Send all requests at time zero (MLPerf Offline).")
-@click.option("--concurrency", type=int, help="Closed loop: this many clients, each sending the next "
-              "request when its previous one completes (needs --num-requests).")
+@click.option(
+    "--concurrency",
+    type=int,
+    help="Closed loop: this many clients, each sending the next "
+    "request when its previous one completes (needs --num-requests).",
+)
 @click.option("--prefill-gpus", type=int, help="Disaggregated: GPUs of the prefill pool (the rest decode).")
 @click.option("--num-requests", type=int, help="Number of requests (offline, or a cap).")
 @click.option(
