@@ -194,6 +194,14 @@ def _table(d: dict) -> str:
         ),
         f"  KV pool {d['memory']['kv_capacity_tokens']:,} tokens per replica, weights "
         f"{d['memory']['weights_bytes_per_gpu'] / 1e9:.1f} GB per GPU",
+        *(
+            [
+                f"  OVERLOADED: {d['saturated_replicas']} of {d['num_replicas']} replicas cannot keep up "
+                f"with the offered load; they serve at capacity and queues (and TTFT) grow without bound"
+            ]
+            if d.get("saturated_replicas")
+            else []
+        ),
         f"  requests completed      {d['num_completed']:>12,}",
         f"  output tokens/s         {d['output_tokens_per_s']:>12,.0f}   "
         f"({d['output_tokens_per_s_per_gpu']:,.1f} per GPU)",

@@ -75,10 +75,16 @@ class FluidModel:
         T = np.clip(B + P, 0, self.grid[-1])
         S = np.clip(B + np.minimum(P / np.maximum(n_in, 1.0), 1.0), 0, self.sgrid[-1])
         ctx = B * (n_in + n_out / 2.0) * self.ctx_s
-        cc = (np.interp(T, self.grid, self.base_c) + np.interp(S, self.sgrid, self.head_c)
-              + self.pair_s * P * n_in / 2.0)
-        mm = np.interp(T, self.grid, self.base_m) + np.interp(S, self.sgrid, self.head_m) + np.where(
-            B > 0, self.floor, 0.0)
+        cc = (
+            np.interp(T, self.grid, self.base_c)
+            + np.interp(S, self.sgrid, self.head_c)
+            + self.pair_s * P * n_in / 2.0
+        )
+        mm = (
+            np.interp(T, self.grid, self.base_m)
+            + np.interp(S, self.sgrid, self.head_m)
+            + np.where(B > 0, self.floor, 0.0)
+        )
         if self.ctx_comp:
             cc = cc + ctx
         else:
@@ -98,18 +104,24 @@ class FluidModel:
         t1, c1, m1 = self.parts(B, np.maximum(P, chunk), n_in, n_out, sc, sm)
         return t0 + q * (t1 - t0), c0 + q * (c1 - c0), m0 + q * (m1 - m0)
 
-    def curve(self, rate_per_s, mean_input, mean_output, *, clock_factor=1.0,
-              duration_s: float = float("inf")) -> FluidCurve:
+    def curve(
+        self, rate_per_s, mean_input, mean_output, *, clock_factor=1.0, duration_s: float = float("inf")
+    ) -> FluidCurve:
         """Steady state of every replica; inputs are scalars or arrays over replicas.
 
         Replicas with equal (rate, lengths, clock) are solved once.
         """
         lam0 = np.atleast_1d(np.asarray(rate_per_s, dtype=float))
         shape0 = lam0.shape
-        keys = np.stack([lam0,
-                         np.broadcast_to(np.asarray(mean_input, dtype=float), shape0),
-                         np.broadcast_to(np.asarray(mean_output, dtype=float), shape0),
-                         np.broadcast_to(np.asarray(clock_factor, dtype=float), shape0)], axis=1)
+        keys = np.stack(
+            [
+                lam0,
+                np.broadcast_to(np.asarray(mean_input, dtype=float), shape0),
+                np.broadcast_to(np.asarray(mean_output, dtype=float), shape0),
+                np.broadcast_to(np.asarray(clock_factor, dtype=float), shape0),
+            ],
+            axis=1,
+        )
         uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         lam, n_in, n_out, f = uniq.T
@@ -175,23 +187,37 @@ class FluidResult:
     mean_output: float
     offline: bool
     makespan_s: float | None = None
+    window_s: float | None = None  # arrival window of an online workload [s]
 
     def to_dict(self, num_gpus: int) -> dict:
         c = self.curve
         req_s = float(c.completed_per_s.sum())
         out_s = req_s * self.mean_output
+
         def m(x):  # noqa: E306
             v = float(np.mean(x))
             return {"mean": v if np.isfinite(v) else None, "p50": None, "p90": None, "p99": None}
+
         return {
-            "num_requests": self.num_requests, "num_completed": self.num_requests,
+            # saturated replicas serve at capacity: over the window they complete less than offered
+            "num_requests": self.num_requests,
+            "num_completed": (
+                self.num_requests
+                if self.offline or not c.saturated.any() or not self.window_s
+                else min(self.num_requests, int(req_s * self.window_s))
+            ),
             "span_s": self.makespan_s,
-            "output_tokens_per_s": out_s, "output_tokens_per_s_per_gpu": out_s / num_gpus,
+            "output_tokens_per_s": out_s,
+            "output_tokens_per_s_per_gpu": out_s / num_gpus,
             "total_tokens_per_s": req_s * (self.mean_input + self.mean_output),
             "requests_per_s": req_s,
-            "mean_input_tokens": self.mean_input, "mean_output_tokens": self.mean_output,
-            "ttft_s": m(c.ttft_s), "tpot_s": m(c.tpot_s), "e2e_s": m(c.e2e_s),
-            "goodput_requests_per_s": None, "slo_attainment": None,
+            "mean_input_tokens": self.mean_input,
+            "mean_output_tokens": self.mean_output,
+            "ttft_s": m(c.ttft_s),
+            "tpot_s": m(c.tpot_s),
+            "e2e_s": m(c.e2e_s),
+            "goodput_requests_per_s": None,
+            "slo_attainment": None,
             "saturated_replicas": int(c.saturated.sum()),
             "mean_batch": float(np.mean(c.batch)),
             "compute_bound_fraction": float(np.mean(c.compute_fraction)),
@@ -199,8 +225,7 @@ class FluidResult:
         }
 
 
-def fluid_point(perf: PerfModel, workload: Workload, num_replicas: int,
-                clock_factor=1.0) -> FluidResult:
+def fluid_point(perf: PerfModel, workload: Workload, num_replicas: int, clock_factor=1.0) -> FluidResult:
     """Fluid estimate of a workload spread evenly over ``num_replicas`` replicas."""
     workload.check()
     fm = FluidModel(perf)
@@ -235,4 +260,4 @@ def fluid_point(perf: PerfModel, workload: Workload, num_replicas: int,
         curve.ttft_s = makespan / 2.0 - (n_out - 1.0) * t / 2.0 + t
         curve.ttft_s = np.maximum(curve.ttft_s, t)
         curve.e2e_s = curve.ttft_s + (n_out - 1.0) * t
-    return FluidResult(curve, n, n_in, n_out, offline, makespan)
+    return FluidResult(curve, n, n_in, n_out, offline, makespan, None if offline else dur)

@@ -7,6 +7,7 @@ turns into :class:`Requests`: struct-of-arrays sorted by arrival time.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,15 +36,22 @@ class LengthDist:
 
     def __post_init__(self) -> None:
         if self.kind not in LENGTH_KINDS:
-            raise ServingInputError(f"unknown length distribution {self.kind!r}; valid: "
-                                    f"{', '.join(f'{k}:{v}' for k, v in LENGTH_KINDS.items())}")
+            raise ServingInputError(
+                f"unknown length distribution {self.kind!r}; valid: "
+                f"{', '.join(f'{k}:{v}' for k, v in LENGTH_KINDS.items())}"
+            )
 
     @property
     def mean(self) -> float:
         """Mean before clipping (exact for fixed/uniform)."""
         p = self.params
-        return {"fixed": p[0], "normal": p[0], "uniform": (p[0] + p[-1]) / 2, "lognormal": p[0],
-                "exponential": p[0]}[self.kind]
+        return {
+            "fixed": p[0],
+            "normal": p[0],
+            "uniform": (p[0] + p[-1]) / 2,
+            "lognormal": p[0],
+            "exponential": p[0],
+        }[self.kind]
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` integer lengths >= 1."""
@@ -66,13 +74,30 @@ class LengthDist:
         return x
 
 
+#: Most requests one discrete run draws (~0.5 GB of request state; 100,000 requests use ~320 MiB,
+#: benchmarks/README.md). Larger factories belong to the fluid mode.
+MAX_REQUESTS = 10_000_000
+
+#: Longest simulated time span accepted: one year [s]. The per-replica activity record is binned over
+#: the whole span, so an arrival at 1e12 s would need terabytes.
+MAX_SPAN_S = 365 * 24 * 3600.0
+
+#: Longest prompt or output accepted, in tokens (above every catalog model's context window).
+MAX_TOKENS = 10_000_000
+
+
 def parse_length(text: str, what: str = "length") -> LengthDist:
     """``"2048"``, ``"normal:1147,400"``, ``"uniform:800,1000"``, ``"lognormal:1147,1000"``."""
     text = text.strip()
     try:
         if ":" not in text:
-            v = int(float(text))
-            if v < 1 or float(text) != v:
+            f = float(text)
+            if not math.isfinite(f):
+                raise ValueError
+            v = int(f)
+            if v < 1 or f != v:
+                raise ValueError
+            if v >= MAX_TOKENS:
                 raise ValueError
             return LengthDist("fixed", (v,))
         kind, _, rest = text.partition(":")
@@ -80,13 +105,17 @@ def parse_length(text: str, what: str = "length") -> LengthDist:
     except ValueError:
         raise ServingInputError(
             f"{what} tokens {text!r}: expected a whole number >= 1 or NAME:PARAMS with NAME one of "
-            f"{', '.join(f'{k}:{v}' for k, v in LENGTH_KINDS.items())}") from None
+            f"{', '.join(f'{k}:{v}' for k, v in LENGTH_KINDS.items())}"
+        ) from None
     need = {"fixed": 1, "normal": 2, "uniform": 2, "lognormal": 2, "exponential": 1}.get(kind)
     if need is None:
-        raise ServingInputError(f"{what} tokens {text!r}: unknown distribution {kind!r}; valid: "
-                                f"{', '.join(LENGTH_KINDS)}")
-    if len(params) != need or any(p <= 0 for p in params):
-        raise ServingInputError(f"{what} tokens {text!r}: {kind} takes {LENGTH_KINDS[kind]}, all > 0")
+        raise ServingInputError(
+            f"{what} tokens {text!r}: unknown distribution {kind!r}; valid: {', '.join(LENGTH_KINDS)}"
+        )
+    if len(params) != need or any(not (0 < p < MAX_TOKENS) for p in params):
+        raise ServingInputError(
+            f"{what} tokens {text!r}: {kind} takes {LENGTH_KINDS[kind]}, all > 0 and below {MAX_TOKENS:,}"
+        )
     if kind == "uniform" and params[1] < params[0]:
         raise ServingInputError(f"{what} tokens {text!r}: uniform needs LO <= HI")
     return LengthDist(kind, params)
@@ -114,16 +143,24 @@ def read_trace(path: str | Path) -> Requests:
         times, lengths below 1).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ServingInputError(f"{path}: is a folder; expected a CSV trace file")
     if not path.is_file():
         raise ServingInputError(f"{path}: trace file not found")
     cols = ("arrival_s", "input_tokens", "output_tokens")
     problems: list[str] = []
     rows: list[tuple[float, int, int]] = []
-    with path.open(newline="", encoding="utf-8") as fh:
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # tolerate the BOM spreadsheets write
+    except UnicodeDecodeError:
+        raise ServingInputError(f"{path}: not a text CSV file (expected columns {', '.join(cols)})") from None
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or any(c not in reader.fieldnames for c in cols):
-            raise ServingInputError(f"{path}:1: header must name the columns {', '.join(cols)}; got "
-                                    f"{', '.join(reader.fieldnames or [])}")
+            raise ServingInputError(
+                f"{path}:1: header must name the columns {', '.join(cols)}; got "
+                f"{', '.join(reader.fieldnames or [])}"
+            )
         for row in reader:
             line = reader.line_num
             try:
@@ -131,17 +168,28 @@ def read_trace(path: str | Path) -> Requests:
                 i = float(row["input_tokens"])
                 o = float(row["output_tokens"])
             except (TypeError, ValueError):
-                problems.append(f"{path}:{line}: expected numbers in {', '.join(cols)}, got "
-                                f"{[row.get(c) for c in cols]}")
+                problems.append(
+                    f"{path}:{line}: expected numbers in {', '.join(cols)}, got {[row.get(c) for c in cols]}"
+                )
                 continue
-            if not math.isfinite(a) or a < 0:
-                problems.append(f"{path}:{line}: arrival_s must be a time >= 0, got {row['arrival_s']}")
-            if i < 1 or i != int(i):
-                problems.append(f"{path}:{line}: input_tokens must be a whole number >= 1, got "
-                                f"{row['input_tokens']}")
-            if o < 1 or o != int(o):
-                problems.append(f"{path}:{line}: output_tokens must be a whole number >= 1, got "
-                                f"{row['output_tokens']}")
+            if not math.isfinite(a) or not 0 <= a <= MAX_SPAN_S:
+                problems.append(
+                    f"{path}:{line}: arrival_s must be a time from 0 to {MAX_SPAN_S:.0f} s "
+                    f"(one year), got {row['arrival_s']}"
+                )
+                continue
+            if not (math.isfinite(i) and 1 <= i < MAX_TOKENS) or i != int(i):
+                problems.append(
+                    f"{path}:{line}: input_tokens must be a whole number from 1 to "
+                    f"{MAX_TOKENS - 1:,}, got {row['input_tokens']}"
+                )
+                continue
+            if not (math.isfinite(o) and 1 <= o < MAX_TOKENS) or o != int(o):
+                problems.append(
+                    f"{path}:{line}: output_tokens must be a whole number from 1 to "
+                    f"{MAX_TOKENS - 1:,}, got {row['output_tokens']}"
+                )
+                continue
             rows.append((a, int(i), int(o)))
     if problems:
         raise ServingInputError(f"{len(problems)} bad row(s) in the trace:\n  " + "\n  ".join(problems))
@@ -178,12 +226,20 @@ class Workload:
         if self.offline:
             if not self.num_requests or self.num_requests < 1:
                 raise ServingInputError("offline mode needs --num-requests >= 1")
+            if self.num_requests > MAX_REQUESTS:
+                raise ServingInputError(
+                    f"--num-requests {self.num_requests:,} is above the {MAX_REQUESTS:,} one run simulates"
+                )
             return
         if self.rate_per_s is None or not self.rate_per_s > 0 or not math.isfinite(self.rate_per_s):
             raise ServingInputError(
-                f"arrival rate must be greater than zero requests/s, got {self.rate_per_s}")
-        if not self.duration_s > 0:
-            raise ServingInputError(f"duration must be greater than zero seconds, got {self.duration_s}")
+                f"arrival rate must be greater than zero requests/s, got {self.rate_per_s}"
+            )
+        if not 0 < self.duration_s <= MAX_SPAN_S:
+            raise ServingInputError(
+                f"duration must be greater than zero and at most {MAX_SPAN_S:.0f} s "
+                f"(one year), got {self.duration_s}"
+            )
         if self.num_requests is not None and self.num_requests < 1:
             raise ServingInputError("--num-requests must be at least 1")
         self._profile()
@@ -205,8 +261,10 @@ class Workload:
             if low < 0:
                 raise ServingInputError(f"rate profile {self.rate_profile!r}: DUTY x FACTOR must be <= 1")
             return (lambda t: np.where((t % period) < duty * period, factor, low)), factor
-        raise ServingInputError(f"unknown rate profile {self.rate_profile!r}; valid: constant, "
-                                "diurnal:PERIOD_S,AMPLITUDE(0-1), bursty:PERIOD_S,DUTY(0-1),FACTOR(>=1)")
+        raise ServingInputError(
+            f"unknown rate profile {self.rate_profile!r}; valid: constant, "
+            "diurnal:PERIOD_S,AMPLITUDE(0-1), bursty:PERIOD_S,DUTY(0-1),FACTOR(>=1)"
+        )
 
     def generate(self, rng: np.random.Generator) -> Requests:
         """Draw the requests (arrival-sorted)."""
@@ -218,6 +276,13 @@ class Workload:
             arrival = np.zeros(n)
         else:
             shape, peak = self._profile()
+            expected = self.rate_per_s * peak * self.duration_s
+            if expected > MAX_REQUESTS and (self.num_requests is None or self.num_requests > MAX_REQUESTS):
+                raise ServingInputError(
+                    f"--rate x --duration asks for ~{expected:,.0f} requests; one discrete run simulates "
+                    f"at most {MAX_REQUESTS:,}: lower --rate or --duration, cap with --num-requests, or "
+                    "use --fluid"
+                )
             lam = self.rate_per_s * peak
             # homogeneous Poisson at the peak rate, thinned to the profile (Lewis & Shedler 1979)
             n_max = int(lam * self.duration_s + 10 * math.sqrt(lam * self.duration_s) + 10)
@@ -230,6 +295,8 @@ class Workload:
             arrival = t
             n = len(t)
             if n == 0:
-                raise ServingInputError(f"no request arrives in {self.duration_s} s at {self.rate_per_s} "
-                                        "requests/s; raise --rate or --duration")
+                raise ServingInputError(
+                    f"no request arrives in {self.duration_s} s at {self.rate_per_s} "
+                    "requests/s; raise --rate or --duration"
+                )
         return Requests(arrival, self.input_len.sample(n, rng), self.output_len.sample(n, rng))
