@@ -69,3 +69,14 @@ def test_fluid_overload_is_flagged_and_counts_what_is_served():
     assert d["num_completed"] == pytest.approx(d["requests_per_s"] * 60, rel=1e-3)
     assert d["num_completed"] < d["num_requests"]
     assert "OVERLOADED" in _run(["--rate", "1e6", "--fluid"]).stdout
+
+
+def test_silent_fallbacks_are_noted():
+    import json
+
+    d = json.loads(subprocess.run(
+        [TWIN, "serve-sim", "--system", "hgx-h100", "--gpus", "8", "--model", "llama-3.1-8b", "--tp", "1",
+         "--precision", "fp4", "--offline", "--num-requests", "20", "--rate", "5", "--json", "-"],
+        capture_output=True, text=True, timeout=120).stdout)
+    assert any("no fp4 tensor-core rate" in n for n in d["notes"])
+    assert any("--rate is ignored" in n for n in d["notes"])

@@ -160,7 +160,16 @@ def serve_sim(
         raise ServingInputError(
             "--fluid covers aggregated open-loop serving only (no --prefill-gpus, no --concurrency)"
         )
-    return simulate(
+    notes = []
+    if precision not in hspec.peak_flops:
+        wider = next(p for p in ("fp8", "bf16") if p in hspec.peak_flops)
+        notes.append(
+            f"{system} has no {precision} tensor-core rate: {precision} weights compute at the "
+            f"{wider} rate (memory traffic stays {precision})"
+        )
+    if offline and rate is not None:
+        notes.append("--offline sends every request at time zero: --rate is ignored")
+    result = simulate(
         mspec,
         hspec,
         dep,
@@ -175,6 +184,7 @@ def serve_sim(
         prefill_gpus=prefill_gpus,
         concurrency=concurrency,
     )
+    return result | {"notes": notes}
 
 
 def _dist(v: str | int | LengthDist, what: str) -> LengthDist:
@@ -202,6 +212,7 @@ def _table(d: dict) -> str:
             if d.get("saturated_replicas")
             else []
         ),
+        *[f"  note: {n}" for n in d.get("notes", [])],
         f"  requests completed      {d['num_completed']:>12,}",
         f"  output tokens/s         {d['output_tokens_per_s']:>12,.0f}   "
         f"({d['output_tokens_per_s_per_gpu']:,.1f} per GPU)",
