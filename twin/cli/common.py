@@ -52,24 +52,24 @@ def fail_input(exc: InputError) -> NoReturn:
     sys.exit(2)
 
 
-def parse_power(text: str | None, option: str = "--gpu-power-cap") -> float | None:
-    """Parse a power option ('1000 W'); a bad value is a usage error (exit 2) naming ``option``."""
+def _parse_option(text: str | None, kind: str, option: str) -> float | None:
+    """Parse an option value with units of ``kind``; a bad value is a usage error naming ``option``."""
     if text is None:
         return None
     try:
-        return parse(text, "power")
+        return parse(text, kind)
     except TwinError as exc:
         raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
+
+
+def parse_power(text: str | None, option: str = "--gpu-power-cap") -> float | None:
+    """Parse a power option ('1000 W'); a bad value is a usage error (exit 2) naming ``option``."""
+    return _parse_option(text, "power", option)
 
 
 def parse_temperature(text: str | None, option: str = "--ambient") -> float | None:
     """Parse a temperature option ('35 degC'); a bad value is a usage error (exit 2) naming ``option``."""
-    if text is None:
-        return None
-    try:
-        return parse(text, "temperature")
-    except TwinError as exc:
-        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
+    return _parse_option(text, "temperature", option)
 
 
 def parse_ambient(text: str | None) -> float | None:

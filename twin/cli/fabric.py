@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from twin.cli.common import check_json_out, fail_input, write_json
+from twin.cli.common import fail_input, json_option, write_json
 from twin.errors import InputError
 from twin.fabric import build_fabric
 from twin.layout import load_layout
@@ -74,13 +74,7 @@ def _report(d: dict) -> str:
 
 @click.command("fabric")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--json",
-    "json_out",
-    metavar="OUT",
-    callback=check_json_out,
-    help="Write the result as JSON to OUT ('-' = stdout).",
-)
+@json_option
 def fabric_cmd(file: Path, json_out: str | None) -> None:
     """Print the fabric's bill of materials and bandwidth table for a layout FILE."""
     try:

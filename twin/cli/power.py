@@ -17,7 +17,7 @@ from twin.cli.common import (
     write_json,
 )
 from twin.cli.thermal import cooling_summary
-from twin.engine.steady import Evaluation, evaluate
+from twin.engine.steady import evaluate
 from twin.errors import InputError
 from twin.layout import BUNDLED_CATALOG, load_catalog, load_layout
 from twin.layout.yamlio import MarkedList, load_yaml
@@ -71,8 +71,8 @@ def validate(files: tuple[Path, ...], json_out: str | None) -> None:
         sys.exit(2)
 
 
-def _summary(ev: Evaluation, top: int) -> str:
-    d = ev.to_dict()
+def _summary(d: dict, top: int) -> str:
+    """Human-readable summary of an evaluation dict (``Evaluation.to_dict()``)."""
     lines = [
         f"Layout {d['layout']!r} ({d['source_file']})",
         f"  {d['num_halls']} hall(s), {d['num_racks']} racks, {d['num_gpus']} GPUs, "
@@ -215,7 +215,8 @@ def evaluate_cmd(
         if not no_n_minus_1 and n > 200:
             click.echo(f"N-1 analysis over {n} components ...", err=True)
         ev = evaluate(factory, utilisation, gpu_cap_w=cap, ambient_c=amb, with_n_minus_1=not no_n_minus_1)
+    d = ev.to_dict()
     if json_out != "-":
-        click.echo(_summary(ev, top))
+        click.echo(_summary(d, top))
     if json_out:
-        write_json(ev.to_dict(), json_out)
+        write_json(d, json_out)

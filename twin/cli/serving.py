@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from twin.cli.common import check_json_out, positive_number, write_json
+from twin.cli.common import json_option, positive_number, write_json
 from twin.errors import InputError
 from twin.layout import Catalog, load_catalog
 from twin.layout.catalog import LlmEntry, SystemEntry
@@ -299,13 +299,7 @@ def _table(d: dict) -> str:
 @click.option("--backend", default="auto", show_default=True, help="GEMM times: auto, tables, roofline.")
 @click.option("--slo-ttft", type=float, callback=positive_number, help="SLA on TTFT for goodput [s].")
 @click.option("--slo-tpot", type=float, callback=positive_number, help="SLA on TPOT for goodput [s].")
-@click.option(
-    "--json",
-    "json_out",
-    metavar="OUT",
-    callback=check_json_out,
-    help="Write the result as JSON to OUT ('-' = stdout).",
-)
+@json_option
 def serve_sim_cmd(
     system,
     gpus,
