@@ -174,6 +174,25 @@ class ThermalParams:
             extras={"air_cp": air_cp_j_kg_k(), **_dry_cooler_ratings(loops, rho_fw, cp_fw)},
         )
 
+    def group_sum(self, rack_values: np.ndarray) -> np.ndarray:
+        """Sum a per-rack array over each CDU group's racks (float, also with no groups)."""
+        v = np.asarray(rack_values, dtype=float)
+        return np.bincount(
+            self.rack_group[self.liquid], weights=v[self.liquid], minlength=self.num_groups
+        ).astype(float)
+
+    def loop_sum(self, group_values: np.ndarray) -> np.ndarray:
+        """Sum a per-group array over each hall loop's CDU groups."""
+        return np.bincount(
+            self.group_loop, weights=np.asarray(group_values, dtype=float), minlength=self.num_loops
+        ).astype(float)
+
+    def rack_loop_sum(self, rack_values: np.ndarray) -> np.ndarray:
+        """Sum a per-rack array over each hall loop's racks (racks of halls without cooling skipped)."""
+        v = np.asarray(rack_values, dtype=float)
+        inside = self.rack_loop >= 0
+        return np.bincount(self.rack_loop[inside], weights=v[inside], minlength=self.num_loops).astype(float)
+
     def per_rack(self, group_values: np.ndarray, fill: float = 0.0) -> np.ndarray:
         """Spread a per-group array onto racks (``fill`` for racks without a CDU group)."""
         out = np.full(len(self.rack_group), fill, dtype=float)

@@ -74,9 +74,7 @@ def hydraulics(p: ThermalParams, f: Failures, group_heat_w: np.ndarray | None = 
     group_flow = need * scale
     rho_cp_rack = p.rho_tcs * p.cp_tcs
     c_rack = rack_flow * rho_cp_rack
-    c_sec = np.bincount(p.rack_group[p.liquid], weights=c_rack[p.liquid], minlength=p.num_groups).astype(
-        float
-    )
+    c_sec = p.group_sum(c_rack)
     # pump power: CDUs running share the flow; affinity law on each
     per_cdu_frac = np.divide(group_flow, np.maximum(cdus_up, 1) * p.cdu_rated_flow_m3_s)
     cdu_pump = cdus_up * affinity_power_w(p.cdu_pump_power_w, per_cdu_frac)
@@ -85,7 +83,7 @@ def hydraulics(p: ThermalParams, f: Failures, group_heat_w: np.ndarray | None = 
     q_g = np.zeros(p.num_groups) if group_heat_w is None else np.asarray(group_heat_w, dtype=float)
     load_frac = np.divide(q_g, cdus_up * p.cdu_capacity_w, out=np.ones_like(q_g), where=cdus_up > 0)
     prim_need_g = cdus_up * p.cdu_prim_flow_m3_s * np.clip(load_frac, MIN_PRIMARY_FRACTION, 1.0)
-    prim_need = np.bincount(loop, weights=prim_need_g, minlength=p.num_loops).astype(float)
+    prim_need = p.loop_sum(prim_need_g)
     pumps = p.loop_count("num_pumps") - f.fw_pumps
     pump_flow = p.loop_array("pump.rated_flow")
     avail_fw = np.maximum(pumps, 0) * pump_flow
@@ -340,10 +338,7 @@ def gpu_coolant_c(
 def room_air_capacity_w_k(p: ThermalParams) -> np.ndarray:
     """ṁ·cp of the room air per loop: the air-cooled share of nameplate heat over its design rise."""
     share = (1.0 - p.liquid_fraction) * p.nameplate_w / p.air_delta_t_k
-    loop = np.where(p.rack_loop >= 0, p.rack_loop, 0)
-    return np.bincount(loop, weights=np.where(p.rack_loop >= 0, share, 0.0), minlength=p.num_loops).astype(
-        float
-    )
+    return p.rack_loop_sum(share)
 
 
 def solve_steady(
@@ -374,9 +369,7 @@ def solve_steady(
     q = np.asarray(rack_heat_w, dtype=float)
     pg = np.broadcast_to(np.asarray(gpu_power_w, dtype=float), q.shape)
     q_liq, q_air = _heat_split(p, q)
-    q_group = np.bincount(p.rack_group[p.liquid], weights=q_liq[p.liquid], minlength=p.num_groups).astype(
-        float
-    )
+    q_group = p.group_sum(q_liq)
     h = hydraulics(p, f, q_group)
     # pump work ends up as heat in the secondary loop; a group with no CDU or no flow passes nothing
     # to the facility water (its racks have no steady state, see below)
@@ -384,7 +377,7 @@ def solve_steady(
     passes = (h.c_sec_w_k > 0) & (eps * c_min > 0)
     q_hx = np.where(passes, q_group + h.cdu_pump_w, 0.0)
     loop_g = p.group_loop
-    q_fw = np.bincount(loop_g, weights=q_hx, minlength=p.num_loops).astype(float) + h.fw_pump_w
+    q_fw = p.loop_sum(q_hx) + h.fw_pump_w
     air_in = rejection_air_c(p, amb)
     t_fw = facility_supply_c(p, f, h, q_fw, air_in)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -397,9 +390,7 @@ def solve_steady(
     ret = supply + rise
     # air side
     loop = np.where(p.rack_loop >= 0, p.rack_loop, 0)
-    q_air_loop = np.bincount(
-        loop, weights=np.where(p.rack_loop >= 0, q_air, 0.0), minlength=p.num_loops
-    ).astype(float)
+    q_air_loop = p.rack_loop_sum(q_air)
     if loop_air_heat_w is not None:
         q_air_loop = q_air_loop + np.asarray(loop_air_heat_w, dtype=float)
     air = air_side(p, f, q_air_loop, room_air_capacity_w_k(p), amb)

@@ -142,7 +142,7 @@ def step(
     q_air = q - q_liq
     gl = p.gpu_liquid
     q_other = np.where(gl, q_liq - p.num_gpus * pg, q_liq)
-    q_group = np.bincount(p.rack_group[liquid], weights=q_liq[liquid], minlength=p.num_groups).astype(float)
+    q_group = p.group_sum(q_liq)
     h = hydraulics(p, f, q_group)
     eps, c_min = group_effectiveness(h)
     eps_cmin = eps * c_min
@@ -153,9 +153,7 @@ def step(
     air_in = rejection_air_c(p, ambient)
     c_air_dc, ua_dc = dry_cooler_bank(p, f, h)
     trim = trim_capacity_w(p, f)
-    q_air_loop = np.bincount(loop_r, weights=np.where(in_loop, q_air, 0.0), minlength=p.num_loops).astype(
-        float
-    )
+    q_air_loop = p.rack_loop_sum(q_air)
     if loop_air_heat_w is not None:
         q_air_loop = q_air_loop + np.asarray(loop_air_heat_w, dtype=float)
     air = air_side(p, f, q_air_loop, room_air_capacity_w_k(p), ambient)
@@ -186,16 +184,14 @@ def step(
             liquid, h_dt * (into_rack + c_rack * (t_sup_r - t_r)) / np.where(liquid, p.c_rack_j_k, 1.0), 0.0
         )
         # CDU groups
-        mix = np.bincount(
-            p.rack_group[liquid], weights=(c_rack * t_r)[liquid], minlength=p.num_groups
-        ).astype(float)
+        mix = p.group_sum(c_rack * t_r)
         t_ret = np.divide(mix, h.c_sec_w_k, out=t_s.copy(), where=h.c_sec_w_k > 0)
         q_max = np.maximum(eps_cmin * (t_ret - t_fw[loop_g]), 0.0)
         q_hold = h.c_sec_w_k * (t_ret - set_s) + h.cdu_pump_w + c_g * (t_s - set_s) / tau_c
         q_hx = np.clip(np.minimum(q_max, q_hold), 0.0, None)
         d_s = h_dt * (h.c_sec_w_k * (t_ret - t_s) + h.cdu_pump_w - q_hx) / c_g
         # facility water
-        into_fw = np.bincount(loop_g, weights=q_hx, minlength=p.num_loops).astype(float) + h.fw_pump_w
+        into_fw = p.loop_sum(q_hx) + h.fw_pump_w
         t_fwr = t_fw + np.divide(into_fw, c_w, out=np.zeros_like(c_w), where=c_w > 0)
         rej_max = dry_cooler_heat_w(t_fwr, air_in, c_w, c_air_dc, ua_dc, 1.0) + np.where(c_w > 0, trim, 0.0)
         rej_hold = into_fw + p.c_fw_j_k * (t_fw - set_fw) / tau_c
@@ -207,15 +203,10 @@ def step(
         die_store = p.num_gpus * p.gpu_c_j_k * d_die
         rack_store = p.c_rack_j_k * d_rack
         stored_r = np.where(gl, die_store, 0.0) + np.where(liquid, rack_store, 0.0)
-        sec_stored += np.bincount(
-            p.rack_group[liquid], weights=stored_r[liquid], minlength=p.num_groups
-        ).astype(float)
+        sec_stored += p.group_sum(stored_r)
         sec_stored += c_g * d_s
         heat_in_r = np.where(gl, q_other + p.num_gpus * pg, q_other)
-        sec_in += h_dt * (
-            np.bincount(p.rack_group[liquid], weights=heat_in_r[liquid], minlength=p.num_groups).astype(float)
-            + h.cdu_pump_w
-        )
+        sec_in += h_dt * (p.group_sum(heat_in_r) + h.cdu_pump_w)
         sec_out += h_dt * q_hx
         fw_in += h_dt * into_fw
         fw_out += h_dt * q_rej
