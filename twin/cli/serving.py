@@ -16,7 +16,7 @@ from twin.cli.common import json_option, positive_number, write_json
 from twin.errors import InputError
 from twin.layout import Catalog, load_catalog
 from twin.layout.catalog import LlmEntry, SystemEntry
-from twin.serving.api import simulate
+from twin.serving.api import max_rate, simulate
 from twin.serving.specs import Deployment, HardwareSpec, ModelSpec, ServingInputError
 from twin.serving.workload import LengthDist, Workload, parse_length, read_trace
 
@@ -127,8 +127,20 @@ def serve_sim(
     prefill_gpus: int | None = None,
     concurrency: int | None = None,
     rate_profile: str = "constant",
+    max_rate_search: bool = False,
 ) -> dict:
-    """The ``twin serve-sim`` computation from Python; returns the JSON-ready result dict."""
+    """The ``twin serve-sim`` computation from Python; returns the JSON-ready result dict.
+
+    With ``max_rate_search`` the arrival rate is searched instead of given: the result is the highest
+    Poisson rate whose P99 TTFT and P99 TPOT stay within ``slo_ttft_s`` / ``slo_tpot_s`` (MLPerf
+    Server scoring, :func:`twin.serving.api.max_rate`), with the metrics at that rate.
+    """
+    if max_rate_search:
+        if offline or trace or concurrency is not None or fluid or prefill_gpus:
+            raise ServingInputError("--max-rate searches the Poisson arrival rate of an aggregated discrete "
+                                    "run: drop --offline, --trace, --concurrency, --fluid and --prefill-gpus")
+        if slo_ttft_s is None and slo_tpot_s is None:
+            raise ServingInputError("--max-rate needs the P99 limits to meet: --slo-ttft and/or --slo-tpot")
     mspec, hspec = lookup_specs(system, model, catalog)
     dep = Deployment(
         tp=tp,
@@ -145,7 +157,7 @@ def serve_sim(
             workload = Workload(trace=read_trace(trace))
         else:
             workload = Workload(
-                rate_per_s=None if offline else rate,
+                rate_per_s=None if offline else (1.0 if max_rate_search and rate is None else rate),
                 input_len=_dist(input_tokens, "input"),
                 output_len=_dist(output_tokens, "output"),
                 duration_s=duration_s,
@@ -169,6 +181,12 @@ def serve_sim(
         )
     if offline and rate is not None:
         notes.append("--offline sends every request at time zero: --rate is ignored")
+    if max_rate_search:
+        if rate is not None:
+            notes.append("--max-rate searches the arrival rate: --rate is ignored")
+        result = max_rate(mspec, hspec, dep, workload, gpus, p99_ttft_s=slo_ttft_s, p99_tpot_s=slo_tpot_s,
+                          backend=backend, seed=seed, progress=progress)
+        return result | {"notes": notes}
     result = simulate(
         mspec,
         hspec,
@@ -192,6 +210,15 @@ def _dist(v: str | int | LengthDist, what: str) -> LengthDist:
 
 
 def _table(d: dict) -> str:
+    cap = d.get("capacity")
+    if cap is not None and not cap["max_rate_per_s"]:
+        lim = " and ".join(f"P99 {k} <= {v * 1e3:,.3g} ms" for k, v in
+                           (("TTFT", cap["p99_ttft_limit_s"]), ("TPOT", cap["p99_tpot_limit_s"])) if v)
+        low = min(p["rate_per_s"] for p in cap["probes"])
+        return "\n".join([f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs, capacity search",
+                          f"  no rate meets {lim}: even {low:.3g} requests/s fails "
+                          f"({len(cap['probes'])} simulations)",
+                          *[f"  note: {n}" for n in d.get("notes", [])]])
     dis = d.get("disaggregated")
     lines = [
         f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs: {d['num_replicas']} replicas of "
@@ -234,6 +261,13 @@ def _table(d: dict) -> str:
                 for q in ("mean", "p50", "p90", "p99")
             )
         )
+    if cap is not None:
+        lim = " and ".join(f"P99 {k} <= {v * 1e3:,.0f} ms" for k, v in
+                           (("TTFT", cap["p99_ttft_limit_s"]), ("TPOT", cap["p99_tpot_limit_s"])) if v)
+        lines.insert(1, f"  highest rate with {lim}: {cap['max_rate_per_s']:,.3f} requests/s, "
+                        f"{cap['output_tokens_per_s']:,.0f} output tokens/s "
+                        f"({cap['output_tokens_per_s_per_gpu']:,.1f} per GPU) in steady state "
+                        f"({len(cap['probes'])} simulations); the run at that rate:")
     if d.get("goodput_requests_per_s") is not None:
         lines.append(
             f"  goodput at SLA: {d['goodput_requests_per_s']:.2f} req/s "
@@ -299,6 +333,9 @@ def _table(d: dict) -> str:
 @click.option("--backend", default="auto", show_default=True, help="GEMM times: auto, tables, roofline.")
 @click.option("--slo-ttft", type=float, callback=positive_number, help="SLA on TTFT for goodput [s].")
 @click.option("--slo-tpot", type=float, callback=positive_number, help="SLA on TPOT for goodput [s].")
+@click.option("--max-rate", "max_rate_search", is_flag=True,
+              help="Search the highest Poisson rate whose P99 TTFT and P99 TPOT meet --slo-ttft/--slo-tpot "
+                   "(MLPerf Server scoring) and report the metrics there.")
 @json_option
 def serve_sim_cmd(
     system,
@@ -327,10 +364,11 @@ def serve_sim_cmd(
     backend,
     slo_ttft,
     slo_tpot,
+    max_rate_search,
     json_out,
 ) -> None:
     """Simulate LLM serving: throughput, TTFT, TPOT and end-to-end latency."""
-    if not offline and trace is None and rate is None and concurrency is None:
+    if not offline and trace is None and rate is None and concurrency is None and not max_rate_search:
         _fail("give --rate (requests/s), --offline, --concurrency or --trace")
     if concurrency is not None and num_requests is None and trace is None:
         _fail("--concurrency needs --num-requests (how many requests the clients send in all)")
@@ -372,6 +410,7 @@ def serve_sim_cmd(
             prefill_gpus=prefill_gpus,
             concurrency=concurrency,
             rate_profile=rate_profile,
+            max_rate_search=max_rate_search,
         )
     except (ServingInputError, InputError) as exc:
         _fail(str(exc))

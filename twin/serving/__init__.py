@@ -3,10 +3,12 @@
 Plain specs in, metrics out: :class:`ModelSpec`, :class:`HardwareSpec` and :class:`Deployment`
 describe what runs where (``twin.cli.serving`` builds them from the catalog); :class:`PerfModel`
 prices one batch iteration; :func:`simulate_discrete` (simpy, one event per batch iteration) and
-:class:`FluidModel` (vectorised queueing) serve a :class:`Workload`; :func:`simulate` does it all.
+:class:`FluidModel` (vectorised queueing) serve a :class:`Workload`; :func:`simulate` does it all;
+:func:`max_rate` finds the highest arrival rate that meets P99 TTFT/TPOT limits (MLPerf Server scoring).
 """
 
-from twin.serving.api import simulate
+from twin.serving.api import max_rate, simulate
+from twin.serving.capacity import RateSearch, max_rate_at_slo
 from twin.serving.discrete import simulate_disaggregated, simulate_discrete
 from twin.serving.fluid import FluidModel, fluid_point
 from twin.serving.metrics import summarize
@@ -24,10 +26,13 @@ __all__ = [
     "LengthDist",
     "ModelSpec",
     "PerfModel",
+    "RateSearch",
     "Requests",
     "ServingInputError",
     "Workload",
     "fluid_point",
+    "max_rate",
+    "max_rate_at_slo",
     "read_trace",
     "simulate",
     "simulate_disaggregated",

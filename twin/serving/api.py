@@ -11,10 +11,12 @@ the catalog. Example::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 
+from twin.serving.capacity import max_rate_at_slo
 from twin.serving.discrete import simulate_disaggregated, simulate_discrete
 from twin.serving.fluid import FluidResult, fluid_point
 from twin.serving.metrics import summarize
@@ -89,3 +91,49 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
                         slo_tpot_s=slo_tpot_s)
     return info | summary | {"activity": out.activity_dict(), "num_iterations": out.num_iterations,
                              "num_events": out.num_events, "num_preemptions": out.num_preemptions}
+
+
+def max_rate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, workload: Workload,
+             num_gpus: int, *, p99_ttft_s: float | None, p99_tpot_s: float | None, backend: str = "auto",
+             seed: int = 0, rel_tol: float = 0.02,
+             progress: Callable[[float], None] | None = None) -> dict:
+    """Highest Poisson arrival rate whose P99 TTFT and P99 TPOT meet the limits, and the metrics there.
+
+    MLPerf Server/Interactive scoring (see :mod:`twin.serving.capacity`): the workload's lengths,
+    duration and rate profile are kept, its rate is searched (discrete simulation, same seed for every
+    probe). Returns :func:`simulate`'s keys at the highest passing rate plus ``capacity``: the limits,
+    every probe, and the steady-state throughput there (``output_tokens_per_s``, ``..._per_gpu``: rate x
+    mean output; the summary's span-based figures are lower by the run's final drain);
+    ``capacity.max_rate_per_s`` is None when no probe down to 20 expected arrivals passed.
+    """
+    if workload.offline or workload.trace is not None or workload.rate_per_s is None:
+        raise ServingInputError("a capacity search varies the Poisson arrival rate: give a rate workload "
+                                "(not --offline, --concurrency or --trace)")
+    perf = PerfModel(model, hardware, deployment, backend=backend)
+    replicas = num_replicas(num_gpus, deployment)
+    workload.check()
+    # first probe: the fluid model's saturation rate over all replicas
+    sat = dataclasses.replace(workload, rate_per_s=1e6 * replicas, duration_s=1.0, num_requests=None)
+    initial = float(fluid_point(perf, sat, replicas).curve.completed_per_s.sum())
+    gpus = replicas * deployment.num_gpus
+
+    def run(rate: float) -> dict:
+        w = dataclasses.replace(workload, rate_per_s=rate)
+        w.check()
+        reqs = w.generate(np.random.default_rng(seed))
+        return summarize(simulate_discrete(perf, reqs, replicas).requests, gpus)
+
+    # below ~20 expected arrivals a P99 means nothing
+    res = max_rate_at_slo(run, initial, p99_ttft_s=p99_ttft_s, p99_tpot_s=p99_tpot_s, rel_tol=rel_tol,
+                          min_rate_per_s=20.0 / workload.duration_s, progress=progress)
+    info = {
+        "model": model.name, "system": hardware.name, "num_gpus": gpus, "num_replicas": replicas,
+        "tp": deployment.tp, "pp": deployment.pp, "ep": deployment.ep, "precision": deployment.precision,
+        "kv_precision": deployment.kv_dtype, "max_batch": deployment.max_batch,
+        "max_num_tokens": deployment.max_num_tokens, "backend": perf.backend, "mode": "capacity search",
+        "memory": perf.memory.to_dict(),
+    }
+    cap = res.to_dict()
+    cap["output_tokens_per_s_per_gpu"] = (None if cap["output_tokens_per_s"] is None
+                                          else cap["output_tokens_per_s"] / gpus)
+    return info | (res.summary or {}) | {"capacity": cap}
