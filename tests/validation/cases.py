@@ -18,7 +18,9 @@ from functools import cache
 import numpy as np
 
 from twin.cli.serving import lookup_specs
+from twin.serving.capacity import max_rate_at_slo
 from twin.serving.discrete import simulate_discrete
+from twin.serving.fluid import fluid_point
 from twin.serving.metrics import RequestTimes, summarize
 from twin.serving.perf_model import PerfModel
 from twin.serving.shapes import Gemm
@@ -111,6 +113,27 @@ def _server(system, model, rate, duration, inp, out, seed=0, **dep) -> dict:
 
 
 @cache
+def _capacity(system, model, inp, out, p99_ttft_s, p99_tpot_s, seed=0, **dep) -> dict:
+    """Metrics at the highest Poisson rate whose P99 TTFT and P99 TPOT meet the limits (MLPerf Server and
+    Interactive score a system this way: LoadGen runs >= 600 s at the submitter's target rate and the run
+    is valid only within the limits; every request counts, no warm-up is dropped). Rate within 2 %; the
+    search starts from the fluid model's saturation rate (no measured value enters)."""
+    pm = _perf(system, model, **dep)
+    probe = Workload(rate_per_s=1e6, duration_s=1.0, input_len=inp, output_len=out)
+    initial_rate = float(fluid_point(pm, probe, 1).curve.completed_per_s.sum())
+
+    def run(rate: float) -> dict:
+        reqs = Workload(rate_per_s=rate, duration_s=600.0, input_len=inp, output_len=out).generate(
+            np.random.default_rng(seed))
+        return summarize(simulate_discrete(pm, reqs, 1).requests, pm.dep.num_gpus)
+
+    res = max_rate_at_slo(run, initial_rate, p99_ttft_s=p99_ttft_s, p99_tpot_s=p99_tpot_s, rel_tol=0.02)
+    # steady-state served throughput (rate x mean output): MLPerf's long runs make the final drain small
+    return {"output_tokens_per_s_per_gpu": (res.output_tokens_per_s or 0.0) / pm.dep.num_gpus,
+            "max_rate_per_s": res.rate_per_s}
+
+
+@cache
 def _closed(system, model, conc, n, inp, out, **dep) -> dict:
     pm = _perf(system, model, **dep)
     reqs = Workload(offline=True, num_requests=n, input_len=inp, output_len=out).generate(
@@ -131,11 +154,23 @@ MLPERF = "MLPerf Inference v5.1 closed, summary_results.json + mlperf_log_summar
 MAX_UTIL = {"scheduler": "trtllm-max-util"}
 B200_LLAMA = {"tp": 1, "precision": "fp4", "max_batch": 2048, "max_num_tokens": 3584} | MAX_UTIL
 B200_LLAMA_INT = {"tp": 1, "precision": "fp4", "max_batch": 768, "max_num_tokens": 768} | MAX_UTIL
-H200_LLAMA = {"tp": 1, "precision": "fp8", "max_batch": 2048, "max_num_tokens": 3584} | MAX_UTIL
-H200_LLAMA_INT = {"tp": 1, "precision": "fp8", "max_batch": 768, "max_num_tokens": 768} | MAX_UTIL
-# DeepSeek-R1: TP8 attention-DP, EP8, batch 512 and max_num_tokens 3456 per attention-DP rank
+# H200 limits: NVIDIA's H200-SXM-141GBx8 llama2-70b configs (closed/NVIDIA/configs/H200-SXM-141GBx8/
+# {Server,Offline,Interactive}/llama2-70b.py, v5.0-era copy in github.com/sheldon-xiong/xxd-mlpinf @a7e9579c;
+# the v5.1 Dell results run NVIDIA's harness, whose v5.1 H200 config is not in the stored material):
+# batch 2048 / max_num_tokens 1536 (Server, Offline), batch 512 / 256 (Interactive), fp8, KV fraction 0.9
+H200_LLAMA = {"tp": 1, "precision": "fp8", "max_batch": 2048, "max_num_tokens": 1536,
+              "kv_mem_fraction": 0.9} | MAX_UTIL
+H200_LLAMA_INT = {"tp": 1, "precision": "fp8", "max_batch": 512, "max_num_tokens": 256,
+                  "kv_mem_fraction": 0.9} | MAX_UTIL
+# DeepSeek-R1 (closed/NVIDIA/configs/B200-SXM-180GBx8/{Server,Offline}/deepseek-r1.py, v5.1, fork
+# github.com/ykamiset/inference_results_v5.1 @e9ccad4; GB200-NVL72 the same per 8-GPU instance): TP8
+# attention-DP, EP8, batch 512 per attention-DP rank, max_num_tokens 3456 (Server) / 4608 (Offline) per
+# rank, KV fraction 0.9
 DSR1 = {"tp": 8, "ep": 8, "attention_dp": True, "precision": "fp4", "max_batch": 512 * 8,
-        "max_num_tokens": 3456 * 8} | MAX_UTIL
+        "max_num_tokens": 3456 * 8, "kv_mem_fraction": 0.9} | MAX_UTIL
+DSR1_OFFLINE = DSR1 | {"max_num_tokens": 4608 * 8}
+#: MLPerf latency limits (P99 TTFT, P99 TPOT) [s], reference 1.0 (mlperf.conf of v5.1)
+LIMITS = {"llama2-server": (2.0, 0.2), "llama2-interactive": (0.45, 0.04), "dsr1-server": (2.0, 0.08)}
 
 
 def _mlperf_offline_n(tok_s_per_gpu: float, mean_out: float, min_queries: int, num_gpus: int) -> int:
@@ -144,9 +179,20 @@ def _mlperf_offline_n(tok_s_per_gpu: float, mean_out: float, min_queries: int, n
     return max(min_queries // num_gpus, int(600.0 * tok_s_per_gpu / mean_out))
 
 
+#: Offline samples per instance where the submitter's config states the run length. LoadGen sends
+#: max(min_query_count, offline_expected_qps x min_duration) samples. NVIDIA v5.1 configs (fork
+#: github.com/ykamiset/inference_results_v5.1 @e9ccad4, closed/NVIDIA/configs/...): B200-SXM-180GBx8
+#: llama2-70b Offline offline_expected_qps 376, min_duration 2,400,000 ms (8 one-GPU instances);
+#: deepseek-r1 Offline min_query_count 26,328 per 8-GPU instance on B200, 26,328 x 8 over the 9 instances
+#: of GB200-NVL72 (expected 10 qps x 600 s is less). Other systems: the 600 s rule above.
+OFFLINE_SAMPLES = {("llama2", "hgx-b200"): 376 * 2400 // 8, ("dsr1", "hgx-b200"): 26328,
+                   ("dsr1", "gb200-nvl72"): 26328 * 8 // 9}
+
+
 def _mlperf_llama(system, sysname, per_gpu_off, srv, inter, dep, dep_int, n_gpus):
     """Offline / Server / Interactive cases of one llama2-70b system."""
-    n_off = _mlperf_offline_n(per_gpu_off, LLAMA2_MEAN_OUT, 24576, n_gpus)
+    n_off = OFFLINE_SAMPLES.get(("llama2", system)) or _mlperf_offline_n(
+        per_gpu_off, LLAMA2_MEAN_OUT, 24576, n_gpus)
     out = [Case(f"mlperf-llama2-70b-{sysname}-offline", MLPERF, f"{sysname} {dep}, {n_off} samples per GPU",
                 "output tok/s/GPU", per_gpu_off, TOL_THROUGHPUT,
                 lambda: _offline(system, "llama-2-70b", n_off, LLAMA2_IN, LLAMA2_OUT,
@@ -154,7 +200,14 @@ def _mlperf_llama(system, sysname, per_gpu_off, srv, inter, dep, dep_int, n_gpus
     for scen, (tok, ttft, tpot), d in (("server", srv, dep), ("interactive", inter, dep_int)):
         rate = tok / LLAMA2_MEAN_OUT
         kw = {"rate": rate, "duration": 600.0}
+        lim = LIMITS[f"llama2-{scen}"]
         out += [
+            Case(f"mlperf-llama2-70b-{sysname}-{scen}-throughput", MLPERF,
+                 f"{sysname} {d}, highest Poisson rate with P99 TTFT <= {lim[0]} s and P99 TPOT <= "
+                 f"{lim[1]} s",
+                 "output tok/s/GPU", tok, TOL_THROUGHPUT,
+                 lambda d=d, lim=lim: _capacity(system, "llama-2-70b", LLAMA2_IN, LLAMA2_OUT, *lim,
+                                                **d)["output_tokens_per_s_per_gpu"]),
             Case(f"mlperf-llama2-70b-{sysname}-{scen}-ttft", MLPERF,
                  f"{sysname} {d}, Poisson {rate:.1f} req/s per GPU", "mean TTFT s", ttft, TOL_MEAN_LATENCY,
                  lambda kw=kw, d=d: _server(system, "llama-2-70b", kw["rate"], kw["duration"], LLAMA2_IN,
@@ -181,11 +234,19 @@ CASES.append(Case("mlperf-llama2-70b-lenovo-b200x8-offline", MLPERF + " (Lenovo 
                                    **B200_LLAMA)["output_tokens_per_s_per_gpu"]))
 for sysname, system, off, srv in (("b200x8", "hgx-b200", 4172, (2324, 0.726, 0.0665)),
                                   ("gb200-nvl72", "gb200-nvl72", 4024, (2328, 0.659, 0.0696))):
-    CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-offline", MLPERF, f"{system} {DSR1}", "output tok/s/GPU",
+    CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-offline", MLPERF,
+                      f"{system} {DSR1_OFFLINE}, {OFFLINE_SAMPLES[('dsr1', system)]} samples per instance",
+                      "output tok/s/GPU",
                       off, TOL_THROUGHPUT,
-                      lambda system=system, off=off: _offline(
-                          system, "deepseek-r1", 8 * _mlperf_offline_n(off, DSR1_MEAN_OUT, 4388, 8), DSR1_IN,
-                          DSR1_OUT, **DSR1)["output_tokens_per_s_per_gpu"]))
+                      lambda system=system: _offline(
+                          system, "deepseek-r1", OFFLINE_SAMPLES[("dsr1", system)], DSR1_IN,
+                          DSR1_OUT, **DSR1_OFFLINE)["output_tokens_per_s_per_gpu"]))
+    lim = LIMITS["dsr1-server"]
+    CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-server-throughput", MLPERF,
+                      f"{system} {DSR1}, highest Poisson rate with P99 TTFT <= {lim[0]} s and P99 TPOT <= "
+                      f"{lim[1]} s", "output tok/s/GPU", srv[0], TOL_THROUGHPUT,
+                      lambda system=system, lim=lim: _capacity(system, "deepseek-r1", DSR1_IN, DSR1_OUT, *lim,
+                                                               **DSR1)["output_tokens_per_s_per_gpu"]))
     rate = srv[0] * 8 / DSR1_MEAN_OUT
     for key, val, label in (("ttft_s", srv[1], "TTFT"), ("tpot_s", srv[2], "TPOT")):
         CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-server-{label.lower()}", MLPERF,
