@@ -84,7 +84,7 @@ def test_clock_factor_slows_the_replica(small):
 
 def test_request_that_can_never_fit_is_rejected(small):
     pm = small(kv_mem_fraction=0.002)
-    reqs = Requests(np.array([0.0, 0.1]), np.array([10, 10**6]), np.array([5, 5]))
+    reqs = Requests(np.array([0.0, 0.1]), np.array([10, 100_000]), np.array([5, 5]))
     r = simulate_discrete(pm, reqs, 1)
     assert r.num_rejected == 1
     assert np.isfinite(r.requests.completed_s[0])

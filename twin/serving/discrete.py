@@ -393,7 +393,14 @@ def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, act
     decode_only : bool
         Decode pool of a disaggregated deployment: requests arrive with their KV cache and their
         first token (see :func:`simulate_disaggregated`).
+
+    Raises
+    ------
+    ServingInputError
+        Before simulating, when requests need more tokens (input + output) than the model's
+        context (:meth:`Requests.check_context`).
     """
+    reqs.check_context(perf.model)
     n = len(reqs)
     first = np.full(n, np.nan)
     done = np.full(n, np.nan)
@@ -461,6 +468,7 @@ def simulate_disaggregated(perf_prefill: PerfModel, perf_decode: PerfModel, reqs
     """
     from twin.serving.comm import transfer_time_s
 
+    reqs.check_context(perf_prefill.model)
     n = len(reqs)
     pre = simulate_discrete(perf_prefill, Requests(reqs.arrival_s, reqs.input_tokens, np.ones(n, np.int64)),
                             num_prefill, activity_step_s=activity_step_s)

@@ -226,8 +226,13 @@ class FluidResult:
 
 
 def fluid_point(perf: PerfModel, workload: Workload, num_replicas: int, clock_factor=1.0) -> FluidResult:
-    """Fluid estimate of a workload spread evenly over ``num_replicas`` replicas."""
+    """Fluid estimate of a workload spread evenly over ``num_replicas`` replicas.
+
+    Raises :class:`ServingInputError` for a workload that cannot run (see :meth:`Workload.check`) or
+    whose requests need more tokens than the model's context (:meth:`Workload.check_context`).
+    """
     workload.check()
+    workload.check_context(perf.model)
     fm = FluidModel(perf)
     if workload.trace is not None:
         tr = workload.trace

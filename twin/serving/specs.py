@@ -46,6 +46,9 @@ class ModelSpec:
     v_head_dim: int = 0
     sliding_window: int = 0
     sliding_window_layer_fraction: float = 0.0
+    #: longest sequence the model takes, prompt plus output [tokens] (config.json
+    #: ``max_position_embeddings``); 0: not known, workloads are not checked against it
+    max_context: int = 0
 
     @property
     def is_moe(self) -> bool:

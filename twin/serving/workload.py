@@ -9,21 +9,29 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from twin.serving.specs import ServingInputError
 
+if TYPE_CHECKING:
+    from twin.serving.specs import ModelSpec
+
 #: length distributions: name -> parameters ``--input-tokens NAME:P1,P2`` takes
 LENGTH_KINDS: dict[str, str] = {
     "fixed": "N",
-    "normal": "MEAN,STD (truncated at 1)",
+    "normal": "MEAN,STD[,MAX] (truncated at 1)",
     "uniform": "LO,HI (inclusive)",
-    "lognormal": "MEAN,STD of the lengths themselves",
-    "exponential": "MEAN",
+    "lognormal": "MEAN,STD[,MAX] of the lengths themselves",
+    "exponential": "MEAN[,MAX]",
 }
+#: parameters each length distribution needs; the unbounded ones take an optional MAX after them
+_LENGTH_PARAMS: dict[str, int] = {"fixed": 1, "normal": 2, "uniform": 2, "lognormal": 2, "exponential": 1}
+_UNBOUNDED = ("normal", "lognormal", "exponential")
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,22 @@ class LengthDist:
                 f"unknown length distribution {self.kind!r}; valid: "
                 f"{', '.join(f'{k}:{v}' for k, v in LENGTH_KINDS.items())}"
             )
+
+    @property
+    def upper(self) -> int | None:
+        """Largest length a draw can take [tokens]: N, HI or ``max_len``; None for an unbounded tail."""
+        p = self.params
+        hi = {"fixed": max(int(np.rint(p[0])), 1), "uniform": max(int(p[-1]), 1)}.get(self.kind)
+        if self.max_len:
+            hi = self.max_len if hi is None else min(hi, self.max_len)
+        return hi
+
+    def __str__(self) -> str:
+        """As ``--input-tokens`` takes it (``lognormal:294,294,1024``); a cap it has no form for in words."""
+        text = f"{self.kind}:{','.join(f'{x:g}' for x in self.params)}"
+        if self.max_len and self.kind in _UNBOUNDED:
+            return f"{text},{self.max_len}"
+        return text + (f" (at most {self.max_len})" if self.max_len else "")
 
     @property
     def mean(self) -> float:
@@ -87,7 +111,11 @@ MAX_TOKENS = 10_000_000
 
 
 def parse_length(text: str, what: str = "length") -> LengthDist:
-    """``"2048"``, ``"normal:1147,400"``, ``"uniform:800,1000"``, ``"lognormal:1147,1000"``."""
+    """``"2048"``, ``"normal:1147,400"``, ``"uniform:800,1000"``, ``"lognormal:1147,1000"``.
+
+    normal, lognormal and exponential have no upper bound; a third (second for exponential) number
+    clips their draws: ``"lognormal:294,294,1024"`` never exceeds 1024 tokens.
+    """
     text = text.strip()
     try:
         if ":" not in text:
@@ -107,30 +135,98 @@ def parse_length(text: str, what: str = "length") -> LengthDist:
             f"{what} tokens {text!r}: expected a whole number >= 1 or NAME:PARAMS with NAME one of "
             f"{', '.join(f'{k}:{v}' for k, v in LENGTH_KINDS.items())}"
         ) from None
-    need = {"fixed": 1, "normal": 2, "uniform": 2, "lognormal": 2, "exponential": 1}.get(kind)
+    need = _LENGTH_PARAMS.get(kind)
     if need is None:
         raise ServingInputError(
             f"{what} tokens {text!r}: unknown distribution {kind!r}; valid: {', '.join(LENGTH_KINDS)}"
         )
-    if len(params) != need or any(not (0 < p < MAX_TOKENS) for p in params):
+    takes = (need, need + 1) if kind in _UNBOUNDED else (need,)
+    if len(params) not in takes or any(not (0 < p < MAX_TOKENS) for p in params):
         raise ServingInputError(
             f"{what} tokens {text!r}: {kind} takes {LENGTH_KINDS[kind]}, all > 0 and below {MAX_TOKENS:,}"
         )
     if kind == "uniform" and params[1] < params[0]:
         raise ServingInputError(f"{what} tokens {text!r}: uniform needs LO <= HI")
+    if len(params) > need:
+        cap = params[-1]
+        if cap != int(cap):
+            raise ServingInputError(f"{what} tokens {text!r}: MAX must be a whole number, got {cap:g}")
+        return LengthDist(kind, params[:need], int(cap))
     return LengthDist(kind, params)
 
 
 @dataclass
 class Requests:
-    """Requests as arrays, sorted by arrival: arrival time [s], prompt and output lengths [tokens]."""
+    """Requests as arrays, sorted by arrival: arrival time [s], prompt and output lengths [tokens].
+
+    The optional fields say where the requests came from, for :meth:`check_context`: the length
+    distributions they were drawn from, or the trace file and the CSV line of each request.
+    """
 
     arrival_s: np.ndarray
     input_tokens: np.ndarray
     output_tokens: np.ndarray
+    #: distributions the lengths were drawn from (None: given, e.g. a trace)
+    input_dist: LengthDist | None = None
+    output_dist: LengthDist | None = None
+    #: trace file the requests were read from, and the CSV line of each request
+    source: str | None = None
+    lines: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.arrival_s)
+
+    def check_context(self, model: ModelSpec) -> None:
+        """Raise :class:`ServingInputError` if a request needs more than ``model.max_context`` tokens.
+
+        A request holds its prompt and every output token in the context, so it needs
+        ``input + output`` tokens. Lengths drawn from bounded distributions (fixed, uniform, or
+        clipped with a MAX) are judged by the largest the distributions can give, so the verdict does
+        not depend on the seed; otherwise each request is checked, and a trace names its first
+        offending row. A model whose context is unknown (0) is not checked.
+        """
+        ctx = model.max_context
+        if not ctx or not len(self):
+            return
+        bounds = [d.upper if d is not None else None for d in (self.input_dist, self.output_dist)]
+        if None not in bounds:
+            _context_bound_error(model, *bounds, self.input_dist, self.output_dist)
+            return
+        total = self.input_tokens + self.output_tokens
+        bad = np.flatnonzero(total > ctx)
+        if not len(bad):
+            return
+        worst = int(np.argmax(total))
+        largest = (f"the largest asks {int(self.input_tokens[worst]):,} input + "
+                   f"{int(self.output_tokens[worst]):,} output = {int(total[worst]):,} tokens")
+        head = (f"{model.name} takes at most {ctx:,} tokens per request (input + output, its context), "
+                f"but {len(bad):,} of {len(self):,} requests need more")
+        if self.lines is not None:
+            first = int(bad[np.argmin(self.lines[bad])])
+            raise ServingInputError(
+                f"{head}; the first is {self.source}:{int(self.lines[first])} with "
+                f"{int(self.input_tokens[first]):,} input + {int(self.output_tokens[first]):,} output = "
+                f"{int(total[first]):,} tokens; {largest}"
+            )
+        unbounded = [f"{what} {d}" for what, d in (("input", self.input_dist), ("output", self.output_dist))
+                     if d is not None and d.upper is None]
+        fix = (f": {' and '.join(unbounded)} {'has' if len(unbounded) == 1 else 'have'} no upper bound; "
+               "give a MAX (e.g. lognormal:MEAN,STD,MAX) so that input + output stays within "
+               f"{ctx:,}") if unbounded else ""
+        raise ServingInputError(f"{head} ({largest}){fix}")
+
+
+def _context_bound_error(model: ModelSpec, n_in: float, n_out: float, d_in: LengthDist, d_out: LengthDist,
+                         what: str = "largest") -> None:
+    """Raise if ``n_in + n_out`` (the largest or mean request of a workload) exceeds the context."""
+    ctx = model.max_context
+    if n_in + n_out <= ctx:
+        return
+    raise ServingInputError(
+        f"{model.name} takes at most {ctx:,} tokens per request (input + output, its context), but the "
+        f"{what} request asks {n_in:,.0f} input ({d_in}) + {n_out:,.0f} output ({d_out}) = "
+        f"{n_in + n_out:,.0f} tokens; lower the input or output tokens"
+    )
 
 
 def read_trace(path: str | Path) -> Requests:
@@ -149,7 +245,7 @@ def read_trace(path: str | Path) -> Requests:
         raise ServingInputError(f"{path}: trace file not found")
     cols = ("arrival_s", "input_tokens", "output_tokens")
     problems: list[str] = []
-    rows: list[tuple[float, int, int]] = []
+    rows: list[tuple[float, int, int, int]] = []
     try:
         text = path.read_text(encoding="utf-8-sig")  # tolerate the BOM spreadsheets write
     except UnicodeDecodeError:
@@ -190,7 +286,7 @@ def read_trace(path: str | Path) -> Requests:
                     f"{MAX_TOKENS - 1:,}, got {row['output_tokens']}"
                 )
                 continue
-            rows.append((a, int(i), int(o)))
+            rows.append((a, int(i), int(o), line))
     if problems:
         raise ServingInputError(f"{len(problems)} bad row(s) in the trace:\n  " + "\n  ".join(problems))
     if not rows:
@@ -198,7 +294,28 @@ def read_trace(path: str | Path) -> Requests:
     arr = np.array(rows, dtype=float)
     order = np.argsort(arr[:, 0], kind="stable")
     arr = arr[order]
-    return Requests(arr[:, 0], arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64))
+    return Requests(arr[:, 0], arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64), source=str(path),
+                    lines=arr[:, 3].astype(np.int64))
+
+
+#: rate profiles: name -> its parameters, each (name, what it must be, test)
+RATE_PROFILES: dict[str, tuple[tuple[str, str, Callable[[float], bool]], ...]] = {
+    "constant": (),
+    "diurnal": (
+        ("PERIOD_S", "> 0 s (a finite number)", lambda v: 0 < v < math.inf),
+        ("AMPLITUDE", "from 0 to 1 (the rate swings between (1 - A) and (1 + A) times the mean)",
+         lambda v: 0 <= v <= 1),
+    ),
+    "bursty": (
+        ("PERIOD_S", "> 0 s (a finite number)", lambda v: 0 < v < math.inf),
+        ("DUTY", "a fraction of the period strictly between 0 and 1", lambda v: 0 < v < 1),
+        ("FACTOR", "a burst rate >= 1 times the mean", lambda v: 1 <= v < math.inf),
+    ),
+}
+
+
+def _profile_forms() -> str:
+    return ", ".join(f"{k}:{','.join(n for n, _, _ in s)}" if s else k for k, s in RATE_PROFILES.items())
 
 
 @dataclass
@@ -244,27 +361,68 @@ class Workload:
             raise ServingInputError("--num-requests must be at least 1")
         self._profile()
 
+    def check_context(self, model: ModelSpec) -> None:
+        """Raise :class:`ServingInputError` if requests would need more than ``model.max_context`` tokens.
+
+        Before simulation: every row of a trace; the largest request bounded length distributions
+        can give (fixed N, uniform HI, or a MAX); the mean request where a distribution has no upper
+        bound (the discrete simulation checks each drawn request again, see
+        :meth:`Requests.check_context`). A model whose context is unknown (0) is not checked.
+        """
+        if not model.max_context:
+            return
+        if self.trace is not None:
+            self.trace.check_context(model)
+            return
+        i_hi, o_hi = self.input_len.upper, self.output_len.upper
+        if i_hi is not None and o_hi is not None:
+            _context_bound_error(model, i_hi, o_hi, self.input_len, self.output_len)
+        else:
+            _context_bound_error(model, self.input_len.mean, self.output_len.mean, self.input_len,
+                                 self.output_len, what="mean")
+
     def _profile(self):
-        kind, _, rest = self.rate_profile.partition(":")
-        try:
-            p = tuple(float(x) for x in rest.split(",")) if rest else ()
-        except ValueError:
-            p = None
-        if kind == "constant" and not p:
+        """``(shape(t), peak)``: the rate is ``rate_per_s * shape(t)``, at most ``rate_per_s * peak``."""
+        text = self.rate_profile
+        kind, _, rest = text.strip().partition(":")
+        kind = kind.strip()
+        if kind not in RATE_PROFILES:
+            raise ServingInputError(
+                f"unknown rate profile {kind!r}" + (f" in {text!r}" if rest else "")
+                + f"; valid: {_profile_forms()}"
+            )
+        spec = RATE_PROFILES[kind]
+        words = [w.strip() for w in rest.split(",")] if rest.strip() else []
+        form = ",".join(name for name, _, _ in spec)
+        if len(words) != len(spec):
+            takes = f"{len(spec)} numbers, {kind}:{form}" if spec else "no parameters"
+            raise ServingInputError(
+                f"rate profile {text!r}: {kind} takes {takes}; got {len(words)} ({rest.strip()!r})"
+            )
+        p, problems = [], []
+        for w, (name, expect, ok) in zip(words, spec, strict=True):
+            try:
+                v = float(w)
+            except ValueError:
+                v = math.nan
+            if not ok(v):
+                problems.append(f"{name} must be {expect}, got {w or 'nothing'}")
+            p.append(v)
+        if problems:
+            raise ServingInputError(f"rate profile {text!r}: {kind}: " + "; ".join(problems))
+        if kind == "constant":
             return lambda t: np.ones_like(t), 1.0
-        if kind == "diurnal" and p and len(p) == 2 and p[0] > 0 and 0 <= p[1] <= 1:
+        if kind == "diurnal":
             period, amp = p
             return (lambda t: 1.0 + amp * np.sin(2 * np.pi * t / period)), 1.0 + amp
-        if kind == "bursty" and p and len(p) == 3 and p[0] > 0 and 0 < p[1] < 1 and p[2] >= 1:
-            period, duty, factor = p
-            low = (1.0 - duty * factor) / (1.0 - duty)
-            if low < 0:
-                raise ServingInputError(f"rate profile {self.rate_profile!r}: DUTY x FACTOR must be <= 1")
-            return (lambda t: np.where((t % period) < duty * period, factor, low)), factor
-        raise ServingInputError(
-            f"unknown rate profile {self.rate_profile!r}; valid: constant, "
-            "diurnal:PERIOD_S,AMPLITUDE(0-1), bursty:PERIOD_S,DUTY(0-1),FACTOR(>=1)"
-        )
+        period, duty, factor = p
+        if duty * factor > 1:
+            raise ServingInputError(
+                f"rate profile {text!r}: bursty: DUTY x FACTOR must be <= 1 (the burst alone would carry "
+                f"more than the mean rate), got {words[1]} x {words[2]} = {duty * factor:g}"
+            )
+        low = (1.0 - duty * factor) / (1.0 - duty)
+        return (lambda t: np.where((t % period) < duty * period, factor, low)), factor
 
     def generate(self, rng: np.random.Generator) -> Requests:
         """Draw the requests (arrival-sorted)."""
@@ -299,4 +457,5 @@ class Workload:
                     f"no request arrives in {self.duration_s} s at {self.rate_per_s} "
                     "requests/s; raise --rate or --duration"
                 )
-        return Requests(arrival, self.input_len.sample(n, rng), self.output_len.sample(n, rng))
+        return Requests(arrival, self.input_len.sample(n, rng), self.output_len.sample(n, rng),
+                        input_dist=self.input_len, output_dist=self.output_len)

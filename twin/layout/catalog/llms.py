@@ -80,6 +80,8 @@ class LlmEntry(_Entry):
     head_dim: Size
     intermediate_size: Size
     vocab_size: Size
+    #: longest sequence the model takes, prompt plus output [tokens] (config.json max_position_embeddings)
+    max_context: Size
     num_params: Number
     precisions: list[Precision] = Field(min_length=1)
     moe: MoeSpec | None = None
