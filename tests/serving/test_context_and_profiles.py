@@ -62,8 +62,6 @@ def test_catalog_context_is_the_published_one(name):
     assert "huggingface.co" in entry.max_context.source
 
 
-@pytest.mark.xfail(strict=True, reason="twin.cli.serving.model_spec does not pass max_context to the "
-                   "ModelSpec yet (one line: max_context=i(entry.max_context)); drop this mark then")
 def test_adapter_carries_the_context(specs):
     assert specs("hgx-h100", "llama-2-70b")[0].max_context == 4096
 

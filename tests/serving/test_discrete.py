@@ -129,3 +129,68 @@ def test_closed_loop_keeps_concurrency(small):
     for t in np.linspace(0, ends.max(), 50):
         assert ((starts <= t) & (ends > t)).sum() <= 5
     assert np.isin(np.round(starts[5:], 12), np.round(ends, 12)).all()
+
+
+@pytest.fixture(scope="module")
+def adp(specs):
+    """An attention-DP MoE replica (4 ranks) with and without TensorRT-LLM's balancing."""
+    m, h = specs("hgx-b200", "deepseek-r1")
+
+    def make(**kw):
+        return PerfModel(m, h, Deployment(**({"tp": 4, "ep": 4, "attention_dp": True, "precision": "fp4",
+                                              "max_batch": 256, "max_num_tokens": 8192} | kw)))
+    return make
+
+
+def test_attention_dp_balancing_holds_a_lone_context(adp):
+    """Eight long requests decode on four ranks; one more arrives: with balancing (wait 3, timeout 9)
+    its prefill waits ~9 iterations (only one rank has a context), without it it starts at once."""
+    arr = np.r_[np.zeros(8), 1.0]
+    reqs = Requests(arr, np.full(9, 200), np.r_[np.full(8, 2000), 50])
+    plain = simulate_discrete(adp(), reqs, 1).requests
+    held = simulate_discrete(adp(adp_balance_wait_iters=3, adp_balance_timeout_iters=9), reqs, 1).requests
+    pm = adp()
+    t_dec = pm.iteration(8, 8, 8 * 400.0, 0.0, 8).total_s
+    extra = (held.first_token_s[8] - plain.first_token_s[8]) / t_dec
+    assert 8.0 <= extra <= 10.0
+    # the eight earlier requests are not held (no rank was decoding when they arrived)
+    assert_allclose(held.first_token_s[:8], plain.first_token_s[:8])
+    # stepping every iteration gives the same times as the closed-form stretches
+    step = simulate_discrete(adp(adp_balance_wait_iters=3, adp_balance_timeout_iters=9), reqs, 1,
+                             fast_forward=False).requests
+    assert_allclose(step.first_token_s, held.first_token_s, rtol=0, atol=1e-9)
+    assert_allclose(step.completed_s, held.completed_s, rtol=0, atol=1e-9)
+
+
+def test_attention_dp_balancing_releases_when_every_rank_has_a_context(adp):
+    """Four contexts waiting on four ranks: released after `wait` iterations, before the timeout."""
+    arr = np.r_[np.zeros(4), np.full(4, 1.0)]
+    reqs = Requests(arr, np.full(8, 200), np.r_[np.full(4, 2000), np.full(4, 50)])
+    pm_w = adp(adp_balance_wait_iters=2, adp_balance_timeout_iters=50)
+    held = simulate_discrete(pm_w, reqs, 1).requests
+    plain = simulate_discrete(adp(), reqs, 1).requests
+    t_dec = adp().iteration(4, 4, 4 * 400.0, 0.0, 4).total_s
+    extra = (held.first_token_s[4:] - plain.first_token_s[4:]) / t_dec
+    assert (extra > 1.0).all()
+    assert (extra < 4.0).all()
+
+
+def test_without_chunked_prefill_a_prompt_waits_for_a_whole_budget(small):
+    """Budget 512 tokens: with chunking the first iteration carries the 300-token prompt and 212 tokens
+    of the 400-token one; without it the 400-token prompt waits and runs whole in the second."""
+    reqs = Requests(np.zeros(2), np.array([300, 400]), np.array([5, 5]))
+    pm, pw = small(), small(chunked_prefill=False)
+    ch = simulate_discrete(pm, reqs, 1).requests
+    whole = simulate_discrete(pw, reqs, 1).requests
+    t1_whole = pw.iteration(300, 1, 0.0, 300 * 150.0, 0).total_s
+    t1_chunk = pm.iteration(512, 2, 0.0, 300 * 150.0 + 212 * 106.0, 0).total_s
+    assert_allclose(whole.first_token_s[0], t1_whole, rtol=1e-12)
+    assert_allclose(ch.first_token_s[0], t1_chunk, rtol=1e-12)
+    t2_whole = pw.iteration(401, 2, 301.0, 400 * 200.0, 1).total_s
+    assert_allclose(whole.first_token_s[1], t1_whole + t2_whole, rtol=1e-12)
+
+
+def test_balancing_needs_attention_dp(small):
+    from twin.serving.specs import ServingInputError
+    with pytest.raises(ServingInputError, match="attention-DP balancing needs"):
+        small(adp_balance_timeout_iters=9)

@@ -165,10 +165,15 @@ H200_LLAMA_INT = {"tp": 1, "precision": "fp8", "max_batch": 512, "max_num_tokens
 # DeepSeek-R1 (closed/NVIDIA/configs/B200-SXM-180GBx8/{Server,Offline}/deepseek-r1.py, v5.1, fork
 # github.com/ykamiset/inference_results_v5.1 @e9ccad4; GB200-NVL72 the same per 8-GPU instance): TP8
 # attention-DP, EP8, batch 512 per attention-DP rank, max_num_tokens 3456 (Server) / 4608 (Offline) per
-# rank, KV fraction 0.9
+# rank, KV fraction 0.9, enable_chunked_context False, attention-DP balancing (batching_wait_iters,
+# timeout_iters) 3 / 9 (Server), 10 / 500 (B200 Offline), 10 / 50 (GB200-NVL72 Offline)
 DSR1 = {"tp": 8, "ep": 8, "attention_dp": True, "precision": "fp4", "max_batch": 512 * 8,
-        "max_num_tokens": 3456 * 8, "kv_mem_fraction": 0.9} | MAX_UTIL
-DSR1_OFFLINE = DSR1 | {"max_num_tokens": 4608 * 8}
+        "max_num_tokens": 3456 * 8, "kv_mem_fraction": 0.9, "chunked_prefill": False,
+        "adp_balance_wait_iters": 3, "adp_balance_timeout_iters": 9} | MAX_UTIL
+DSR1_OFFLINE = {"hgx-b200": DSR1 | {"max_num_tokens": 4608 * 8, "adp_balance_wait_iters": 10,
+                                    "adp_balance_timeout_iters": 500},
+                "gb200-nvl72": DSR1 | {"max_num_tokens": 4608 * 8, "adp_balance_wait_iters": 10,
+                                       "adp_balance_timeout_iters": 50}}
 #: MLPerf latency limits (P99 TTFT, P99 TPOT) [s], reference 1.0 (mlperf.conf of v5.1)
 LIMITS = {"llama2-server": (2.0, 0.2), "llama2-interactive": (0.45, 0.04), "dsr1-server": (2.0, 0.08)}
 
@@ -235,12 +240,13 @@ CASES.append(Case("mlperf-llama2-70b-lenovo-b200x8-offline", MLPERF + " (Lenovo 
 for sysname, system, off, srv in (("b200x8", "hgx-b200", 4172, (2324, 0.726, 0.0665)),
                                   ("gb200-nvl72", "gb200-nvl72", 4024, (2328, 0.659, 0.0696))):
     CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-offline", MLPERF,
-                      f"{system} {DSR1_OFFLINE}, {OFFLINE_SAMPLES[('dsr1', system)]} samples per instance",
+                      f"{system} {DSR1_OFFLINE[system]}, {OFFLINE_SAMPLES[('dsr1', system)]} samples per "
+                      "instance",
                       "output tok/s/GPU",
                       off, TOL_THROUGHPUT,
                       lambda system=system: _offline(
                           system, "deepseek-r1", OFFLINE_SAMPLES[("dsr1", system)], DSR1_IN,
-                          DSR1_OUT, **DSR1_OFFLINE)["output_tokens_per_s_per_gpu"]))
+                          DSR1_OUT, **DSR1_OFFLINE[system])["output_tokens_per_s_per_gpu"]))
     lim = LIMITS["dsr1-server"]
     CASES.append(Case(f"mlperf-deepseek-r1-{sysname}-server-throughput", MLPERF,
                       f"{system} {DSR1}, highest Poisson rate with P99 TTFT <= {lim[0]} s and P99 TPOT <= "
@@ -266,16 +272,63 @@ CASES.append(Case("ratio-gb200-over-b200-llama2-offline", MLPERF, "offline per-G
                   / CASES_BY_ID["mlperf-llama2-70b-b200x8-offline"].run()))
 
 # ---- TensorRT-LLM perf overview (trtllm-bench throughput, max throughput, output tok/s per GPU).
-# Batch limits not in the stored excerpt: ASSUMPTION trtllm-bench defaults max_batch 2048 and
-# max_num_tokens 8192 per rank; 3000 requests for 1k/1k (stated), 1000 for the others (assumption).
+# The overview leaves max_batch_size / max_num_tokens unset, so trtllm-bench's heuristic sets them from
+# the model, the GPUs and the dataset's ISL/OSL (`calc_engine_setting` / `finetune_setting` in
+# NVIDIA/TensorRT-LLM tensorrt_llm/bench/build/tuning.py, reproduced in `_trtllm_bench_limits`) — used
+# for the dense Llama cases. DeepSeek-R1 (MLA, whose KV the heuristic's GQA formula does not describe):
+# ASSUMPTION max_batch 2048 and max_num_tokens 8192 per rank. Requests: 3000 for 1k/1k, 1500 for
+# 1k/8k, 1000 for 32k/1k (the overview's dataset sizes).
 TRT = ("NVIDIA/TensorRT-LLM docs/source/developer-guide/perf-overview.md @03e27c7d "
        "(reference, serving-engine table)")
 L33_FP4 = {"tp": 1, "precision": "fp4", "max_batch": 2048, "max_num_tokens": 8192}
 L33_FP8 = {"tp": 2, "precision": "fp8", "max_batch": 2048, "max_num_tokens": 8192}
+TRT_REQUESTS = {(1000, 1000): 3000, (1024, 8192): 1500, (32768, 1024): 1000}
+
+
+def _trtllm_bench_limits(system: str, model: str, dep: dict, isl: int, osl: int) -> dict:
+    """``dep`` with trtllm-bench's own max batch / max num tokens for this model, GPUs and ISL/OSL.
+
+    TensorRT-LLM ``calc_engine_setting``: KV bytes per token ``2 L max(tp, n_kv) d_h b_kv``, engine
+    ``params x b_w``, cache = (HBM x GPUs - engine) x 0.95, requests = cache / (bytes per token x
+    (ISL + OSL)); ``finetune_setting``: batch = min(requests, 4096) / pp rounded up (to 32 with a floor
+    of 64 below 256, to 128 below 1024, else to 256); tokens = min(batch x (1 + ISL/OSL), 32768) rounded
+    up (to 256 with a floor of 2048 below 4096, to 512 below 8192, else to 1024).
+    """
+    import math
+
+    from twin.serving.shapes import param_breakdown
+    from twin.serving.specs import BYTES_PER_ELEMENT
+
+    m, h = lookup_specs(system, model)
+    d = Deployment(**dep)
+    gib = 1024.0 ** 3
+    per_token = (2 * m.num_layers * max(d.tp, m.num_kv_heads) * m.head_dim
+                 * BYTES_PER_ELEMENT[d.kv_dtype] / gib)
+    engine = sum(param_breakdown(m).values()) * BYTES_PER_ELEMENT[d.precision] / gib
+    cache = (h.hbm_bytes / gib * d.num_gpus - engine) * 0.95
+    raw_bs = min(cache / (per_token * (isl + osl)), 4096) / d.pp
+    raw_tok = min(raw_bs * (1 + isl / osl), 32768)
+    if raw_bs < 256:
+        bs = max(64, 32 * math.ceil(raw_bs / 32))
+    elif raw_bs < 1024:
+        bs = 128 * math.ceil(raw_bs / 128)
+    else:
+        bs = 256 * math.ceil(raw_bs / 256)
+    if raw_tok < 4096:
+        tok = max(2048, 256 * math.ceil(raw_tok / 256))
+    elif raw_tok < 8192:
+        tok = 512 * math.ceil(raw_tok / 512)
+    else:
+        tok = 1024 * math.ceil(raw_tok / 1024)
+    return dep | {"max_batch": bs, "max_num_tokens": tok}
+
+# DeepSeek-R1 extra_llm_api_options of the perf overview: attention-DP balancing on, batching_wait_iters
+# 0, timeout_iters 60
+ADP_TRT = {"adp_balance_wait_iters": 0, "adp_balance_timeout_iters": 60}
 DEP4 = {"tp": 4, "ep": 4, "attention_dp": True, "precision": "fp4", "max_batch": 2048 * 4,
-        "max_num_tokens": 8192 * 4}
+        "max_num_tokens": 8192 * 4} | ADP_TRT
 DEP8 = {"tp": 8, "ep": 8, "attention_dp": True, "precision": "fp8", "max_batch": 2048 * 8,
-        "max_num_tokens": 8192 * 8}
+        "max_num_tokens": 8192 * 8} | ADP_TRT
 for model, rows in (
     ("llama-3.1-70b", [("hgx-b200", L33_FP4, [(1000, 1000, 6920), (1024, 8192, 3242), (32768, 1024, 274)]),
                        ("gb200-nvl72", L33_FP4, [(1000, 1000, 7769), (1024, 8192, 3805), (32768, 1024, 302)]),
@@ -285,9 +338,10 @@ for model, rows in (
                      ("gb200-nvl72", DEP4, [(1000, 1000, 6939), (1024, 8192, 4379)]),
                      ("hgx-h200", DEP8, [(1000, 1000, 1627), (1024, 8192, 1218)])]),
 ):
-    for system, dep, points in rows:
+    for system, dep0, points in rows:
         for isl, osl, val in points:
-            n = 3000 if (isl, osl) == (1000, 1000) else 1000
+            n = TRT_REQUESTS.get((isl, osl), 1000)
+            dep = _trtllm_bench_limits(system, model, dep0, isl, osl) if model.startswith("llama") else dep0
             CASES.append(Case(
                 f"trtllm-{model}-{system}-{isl}-{osl}", TRT,
                 f"{system} {dep}, {n} requests ISL {isl} OSL {osl}, all at t=0", "output tok/s/GPU", val,

@@ -37,31 +37,33 @@ KNOWN_MISSES: dict[str, str] = {
     "mlperf-llama2-70b-lenovo-b200x8-offline":
         "error -11.1% vs tolerance ±10% (measured 1.286e+04, predicted 1.143e+04)",
     "mlperf-deepseek-r1-b200x8-offline":
-        "error +35.0% vs tolerance ±10% (measured 4172, predicted 5632)",
+        "error +35.4% vs tolerance ±10% (measured 4172, predicted 5650)",
     "mlperf-deepseek-r1-b200x8-server-throughput":
         "error +250.8% vs tolerance ±10% (measured 2324, predicted 8152)",
     "mlperf-deepseek-r1-b200x8-server-ttft":
-        "error -94.2% vs tolerance ±15% (measured 0.726, predicted 0.0418)",
+        "error -74.7% vs tolerance ±15% (measured 0.726, predicted 0.184)",
     "mlperf-deepseek-r1-b200x8-server-tpot":
-        "error -68.6% vs tolerance ±15% (measured 0.0665, predicted 0.02087)",
+        "error -69.0% vs tolerance ±15% (measured 0.0665, predicted 0.02064)",
     "mlperf-deepseek-r1-gb200-nvl72-offline":
-        "error +47.9% vs tolerance ±10% (measured 4024, predicted 5953)",
+        "error +47.6% vs tolerance ±10% (measured 4024, predicted 5939)",
     "mlperf-deepseek-r1-gb200-nvl72-server-throughput":
-        "error +274.2% vs tolerance ±10% (measured 2328, predicted 8712)",
+        "error +269.4% vs tolerance ±10% (measured 2328, predicted 8600)",
     "mlperf-deepseek-r1-gb200-nvl72-server-ttft":
-        "error -94.6% vs tolerance ±15% (measured 0.659, predicted 0.03584)",
+        "error -73.6% vs tolerance ±15% (measured 0.659, predicted 0.1738)",
     "mlperf-deepseek-r1-gb200-nvl72-server-tpot":
-        "error -71.9% vs tolerance ±15% (measured 0.0696, predicted 0.01956)",
+        "error -71.8% vs tolerance ±15% (measured 0.0696, predicted 0.0196)",
     "trtllm-llama-3.1-70b-hgx-b200-1000-1000":
-        "error +11.5% vs tolerance ±10% (measured 6920, predicted 7715)",
+        "error +11.5% vs tolerance ±10% (measured 6920, predicted 7714)",
     "trtllm-llama-3.1-70b-gb200-nvl72-1024-8192":
-        "error -16.3% vs tolerance ±10% (measured 3805, predicted 3183)",
+        "error -16.3% vs tolerance ±10% (measured 3805, predicted 3185)",
     "trtllm-llama-3.1-70b-hgx-h200-1000-1000":
-        "error +13.5% vs tolerance ±10% (measured 2587, predicted 2936)",
-    "trtllm-deepseek-r1-gb200-nvl72-1024-8192":
-        "error -12.8% vs tolerance ±10% (measured 4379, predicted 3819)",
+        "error +11.9% vs tolerance ±10% (measured 2587, predicted 2895)",
+    "trtllm-deepseek-r1-hgx-b200-1024-8192":
+        "error +10.9% vs tolerance ±10% (measured 3862, predicted 4283)",
     "trtllm-deepseek-r1-hgx-h200-1000-1000":
         "error +30.3% vs tolerance ±10% (measured 1627, predicted 2119)",
+    "trtllm-deepseek-r1-hgx-h200-1024-8192":
+        "error +25.0% vs tolerance ±10% (measured 1218, predicted 1523)",
     "nim-h100-tp2-c1-ttft":
         "error -16.3% vs tolerance ±15% (measured 0.4068, predicted 0.3404)",
     "nim-h100-tp2-c5-ttft":
@@ -109,7 +111,7 @@ THROUGHPUT_SETUPS = [
     ("hgx-h200", "llama-2-70b", C.H200_LLAMA,
      ["mlperf-llama2-70b-h200x8-offline", "mlperf-llama2-70b-h200x8-server-throughput",
       "mlperf-llama2-70b-h200x8-interactive-throughput"]),
-    ("hgx-b200", "deepseek-r1", C.DSR1_OFFLINE,
+    ("hgx-b200", "deepseek-r1", C.DSR1_OFFLINE["hgx-b200"],
      ["mlperf-deepseek-r1-b200x8-offline", "mlperf-deepseek-r1-b200x8-server-throughput"]),
     ("hgx-b200", "llama-3.1-70b", C.L33_FP4,
      ["trtllm-llama-3.1-70b-hgx-b200-1000-1000", "trtllm-llama-3.1-70b-hgx-b200-1024-8192"]),

@@ -51,6 +51,7 @@ def model_spec(entry: LlmEntry) -> ModelSpec:
         head_dim=i(entry.head_dim),
         intermediate_size=i(entry.intermediate_size),
         vocab_size=i(entry.vocab_size),
+        max_context=i(entry.max_context),
         num_params=entry.num_params.si,
         precisions=tuple(entry.precisions),
         num_experts=i(moe.num_experts) if moe else 0,
@@ -128,6 +129,8 @@ def serve_sim(
     concurrency: int | None = None,
     rate_profile: str = "constant",
     max_rate_search: bool = False,
+    chunked_prefill: bool = True,
+    adp_balance: tuple[int, int] | None = None,
 ) -> dict:
     """The ``twin serve-sim`` computation from Python; returns the JSON-ready result dict.
 
@@ -151,6 +154,9 @@ def serve_sim(
         max_batch=max_batch,
         max_num_tokens=max_num_tokens,
         scheduler=scheduler,
+        chunked_prefill=chunked_prefill,
+        adp_balance_wait_iters=adp_balance[0] if adp_balance else 0,
+        adp_balance_timeout_iters=adp_balance[1] if adp_balance else 0,
     )
     if workload is None:
         if trace:
@@ -276,6 +282,19 @@ def _table(d: dict) -> str:
     return "\n".join(lines)
 
 
+def _adp_balance(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        wait, timeout = (int(x) for x in value.split(","))
+        if wait < 0 or timeout < 1:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected WAIT,TIMEOUT iterations, whole numbers, WAIT >= 0 and "
+                                 "TIMEOUT >= 1 (e.g. 3,9)") from None
+    return wait, timeout
+
+
 @click.command("serve-sim")
 @click.option("--system", required=True, help="System catalog name (e.g. gb200-nvl72, hgx-h100).")
 @click.option("--gpus", type=int, required=True, help="GPUs to use; replicas = gpus // (tp * pp).")
@@ -305,8 +324,8 @@ def _table(d: dict) -> str:
     "--input-tokens",
     default="2048",
     show_default=True,
-    help="Prompt length: N, or a distribution fixed:N | normal:MEAN,STD | uniform:LO,HI | "
-    "lognormal:MEAN,STD | exponential:MEAN.",
+    help="Prompt length: N, or a distribution fixed:N | normal:MEAN,STD[,MAX] | uniform:LO,HI | "
+    "lognormal:MEAN,STD[,MAX] | exponential:MEAN[,MAX] (MAX clips the tail).",
 )
 @click.option("--output-tokens", default="256", show_default=True, help="Output length (same forms).")
 @click.option("--duration", type=float, default=600.0, show_default=True, help="Arrival window [s].")
@@ -333,6 +352,12 @@ def _table(d: dict) -> str:
 @click.option("--backend", default="auto", show_default=True, help="GEMM times: auto, tables, roofline.")
 @click.option("--slo-ttft", type=float, callback=positive_number, help="SLA on TTFT for goodput [s].")
 @click.option("--slo-tpot", type=float, callback=positive_number, help="SLA on TPOT for goodput [s].")
+@click.option("--no-chunked-prefill", "no_chunked", is_flag=True,
+              help="Admit a prompt only when it fits whole in an iteration "
+                   "(TRT-LLM enable_chunked_context off).")
+@click.option("--adp-balance", metavar="WAIT,TIMEOUT", callback=_adp_balance,
+              help="Attention-DP balancing of TRT-LLM: hold new contexts until every rank has one plus WAIT "
+                   "iterations, at most TIMEOUT iterations (needs --attention-dp; e.g. 3,9).")
 @click.option("--max-rate", "max_rate_search", is_flag=True,
               help="Search the highest Poisson rate whose P99 TTFT and P99 TPOT meet --slo-ttft/--slo-tpot "
                    "(MLPerf Server scoring) and report the metrics there.")
@@ -364,6 +389,8 @@ def serve_sim_cmd(
     backend,
     slo_ttft,
     slo_tpot,
+    no_chunked,
+    adp_balance,
     max_rate_search,
     json_out,
 ) -> None:
@@ -411,6 +438,8 @@ def serve_sim_cmd(
             concurrency=concurrency,
             rate_profile=rate_profile,
             max_rate_search=max_rate_search,
+            chunked_prefill=not no_chunked,
+            adp_balance=adp_balance,
         )
     except (ServingInputError, InputError) as exc:
         _fail(str(exc))

@@ -125,6 +125,14 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
     # that preempted)
     watermark = math.ceil(0.01 * total_blocks) if preempt else 0
     hold_admission = False
+    chunked = dep.chunked_prefill
+    # attention-DP balancing (TensorRT-LLM attention_dp_config): while every rank decodes, new context
+    # requests wait until every rank has one and `adp_wait` more iterations passed, or `adp_timeout`
+    # iterations since they started waiting; ranks are the TP GPUs of the replica (whole sequences each)
+    ranks = dep.tp
+    adp_timeout = dep.adp_balance_timeout_iters if dep.attention_dp else 0
+    adp_wait = dep.adp_balance_wait_iters
+    adp_held = adp_ready = 0
 
     arr = reqs.arrival_s[idx].tolist()
     if concurrency:
@@ -174,7 +182,9 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             budget -= ch
             T += ch
             chunks.append((e, ch))
-        while waiting and budget > 0 and seqs < max_batch and not hold_admission:
+        adp_hold = bool(adp_timeout and waiting and B >= ranks and adp_held < adp_timeout
+                        and not (len(waiting) >= ranks and adp_ready >= adp_wait))
+        while waiting and budget > 0 and seqs < max_batch and not hold_admission and not adp_hold:
             li = waiting[0]
             need = -(-(prompt_total[li] + (outl[li] - gen[li] if reserve else 1)) // bs)
             if need > total_blocks:          # can never fit: reject
@@ -187,6 +197,8 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
                 continue
             if need > free or (need + watermark > free and (B or prefilling)):
                 break
+            if not chunked and budget < prompt_total[li] <= max_tokens:
+                break       # no chunked context: the whole prompt in one iteration, or wait
             waiting.popleft()
             free -= need
             held[li] = need
@@ -271,6 +283,13 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
                 k = min(k, _iterations_until((int(now // clock_step) + 1) * clock_step - now, t0, g))
             if hold_admission and waiting:
                 k = 1       # a preemption now: step singly so admission resumes when stepping does
+            if adp_hold:
+                # held contexts are released after a number of iterations, or earlier by an arrival
+                k = min(k, adp_timeout - adp_held)
+                if len(waiting) >= ranks:
+                    k = min(k, max(adp_wait - adp_ready, 1))
+                if nxt < n and arr[nxt] < math.inf:
+                    k = min(k, _iterations_until(arr[nxt] - now, t0, g))
             if preempt and k > 1:
                 lo, hi = 1, k
                 while lo < hi:
@@ -300,6 +319,12 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
         t_end = env.now
         act.add(now, t_end, comp, mem)
         c += k
+        if adp_hold:
+            adp_held += k
+            if len(waiting) >= ranks:
+                adp_ready += k
+        else:
+            adp_held = adp_ready = 0
         if preempt and B:
             for li in decoders:
                 need = -(-(base[li] + c) // bs)

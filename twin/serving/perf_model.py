@@ -399,5 +399,9 @@ def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> Non
         problems.append("max batch and max tokens per iteration must be at least 1")
     if dep.block_size < 1:
         problems.append("KV block size must be at least 1 token")
+    if min(dep.adp_balance_wait_iters, dep.adp_balance_timeout_iters) < 0:
+        problems.append("attention-DP balancing iterations must be >= 0")
+    elif dep.adp_balance_timeout_iters and not dep.attention_dp:
+        problems.append("attention-DP balancing needs --attention-dp")
     if problems:
         raise ServingInputError("; ".join(problems))

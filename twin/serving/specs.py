@@ -135,6 +135,14 @@ class Deployment:
     workspace_bytes: float = 6e9
     #: the ``scheduler`` name (see :data:`twin.serving.schedulers.SCHEDULERS`)
     scheduler: str = "trtllm"
+    #: split long prompts over iterations (chunked prefill / TRT-LLM ``enable_chunked_context``); off:
+    #: a prompt is admitted only when it fits whole in the iteration's token budget
+    chunked_prefill: bool = True
+    #: TensorRT-LLM attention-DP balancing (``attention_dp_config``: ``batching_wait_iters``,
+    #: ``timeout_iters``), attention-DP only; 0 = off. New context requests are held while every rank
+    #: decodes until every rank has one (then ``wait`` more iterations) or ``timeout`` iterations passed
+    adp_balance_wait_iters: int = 0
+    adp_balance_timeout_iters: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
