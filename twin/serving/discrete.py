@@ -106,8 +106,9 @@ def _iterations_until(delta: float, t0: float, g: float) -> int:
 def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.ndarray, first: np.ndarray,
              done: np.ndarray, act: _Activity, counters: list, clock: np.ndarray | None, clock_step: float,
              progress: Callable[[], None] | None, fast_forward: bool = True, concurrency: int = 0,
-             arrivals_out: np.ndarray | None = None, decode_only: bool = False):
-    """simpy process of one replica serving the requests ``idx`` (arrival-sorted)."""
+             arrivals_out: np.ndarray | None = None, decode_only: bool = False, kv_share: int = 1):
+    """simpy process of one replica (or one of its ``kv_share`` pipeline virtual engines, holding that
+    share of the KV blocks) serving the requests ``idx`` (arrival-sorted)."""
     dep = perf.dep
     sched = get_scheduler(dep.scheduler)
     reserve, preempt = sched.reserve_output, sched.preempt
@@ -117,7 +118,7 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
     pair_s, ctx_s, ctx_comp, dfloor = (co["prefill_pair_s"], co["decode_ctx_s"], co["decode_ctx_compute"],
                                        co["decode_floor_s"])
     max_tokens, max_batch, bs = perf.max_tokens, dep.max_batch, dep.block_size
-    total_blocks = perf.memory.num_blocks
+    total_blocks = perf.memory.num_blocks // kv_share
     free = total_blocks
     # schedulers that take blocks on demand keep a watermark of free blocks at admission and admit
     # nothing in the iteration after a preemption, so a paused request is not re-admitted only to be
@@ -447,17 +448,32 @@ def simulate_discrete(perf: PerfModel, reqs: Requests, num_replicas: int, *, act
 
     order = np.arange(n)
     arrivals = np.array(reqs.arrival_s, dtype=float, copy=True)
-    active = min(num_replicas, concurrency) if concurrency else num_replicas
-    for r in range(active):
-        idx = order[r::active]
+    # pipeline parallelism: each replica runs `pp` virtual engines (vLLM's design), each with its own
+    # scheduler, batch limit and 1/pp of the KV blocks; a virtual engine's iteration passes the pp
+    # stages in turn, and the stages work on the other engines' micro-batches meanwhile
+    ve = perf.dep.pp
+    procs = num_replicas * ve
+    active = min(procs, concurrency) if concurrency else procs
+    ve_acts = [_Activity(activity_step_s) for _ in range(active)] if ve > 1 else acts
+    for k in range(active):
+        idx = order[k::active]
+        r = k % num_replicas
         conc = 0
         if concurrency:
-            conc = concurrency // active + (1 if r < concurrency % active else 0)
+            conc = concurrency // active + (1 if k < concurrency % active else 0)
         if len(idx):
-            env.process(_replica(env, perf, reqs, idx, first, done, acts[r], counters,
+            env.process(_replica(env, perf, reqs, idx, first, done, ve_acts[k], counters,
                                  None if clock is None else clock[r], clock_step_s, prog, fast_forward,
-                                 conc, arrivals, decode_only))
+                                 conc, arrivals, decode_only, ve))
     env.run()
+    if ve > 1:
+        # a replica's GPUs spend 1/pp of each virtual engine's iteration on it (one stage each)
+        for k, a in enumerate(ve_acts):
+            tgt = acts[k % num_replicas]
+            for b, v in a.busy.items():
+                tgt.busy[b] = tgt.busy.get(b, 0.0) + v / ve
+                tgt.comp[b] = tgt.comp.get(b, 0.0) + a.comp[b] / ve
+                tgt.mem[b] = tgt.mem.get(b, 0.0) + a.mem[b] / ve
     nbins = max((max(a.busy, default=-1) for a in acts), default=-1) + 1
     busy = np.zeros((num_replicas, nbins))
     comp = np.zeros((num_replicas, nbins))

@@ -125,6 +125,10 @@ class FluidModel:
         uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         lam, n_in, n_out, f = uniq.T
+        # pipeline parallelism: `pp` virtual engines per replica (see the discrete simulation), each
+        # with 1/pp of the arrivals and of the KV blocks; solved per engine, summed per replica
+        ve = self.perf.dep.pp
+        lam = lam / ve
         shape = lam.shape
         sc = 1.0 / np.clip(f, 1e-3, 1.0)
         sm = np.maximum(1.0, 0.5 * sc)
@@ -132,9 +136,9 @@ class FluidModel:
         from twin.serving.schedulers import get_scheduler
 
         if get_scheduler(dep.scheduler).reserve_output:
-            kv_req = mem.num_blocks / np.maximum(np.ceil((n_in + n_out) / dep.block_size), 1)
+            kv_req = mem.num_blocks // ve / np.maximum(np.ceil((n_in + n_out) / dep.block_size), 1)
         else:
-            kv_req = mem.kv_capacity_tokens / (n_in + n_out / 2.0)
+            kv_req = mem.kv_capacity_tokens / ve / (n_in + n_out / 2.0)
         n_tok = float(self.perf.max_tokens)
         b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok * n_out / (n_in + n_out))
         b_sat = np.maximum(b_sat, 1.0)
@@ -171,7 +175,8 @@ class FluidModel:
         ttft = 0.5 * t + np.ceil(n_in / chunk) * t_chunk + wq
         e2e = ttft + (n_out - 1.0) * t
         busy = np.where(B > 0, 1.0, 0.0)
-        cur = FluidCurve(lam, done, t, B, ttft, t, e2e, sat, busy * cc / t, busy * mm / t, busy)
+        cur = FluidCurve(lam * ve, done * ve, t, B * ve, ttft, t, e2e, sat, busy * cc / t, busy * mm / t,
+                         busy)
         for name in cur.__dataclass_fields__:
             setattr(cur, name, getattr(cur, name)[inverse])
         return cur

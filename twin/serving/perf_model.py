@@ -20,8 +20,9 @@ Each GEMM and attention term is classified compute-bound or memory-bound by the 
 its FLOP time and byte time is larger), so an iteration reports ``compute_s`` and ``memory_s`` for
 the power model, and a clock factor slows them by their own laws (:func:`clock_scales`).
 
-All figures per GPU of one pipeline stage; with ``pp`` stages the iteration is ``pp`` stages in
-sequence (no micro-batch pipelining yet).
+All figures per GPU of one pipeline stage; with ``pp`` stages one iteration of a micro-batch is
+``pp`` stages in sequence. The simulators pipeline ``pp`` such micro-batches per replica (virtual
+engines, :mod:`twin.serving.discrete`).
 """
 
 from __future__ import annotations
