@@ -21,7 +21,7 @@ def _ttft(args):
 def test_balancing_raises_ttft_through_the_cli():
     plain = _ttft(DSR1)
     held = _ttft([*DSR1, "--adp-balance", "3,9", "--no-chunked-prefill"])
-    assert held > 3 * plain
+    assert held > 2 * plain
 
 
 @pytest.mark.parametrize("value", ["3", "a,b", "-1,9", "3,0", "1,2,3"])

@@ -1,5 +1,6 @@
 """Iteration-time model: bounds, monotonicity, clock factor, impossible deployments."""
 
+import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
@@ -104,3 +105,29 @@ def test_bad_parallelism(specs, kw, msg):
     m, h = specs("hgx-h100", "llama-3.1-70b")
     with pytest.raises(ServingInputError, match=msg):
         PerfModel(m, h, Deployment(**({"tp": 2, "precision": "fp8"} | kw)))
+
+
+def test_elementwise_kernels_by_engine_fusion(specs):
+    """Llama 2 70B FP4 on B200, 1,000 tokens: hand-counted bytes per token and layer (d = 8192,
+    f = 28672, b = 0.5625) at 0.8 of 8 TB/s plus 3 us per kernel, 80 layers; more fusion is never
+    slower."""
+    m, h = specs("hgx-b200", "llama-2-70b")
+    d, f, b, L, T = 8192, 28672, 0.5625, 80, 1000
+    bw = h.hbm_bw_bytes_s * 0.8
+    expected = {
+        "none": (0.0, 0),
+        "fused-norm-quant-mlp": (2 * (6 + b) * d, 2),
+        "fused-mlp": (2 * 8 * d + 2 * (2 + b) * d, 4),
+        "pytorch": (2 * 8 * d + 6 * f, 3),
+        "unfused": (2 * 8 * d + 2 * (2 + b) * d + 6 * f, 5),
+    }
+    times = {}
+    for mode, (per_tok, kernels) in expected.items():
+        pm = PerfModel(m, h, Deployment(tp=1, precision="fp4", elementwise=mode))
+        t = float(pm._elementwise_times(np.array([float(T)]))[0])
+        assert t == pytest.approx(L * (per_tok * T / bw + kernels * 3e-6) if kernels else 0.0, rel=1e-12)
+        times[mode] = t
+    assert times["none"] < times["fused-norm-quant-mlp"] < times["fused-mlp"] < times["unfused"]
+    assert times["pytorch"] < times["unfused"]
+    with pytest.raises(ServingInputError, match="unknown element-wise fusion"):
+        PerfModel(m, h, Deployment(tp=1, precision="fp4", elementwise="magic"))

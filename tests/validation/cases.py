@@ -152,16 +152,24 @@ MLPERF = "MLPerf Inference v5.1 closed, summary_results.json + mlperf_log_summar
 # tokens_per_block 32, kvcache_free_gpu_mem_frac 0.95) and the gpt-oss-120b attention-DP config of the
 # mlcommons inference_results repositories (mirror ntuhpc/inference_results_v5.1 and later rounds)
 MAX_UTIL = {"scheduler": "trtllm-max-util"}
-B200_LLAMA = {"tp": 1, "precision": "fp4", "max_batch": 2048, "max_num_tokens": 3584} | MAX_UTIL
-B200_LLAMA_INT = {"tp": 1, "precision": "fp4", "max_batch": 768, "max_num_tokens": 768} | MAX_UTIL
+# Kernel fusion of NVIDIA's MLPerf v5.1 TensorRT engines (B200-SXM-180GBx8 llama2-70b configs, fork
+# github.com/ykamiset/inference_results_v5.1 @e9ccad4): Server/Offline build with `norm_quant_fusion` and
+# `use_fused_mlp` (residual add + RMSNorm + FP4 quantisation one kernel, SwiGLU in the GEMM), Interactive
+# with `use_fused_mlp` and the FP4 GEMM plugin but no norm-quant fusion
+B200_LLAMA = {"tp": 1, "precision": "fp4", "max_batch": 2048, "max_num_tokens": 3584,
+              "elementwise": "fused-norm-quant-mlp"} | MAX_UTIL
+B200_LLAMA_INT = {"tp": 1, "precision": "fp4", "max_batch": 768, "max_num_tokens": 768,
+                  "elementwise": "fused-mlp"} | MAX_UTIL
 # H200 limits: NVIDIA's H200-SXM-141GBx8 llama2-70b configs (closed/NVIDIA/configs/H200-SXM-141GBx8/
 # {Server,Offline,Interactive}/llama2-70b.py, v5.0-era copy in github.com/sheldon-xiong/xxd-mlpinf @a7e9579c;
 # the v5.1 Dell results run NVIDIA's harness, whose v5.1 H200 config is not in the stored material):
-# batch 2048 / max_num_tokens 1536 (Server, Offline), batch 512 / 256 (Interactive), fp8, KV fraction 0.9
+# batch 2048 / max_num_tokens 1536 (Server, Offline), batch 512 / 256 (Interactive), fp8, KV fraction 0.9;
+# fusion: Server/Offline `gemm_swiglu_plugin: fp8` + `use_fused_mlp` (SwiGLU in the GEMM), no norm-quant
+# fusion; Interactive neither (norm, quantisation and SwiGLU as separate kernels)
 H200_LLAMA = {"tp": 1, "precision": "fp8", "max_batch": 2048, "max_num_tokens": 1536,
-              "kv_mem_fraction": 0.9} | MAX_UTIL
+              "kv_mem_fraction": 0.9, "elementwise": "fused-mlp"} | MAX_UTIL
 H200_LLAMA_INT = {"tp": 1, "precision": "fp8", "max_batch": 512, "max_num_tokens": 256,
-                  "kv_mem_fraction": 0.9} | MAX_UTIL
+                  "kv_mem_fraction": 0.9, "elementwise": "unfused"} | MAX_UTIL
 # DeepSeek-R1 (closed/NVIDIA/configs/B200-SXM-180GBx8/{Server,Offline}/deepseek-r1.py, v5.1, fork
 # github.com/ykamiset/inference_results_v5.1 @e9ccad4; GB200-NVL72 the same per 8-GPU instance): TP8
 # attention-DP, EP8, batch 512 per attention-DP rank, max_num_tokens 3456 (Server) / 4608 (Offline) per
@@ -351,7 +359,8 @@ for model, rows in (
                     **dep)["output_tokens_per_s_per_gpu"]))
 
 # ---- NVIDIA NIM 1.8.0 benchmarking: Llama-3.3-70B, 2 x H100-80G, FP8, TP2, AIPerf fixed concurrency,
-# 5000 in / 500 out. NIM's engine limits are not in the table: ASSUMPTION max_batch 256, 8192 tokens.
+# 5000 in / 500 out. NIM's engine limits are not in the table: ASSUMPTION max_batch 256, 8192 tokens;
+# its kernel fusion is not published either: ASSUMPTION the default (TRT-LLM PyTorch backend op list).
 NIM = "docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance.md, Llama-3.3-70B table (reference)"
 NIM_DEP = {"tp": 2, "precision": "fp8", "max_batch": 256, "max_num_tokens": 8192}
 for conc, ttft, itl, thr in ((1, 0.4068, 0.01858, 51.7), (5, 0.5467, 0.02183, 218.5),

@@ -17,6 +17,7 @@ from twin.errors import InputError
 from twin.layout import Catalog, load_catalog
 from twin.layout.catalog import LlmEntry, SystemEntry
 from twin.serving.api import max_rate, simulate
+from twin.serving.perf_model import ELEMENTWISE
 from twin.serving.specs import Deployment, HardwareSpec, ModelSpec, ServingInputError
 from twin.serving.workload import LengthDist, Workload, parse_length, read_trace
 
@@ -131,6 +132,7 @@ def serve_sim(
     max_rate_search: bool = False,
     chunked_prefill: bool = True,
     adp_balance: tuple[int, int] | None = None,
+    elementwise: str = "pytorch",
 ) -> dict:
     """The ``twin serve-sim`` computation from Python; returns the JSON-ready result dict.
 
@@ -157,6 +159,7 @@ def serve_sim(
         chunked_prefill=chunked_prefill,
         adp_balance_wait_iters=adp_balance[0] if adp_balance else 0,
         adp_balance_timeout_iters=adp_balance[1] if adp_balance else 0,
+        elementwise=elementwise,
     )
     if workload is None:
         if trace:
@@ -358,6 +361,10 @@ def _adp_balance(ctx, param, value):
 @click.option("--adp-balance", metavar="WAIT,TIMEOUT", callback=_adp_balance,
               help="Attention-DP balancing of TRT-LLM: hold new contexts until every rank has one plus WAIT "
                    "iterations, at most TIMEOUT iterations (needs --attention-dp; e.g. 3,9).")
+@click.option("--elementwise", type=click.Choice(list(ELEMENTWISE)), default="pytorch", show_default=True,
+              help="Kernel fusion of the engine for norms, activation quantisation and SwiGLU: pytorch "
+                   "(TRT-LLM PyTorch backend), unfused, fused-mlp, fused-norm-quant-mlp (NVIDIA MLPerf "
+                   "engines), none.")
 @click.option("--max-rate", "max_rate_search", is_flag=True,
               help="Search the highest Poisson rate whose P99 TTFT and P99 TPOT meet --slo-ttft/--slo-tpot "
                    "(MLPerf Server scoring) and report the metrics there.")
@@ -391,6 +398,7 @@ def serve_sim_cmd(
     slo_tpot,
     no_chunked,
     adp_balance,
+    elementwise,
     max_rate_search,
     json_out,
 ) -> None:
@@ -440,6 +448,7 @@ def serve_sim_cmd(
             max_rate_search=max_rate_search,
             chunked_prefill=not no_chunked,
             adp_balance=adp_balance,
+            elementwise=elementwise,
         )
     except (ServingInputError, InputError) as exc:
         _fail(str(exc))

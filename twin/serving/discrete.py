@@ -237,6 +237,7 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             waiting.clear()
             break
         # ---- vLLM: grow KV blocks of decoders, preempt the newest when the pool is short
+        held_before = hold_admission     # this iteration admitted nothing because the last one preempted
         hold_admission = False
         if preempt and B:
             while True:
@@ -282,8 +283,8 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
                 k = min(k, _iterations_until(arr[nxt] - now, t0, g))
             if clock is not None:
                 k = min(k, _iterations_until((int(now // clock_step) + 1) * clock_step - now, t0, g))
-            if hold_admission and waiting:
-                k = 1       # a preemption now: step singly so admission resumes when stepping does
+            if (hold_admission or held_before) and waiting:
+                k = 1       # a preemption now or just before: step singly so admission resumes on time
             if adp_hold:
                 # held contexts are released after a number of iterations, or earlier by an arrival
                 k = min(k, adp_timeout - adp_held)

@@ -14,6 +14,8 @@ batching). Its time is the sum of (vidur's ``ExecutionTime`` idea):
   decode-attention bandwidth efficiency, plus a per-layer kernel floor.
 - **communication**: TP all-reduces (2 per layer), EP all-to-all (dispatch + combine per MoE layer),
   priced by :mod:`twin.serving.comm` on the fabric package's alpha-beta collectives.
+- **element-wise**: residual add + RMSNorm, activation quantisation and SwiGLU as HBM traffic, by the
+  engine's kernel fusion (:data:`ELEMENTWISE`), memory-bound.
 - **overhead**: per-iteration scheduling/launch time.
 
 Each GEMM and attention term is classified compute-bound or memory-bound by the roofline (which of
@@ -65,6 +67,31 @@ FLOORS_S: dict[str, tuple[float, str]] = {
                                    "'~0.1-1 ms per step; CUDA graphs cut it' (shared/reference (c)); "
                                    "midpoint with CUDA graphs"),
 }
+
+#: Element-wise kernels between the GEMMs, by how the engine fuses them: mode -> (kernels per layer,
+#: description). Bytes per token and layer (hidden ``d``, FFN width per GPU ``f``, weight bytes ``b``):
+#: residual add + RMSNorm reads the input and the residual and writes both, ``8 d`` (BF16); activation
+#: quantisation reads BF16 and writes ``b`` per element, ``(2 + b) d``; SwiGLU reads gate and up and
+#: writes their product, ``6 f``; a fused add + RMSNorm + quantisation writes the low-precision output
+#: instead of BF16, ``(6 + b) d``. Two norms and (low-precision GEMMs) two quantisations per layer.
+#: MoE layers' activation lives inside the measured grouped-GEMM kernels.
+ELEMENTWISE: dict[str, str] = {
+    "pytorch": "TensorRT-LLM PyTorch backend: add+RMSNorm x2 and SwiGLU per layer, quantisation inside "
+               "the GEMMs (aiconfigurator-core 0.12.0 sdk/models/llama.py op list: add_norm_1, add_norm_2, "
+               "act_gate)",
+    "unfused": "add+RMSNorm x2, activation quantisation x2 and SwiGLU as separate kernels (TensorRT engines "
+               "without norm-quant fusion or SwiGLU plugin)",
+    "fused-mlp": "SwiGLU fused into the gate/up GEMM (use_fused_mlp, gemm_swiglu_plugin); add+RMSNorm x2 and "
+                 "quantisation x2 separate",
+    "fused-norm-quant-mlp": "add+RMSNorm+quantisation one kernel x2 (norm_quant_fusion) and SwiGLU in the "
+                            "GEMM (NVIDIA's MLPerf v5.1 B200 Llama 2 Server/Offline engines)",
+    "none": "not priced (GEMM, attention and communication only)",
+}
+#: HBM bandwidth share reached by element-wise kernels and fixed time per kernel call
+ELEMENTWISE_BW_EFF = (0.8, "aiconfigurator-core 0.12.0 systems/*.yaml mem_bw_empirical_scaling_factor "
+                           "(NVIDIA's 'nonofficial correction based on observations')")
+ELEMENTWISE_LAUNCH_S = (3e-6, "aiconfigurator-core 0.12.0 systems/*.yaml mem_empirical_constant_latency "
+                              "(same caveat)")
 
 #: Bytes of one activation element exchanged in collectives (BF16).
 ACTIVATION_BYTES = 2.0
@@ -180,6 +207,7 @@ class PerfModel:
         mc, mmem = self._moe_times(T)
         # communication per stage
         cm = self._comm_times(T)
+        gm += self._elementwise_times(T)
         self._gemm_c, self._gemm_m = gc.tolist(), gm.tolist()
         self._moe_c, self._moe_m = mc.tolist(), mmem.tolist()
         self._comm = cm.tolist()
@@ -213,6 +241,32 @@ class PerfModel:
         self._pp = dep.pp
         self._pp_send_s = 0.0  # stage-boundary transfers are inside the comm arrays
         self._tmax = tmax - 1
+
+    def _elementwise_times(self, T: np.ndarray) -> np.ndarray:
+        """Memory-bound element-wise kernels per GPU of a stage for ``T`` tokens (residual add +
+        RMSNorm, activation quantisation, SwiGLU) by the engine's fusion (:data:`ELEMENTWISE`):
+        ``L (bytes_per_token x tokens_per_gpu / (BW x eta) + kernels x t_launch)``."""
+        mode = self.dep.elementwise
+        if mode == "none":
+            return np.zeros_like(T)
+        m, dep = self.model, self.dep
+        d = m.hidden_size
+        L = m.num_layers // dep.pp
+        b = BYTES_PER_ELEMENT[dep.precision] if dep.precision != "bf16" else 0.0
+        quantised = b > 0
+        norm, quant, fused_norm = 8.0 * d, (2.0 + b) * d, (6.0 + b) * d
+        act = 0.0 if m.is_moe else 6.0 * m.intermediate_size / dep.tp
+        n_q = 2 if quantised else 0
+        per_tok, kernels = {
+            "pytorch": (2 * norm + act, 2 + (act > 0)),
+            "unfused": (2 * norm + n_q * quant + act, 2 + n_q + (act > 0)),
+            "fused-mlp": (2 * norm + n_q * quant, 2 + n_q),
+            "fused-norm-quant-mlp": (2 * (fused_norm if quantised else norm), 2),
+        }[mode]
+        bw = self.hw.hbm_bw_bytes_s * ELEMENTWISE_BW_EFF[0]
+        tok = T / dep.tp if dep.attention_dp else T      # norms run on every TP rank for its tokens
+        t = L * (per_tok * tok / bw + kernels * ELEMENTWISE_LAUNCH_S[0])
+        return np.where(T > 0, t, 0.0)
 
     def _moe_times(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m, dep = self.model, self.dep
@@ -400,6 +454,8 @@ def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> Non
         problems.append("max batch and max tokens per iteration must be at least 1")
     if dep.block_size < 1:
         problems.append("KV block size must be at least 1 token")
+    if dep.elementwise not in ELEMENTWISE:
+        problems.append(f"unknown element-wise fusion {dep.elementwise!r}; valid: {', '.join(ELEMENTWISE)}")
     if min(dep.adp_balance_wait_iters, dep.adp_balance_timeout_iters) < 0:
         problems.append("attention-DP balancing iterations must be >= 0")
     elif dep.adp_balance_timeout_iters and not dep.attention_dp:

@@ -143,6 +143,9 @@ class Deployment:
     #: decodes until every rank has one (then ``wait`` more iterations) or ``timeout`` iterations passed
     adp_balance_wait_iters: int = 0
     adp_balance_timeout_iters: int = 0
+    #: element-wise kernels between the GEMMs by the engine's fusion (see
+    #: :data:`twin.serving.perf_model.ELEMENTWISE`); default TensorRT-LLM's PyTorch backend
+    elementwise: str = "pytorch"
     extra: dict = field(default_factory=dict)
 
     @property
