@@ -316,18 +316,12 @@ def _trtllm_bench_limits(system: str, model: str, dep: dict, isl: int, osl: int)
     cache = (h.hbm_bytes / gib * d.num_gpus - engine) * 0.95
     raw_bs = min(cache / (per_token * (isl + osl)), 4096) / d.pp
     raw_tok = min(raw_bs * (1 + isl / osl), 32768)
-    if raw_bs < 256:
-        bs = max(64, 32 * math.ceil(raw_bs / 32))
-    elif raw_bs < 1024:
-        bs = 128 * math.ceil(raw_bs / 128)
-    else:
-        bs = 256 * math.ceil(raw_bs / 256)
-    if raw_tok < 4096:
-        tok = max(2048, 256 * math.ceil(raw_tok / 256))
-    elif raw_tok < 8192:
-        tok = 512 * math.ceil(raw_tok / 512)
-    else:
-        tok = 1024 * math.ceil(raw_tok / 1024)
+    def round_up(x: float, rungs: tuple, floor: int) -> int:
+        q = next(q for limit, q in rungs if x < limit)
+        return max(floor, q * math.ceil(x / q))
+
+    bs = round_up(raw_bs, ((256, 32), (1024, 128), (math.inf, 256)), 64)
+    tok = round_up(raw_tok, ((4096, 256), (8192, 512), (math.inf, 1024)), 2048)
     return dep | {"max_batch": bs, "max_num_tokens": tok}
 
 # DeepSeek-R1 extra_llm_api_options of the perf overview: attention-DP balancing on, batching_wait_iters
