@@ -18,9 +18,8 @@ from functools import cache
 import numpy as np
 
 from twin.cli.serving import lookup_specs
-from twin.serving.capacity import max_rate_at_slo
+from twin.serving.api import max_rate
 from twin.serving.discrete import simulate_discrete
-from twin.serving.fluid import fluid_point
 from twin.serving.metrics import RequestTimes, summarize
 from twin.serving.perf_model import PerfModel
 from twin.serving.shapes import Gemm
@@ -117,20 +116,15 @@ def _capacity(system, model, inp, out, p99_ttft_s, p99_tpot_s, seed=0, **dep) ->
     """Metrics at the highest Poisson rate whose P99 TTFT and P99 TPOT meet the limits (MLPerf Server and
     Interactive score a system this way: LoadGen runs >= 600 s at the submitter's target rate and the run
     is valid only within the limits; every request counts, no warm-up is dropped). Rate within 2 %; the
-    search starts from the fluid model's saturation rate (no measured value enters)."""
-    pm = _perf(system, model, **dep)
-    probe = Workload(rate_per_s=1e6, duration_s=1.0, input_len=inp, output_len=out)
-    initial_rate = float(fluid_point(pm, probe, 1).curve.completed_per_s.sum())
-
-    def run(rate: float) -> dict:
-        reqs = Workload(rate_per_s=rate, duration_s=600.0, input_len=inp, output_len=out).generate(
-            np.random.default_rng(seed))
-        return summarize(simulate_discrete(pm, reqs, 1).requests, pm.dep.num_gpus)
-
-    res = max_rate_at_slo(run, initial_rate, p99_ttft_s=p99_ttft_s, p99_tpot_s=p99_tpot_s, rel_tol=0.02)
-    # steady-state served throughput (rate x mean output): MLPerf's long runs make the final drain small
-    return {"output_tokens_per_s_per_gpu": (res.output_tokens_per_s or 0.0) / pm.dep.num_gpus,
-            "max_rate_per_s": res.rate_per_s}
+    search starts from the fluid model's saturation rate (no measured value enters); the throughput is
+    the steady-state one (rate x mean output): MLPerf's long runs make the final drain small."""
+    m, h = lookup_specs(system, model)
+    d = Deployment(**dep)
+    w = Workload(rate_per_s=1.0, duration_s=600.0, input_len=inp, output_len=out)
+    cap = max_rate(m, h, d, w, d.num_gpus, p99_ttft_s=p99_ttft_s, p99_tpot_s=p99_tpot_s, seed=seed,
+                   rel_tol=0.02)["capacity"]
+    return {"output_tokens_per_s_per_gpu": cap["output_tokens_per_s_per_gpu"] or 0.0,
+            "max_rate_per_s": cap["max_rate_per_s"]}
 
 
 @cache

@@ -34,6 +34,17 @@ def num_replicas(num_gpus: int, dep: Deployment) -> int:
     return r
 
 
+def _info(perf: PerfModel, replicas: int, mode: str) -> dict:
+    """What ran where: the keys every result of this module starts with."""
+    m, h, d = perf.model, perf.hw, perf.dep
+    return {
+        "model": m.name, "system": h.name, "num_gpus": replicas * d.num_gpus, "num_replicas": replicas,
+        "tp": d.tp, "pp": d.pp, "ep": d.ep, "precision": d.precision, "kv_precision": d.kv_dtype,
+        "max_batch": d.max_batch, "max_num_tokens": d.max_num_tokens, "backend": perf.backend,
+        "mode": mode, "memory": perf.memory.to_dict(),
+    }
+
+
 def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, workload: Workload,
              num_gpus: int, *, fluid: bool = False, backend: str = "auto", seed: int = 0,
              slo_ttft_s: float | None = None, slo_tpot_s: float | None = None,
@@ -55,14 +66,7 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     """
     perf = PerfModel(model, hardware, deployment, backend=backend)
     replicas = num_replicas(num_gpus, deployment)
-    info = {
-        "model": model.name, "system": hardware.name, "num_gpus": replicas * deployment.num_gpus,
-        "num_replicas": replicas, "tp": deployment.tp, "pp": deployment.pp, "ep": deployment.ep,
-        "precision": deployment.precision, "kv_precision": deployment.kv_dtype,
-        "max_batch": deployment.max_batch, "max_num_tokens": deployment.max_num_tokens,
-        "backend": perf.backend, "mode": "fluid" if fluid else "discrete",
-        "memory": perf.memory.to_dict(),
-    }
+    info = _info(perf, replicas, "fluid" if fluid else "discrete")
     if fluid:
         f = 1.0 if clock is None else np.broadcast_to(
             np.atleast_2d(np.asarray(clock, dtype=float)).mean(axis=1), (replicas,))
@@ -126,13 +130,7 @@ def max_rate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     # below ~20 expected arrivals a P99 means nothing
     res = max_rate_at_slo(run, initial, p99_ttft_s=p99_ttft_s, p99_tpot_s=p99_tpot_s, rel_tol=rel_tol,
                           min_rate_per_s=20.0 / workload.duration_s, progress=progress)
-    info = {
-        "model": model.name, "system": hardware.name, "num_gpus": gpus, "num_replicas": replicas,
-        "tp": deployment.tp, "pp": deployment.pp, "ep": deployment.ep, "precision": deployment.precision,
-        "kv_precision": deployment.kv_dtype, "max_batch": deployment.max_batch,
-        "max_num_tokens": deployment.max_num_tokens, "backend": perf.backend, "mode": "capacity search",
-        "memory": perf.memory.to_dict(),
-    }
+    info = _info(perf, replicas, "capacity search")
     cap = res.to_dict()
     cap["output_tokens_per_s_per_gpu"] = (None if cap["output_tokens_per_s"] is None
                                           else cap["output_tokens_per_s"] / gpus)

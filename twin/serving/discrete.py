@@ -279,19 +279,18 @@ def _replica(env: simpy.Environment, perf: PerfModel, reqs: Requests, idx: np.nd
             while heap and version[heap[0][1]] != heap[0][2]:
                 heapq.heappop(heap)
             k = heap[0][0] - c
-            if nxt < n and not waiting and seqs < max_batch and arr[nxt] < math.inf:
+            # an arrival ends the stretch when it could join the batch or release held contexts
+            if nxt < n and arr[nxt] < math.inf and ((not waiting and seqs < max_batch) or adp_hold):
                 k = min(k, _iterations_until(arr[nxt] - now, t0, g))
             if clock is not None:
                 k = min(k, _iterations_until((int(now // clock_step) + 1) * clock_step - now, t0, g))
             if (hold_admission or held_before) and waiting:
                 k = 1       # a preemption now or just before: step singly so admission resumes on time
             if adp_hold:
-                # held contexts are released after a number of iterations, or earlier by an arrival
+                # held contexts are released after a number of iterations (or by an arrival, above)
                 k = min(k, adp_timeout - adp_held)
                 if len(waiting) >= ranks:
                     k = min(k, max(adp_wait - adp_ready, 1))
-                if nxt < n and arr[nxt] < math.inf:
-                    k = min(k, _iterations_until(arr[nxt] - now, t0, g))
             if preempt and k > 1:
                 lo, hi = 1, k
                 while lo < hi:

@@ -68,8 +68,9 @@ FLOORS_S: dict[str, tuple[float, str]] = {
                                    "midpoint with CUDA graphs"),
 }
 
-#: Element-wise kernels between the GEMMs, by how the engine fuses them: mode -> (kernels per layer,
-#: description). Bytes per token and layer (hidden ``d``, FFN width per GPU ``f``, weight bytes ``b``):
+#: Element-wise kernels between the GEMMs, by how the engine fuses them: mode -> description (priced
+#: in :meth:`PerfModel._elementwise_times`). Bytes per token and layer (hidden ``d``, FFN width per
+#: GPU ``f``, weight bytes ``b``):
 #: residual add + RMSNorm reads the input and the residual and writes both, ``8 d`` (BF16); activation
 #: quantisation reads BF16 and writes ``b`` per element, ``(2 + b) d``; SwiGLU reads gate and up and
 #: writes their product, ``6 f``; a fused add + RMSNorm + quantisation writes the low-precision output
