@@ -127,7 +127,7 @@ def max_rate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
         reqs = w.generate(np.random.default_rng(seed))
         return summarize(simulate_discrete(perf, reqs, replicas).requests, gpus)
 
-    # below ~20 expected arrivals a P99 means nothing
+    # assumption: below ~20 expected arrivals in the window a P99 means nothing, so the search stops there
     res = max_rate_at_slo(run, initial, p99_ttft_s=p99_ttft_s, p99_tpot_s=p99_tpot_s, rel_tol=rel_tol,
                           min_rate_per_s=20.0 / workload.duration_s, progress=progress)
     info = _info(perf, replicas, "capacity search")
