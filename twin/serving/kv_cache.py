@@ -5,8 +5,10 @@ Memory per GPU (shared/reference inference-measurements.md (c), "Memory capacity
     weights/GPU + workspace + KV <= HBM,   KV = kv_mem_fraction * (HBM - weights/GPU - workspace)
 
 as TensorRT-LLM sizes its pool (``kvcache_free_gpu_mem_frac``, 0.95 in NVIDIA's MLPerf v5.1
-configs). The pool is cut into blocks of ``block_size`` tokens (TRT-LLM's default 32 tokens per
-block, vLLM's 16).
+configs). HBM is the capacity the driver reports (NVML ``memory.total``, the catalog's figure);
+the workspace (activations at the token budget, NCCL buffers, CUDA context) follows
+aiconfigurator-core's TensorRT-LLM memory model (:func:`workspace_bytes_per_gpu`). The pool is cut
+into blocks of ``block_size`` tokens (TRT-LLM's default 32 tokens per block, vLLM's 16).
 """
 
 from __future__ import annotations
@@ -48,6 +50,50 @@ class MemoryPlan:
         return dict(self.__dict__)
 
 
+#: TensorRT-LLM's memory besides weights and KV cache, as aiconfigurator-core 0.12.0 models it
+#: (sdk/backends/base_backend.py ``_get_memory_usage``, trtllm_backend.py, systems/*.yaml ``misc``;
+#: the same figures for H100, H200, B200, GB200 and GB300). Activation bytes per token of the
+#: iteration budget are ``2 h c`` with ``h`` = heads x head size and ``c`` by family and TP (capped at 8):
+WORKSPACE_ACTIVATION_COEFF: dict[str, dict[int, float]] = {
+    "dense": {1: 11, 2: 6.5, 4: 5, 8: 5},     # family LLAMA
+    "moe": {1: 22, 2: 13, 4: 10, 8: 10},      # families MOE and DEEPSEEK
+}
+#: floor of the activation estimate [bytes] (``MIN_ACTIVATION_BYTES``)
+WORKSPACE_MIN_ACTIVATION_BYTES = 70 * 1024 ** 2
+#: NCCL buffers per GPU by TP size [bytes] (``misc.nccl_mem``, NVIDIA: "nonofficial correction based on
+#: observations")
+WORKSPACE_NCCL_BYTES: dict[int, float] = {1: 0.0, 2: 358612992.0, 4: 411041792.0, 8: 411041792.0}
+#: CUDA context, cuBLAS and other runtime memory [bytes] (``misc.other_mem``, 3.5 GiB; NVIDIA raised it
+#: from 551 MB "for safer deployment, this will cover part of the inaccurate mem calc")
+WORKSPACE_OTHER_BYTES = 3758096384.0
+
+
+def workspace_bytes_per_gpu(m: ModelSpec, dep: Deployment) -> float:
+    """Per-GPU memory for activations, NCCL buffers and the runtime [bytes], unless the deployment sets it.
+
+    Notes
+    -----
+    aiconfigurator-core 0.12.0's TensorRT-LLM estimate: ``max(2 T h c, 70 MiB) + nccl(tp) + 3.5 GiB``
+    with ``T`` the iteration token budget of one rank (``max_num_tokens``; per attention-DP rank),
+    ``h`` heads x head size (hidden size for MLA, whose config has no head size) and ``c`` from
+    :data:`WORKSPACE_ACTIVATION_COEFF`. MLA mixture-of-experts models (family DEEPSEEK) add the
+    block-scale dispatch workspace ``T h R E k / ep / 128 x 4`` (``R`` attention-DP ranks, ``E``
+    experts, ``k`` active). With attention DP the attention TP size is 1.
+    """
+    if dep.workspace_bytes is not None:
+        return float(dep.workspace_bytes)
+    ranks = dep.tp if dep.attention_dp else 1
+    tp = 1 if dep.attention_dp else dep.tp
+    tp_key = max(k for k in (1, 2, 4, 8) if k <= min(tp, 8))
+    tokens = dep.max_num_tokens / ranks
+    h = m.hidden_size if m.is_mla else m.num_heads * m.head_dim
+    coeff = WORKSPACE_ACTIVATION_COEFF["moe" if m.is_moe else "dense"][tp_key]
+    act = 2.0 * tokens * h * coeff
+    if m.is_mla and m.is_moe:
+        act += tokens * h * ranks * m.num_experts * m.num_active_experts / dep.ep / 128 * 4
+    return max(act, WORKSPACE_MIN_ACTIVATION_BYTES) + WORKSPACE_NCCL_BYTES[tp_key] + WORKSPACE_OTHER_BYTES
+
+
 def plan_memory(m: ModelSpec, hw: HardwareSpec, dep: Deployment) -> MemoryPlan:
     """Size the KV pool of one replica; raise :class:`ServingInputError` if the weights do not fit.
 
@@ -58,11 +104,12 @@ def plan_memory(m: ModelSpec, hw: HardwareSpec, dep: Deployment) -> MemoryPlan:
     """
     bw = BYTES_PER_ELEMENT[dep.precision]
     w = weight_bytes_per_gpu(m, dep, bw)
-    free = hw.hbm_bytes - w - dep.workspace_bytes
+    ws = workspace_bytes_per_gpu(m, dep)
+    free = hw.hbm_bytes - w - ws
     if free <= 0:
         raise ServingInputError(
             f"{m.name} at {dep.precision} does not fit on {hw.name} with TP={dep.tp} PP={dep.pp}: "
-            f"{w / 1e9:.1f} GB of weights + {dep.workspace_bytes / 1e9:.1f} GB workspace per GPU > "
+            f"{w / 1e9:.1f} GB of weights + {ws / 1e9:.1f} GB workspace per GPU > "
             f"{hw.hbm_bytes / 1e9:.1f} GB HBM, short by {-free / 1e9:.1f} GB; use more GPUs per replica "
             f"(larger --tp or --pp) or a smaller precision"
         )
@@ -75,7 +122,7 @@ def plan_memory(m: ModelSpec, hw: HardwareSpec, dep: Deployment) -> MemoryPlan:
             f"{m.name}: the KV cache left on {hw.name} ({kv / 1e9:.2f} GB per GPU) holds less than one "
             f"block of {dep.block_size} tokens"
         )
-    return MemoryPlan(w, dep.workspace_bytes, kv, per_tok, blocks * dep.block_size, blocks, dep.block_size)
+    return MemoryPlan(w, ws, kv, per_tok, blocks * dep.block_size, blocks, dep.block_size)
 
 
 def blocks_for(num_tokens: int, block_size: int) -> int:

@@ -131,8 +131,9 @@ class Deployment:
     block_size: int = 32
     #: fraction of the HBM left after weights and workspace that the KV cache may take
     kv_mem_fraction: float = 0.95
-    #: per-GPU memory kept for activations, CUDA graphs, NCCL buffers and the CUDA context [bytes]
-    workspace_bytes: float = 6e9
+    #: per-GPU memory kept for activations, NCCL buffers and the CUDA context [bytes]; None: estimated
+    #: from the model and the token budget (:func:`twin.serving.kv_cache.workspace_bytes_per_gpu`)
+    workspace_bytes: float | None = None
     #: the ``scheduler`` name (see :data:`twin.serving.schedulers.SCHEDULERS`)
     scheduler: str = "trtllm"
     #: split long prompts over iterations (chunked prefill / TRT-LLM ``enable_chunked_context``); off:
