@@ -131,3 +131,28 @@ def test_elementwise_kernels_by_engine_fusion(specs):
     assert times["pytorch"] < times["unfused"]
     with pytest.raises(ServingInputError, match="unknown element-wise fusion"):
         PerfModel(m, h, Deployment(tp=1, precision="fp4", elementwise="magic"))
+
+
+def test_prequantised_gemm_input_removed_from_table(specs):
+    """aiconfigurator's FP8/FP4 GEMM tables time TRT-LLM's PyTorch ``Linear`` on a BF16 input, which
+    quantises it inside; a TensorRT engine (the non-PyTorch fusion modes) hands the GEMM a quantised
+    input, so the quantisation (2 + b bytes per input element at 0.8 BW, one 3 us launch) comes off —
+    never below the GEMM's own roofline at full peak; BF16 GEMMs and the PyTorch mode are untouched."""
+    from twin.serving.shapes import Gemm
+
+    m, h = specs("hgx-b200", "llama-2-70b")
+    down = Gemm("down", 8192, 28672, 1, 1.0, "mlp")
+    ms = np.array([1.0, 64.0, 2048.0, 8192.0])
+    t_pt = PerfModel(m, h, Deployment(tp=1, precision="fp4"))._gemm_times(ms, down)[0]
+    for mode in ("unfused", "fused-mlp", "fused-norm-quant-mlp"):
+        t = PerfModel(m, h, Deployment(tp=1, precision="fp4", elementwise=mode))._gemm_times(ms, down)[0]
+        quant = ms * 28672 * (2 + 0.5625) / (h.hbm_bw_bytes_s * 0.8) + 3e-6
+        bound = np.maximum(2 * ms * 8192 * 28672 / h.flops("fp4"), 8192 * 28672 * 0.5625 / h.hbm_bw_bytes_s)
+        assert_allclose(t, np.maximum(t_pt - quant, bound), rtol=1e-12)
+        assert (t < t_pt).all()
+        assert (t >= bound).all()
+    m16, h16 = specs("hgx-h100", "llama-3.1-8b")
+    g = Gemm("up", 28672, 4096, 1, 1.0, "mlp")
+    a = PerfModel(m16, h16, Deployment(tp=1, precision="bf16"))._gemm_times(ms, g)[0]
+    b = PerfModel(m16, h16, Deployment(tp=1, precision="bf16", elementwise="unfused"))._gemm_times(ms, g)[0]
+    assert_allclose(a, b, rtol=0)

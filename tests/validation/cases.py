@@ -148,12 +148,15 @@ MLPERF = "MLPerf Inference v5.1 closed, summary_results.json + mlperf_log_summar
 MAX_UTIL = {"scheduler": "trtllm-max-util"}
 # Kernel fusion of NVIDIA's MLPerf v5.1 TensorRT engines (B200-SXM-180GBx8 llama2-70b configs, fork
 # github.com/ykamiset/inference_results_v5.1 @e9ccad4): Server/Offline build with `norm_quant_fusion` and
-# `use_fused_mlp` (residual add + RMSNorm + FP4 quantisation one kernel, SwiGLU in the GEMM), Interactive
-# with `use_fused_mlp` and the FP4 GEMM plugin but no norm-quant fusion
+# `use_fused_mlp` (residual add + RMSNorm + FP4 quantisation one kernel, SwiGLU in the GEMM: TensorRT's own
+# GEMMs, no GEMM plugin, may take the activation as an epilogue), Interactive with `use_fused_mlp` and the
+# FP4 GEMM plugin but no norm-quant fusion: norms, quantisation and SwiGLU separate kernels (`use_fused_mlp`
+# merges the gate and up GEMMs and applies SwiGLU after them; the SwiGLU GEMM plugin is FP8-only,
+# TensorRT-LLM tensorrt_llm/layers/mlp.py, and a plugin GEMM takes no epilogue)
 B200_LLAMA = {"tp": 1, "precision": "fp4", "max_batch": 2048, "max_num_tokens": 3584,
               "elementwise": "fused-norm-quant-mlp"} | MAX_UTIL
 B200_LLAMA_INT = {"tp": 1, "precision": "fp4", "max_batch": 768, "max_num_tokens": 768,
-                  "elementwise": "fused-mlp"} | MAX_UTIL
+                  "elementwise": "unfused"} | MAX_UTIL
 # H200 limits: NVIDIA's H200-SXM-141GBx8 llama2-70b configs (closed/NVIDIA/configs/H200-SXM-141GBx8/
 # {Server,Offline,Interactive}/llama2-70b.py, v5.0-era copy in github.com/sheldon-xiong/xxd-mlpinf @a7e9579c;
 # the v5.1 Dell results run NVIDIA's harness, whose v5.1 H200 config is not in the stored material):

@@ -82,12 +82,20 @@ ELEMENTWISE: dict[str, str] = {
                "act_gate)",
     "unfused": "add+RMSNorm x2, activation quantisation x2 and SwiGLU as separate kernels (TensorRT engines "
                "without norm-quant fusion or SwiGLU plugin)",
-    "fused-mlp": "SwiGLU fused into the gate/up GEMM (use_fused_mlp, gemm_swiglu_plugin); add+RMSNorm x2 and "
-                 "quantisation x2 separate",
+    "fused-mlp": "SwiGLU fused into the gate/up GEMM (gemm_swiglu_plugin, FP8 only: TensorRT-LLM "
+                 "layers/mlp.py asserts fp8; use_fused_mlp alone only merges the gate and up GEMMs and runs "
+                 "SwiGLU after them); add+RMSNorm x2 and quantisation x2 separate",
     "fused-norm-quant-mlp": "add+RMSNorm+quantisation one kernel x2 (norm_quant_fusion) and SwiGLU in the "
                             "GEMM (NVIDIA's MLPerf v5.1 B200 Llama 2 Server/Offline engines)",
     "none": "not priced (GEMM, attention and communication only)",
 }
+#: Engines whose low-precision GEMMs receive activations already quantised by another kernel (the
+#: TensorRT engine modes above). aiconfigurator-core's FP8/NVFP4 GEMM tables time TensorRT-LLM's PyTorch
+#: ``Linear.forward`` on a BF16 input (collector/trtllm/collect_gemm.py: ``x = torch.randn((m, k),
+#: dtype=bfloat16)``, ``kernel_source = torch_flow``), which quantises the input inside the module; for
+#: these engines that quantisation is removed from the table time (:meth:`PerfModel._gemm_times`) and
+#: priced where the engine runs it (:meth:`PerfModel._elementwise_times`).
+PREQUANTISED_INPUT_MODES = frozenset({"unfused", "fused-mlp", "fused-norm-quant-mlp"})
 #: HBM bandwidth share reached by element-wise kernels and fixed time per kernel call
 ELEMENTWISE_BW_EFF = (0.8, "aiconfigurator-core 0.12.0 systems/*.yaml mem_bw_empirical_scaling_factor "
                            "(NVIDIA's 'nonofficial correction based on observations')")
@@ -185,7 +193,15 @@ class PerfModel:
         t_roof, cbound = _roofline_gemm(m, g, flops, self.hw.hbm_bw_bytes_s, bpw)
         if self.table is None:
             return t_roof, cbound
-        return self.table.latency_s(m, g.n, g.k), cbound
+        t = self.table.latency_s(m, g.n, g.k)
+        if self.dep.elementwise in PREQUANTISED_INPUT_MODES and bpw < ACTIVATION_BYTES:
+            # the table's input quantisation (BF16 read, low-precision write, one launch), which these
+            # engines run elsewhere; never below the GEMM's own roofline at full peak
+            t_quant = (m * g.k * (ACTIVATION_BYTES + bpw) / (self.hw.hbm_bw_bytes_s * ELEMENTWISE_BW_EFF[0])
+                       + ELEMENTWISE_LAUNCH_S[0])
+            bound = np.maximum(2.0 * m * g.n * g.k / flops, g.n * g.k * bpw / self.hw.hbm_bw_bytes_s)
+            t = np.where(m > 0, np.maximum(t - t_quant, bound), 0.0)
+        return t, cbound
 
     def _build(self) -> None:
         m, hw, dep = self.model, self.hw, self.dep
