@@ -156,3 +156,28 @@ def test_prequantised_gemm_input_removed_from_table(specs):
     a = PerfModel(m16, h16, Deployment(tp=1, precision="bf16"))._gemm_times(ms, g)[0]
     b = PerfModel(m16, h16, Deployment(tp=1, precision="bf16", elementwise="unfused"))._gemm_times(ms, g)[0]
     assert_allclose(a, b, rtol=0)
+
+
+def test_pytorch_flow_prequantised_gemms_and_bf16_head(specs):
+    """In the PyTorch flow the attention output and SwiGLU kernels hand the o-proj and down GEMMs a
+    quantised input (aiconfigurator-core ``low_precision_input``), so only those two lose the table's
+    quantisation; MLA models' GEMMs keep it. The LM head runs in BF16 (checkpoints exclude it)."""
+    from twin.serving.shapes import gemms_per_gpu
+
+    m, h = specs("hgx-b200", "llama-2-70b")
+    dep = Deployment(tp=1, precision="fp4")
+    flags = {g.name: g.prequantised_input for g in gemms_per_gpu(m, dep)}
+    assert flags == {"qkv": False, "attn_out": True, "mlp_gate_up": False, "mlp_down": True}
+    ds, _ = specs("hgx-b200", "deepseek-r1")
+    assert not any(g.prequantised_input for g in gemms_per_gpu(ds, Deployment(tp=8, ep=8, precision="fp4")))
+    pm = PerfModel(m, h, dep)
+    ms = np.array([256.0, 4096.0])
+    for g in gemms_per_gpu(m, dep):
+        t = pm._gemm_times(ms, g)[0]
+        raw = pm.table.latency_s(ms, g.n, g.k)
+        assert ((t < raw) if g.prequantised_input else (t == raw)).all()
+    from twin.serving.kernels import load_gemm_table
+    bf16 = load_gemm_table(h.kernel_device, "bf16")
+    S = np.array([1.0, 64.0, 256.0])
+    assert_allclose(np.array(pm._head_m)[S.astype(int)] + np.array(pm._head_c)[S.astype(int)],
+                    bf16.latency_s(S, m.vocab_size, m.hidden_size), rtol=1e-12)

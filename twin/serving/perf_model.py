@@ -94,7 +94,9 @@ ELEMENTWISE: dict[str, str] = {
 #: ``Linear.forward`` on a BF16 input (collector/trtllm/collect_gemm.py: ``x = torch.randn((m, k),
 #: dtype=bfloat16)``, ``kernel_source = torch_flow``), which quantises the input inside the module; for
 #: these engines that quantisation is removed from the table time (:meth:`PerfModel._gemm_times`) and
-#: priced where the engine runs it (:meth:`PerfModel._elementwise_times`).
+#: priced where the engine runs it (:meth:`PerfModel._elementwise_times`). In every mode the GEMMs whose
+#: producer already quantises their input (``Gemm.prequantised_input``: attention output and down
+#: projections of non-MLA models, as aiconfigurator-core models the PyTorch flow) lose it too.
 PREQUANTISED_INPUT_MODES = frozenset({"unfused", "fused-mlp", "fused-norm-quant-mlp"})
 #: HBM bandwidth share reached by element-wise kernels and fixed time per kernel call
 ELEMENTWISE_BW_EFF = (0.8, "aiconfigurator-core 0.12.0 systems/*.yaml mem_bw_empirical_scaling_factor "
@@ -186,15 +188,21 @@ class PerfModel:
         self._build()
 
     # ------------------------------------------------------------------ precomputation
-    def _gemm_times(self, m: np.ndarray, g: Gemm) -> tuple[np.ndarray, np.ndarray]:
-        """(time, compute-bound mask) of one GEMM for token counts ``m``."""
-        flops = self.hw.flops(self.dep.precision)
-        bpw = BYTES_PER_ELEMENT[self.dep.precision]
+    def _gemm_times(self, m: np.ndarray, g: Gemm, precision: str | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """(time, compute-bound mask) of one GEMM for token counts ``m`` (at the deployment's precision
+        unless ``precision`` says otherwise)."""
+        precision = precision or self.dep.precision
+        flops = self.hw.flops(precision)
+        bpw = BYTES_PER_ELEMENT[precision]
         t_roof, cbound = _roofline_gemm(m, g, flops, self.hw.hbm_bw_bytes_s, bpw)
-        if self.table is None:
+        table = self.table if precision == self.dep.precision else (
+            load_gemm_table(self.hw.kernel_device, precision) if self.table is not None else None)
+        if table is None:
             return t_roof, cbound
-        t = self.table.latency_s(m, g.n, g.k)
-        if self.dep.elementwise in PREQUANTISED_INPUT_MODES and bpw < ACTIVATION_BYTES:
+        t = table.latency_s(m, g.n, g.k)
+        prequantised = self.dep.elementwise in PREQUANTISED_INPUT_MODES or g.prequantised_input
+        if prequantised and bpw < ACTIVATION_BYTES:
             # the table's input quantisation (BF16 read, low-precision write, one launch), which these
             # engines run elsewhere; never below the GEMM's own roofline at full peak
             t_quant = (m * g.k * (ACTIVATION_BYTES + bpw) / (self.hw.hbm_bw_bytes_s * ELEMENTWISE_BW_EFF[0])
@@ -214,10 +222,12 @@ class PerfModel:
             t, cb = self._gemm_times(mm, g)
             gc += np.where(cb, t, 0.0) * g.count
             gm += np.where(cb, 0.0, t) * g.count
-        # LM head over the sequences of the batch (one logit row each), last stage only
+        # LM head over the sequences of the batch (one logit row each), last stage only; kept in BF16
+        # by the quantised checkpoints (ModelOpt hf_quant_config exclude_modules: lm_head) and so modelled
+        # by aiconfigurator-core (logits_gemm at GEMMQuantMode.bfloat16)
         head = Gemm("lm_head", m.vocab_size // dep.tp, m.hidden_size, 1, 1.0, "head")
         S = np.arange(dep.max_batch + 1, dtype=float)
-        th, cbh = self._gemm_times(S, head)
+        th, cbh = self._gemm_times(S, head, "bf16")
         self._head_c = np.where(cbh, th, 0.0).tolist()
         self._head_m = np.where(cbh, 0.0, th).tolist()
         # routed experts

@@ -19,7 +19,10 @@ class Gemm:
 
     ``token_share`` is the fraction of the replica's tokens this GPU multiplies (1 with tensor
     parallelism, ``1/tp`` with attention data parallelism); ``group`` is ``attention``, ``mlp``,
-    ``moe`` (shared experts) or ``head``.
+    ``moe`` (shared experts) or ``head``. ``prequantised_input``: even TensorRT-LLM's PyTorch flow
+    hands this GEMM an input the producing kernel already quantised (attention output, SwiGLU) —
+    aiconfigurator-core 0.12.0's ``low_precision_input`` on the ``proj`` and ``ffn2`` GEMMs of its
+    Llama, GPT and MoE models (sdk/models/llama.py, gpt.py, moe.py; not its DeepSeek model).
     """
 
     name: str
@@ -28,6 +31,7 @@ class Gemm:
     count: int
     token_share: float
     group: str
+    prequantised_input: bool = False
 
 
 def attention_params_per_layer(m: ModelSpec) -> float:
@@ -104,13 +108,13 @@ def gemms_per_gpu(m: ModelSpec, dep: Deployment) -> list[Gemm]:
         kv_local = max(m.num_kv_heads // ta, 1)
         out += [
             Gemm("qkv", (m.num_heads // ta + 2 * kv_local) * m.head_dim, d, L, share_a, "attention"),
-            Gemm("attn_out", d, m.num_heads * m.head_dim // ta, L, share_a, "attention"),
+            Gemm("attn_out", d, m.num_heads * m.head_dim // ta, L, share_a, "attention", True),
         ]
     dense_layers = m.num_dense_layers // dep.pp if m.is_moe else L
     if dense_layers:
         out += [
             Gemm("mlp_gate_up", 2 * m.intermediate_size // tp, d, dense_layers, 1.0, "mlp"),
-            Gemm("mlp_down", d, m.intermediate_size // tp, dense_layers, 1.0, "mlp"),
+            Gemm("mlp_down", d, m.intermediate_size // tp, dense_layers, 1.0, "mlp", not m.is_mla),
         ]
     if m.is_moe and m.num_shared_experts:
         inter = m.num_shared_experts * m.expert_intermediate_size
