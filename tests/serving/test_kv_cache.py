@@ -54,3 +54,15 @@ def test_explicit_workspace_and_plan_balance(specs):
     per_tok = kv_bytes_per_token_per_gpu(m, dep)
     assert plan.kv_capacity_tokens * per_tok <= plan.kv_bytes_per_gpu < (plan.kv_capacity_tokens
                                                                          + dep.block_size) * per_tok
+
+
+@pytest.mark.parametrize(("kw", "msg"), [({"kv_mem_fraction": 0.0}, "KV memory fraction"),
+                                     ({"kv_mem_fraction": 1.5}, "KV memory fraction"),
+                                     ({"workspace_bytes": -1.0}, "workspace must be >= 0")])
+def test_bad_memory_settings_are_named(specs, kw, msg):
+    from twin.serving.perf_model import PerfModel
+    from twin.serving.specs import ServingInputError
+
+    m, hw = specs("hgx-h100", "llama-3.1-8b")
+    with pytest.raises(ServingInputError, match=msg):
+        PerfModel(m, hw, Deployment(tp=1, precision="bf16", **kw))

@@ -481,6 +481,10 @@ def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> Non
         problems.append("max batch and max tokens per iteration must be at least 1")
     if dep.block_size < 1:
         problems.append("KV block size must be at least 1 token")
+    if not 0.0 < dep.kv_mem_fraction <= 1.0:
+        problems.append(f"KV memory fraction must be in (0, 1], got {dep.kv_mem_fraction}")
+    if dep.workspace_bytes is not None and dep.workspace_bytes < 0:
+        problems.append(f"workspace must be >= 0 bytes, got {dep.workspace_bytes}")
     if dep.elementwise not in ELEMENTWISE:
         problems.append(f"unknown element-wise fusion {dep.elementwise!r}; valid: {', '.join(ELEMENTWISE)}")
     if min(dep.adp_balance_wait_iters, dep.adp_balance_timeout_iters) < 0:
