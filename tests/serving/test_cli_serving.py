@@ -81,7 +81,8 @@ def test_bad_trace_rows_exit_2(tmp_path):
 def test_disaggregated_and_closed_loop_cli():
     res = _run([*BASE, "--rate", "4", "--duration", "10", "--prefill-gpus", "4", "--json", "-"])
     assert res.exit_code == 0
-    assert json.loads(res.output)["disaggregated"] == {"prefill_replicas": 4, "decode_replicas": 4}
+    dis = json.loads(res.output)["disaggregated"]
+    assert (dis["prefill_replicas"], dis["decode_replicas"], dis["prefill_tp"]) == (4, 4, 1)
     res = _run([*BASE, "--concurrency", "4", "--num-requests", "20", "--output-tokens", "16"])
     assert res.exit_code == 0
     bad = CliRunner().invoke(main, [*BASE, "--rate", "4", "--prefill-gpus", "8"])
@@ -103,3 +104,30 @@ def test_python_api_takes_a_clock_factor(specs):
     assert slow["ttft_s"]["mean"] > full["ttft_s"]["mean"]
     fl = simulate(m, h, dep, wl, 2, fluid=True, clock=[[0.3], [0.3]])
     assert fl["tpot_s"]["mean"] > simulate(m, h, dep, wl, 2, fluid=True)["tpot_s"]["mean"]
+
+
+def test_disaggregated_prefill_pool_has_its_own_shape():
+    """--prefill-tp/--prefill-max-num-tokens shape only the prefill pool: 16 GPUs of TP4 prefill are 4
+    replicas beside 7 TP8 decode replicas (72 GPUs), every request completes, and the prefill shape
+    changes TTFT but not the decode pool's TPOT."""
+    args = ["serve-sim", "--system", "gb200-nvl72", "--gpus", "72", "--model", "llama-3.1-70b",
+            "--precision", "fp8", "--tp", "8", "--rate", "6", "--input-tokens", "4096", "--output-tokens",
+            "64", "--duration", "20", "--prefill-gpus", "16", "--json", "-"]
+    same = json.loads(_run(args).output)
+    res = _run([*args, "--prefill-tp", "4", "--prefill-max-num-tokens", "4096"])
+    assert res.exit_code == 0, res.output
+    own = json.loads(res.output)
+    dis = own["disaggregated"]
+    assert (dis["prefill_replicas"], dis["decode_replicas"], dis["prefill_tp"]) == (4, 7, 4)
+    assert dis["prefill_max_num_tokens"] == 4096
+    assert own["num_gpus"] == 4 * 4 + 7 * 8
+    assert own["num_completed"] == own["num_requests"] == same["num_completed"] > 0
+    assert own["ttft_s"]["mean"] != pytest.approx(same["ttft_s"]["mean"], rel=0.02)
+    assert own["tpot_s"]["mean"] == pytest.approx(same["tpot_s"]["mean"], rel=0.05)
+
+
+def test_prefill_shape_needs_a_prefill_pool():
+    res = CliRunner().invoke(main, [*BASE, "--rate", "4", "--prefill-tp", "2"])
+    assert res.exit_code == 2
+    assert "give --prefill-gpus" in res.output
+    assert "Traceback" not in res.output

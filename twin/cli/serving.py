@@ -6,6 +6,7 @@ dataclasses of :mod:`twin.serving.specs`: the serving physics never imports the 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -133,12 +134,15 @@ def serve_sim(
     chunked_prefill: bool = True,
     adp_balance: tuple[int, int] | None = None,
     elementwise: str = "pytorch",
+    prefill: dict | None = None,
 ) -> dict:
     """The ``twin serve-sim`` computation from Python; returns the JSON-ready result dict.
 
     With ``max_rate_search`` the arrival rate is searched instead of given: the result is the highest
     Poisson rate whose P99 TTFT and P99 TPOT stay within ``slo_ttft_s`` / ``slo_tpot_s`` (MLPerf
-    Server scoring, :func:`twin.serving.api.max_rate`), with the metrics at that rate.
+    Server scoring, :func:`twin.serving.api.max_rate`), with the metrics at that rate. ``prefill``
+    (with ``prefill_gpus``) overrides the prefill pool's shape: any of ``tp``, ``ep``, ``max_batch``,
+    ``max_num_tokens``, ``attention_dp``.
     """
     if max_rate_search:
         if offline or trace or concurrency is not None or fluid or prefill_gpus:
@@ -161,6 +165,15 @@ def serve_sim(
         adp_balance_timeout_iters=adp_balance[1] if adp_balance else 0,
         elementwise=elementwise,
     )
+    prefill = {k: v for k, v in (prefill or {}).items() if v is not None}
+    unknown = set(prefill) - {"tp", "ep", "max_batch", "max_num_tokens", "attention_dp"}
+    if unknown:
+        raise ServingInputError(f"unknown prefill-pool setting(s) {', '.join(sorted(unknown))}; "
+                                "valid: tp, ep, max_batch, max_num_tokens, attention_dp")
+    if prefill and not prefill_gpus:
+        raise ServingInputError("--prefill-tp/--prefill-ep/--prefill-max-batch/--prefill-max-num-tokens "
+                                "shape the prefill pool of a disaggregated run: give --prefill-gpus too")
+    prefill_dep = dataclasses.replace(dep, **prefill) if prefill else None
     if workload is None:
         if trace:
             workload = Workload(trace=read_trace(trace))
@@ -210,6 +223,7 @@ def serve_sim(
         progress=progress,
         prefill_gpus=prefill_gpus,
         concurrency=concurrency,
+        prefill_deployment=prefill_dep,
     )
     return result | {"notes": notes}
 
@@ -229,15 +243,15 @@ def _table(d: dict) -> str:
                           f"({len(cap['probes'])} simulations)",
                           *[f"  note: {n}" for n in d.get("notes", [])]])
     dis = d.get("disaggregated")
+    shape = f"TP{d['tp']} PP{d['pp']} EP{d['ep']}"
+    if dis:
+        pre_shape = f"TP{dis['prefill_tp']} PP{dis['prefill_pp']} EP{dis['prefill_ep']}"
+        pools = (f", disaggregated {dis['prefill_replicas']} prefill ({pre_shape}) + "
+                 f"{dis['decode_replicas']} decode ({shape})")
     lines = [
         f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs: {d['num_replicas']} replicas of "
-        f"TP{d['tp']} PP{d['pp']} EP{d['ep']} {d['precision']} (KV {d['kv_precision']}), "
-        f"{d['mode']} mode, {d['backend']} kernels"
-        + (
-            f", disaggregated {dis['prefill_replicas']} prefill + {dis['decode_replicas']} decode"
-            if dis
-            else ""
-        ),
+        f"{shape if not dis or pre_shape == shape else 'two shapes'} {d['precision']} "
+        f"(KV {d['kv_precision']}), {d['mode']} mode, {d['backend']} kernels" + (pools if dis else ""),
         f"  KV pool {d['memory']['kv_capacity_tokens']:,} tokens per replica, weights "
         f"{d['memory']['weights_bytes_per_gpu'] / 1e9:.1f} GB per GPU",
         *(
@@ -346,6 +360,12 @@ def _adp_balance(ctx, param, value):
     "request when its previous one completes (needs --num-requests).",
 )
 @click.option("--prefill-gpus", type=int, help="Disaggregated: GPUs of the prefill pool (the rest decode).")
+@click.option("--prefill-tp", type=int, help="Disaggregated: TP of a prefill replica (default: --tp).")
+@click.option("--prefill-ep", type=int, help="Disaggregated: EP of a prefill replica (default: --ep).")
+@click.option("--prefill-max-batch", type=int,
+              help="Disaggregated: prefill batch limit (default: --max-batch).")
+@click.option("--prefill-max-num-tokens", type=int,
+              help="Disaggregated: prefill tokens per iteration (default: --max-num-tokens).")
 @click.option("--num-requests", type=int, help="Number of requests (offline, or a cap).")
 @click.option(
     "--trace", type=click.Path(path_type=Path), help="CSV with arrival_s,input_tokens,output_tokens."
@@ -389,6 +409,10 @@ def serve_sim_cmd(
     offline,
     concurrency,
     prefill_gpus,
+    prefill_tp,
+    prefill_ep,
+    prefill_max_batch,
+    prefill_max_num_tokens,
     num_requests,
     trace,
     seed,
@@ -449,6 +473,8 @@ def serve_sim_cmd(
             chunked_prefill=not no_chunked,
             adp_balance=adp_balance,
             elementwise=elementwise,
+            prefill={"tp": prefill_tp, "ep": prefill_ep, "max_batch": prefill_max_batch,
+                     "max_num_tokens": prefill_max_num_tokens},
         )
     except (ServingInputError, InputError) as exc:
         _fail(str(exc))

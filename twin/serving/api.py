@@ -50,7 +50,8 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
              slo_ttft_s: float | None = None, slo_tpot_s: float | None = None,
              activity_step_s: float = 1.0, progress: Callable[[float], None] | None = None,
              prefill_gpus: int | None = None, concurrency: int | None = None,
-             clock: np.ndarray | None = None, clock_step_s: float = 1.0) -> dict:
+             clock: np.ndarray | None = None, clock_step_s: float = 1.0,
+             prefill_deployment: Deployment | None = None) -> dict:
     """Run one deployment on ``num_gpus`` GPUs under a workload and return the metrics as a dict.
 
     The keys are those of :func:`twin.serving.metrics.summarize` plus ``deployment``, ``memory``,
@@ -58,7 +59,9 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
 
     ``prefill_gpus`` splits the GPUs into a prefill pool of that many GPUs and a decode pool of the
     rest (disaggregated serving, KV cache moved over NVLink when the system's NVLink domain holds
-    both pools, else over the scale-out network). ``concurrency`` runs a closed loop of that many
+    both pools, else over the scale-out network); ``prefill_deployment`` gives the prefill pool its own
+    shape (TP, EP, batch and token limits; the decode pool keeps ``deployment``), as disaggregated
+    deployments usually do. ``concurrency`` runs a closed loop of that many
     clients instead of open arrivals. ``clock`` is the clock factor per replica and step
     (``(replicas, steps)`` or ``(steps,)``, each ``clock_step_s`` long) from the coupled engine: it
     slows compute-bound work as ``1/f`` and memory-bound work as ``max(1, 0.5/f)``; in fluid mode its
@@ -74,25 +77,35 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
         return info | res.to_dict(replicas * deployment.num_gpus)
     rng = np.random.default_rng(seed)
     reqs = workload.generate(rng)
+    gpus_used = replicas * deployment.num_gpus
+    if prefill_deployment is not None and not prefill_gpus:
+        raise ServingInputError("a prefill-pool shape needs a prefill pool: give --prefill-gpus")
     if prefill_gpus:
-        n_pre = prefill_gpus // deployment.num_gpus
+        pre_dep = prefill_deployment or deployment
+        perf_pre = (perf if prefill_deployment is None
+                    else PerfModel(model, hardware, pre_dep, backend=backend))
+        n_pre = prefill_gpus // pre_dep.num_gpus
         n_dec = (num_gpus - prefill_gpus) // deployment.num_gpus
         if n_pre < 1 or n_dec < 1:
             raise ServingInputError(
-                f"disaggregated serving needs at least one replica ({deployment.num_gpus} GPUs) in each "
-                f"pool; --prefill-gpus {prefill_gpus} of {num_gpus} GPUs gives {n_pre} prefill and {n_dec} "
-                "decode replicas")
-        out, _ = simulate_disaggregated(perf, perf, reqs, n_pre, n_dec,
+                f"disaggregated serving needs at least one replica in each pool; --prefill-gpus "
+                f"{prefill_gpus} of {num_gpus} GPUs gives {n_pre} prefill replicas of {pre_dep.num_gpus} "
+                f"GPUs and {n_dec} decode replicas of {deployment.num_gpus} GPUs")
+        out, _ = simulate_disaggregated(perf_pre, perf, reqs, n_pre, n_dec,
                                         same_nvlink_domain=num_gpus <= hardware.nvlink_domain_gpus,
                                         activity_step_s=activity_step_s)
         replicas = n_pre + n_dec
-        info |= {"num_replicas": replicas, "num_gpus": replicas * deployment.num_gpus,
-                 "disaggregated": {"prefill_replicas": n_pre, "decode_replicas": n_dec}}
+        gpus_used = n_pre * pre_dep.num_gpus + n_dec * deployment.num_gpus
+        info |= {"num_replicas": replicas, "num_gpus": gpus_used,
+                 "disaggregated": {"prefill_replicas": n_pre, "decode_replicas": n_dec,
+                                   "prefill_tp": pre_dep.tp, "prefill_pp": pre_dep.pp,
+                                   "prefill_ep": pre_dep.ep, "prefill_max_batch": pre_dep.max_batch,
+                                   "prefill_max_num_tokens": pre_dep.max_num_tokens,
+                                   "prefill_memory": perf_pre.memory.to_dict()}}
     else:
         out = simulate_discrete(perf, reqs, replicas, activity_step_s=activity_step_s, progress=progress,
                                 concurrency=concurrency, clock=clock, clock_step_s=clock_step_s)
-    summary = summarize(out.requests, replicas * deployment.num_gpus, slo_ttft_s=slo_ttft_s,
-                        slo_tpot_s=slo_tpot_s)
+    summary = summarize(out.requests, gpus_used, slo_ttft_s=slo_ttft_s, slo_tpot_s=slo_tpot_s)
     return info | summary | {"activity": out.activity_dict(), "num_iterations": out.num_iterations,
                              "num_events": out.num_events, "num_preemptions": out.num_preemptions}
 
