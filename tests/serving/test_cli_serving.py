@@ -131,3 +131,12 @@ def test_prefill_shape_needs_a_prefill_pool():
     assert res.exit_code == 2
     assert "give --prefill-gpus" in res.output
     assert "Traceback" not in res.output
+
+
+def test_gpus_not_a_whole_number_of_replicas_are_noted():
+    res = _run(["serve-sim", "--system", "hgx-h100", "--gpus", "12", "--model", "llama-3.1-8b", "--precision",
+                "fp8", "--tp", "8", "--rate", "1", "--duration", "5", "--json", "-"])
+    assert res.exit_code == 0
+    d = json.loads(res.output)
+    assert d["num_gpus"] == 8
+    assert any("4 GPUs stay idle" in n for n in d["notes"])

@@ -203,6 +203,9 @@ def serve_sim(
         )
     if offline and rate is not None:
         notes.append("--offline sends every request at time zero: --rate is ignored")
+    if not prefill_gpus and gpus >= dep.num_gpus and gpus % dep.num_gpus:
+        notes.append(f"{gpus} GPUs are not a whole number of {dep.num_gpus}-GPU replicas (TP{tp} x PP{pp}): "
+                     f"{gpus % dep.num_gpus} GPUs stay idle and are not counted per GPU")
     if max_rate_search:
         if rate is not None:
             notes.append("--max-rate searches the arrival rate: --rate is ignored")
@@ -249,7 +252,8 @@ def _table(d: dict) -> str:
         pools = (f", disaggregated {dis['prefill_replicas']} prefill ({pre_shape}) + "
                  f"{dis['decode_replicas']} decode ({shape})")
     lines = [
-        f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs: {d['num_replicas']} replicas of "
+        f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs: {d['num_replicas']} "
+        f"replica{'s' if d['num_replicas'] != 1 else ''} of "
         f"{shape if not dis or pre_shape == shape else 'two shapes'} {d['precision']} "
         f"(KV {d['kv_precision']}), {d['mode']} mode, {d['backend']} kernels" + (pools if dis else ""),
         f"  KV pool {d['memory']['kv_capacity_tokens']:,} tokens per replica, weights "
