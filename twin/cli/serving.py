@@ -256,8 +256,10 @@ def _table(d: dict) -> str:
         f"replica{'s' if d['num_replicas'] != 1 else ''} of "
         f"{shape if not dis or pre_shape == shape else 'two shapes'} {d['precision']} "
         f"(KV {d['kv_precision']}), {d['mode']} mode, {d['backend']} kernels" + (pools if dis else ""),
-        f"  KV pool {d['memory']['kv_capacity_tokens']:,} tokens per replica, weights "
-        f"{d['memory']['weights_bytes_per_gpu'] / 1e9:.1f} GB per GPU",
+        f"  KV pool {d['memory']['kv_capacity_tokens']:,} tokens per {'decode ' if dis else ''}replica, "
+        f"weights {d['memory']['weights_bytes_per_gpu'] / 1e9:.1f} GB per GPU"
+        + (f"; prefill replicas {dis['prefill_memory']['kv_capacity_tokens']:,} tokens, "
+           f"{dis['prefill_memory']['weights_bytes_per_gpu'] / 1e9:.1f} GB" if dis else ""),
         *(
             [
                 f"  OVERLOADED: {d['saturated_replicas']} of {d['num_replicas']} replicas cannot keep up "
