@@ -181,3 +181,30 @@ def test_pytorch_flow_prequantised_gemms_and_bf16_head(specs):
     S = np.array([1.0, 64.0, 256.0])
     assert_allclose(np.array(pm._head_m)[S.astype(int)] + np.array(pm._head_c)[S.astype(int)],
                     bf16.latency_s(S, m.vocab_size, m.hidden_size), rtol=1e-12)
+
+
+def test_wide_ep_across_nvlink_domains(specs):
+    """DeepSeek-R1 attention-DP with EP = TP = 32 on 8-GPU HGX domains: the MoE all-to-all sends 24/32 of
+    its traffic through the NIC (hand-computed) and the replica communicates far longer than the same
+    deployment inside one GB200 NVL72 domain; TP beyond a domain stays an error otherwise."""
+    from twin.serving import comm
+
+    m, hgx = specs("hgx-b200", "deepseek-r1")
+    _, nvl = specs("gb200-nvl72", "deepseek-r1")
+    dep = Deployment(tp=32, ep=32, attention_dp=True, precision="fp4", max_batch=8192, max_num_tokens=65536)
+    T = 32 * 128
+    wide, one = PerfModel(m, hgx, dep), PerfModel(m, nvl, dep)
+    assert wide.iteration(T, T).comm_s > 3 * one.iteration(T, T).comm_s
+    vol = 128 * m.num_active_experts * m.hidden_size * 3.0
+    link = hgx.nvlink_bw_bytes_s / 2
+    intra = 7 * 1e-6 + vol * 7 / 32 / (link * 0.8)
+    inter = 3 * 5e-6 + vol * 24 / 32 / (hgx.scale_out_bw_bytes_s * 0.9)
+    got = comm.alltoall_time_s(vol, 32, link, domain_gpus=8, scale_out_bw_bytes_s=hgx.scale_out_bw_bytes_s)
+    assert float(got) == pytest.approx(max(intra, inter), rel=1e-12)
+    with pytest.raises(ServingInputError, match="larger than the NVLink domain"):
+        PerfModel(m, hgx, Deployment(tp=32, ep=32, precision="fp4"))
+    with pytest.raises(ServingInputError, match="multiple of the 8-GPU"):
+        PerfModel(m, hgx, Deployment(tp=12, ep=12, attention_dp=True, precision="fp4"))
+    dense, h = specs("hgx-h100", "llama-3.1-70b")
+    with pytest.raises(ServingInputError, match="larger than the NVLink domain"):
+        PerfModel(dense, h, Deployment(tp=16, attention_dp=True, precision="fp8"))

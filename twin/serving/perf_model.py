@@ -346,14 +346,20 @@ class PerfModel:
         out = np.zeros_like(T)
         if dep.tp > 1:
             if dep.attention_dp:
-                # dense layers' MLP are tensor-parallel (one all-reduce each); MoE layers all-to-all
+                # dense layers' MLP are tensor-parallel (one all-reduce each); MoE layers all-to-all.
+                # A group wider than the NVLink domain (wide EP) crosses the scale-out network.
+                domain = hw.nvlink_domain_gpus
                 dense = m.num_dense_layers // dep.pp if m.is_moe else L
-                out += dense * comm.allreduce_time_s(msg, dep.tp, link, hw.kernel_device)
+                if dep.tp > domain:
+                    out += dense * comm.scale_out_allreduce_time_s(msg, dep.tp, hw.scale_out_bw_bytes_s)
+                else:
+                    out += dense * comm.allreduce_time_s(msg, dep.tp, link, hw.kernel_device)
                 if m.is_moe:
                     tok_gpu = np.ceil(T / dep.tp)
                     # dispatch in FP8 (1 B) and combine in BF16 (2 B) of k copies of each token
                     vol = tok_gpu * m.num_active_experts * m.hidden_size * (1.0 + ACTIVATION_BYTES)
-                    out += (m.num_moe_layers // dep.pp) * comm.alltoall_time_s(vol, dep.ep, link)
+                    out += (m.num_moe_layers // dep.pp) * comm.alltoall_time_s(
+                        vol, dep.ep, link, domain_gpus=domain, scale_out_bw_bytes_s=hw.scale_out_bw_bytes_s)
             else:
                 out += 2 * L * comm.allreduce_time_s(msg, dep.tp, link, hw.kernel_device)
         if dep.pp > 1:
@@ -461,9 +467,15 @@ def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> Non
             problems.append(f"{name} must be at least 1, got {getattr(dep, name)}")
     if problems:
         raise ServingInputError("; ".join(problems))
-    if dep.tp > hw.nvlink_domain_gpus:
+    wide_ep = dep.attention_dp and model.is_moe and dep.ep == dep.tp
+    if dep.tp > hw.nvlink_domain_gpus and not wide_ep:
         problems.append(f"TP={dep.tp} is larger than the NVLink domain of {hw.name} "
-                        f"({hw.nvlink_domain_gpus} GPUs); tensor parallelism needs NVLink, use --pp")
+                        f"({hw.nvlink_domain_gpus} GPUs); tensor parallelism needs NVLink, use --pp "
+                        "(or, for a mixture-of-experts model, wide EP across domains: --attention-dp "
+                        "with EP = TP)")
+    elif dep.tp > hw.nvlink_domain_gpus and dep.tp % hw.nvlink_domain_gpus:
+        problems.append(f"wide EP across NVLink domains needs whole domains: TP=EP={dep.tp} is not a "
+                        f"multiple of the {hw.nvlink_domain_gpus}-GPU NVLink domain of {hw.name}")
     if dep.precision not in BYTES_PER_ELEMENT:
         problems.append(f"unknown precision {dep.precision!r}; valid: {', '.join(BYTES_PER_ELEMENT)}")
     elif dep.precision not in model.precisions:
