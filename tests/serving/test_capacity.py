@@ -116,6 +116,7 @@ def test_cli_max_rate_when_nothing_passes():
     ([], "--max-rate needs the P99 limits"),
     (["--slo-tpot", "0.1", "--offline", "--num-requests", "10"], "drop --offline"),
     (["--slo-tpot", "0.1", "--fluid"], "drop --offline"),
+    (["--slo-tpot", "0.1", "--prefill-tp", "2"], "--prefill-*"),
 ])
 def test_cli_max_rate_bad_combinations(extra, msg):
     res = CliRunner().invoke(main, [*BASE, "--max-rate", *extra])

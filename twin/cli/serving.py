@@ -144,10 +144,15 @@ def serve_sim(
     (with ``prefill_gpus``) overrides the prefill pool's shape: any of ``tp``, ``ep``, ``max_batch``,
     ``max_num_tokens``, ``attention_dp``.
     """
+    prefill = {k: v for k, v in (prefill or {}).items() if v is not None}
+    unknown = set(prefill) - {"tp", "ep", "max_batch", "max_num_tokens", "attention_dp"}
+    if unknown:
+        raise ServingInputError(f"unknown prefill-pool setting(s) {', '.join(sorted(unknown))}; "
+                                "valid: tp, ep, max_batch, max_num_tokens, attention_dp")
     if max_rate_search:
-        if offline or trace or concurrency is not None or fluid or prefill_gpus:
+        if offline or trace or concurrency is not None or fluid or prefill_gpus or prefill:
             raise ServingInputError("--max-rate searches the Poisson arrival rate of an aggregated discrete "
-                                    "run: drop --offline, --trace, --concurrency, --fluid and --prefill-gpus")
+                                    "run: drop --offline, --trace, --concurrency, --fluid and --prefill-*")
         if slo_ttft_s is None and slo_tpot_s is None:
             raise ServingInputError("--max-rate needs the P99 limits to meet: --slo-ttft and/or --slo-tpot")
     mspec, hspec = lookup_specs(system, model, catalog)
@@ -165,14 +170,6 @@ def serve_sim(
         adp_balance_timeout_iters=adp_balance[1] if adp_balance else 0,
         elementwise=elementwise,
     )
-    prefill = {k: v for k, v in (prefill or {}).items() if v is not None}
-    unknown = set(prefill) - {"tp", "ep", "max_batch", "max_num_tokens", "attention_dp"}
-    if unknown:
-        raise ServingInputError(f"unknown prefill-pool setting(s) {', '.join(sorted(unknown))}; "
-                                "valid: tp, ep, max_batch, max_num_tokens, attention_dp")
-    if prefill and not prefill_gpus:
-        raise ServingInputError("--prefill-tp/--prefill-ep/--prefill-max-batch/--prefill-max-num-tokens "
-                                "shape the prefill pool of a disaggregated run: give --prefill-gpus too")
     prefill_dep = dataclasses.replace(dep, **prefill) if prefill else None
     if workload is None:
         if trace:
@@ -237,12 +234,15 @@ def _dist(v: str | int | LengthDist, what: str) -> LengthDist:
 
 def _table(d: dict) -> str:
     cap = d.get("capacity")
+
+    def limits(fmt: str) -> str:
+        return " and ".join(f"P99 {k} <= {v * 1e3:{fmt}} ms" for k, v in
+                            (("TTFT", cap["p99_ttft_limit_s"]), ("TPOT", cap["p99_tpot_limit_s"])) if v)
+
     if cap is not None and not cap["max_rate_per_s"]:
-        lim = " and ".join(f"P99 {k} <= {v * 1e3:,.3g} ms" for k, v in
-                           (("TTFT", cap["p99_ttft_limit_s"]), ("TPOT", cap["p99_tpot_limit_s"])) if v)
         low = min(p["rate_per_s"] for p in cap["probes"])
         return "\n".join([f"{d['model']} on {d['num_gpus']} x {d['system']} GPUs, capacity search",
-                          f"  no rate meets {lim}: even {low:.3g} requests/s fails "
+                          f"  no rate meets {limits(',.3g')}: even {low:.3g} requests/s fails "
                           f"({len(cap['probes'])} simulations)",
                           *[f"  note: {n}" for n in d.get("notes", [])]])
     dis = d.get("disaggregated")
@@ -291,9 +291,7 @@ def _table(d: dict) -> str:
             )
         )
     if cap is not None:
-        lim = " and ".join(f"P99 {k} <= {v * 1e3:,.0f} ms" for k, v in
-                           (("TTFT", cap["p99_ttft_limit_s"]), ("TPOT", cap["p99_tpot_limit_s"])) if v)
-        lines.insert(1, f"  highest rate with {lim}: {cap['max_rate_per_s']:,.3f} requests/s, "
+        lines.insert(1, f"  highest rate with {limits(',.0f')}: {cap['max_rate_per_s']:,.3f} requests/s, "
                         f"{cap['output_tokens_per_s']:,.0f} output tokens/s "
                         f"({cap['output_tokens_per_s_per_gpu']:,.1f} per GPU) in steady state "
                         f"({len(cap['probes'])} simulations); the run at that rate:")

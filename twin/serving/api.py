@@ -67,6 +67,9 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     slows compute-bound work as ``1/f`` and memory-bound work as ``max(1, 0.5/f)``; in fluid mode its
     mean over steps per replica is used.
     """
+    if prefill_deployment is not None and not prefill_gpus:
+        raise ServingInputError("a prefill-pool shape (--prefill-tp/-ep/-max-batch/-max-num-tokens) needs a "
+                                "prefill pool: give --prefill-gpus")
     perf = PerfModel(model, hardware, deployment, backend=backend)
     replicas = num_replicas(num_gpus, deployment)
     info = _info(perf, replicas, "fluid" if fluid else "discrete")
@@ -78,8 +81,6 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     rng = np.random.default_rng(seed)
     reqs = workload.generate(rng)
     gpus_used = replicas * deployment.num_gpus
-    if prefill_deployment is not None and not prefill_gpus:
-        raise ServingInputError("a prefill-pool shape needs a prefill pool: give --prefill-gpus")
     if prefill_gpus:
         pre_dep = prefill_deployment or deployment
         perf_pre = (perf if prefill_deployment is None

@@ -127,10 +127,15 @@ class FluidModel:
         the iterations carries one full chunk and the rest decode only (averaging the tokens instead
         would miss the convexity of the GEMM times); above one chunk every iteration carries ``P``.
         """
+        q, decode, mixed = self.mixed_pieces(B, P, n_in, n_out, chunk, sc, sm)
+        return tuple(d + q * (x - d) for d, x in zip(decode, mixed, strict=True))
+
+    def mixed_pieces(self, B, P, n_in, n_out, chunk, sc, sm):
+        """``(q, decode-only (t, compute_s, memory_s), chunk-carrying (t, compute_s, memory_s))`` of
+        :meth:`mixed`: the share ``q`` of iterations carrying a chunk and the two kinds of iteration."""
         q = np.clip(P / chunk, 0.0, 1.0)
-        t0, c0, m0 = self.parts(B, 0.0 * P, n_in, n_out, sc, sm)
-        t1, c1, m1 = self.parts(B, np.maximum(P, chunk), n_in, n_out, sc, sm)
-        return t0 + q * (t1 - t0), c0 + q * (c1 - c0), m0 + q * (m1 - m0)
+        return (q, self.parts(B, 0.0 * P, n_in, n_out, sc, sm),
+                self.parts(B, np.maximum(P, chunk), n_in, n_out, sc, sm))
 
     def curve(
         self, rate_per_s, mean_input, mean_output, *, clock_factor=1.0, duration_s: float = float("inf"),
@@ -191,13 +196,14 @@ class FluidModel:
         B = np.where(sat, b_sat, lam * n_out * t)
         P = np.where(sat, b_sat * n_in / n_out, lam * n_in * t)
         chunk = np.maximum(np.minimum(n_in, n_tok - B), 1.0)
-        _, cc, mm = self.mixed(B, P, n_in, n_out, chunk, sc, sm)
-        t_chunk, _, _ = self.parts(B, chunk, n_in, n_out, sc, sm)
+        q, (t_dec, c0, m0), (t_mix, c1, m1) = self.mixed_pieces(B, P, n_in, n_out, chunk, sc, sm)
+        cc, mm = c0 + q * (c1 - c0), m0 + q * (m1 - m0)
         done = np.where(sat, mu, lam)
         # latency: wait for a slot, half an iteration, then the prompt's chunks
         rho = np.clip(B / b_sat, 0.0, 0.999)
         c = b_sat
-        wq = rho ** (np.sqrt(2.0 * (c + 1.0)) - 1.0) / (c * (1.0 - rho)) * (n_out * t) / 2.0
+        p_wait = rho ** (np.sqrt(2.0 * (c + 1.0)) - 1.0)
+        wq = p_wait / (c * (1.0 - rho)) * (n_out * t) / 2.0
         if np.isfinite(duration_s):
             wq = np.where(sat, (1.0 - mu / np.maximum(lam, 1e-300)) * duration_s / 2.0, wq)
         else:
@@ -210,13 +216,10 @@ class FluidModel:
         s_pre = n_in / cap * t_cap
         rho_p = np.clip(lam * s_pre, 0.0, 0.999)
         w_pre = np.where(sat, 0.0, lam * s_pre ** 2 * (1.0 + input_cv2) / (2.0 * (1.0 - rho_p)))
-        p_slot = np.where(sat, 1.0, rho ** (np.sqrt(2.0 * (c + 1.0)) - 1.0))
+        p_slot = np.where(sat, 1.0, p_wait)
         ttft = 0.5 * t + full * t_cap + t_rest + wq + w_pre
         e2e = ttft + (n_out - 1.0) * t
         busy = np.where(B > 0, 1.0, 0.0)
-        q = np.clip(P / chunk, 0.0, 1.0)
-        t_dec, _, _ = self.parts(B, 0.0 * P, n_in, n_out, sc, sm)
-        t_mix, _, _ = self.parts(B, np.maximum(P, chunk), n_in, n_out, sc, sm)
         cur = FluidCurve(lam * ve, done * ve, t, B * ve, ttft, t, e2e, sat, busy * cc / t, busy * mm / t,
                          busy, t_dec, t_mix, q, cap, t_cap, p_slot, wq, np.where(sat, 1.0, rho_p), w_pre,
                          sc, sm)

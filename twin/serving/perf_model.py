@@ -205,8 +205,7 @@ class PerfModel:
         if prequantised and bpw < ACTIVATION_BYTES:
             # the table's input quantisation (BF16 read, low-precision write, one launch), which these
             # engines run elsewhere; never below the GEMM's own roofline at full peak
-            t_quant = (m * g.k * (ACTIVATION_BYTES + bpw) / (self.hw.hbm_bw_bytes_s * ELEMENTWISE_BW_EFF[0])
-                       + ELEMENTWISE_LAUNCH_S[0])
+            t_quant = self._elementwise_kernels_s(m * g.k * (ACTIVATION_BYTES + bpw), 1)
             bound = np.maximum(2.0 * m * g.n * g.k / flops, g.n * g.k * bpw / self.hw.hbm_bw_bytes_s)
             t = np.where(m > 0, np.maximum(t - t_quant, bound), 0.0)
         return t, cbound
@@ -290,10 +289,14 @@ class PerfModel:
             "fused-mlp": (2 * norm + n_q * quant, 2 + n_q),
             "fused-norm-quant-mlp": (2 * (fused_norm if quantised else norm), 2),
         }[mode]
-        bw = self.hw.hbm_bw_bytes_s * ELEMENTWISE_BW_EFF[0]
         tok = T / dep.tp if dep.attention_dp else T      # norms run on every TP rank for its tokens
-        t = L * (per_tok * tok / bw + kernels * ELEMENTWISE_LAUNCH_S[0])
-        return np.where(T > 0, t, 0.0)
+        return np.where(T > 0, L * self._elementwise_kernels_s(per_tok * tok, kernels), 0.0)
+
+    def _elementwise_kernels_s(self, num_bytes, kernels: int):
+        """Time of ``kernels`` memory-bound element-wise kernels moving ``num_bytes`` in all: HBM traffic
+        at :data:`ELEMENTWISE_BW_EFF` of the bandwidth plus :data:`ELEMENTWISE_LAUNCH_S` per kernel."""
+        bw = self.hw.hbm_bw_bytes_s * ELEMENTWISE_BW_EFF[0]
+        return num_bytes / bw + kernels * ELEMENTWISE_LAUNCH_S[0]
 
     def _moe_times(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m, dep = self.model, self.dep
@@ -467,15 +470,15 @@ def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> Non
             problems.append(f"{name} must be at least 1, got {getattr(dep, name)}")
     if problems:
         raise ServingInputError("; ".join(problems))
-    wide_ep = dep.attention_dp and model.is_moe and dep.ep == dep.tp
-    if dep.tp > hw.nvlink_domain_gpus and not wide_ep:
-        problems.append(f"TP={dep.tp} is larger than the NVLink domain of {hw.name} "
-                        f"({hw.nvlink_domain_gpus} GPUs); tensor parallelism needs NVLink, use --pp "
-                        "(or, for a mixture-of-experts model, wide EP across domains: --attention-dp "
-                        "with EP = TP)")
-    elif dep.tp > hw.nvlink_domain_gpus and dep.tp % hw.nvlink_domain_gpus:
-        problems.append(f"wide EP across NVLink domains needs whole domains: TP=EP={dep.tp} is not a "
-                        f"multiple of the {hw.nvlink_domain_gpus}-GPU NVLink domain of {hw.name}")
+    if dep.tp > hw.nvlink_domain_gpus:
+        if not (dep.attention_dp and model.is_moe and dep.ep == dep.tp):     # wide EP across domains
+            problems.append(f"TP={dep.tp} is larger than the NVLink domain of {hw.name} "
+                            f"({hw.nvlink_domain_gpus} GPUs); tensor parallelism needs NVLink, use --pp "
+                            "(or, for a mixture-of-experts model, wide EP across domains: --attention-dp "
+                            "with EP = TP)")
+        elif dep.tp % hw.nvlink_domain_gpus:
+            problems.append(f"wide EP across NVLink domains needs whole domains: TP=EP={dep.tp} is not a "
+                            f"multiple of the {hw.nvlink_domain_gpus}-GPU NVLink domain of {hw.name}")
     if dep.precision not in BYTES_PER_ELEMENT:
         problems.append(f"unknown precision {dep.precision!r}; valid: {', '.join(BYTES_PER_ELEMENT)}")
     elif dep.precision not in model.precisions:
