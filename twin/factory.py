@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Node kinds of the power tree, ordered from the utility down. Index = kind code in arrays.
 NODE_KINDS: tuple[str, ...] = ("feed", "switchgear", "transformer", "ups", "busway")
@@ -126,6 +128,8 @@ class PowerTree:
 
     def graph(self) -> nx.DiGraph:
         """A networkx view (edges parent → child, then busway → rack) for inspection and plots."""
+        import networkx as nx
+
         g = nx.DiGraph()
         for i, n in enumerate(self.name):
             g.add_node(str(n), kind=NODE_KINDS[self.kind[i]], rating_w=float(self.rating_w[i]))

@@ -2,30 +2,54 @@
 
 Every command that prints results also writes them as JSON with ``--json OUT`` (``-`` for
 stdout). Input problems print as ``file:line: field: message`` and exit with status 2.
-Each command lives in the module of its domain and is registered here.
+Each command lives in the module of its domain and is registered here by name; a command's module
+(and the physics it needs) is imported only when that command runs, so ``twin --help`` and
+``twin serve-sim`` never pay for CoolProp, scipy or the cooling model.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from twin.cli.fabric import fabric_cmd
-from twin.cli.power import evaluate_cmd, validate
-from twin.cli.serving import serve_sim_cmd
-from twin.cli.thermal import thermal
+#: command name -> (module, attribute, one-line help shown by ``twin --help``)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "validate": ("twin.cli.power", "validate", "Check layout or catalog FILES; print every problem with "
+                 "file:line and field."),
+    "evaluate": ("twin.cli.power", "evaluate_cmd", "Power, fabric and cooling of FILE (default: the bundled "
+                 "8-rack GB200 pod), with N-1 analyses."),
+    "thermal": ("twin.cli.thermal", "thermal", "Cooling of FILE: GPU temperatures, CDUs, facility water, "
+                "heat rejection, PUE, cooling N-1."),
+    "fabric": ("twin.cli.fabric", "fabric_cmd", "Print the fabric's bill of materials and bandwidth table "
+               "for a layout FILE."),
+    "serve-sim": ("twin.cli.serving", "serve_sim_cmd", "Simulate LLM serving: throughput, TTFT, TPOT and "
+                  "end-to-end latency."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use (see :data:`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ai-factory-twin")
 def main() -> None:
     """AI Factory Twin: power, cooling, fabric and token throughput of AI factories."""
 
-
-main.add_command(validate)
-main.add_command(evaluate_cmd)
-main.add_command(thermal)
-main.add_command(fabric_cmd)
-main.add_command(serve_sim_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -16,8 +16,12 @@ References
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Switches a packet crosses between two NICs: same leaf (same rail, same block), same pod or
 #: 2-tier fabric (leaf-spine-leaf), 3-tier fabric across pods (leaf-spine-superspine-spine-leaf).
@@ -203,6 +207,8 @@ def max_flow_bytes_s(graph: nx.Graph, sources, sinks) -> float:
 
     Adds a super-source and super-sink with unbounded edges and runs networkx's preflow-push.
     """
+    import networkx as nx
+
     g = nx.DiGraph()
     for a, b, data in graph.edges(data=True):
         c = data["capacity"]

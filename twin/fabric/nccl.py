@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
-from scipy.optimize import nnls
 
 from twin.fabric.collectives import collective_time_s
 
@@ -138,6 +137,8 @@ def device_table(device: str, op: str, source: str = "nccl") -> NcclTable:
 
 def fit_alpha_efficiency(table: NcclTable, bw_bytes_s: float) -> tuple[float, float]:
     """Least-squares (relative) ``alpha_s`` and ``efficiency`` of the table's alpha-beta law. [s], [-]"""
+    from scipy.optimize import nnls
+
     xs1, xs2, ts = [], [], []
     for p, (n, t) in table.groups.items():
         if table.algorithm == "nvls":  # 2 alpha + n beta

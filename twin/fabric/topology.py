@@ -14,10 +14,12 @@ Without ``fabric:`` the factory has NVLink domains only: no scale-out switches, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 from twin.errors import InputError, Problem
 from twin.fabric.bandwidth import (
@@ -155,6 +157,8 @@ class Fabric:
 def cluster_graph(name: str, num_nodes: int, rails: int, downlinks_per_leaf: int, oversubscription: float,
                   num_tiers: int, num_spines: int, leaves_per_pod: int, link_bw_bytes_s: float) -> nx.Graph:
     """Graph of one plane of a rail-optimised fat tree (see :meth:`Fabric.graph`)."""
+    import networkx as nx
+
     g = nx.Graph()
     d, o, bw = downlinks_per_leaf, oversubscription, link_bw_bytes_s
     blocks = -(-num_nodes // d)
@@ -196,6 +200,8 @@ def nvlink_domain_graph(num_gpus: int, num_switch_chips: int, gpu_bw_bytes_s: fl
         Edges GPU-switch with ``capacity = gpu_bw / num_switch_chips`` [bytes/s]; any GPU reaches any
         other at its full bandwidth through the non-blocking switches.
     """
+    import networkx as nx
+
     g = nx.Graph()
     cap = gpu_bw_bytes_s / num_switch_chips
     for s in range(num_switch_chips):

@@ -23,7 +23,7 @@ import numpy as np
 
 from twin.factory import NODE_KINDS, Factory
 from twin.power.losses import LossCurves
-from twin.power.network import PowerFlow, psu_rating_w, solve_power
+from twin.power.network import PowerFlow, psu_rating_w, rack_demand, solve_power
 
 #: Relative tolerance when comparing a load with a rating (rounding only).
 OVERLOAD_RTOL = 1e-9
@@ -171,12 +171,14 @@ def n_minus_1(
     """
     tree = factory.power
     curves = LossCurves.from_models(factory.loss_models)
-    base = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, curves=curves)
+    demand = rack_demand(factory, utilisation, gpu_cap_w)
+    base = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, curves=curves, demand=demand)
     cases: list[FailureCase] = []
     failed = np.zeros(len(tree), dtype=bool)
     for i in range(len(tree)):
         failed[i] = True
-        flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, failed_nodes=failed, curves=curves)
+        flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, failed_nodes=failed, curves=curves,
+                           demand=demand)
         failed[i] = False
         cases.append(_case(factory, base, flow, str(tree.name[i]), NODE_KINDS[tree.kind[i]]))
         if progress is not None:
@@ -185,7 +187,8 @@ def n_minus_1(
     lost = np.zeros(len(tree))
     for i in np.flatnonzero((tree.kind == ups_code) & (tree.num_modules > 1)):
         lost[i] = 1
-        flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, module_loss=lost, curves=curves)
+        flow = solve_power(factory, utilisation, gpu_cap_w=gpu_cap_w, module_loss=lost, curves=curves,
+                           demand=demand)
         lost[i] = 0
         cases.append(_case(factory, base, flow, f"{tree.name[i]} (one module)", "ups_module"))
     cases.extend(shelf_failure_cases(factory, base))

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import nnls
 
 from twin.factory import LossModel
 
@@ -43,6 +42,8 @@ def fit_loss_coefficients(load_fraction: Sequence[float], efficiency: Sequence[f
 
     Used to summarise a curve (no-load share, I²R share) in reports, not to compute losses.
     """
+    from scipy.optimize import nnls
+
     x = np.asarray(load_fraction, dtype=float)
     basis = np.column_stack([np.ones_like(x), x, x * x])
     coef, _ = nnls(basis, loss_per_unit_points(x, efficiency))
@@ -103,9 +104,10 @@ class LossCurves:
         idx = np.asarray(model_idx)
         out = np.zeros(np.broadcast(load, rating, idx).shape)
         load, rating, idx = np.broadcast_arrays(load, rating, idx)
-        for m in np.unique(idx):
-            if m < 0:
-                continue
+        # the models present (bincount is much cheaper than unique in N-1 loops; order is irrelevant,
+        # the selections are disjoint)
+        present = np.flatnonzero(np.bincount(idx.ravel() + 1, minlength=1)[1:]) if idx.size else ()
+        for m in present:
             sel = (idx == m) & (rating > 0)
             if not sel.any():
                 continue

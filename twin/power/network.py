@@ -59,6 +59,36 @@ def psu_rating_w(factory: Factory) -> np.ndarray:
     return ratings[factory.racks.psu_model_idx]
 
 
+def rack_demand(
+    factory: Factory, utilisation: ArrayLike = 1.0, gpu_cap_w: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Utilisation, clock factor, IT power and GPU power of every rack; failures do not change them.
+
+    Returns
+    -------
+    (utilisation, clock_factor, it_w, gpu_w) : arrays over racks
+        ``it_w`` is the rack's DC IT load behind its shelves and ``gpu_w`` one GPU's power. [-], [-], [W], [W]
+    """
+    racks = factory.racks
+    n_racks = len(racks)
+    u = np.broadcast_to(np.asarray(utilisation, dtype=float), (n_racks,)).copy()
+    cap = racks.gpu_cap_w if gpu_cap_w is None else np.broadcast_to(gpu_cap_w, (n_racks,))
+    clock = clock_factor_for_cap(u, cap, racks.gpu_idle_w, racks.gpu_tdp_w, racks.gpu_min_clock)
+    it, gpu_w = rack_it_power_w(
+        u,
+        clock,
+        racks.num_gpus,
+        racks.gpu_idle_w,
+        racks.gpu_tdp_w,
+        racks.num_cpus,
+        racks.cpu_idle_w,
+        racks.cpu_tdp_w,
+        racks.fixed_idle_w,
+        racks.fixed_max_w,
+    )
+    return u, clock, it, gpu_w
+
+
 def energised(factory: Factory, failed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which nodes are energised when the ``failed`` nodes are out of service.
 
@@ -88,6 +118,7 @@ def solve_power(
     failed_nodes: ArrayLike | None = None,
     module_loss: ArrayLike | None = None,
     curves: LossCurves | None = None,
+    demand: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> PowerFlow:
     """Steady power at every rack and node for a utilisation and failure state.
 
@@ -105,24 +136,12 @@ def solve_power(
         Number of failed parallel modules per node (UPS module failures).
     curves : LossCurves, optional
         Precomputed ``LossCurves.from_models(factory.loss_models)`` (saves time in N-1 loops).
+    demand : tuple, optional
+        Precomputed :func:`rack_demand` for the same utilisation and caps (saves time in N-1 loops).
     """
     racks, tree = factory.racks, factory.power
     n_racks = len(racks)
-    u = np.broadcast_to(np.asarray(utilisation, dtype=float), (n_racks,)).copy()
-    cap = racks.gpu_cap_w if gpu_cap_w is None else np.broadcast_to(gpu_cap_w, (n_racks,))
-    clock = clock_factor_for_cap(u, cap, racks.gpu_idle_w, racks.gpu_tdp_w, racks.gpu_min_clock)
-    it, gpu_w = rack_it_power_w(
-        u,
-        clock,
-        racks.num_gpus,
-        racks.gpu_idle_w,
-        racks.gpu_tdp_w,
-        racks.num_cpus,
-        racks.cpu_idle_w,
-        racks.cpu_tdp_w,
-        racks.fixed_idle_w,
-        racks.fixed_max_w,
-    )
+    u, clock, it, gpu_w = rack_demand(factory, utilisation, gpu_cap_w) if demand is None else demand
 
     failed = np.zeros(len(tree), dtype=bool) if failed_nodes is None else np.asarray(failed_nodes, bool)
     alive, on_backup = energised(factory, failed)

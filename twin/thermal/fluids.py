@@ -4,6 +4,13 @@ Properties are taken at a representative loop temperature and pressure and cache
 10-20 K range the specific heat of water changes by < 0.2 % (IAPWS-95 via CoolProp), so a constant
 per loop is used in the vectorised models.
 
+CoolProp 8 takes ~3 s of CPU to import (it loads every fluid). Every property this module asks for is
+therefore kept in a small on-disk cache keyed by the CoolProp version and the exact call
+(:class:`PropertyCache`): a process whose properties are all cached never imports CoolProp, and gets the
+bit-identical floats CoolProp returned (JSON keeps a float's shortest round-trip form). The cache lives
+in ``$TWIN_CACHE_DIR`` (default ``$XDG_CACHE_HOME/ai-factory-twin`` or ``~/.cache/ai-factory-twin``);
+``TWIN_CACHE_DIR=off`` disables it. An unwritable folder only costs speed.
+
 References
 ----------
 .. [1] I. H. Bell, J. Wronski, S. Quoilin, V. Lemort, "Pure and Pseudo-pure Fluid Thermophysical
@@ -14,9 +21,11 @@ References
 from __future__ import annotations
 
 import functools
+import json
+import os
+import tempfile
 from dataclasses import dataclass
-
-import CoolProp.CoolProp as CP
+from pathlib import Path
 
 #: Coolant name in layouts -> CoolProp fluid string. MPG = mass-based propylene glycol (incompressible).
 COOLANTS: dict[str, str] = {
@@ -29,6 +38,82 @@ COOLANTS: dict[str, str] = {
 #: Loop pressure at which properties are taken: 2 bar(a), inside the 2-6 bar range of TCS loops
 #: (shared/reference hardware-and-facility.md 1.4). Liquid properties barely depend on it.
 LOOP_PRESSURE_PA = 2.0e5
+
+
+class PropertyCache:
+    """CoolProp calls memoised in memory and on disk, keyed by CoolProp version and arguments.
+
+    ``call("PropsSI", "C", "T", 308.15, "P", 2e5, "Water")`` returns what
+    ``CoolProp.CoolProp.PropsSI(...)`` returns, importing CoolProp only on a miss.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._values: dict[str, float] | None = None
+        self._path: Path | None = None
+
+    @classmethod
+    def from_environment(cls) -> PropertyCache:
+        """The cache folder named by ``TWIN_CACHE_DIR`` / ``XDG_CACHE_HOME`` (None when ``off``)."""
+        env = os.environ.get("TWIN_CACHE_DIR")
+        if env is not None:
+            return cls(None if env.strip().lower() in ("off", "0", "") else Path(env))
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return cls(Path(base) / "ai-factory-twin")
+
+    def _load(self) -> dict[str, float]:
+        if self._values is None:
+            self._values = {}
+            if self.folder is not None:
+                from importlib.metadata import PackageNotFoundError, version
+
+                try:
+                    ver = version("CoolProp")
+                except PackageNotFoundError:  # pragma: no cover - CoolProp is a dependency
+                    ver = "unknown"
+                self._path = self.folder / f"coolprop-{ver}.json"
+                try:
+                    data = json.loads(self._path.read_text(encoding="utf-8"))
+                    if isinstance(data, dict):
+                        self._values = {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
+                except (OSError, ValueError):
+                    pass
+        return self._values
+
+    def call(self, function: str, *args: str | float) -> float:
+        """``CoolProp.CoolProp.<function>(*args)`` through the cache. [SI]"""
+        args = tuple(a if isinstance(a, str) else float(a) for a in args)
+        values = self._load()
+        key = json.dumps([function, *args])
+        if key in values:
+            return values[key]
+        import CoolProp.CoolProp as CP
+
+        out = float(getattr(CP, function)(*args))
+        values[key] = out
+        self._save()
+        return out
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".coolprop-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self._values, f, indent=0, sort_keys=True)
+            os.replace(tmp, self._path)
+        except OSError:
+            pass
+
+
+@functools.cache
+def _cache() -> PropertyCache:
+    return PropertyCache.from_environment()
+
+
+def _props(function: str, *args: str | float) -> float:
+    return _cache().call(function, *args)
 
 
 @dataclass(frozen=True)
@@ -53,21 +138,22 @@ def coolant(name: str, temp_c: float = 35.0) -> Coolant:
         raise KeyError(f"unknown coolant {name!r}; valid coolants: {', '.join(COOLANTS)}")
     fluid = COOLANTS[name]
     t_k = temp_c + 273.15
-    cp = CP.PropsSI("C", "T", t_k, "P", LOOP_PRESSURE_PA, fluid)
-    rho = CP.PropsSI("D", "T", t_k, "P", LOOP_PRESSURE_PA, fluid)
+    cp = _props("PropsSI", "C", "T", t_k, "P", LOOP_PRESSURE_PA, fluid)
+    rho = _props("PropsSI", "D", "T", t_k, "P", LOOP_PRESSURE_PA, fluid)
     return Coolant(name, float(cp), float(rho))
 
 
+@functools.cache
 def air_cp_j_kg_k() -> float:
     """Specific heat of dry air at 30 °C, 1 atm (CoolProp). [J/(kg K)]"""
-    return float(CP.PropsSI("C", "T", 303.15, "P", 101325.0, "Air"))
+    return _props("PropsSI", "C", "T", 303.15, "P", 101325.0, "Air")
 
 
+@functools.lru_cache(maxsize=4096)
 def wet_bulb_c(dry_bulb_c: float, relative_humidity: float, pressure_pa: float = 101325.0) -> float:
     """Thermodynamic wet-bulb temperature of moist air (CoolProp HAPropsSI). [°C]"""
-    return float(
-        CP.HAPropsSI("Twb", "T", dry_bulb_c + 273.15, "P", pressure_pa, "R", relative_humidity) - 273.15
-    )
+    t_k = dry_bulb_c + 273.15
+    return _props("HAPropsSI", "Twb", "T", t_k, "P", pressure_pa, "R", relative_humidity) - 273.15
 
 
 #: Latent heat of vaporisation of water at 25 °C, 2.442 MJ/kg (IAPWS-95 via CoolProp), used for the
@@ -82,4 +168,4 @@ def boiling_point_c(pressure_pa: float = LOOP_PRESSURE_PA) -> float:
     Used as the upper limit of every liquid loop: glycol mixtures boil slightly higher, so water's
     value is the conservative bound. A steady state above it does not exist (the loop would boil).
     """
-    return float(CP.PropsSI("T", "P", pressure_pa, "Q", 0.0, "Water") - 273.15)
+    return _props("PropsSI", "T", "P", pressure_pa, "Q", 0.0, "Water") - 273.15
