@@ -47,12 +47,75 @@ def test_time_grows_with_tokens_and_context(models):
         assert pm.iteration(8, 8, 8 * 8000, 0, 8).total_s > pm.iteration(8, 8, 8 * 100, 0, 8).total_s
 
 
-def test_breakdown_adds_up(models):
+@pytest.mark.parametrize("pp", [1, 2])
+def test_iterations_by_hand(specs, pp):
+    """Llama-3.1-8B BF16 on H100, roofline backend, no element-wise kernels: every GEMM of a layer
+    (qkv 6144x4096, attn_out 4096x4096, gate_up 28672x4096, down 4096x14336; 32 layers) at
+    ``max(2 m n k / (0.7 F), (2 n k + 2 m (n + k)) / (0.85 BW)) + 5 us``, the BF16 LM head (128256 x
+    4096) once per sequence, 0.5 ms overhead, and with PP2 one activation transfer between the two
+    stages. Decode of one sequence at 1,000 tokens of context reads 131,072 B of KV per token at 0.8
+    BW plus a 12 us floor per layer; a 2,048-token prefill does 4 x 32 x 128 FLOPs per layer and
+    query-key pair (2048^2 / 2 pairs) at 0.6 of the BF16 peak (Hopper)."""
+    from twin.serving import comm
+
+    m, h = specs("hgx-h100", "llama-3.1-8b")
+    pm = PerfModel(m, h, Deployment(tp=1, pp=pp, precision="bf16", elementwise="none"), backend="roofline")
+    F, BW = h.flops("bf16"), h.hbm_bw_bytes_s
+
+    def gemm(t, n, k):
+        return max(2 * t * n * k / (F * 0.7), (2 * n * k + 2 * t * (n + k)) / (BW * 0.85)) + 5e-6
+
+    def layers(t):
+        return 32 * (gemm(t, 6144, 4096) + gemm(t, 4096, 4096) + gemm(t, 28672, 4096) + gemm(t, 4096, 14336))
+
+    def stage_send(t):
+        return (pp - 1) * float(comm.transfer_time_s(np.array([t * 4096 * 2.0]), h.scale_out_bw_bytes_s)[0])
+
+    head = gemm(1, 128256, 4096)
+    decode = layers(1) + head + 1000 * 131072 / (BW * 0.8) + 32 * 12e-6 + 5e-4 + stage_send(1)
+    assert pm.iteration(1, 1, 1000.0, 0.0, 1).total_s == pytest.approx(decode, rel=1e-12)
+    attention = 4 * 32 * 128 * 32 * (2048 * 2048 / 2) / (F * 0.6)
+    prefill = layers(2048) + head + attention + 5e-4 + stage_send(2048)
+    assert pm.iteration(2048, 1, 0.0, 2048 * 2048 / 2, 0).total_s == pytest.approx(prefill, rel=1e-12)
+    # the typed law gives the same times, and its split is what the clock scales
+    assert pm.cost.time_s(1, 1, 1000.0, 0.0, True) == pytest.approx(decode, rel=1e-12)
+    cc, mm, other = pm.cost.split(2048, 1, 0.0, 2048 * 2048 / 2)
+    assert pm.cost.time_s(2048, 1, 0.0, 2048 * 2048 / 2, clock_factor=0.25) == pytest.approx(
+        4 * cc + 2 * mm + other, rel=1e-12)
+
+
+def test_iteration_cost_law_is_one_law(models):
+    """The breakdown, the scalar split, the interpolated split of the fluid mode (at integer counts)
+    and the closed-form decode stretch all price the same iterations alike, and the stretch equals
+    its iterations one by one."""
     for pm in models:
-        it = pm.iteration(300, 40, 40 * 1000, 260 * 130, 40)
-        assert_allclose(it.gemm_s + it.attention_s + it.moe_s, it.compute_s + it.memory_s, rtol=1e-12)
-        assert it.total_s > 0
-        assert it.overhead_s > 0
+        c = pm.cost
+        b = min(40, pm.dep.max_batch)
+        T, ctx, pairs = b + 260, b * 1000.0, 260 * 130.0
+        it = pm.iteration(T, b + 1, ctx, pairs, b, clock_factor=0.4)
+        cc, mm, other = c.split(T, b + 1, ctx, pairs, True)
+        sc, sm = clock_scales(0.4)
+        assert it.total_s == pytest.approx(cc * sc + mm * sm + other, rel=1e-12)
+        assert it.compute_s == pytest.approx(cc * sc, rel=1e-12)
+        assert it.memory_s == pytest.approx(mm * sm, rel=1e-12)
+        vi = c.split_interp(np.array([float(T)]), np.array([b + 1.0]), np.array([ctx]), np.array([pairs]),
+                            np.array([True]))
+        assert_allclose([x[0] for x in vi], [cc, mm, other], rtol=1e-12)
+        # k decode-only iterations of b sequences, one more context token each time
+        cd, md, od = c.split(b, b, ctx, 0.0, True)
+        dur, comp, mem = c.stretch(7, cd, md, od, b, sc, sm)
+        steps = [pm.iteration(b, b, ctx + j * b, 0.0, b, clock_factor=0.4) for j in range(7)]
+        assert dur == pytest.approx(sum(s.total_s for s in steps), rel=1e-12)
+        assert comp == pytest.approx(sum(s.compute_s for s in steps), rel=1e-12)
+        assert mem == pytest.approx(sum(s.memory_s for s in steps), rel=1e-12)
+
+
+def test_clock_scales_of_arrays_match_scalars():
+    f = np.array([0.0, 0.2, 0.5, 0.8, 1.0, 1.7])
+    sc, sm = clock_scales(f)
+    for x, a, b in zip(f, sc, sm, strict=True):
+        assert (a, b) == clock_scales(float(x))
+    assert clock_scales(0.2) == (5.0, 2.5)
 
 
 def test_moe_uses_measured_tables_and_dense_has_no_moe_time(models):
@@ -179,7 +242,7 @@ def test_pytorch_flow_prequantised_gemms_and_bf16_head(specs):
     from twin.serving.kernels import load_gemm_table
     bf16 = load_gemm_table(h.kernel_device, "bf16")
     S = np.array([1.0, 64.0, 256.0])
-    assert_allclose(np.array(pm._head_m)[S.astype(int)] + np.array(pm._head_c)[S.astype(int)],
+    assert_allclose(pm.cost.head_m[S.astype(int)] + pm.cost.head_c[S.astype(int)],
                     bf16.latency_s(S, m.vocab_size, m.hidden_size), rtol=1e-12)
 
 

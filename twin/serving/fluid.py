@@ -6,7 +6,7 @@ decoding sequences and on the prefill tokens)::
 
     B = lam * n_out * t          (sequences decoding)
     P = lam * n_in * t          (prefill tokens per iteration)
-    t = F(B, P)              (the iteration-time model, same coefficients as the discrete simulation)
+    t = F(B, P)              (the iteration-cost law, IterationCost, as in the discrete simulation)
 
 solved by bisection for all replicas at once. The replica saturates when ``B`` would exceed
 ``B_sat = min(max_batch, KV capacity in requests, max_num_tokens * n_out / (n_in + n_out))``; then
@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.serving.perf_model import PerfModel
+from twin.serving.perf_model import PerfModel, clock_scales
 from twin.serving.workload import Workload
 
 
@@ -81,44 +81,23 @@ class FluidCurve:
 
 
 class FluidModel:
-    """The iteration-time model of one replica type in array form, for many replicas at once."""
+    """The iteration-time law of one replica type (:class:`IterationCost`) in array form, for many
+    replicas at once."""
 
     def __init__(self, perf: PerfModel) -> None:
-        co = perf.coefficients()
         self.perf = perf
-        self.base_c = np.asarray(co["base_c"])
-        self.base_m = np.asarray(co["base_m"])
-        self.other = np.asarray(co["other"])
-        self.head_c = np.asarray(co["head_c"])
-        self.head_m = np.asarray(co["head_m"])
-        self.pair_s = co["prefill_pair_s"]
-        self.ctx_s = co["decode_ctx_s"]
-        self.ctx_comp = co["decode_ctx_compute"]
-        self.floor = co["decode_floor_s"]
-        self.grid = np.arange(len(self.base_c), dtype=float)
-        self.sgrid = np.arange(len(self.head_c), dtype=float)
+        self.cost = perf.cost
 
     def parts(self, B, P, n_in, n_out, sc=1.0, sm=1.0):
-        """(t, compute_s, memory_s) of an iteration with ``B`` decodes and ``P`` prefill tokens."""
-        T = np.clip(B + P, 0, self.grid[-1])
-        S = np.clip(B + np.minimum(P / np.maximum(n_in, 1.0), 1.0), 0, self.sgrid[-1])
-        ctx = B * (n_in + n_out / 2.0) * self.ctx_s
-        cc = (
-            np.interp(T, self.grid, self.base_c)
-            + np.interp(S, self.sgrid, self.head_c)
-            + self.pair_s * P * n_in / 2.0
-        )
-        mm = (
-            np.interp(T, self.grid, self.base_m)
-            + np.interp(S, self.sgrid, self.head_m)
-            + np.where(B > 0, self.floor, 0.0)
-        )
-        if self.ctx_comp:
-            cc = cc + ctx
-        else:
-            mm = mm + ctx
+        """(t, compute_s, memory_s) of an iteration with ``B`` decodes (mean context ``n_in + n_out/2``)
+        and ``P`` prefill tokens (chunks of prompts of ``n_in`` tokens, on average half prefilled),
+        at clock scales ``(sc, sm)`` (:func:`clock_scales`)."""
+        T = B + P
+        S = B + np.minimum(P / np.maximum(n_in, 1.0), 1.0)
+        cc, mm, other = self.cost.split_interp(T, S, decode_ctx_tokens=B * (n_in + n_out / 2.0),
+                                               prefill_pairs=P * n_in / 2.0, decoding=B > 0)
         cc, mm = cc * sc, mm * sm
-        return cc + mm + np.interp(T, self.grid, self.other), cc, mm
+        return cc + mm + other, cc, mm
 
     def mixed(self, B, P, n_in, n_out, chunk, sc, sm):
         """Mean iteration (t, compute_s, memory_s) when prefill arrives in chunks of ``chunk`` tokens.
@@ -165,8 +144,7 @@ class FluidModel:
         ve = self.perf.dep.pp
         lam = lam / ve
         shape = lam.shape
-        sc = 1.0 / np.clip(f, 1e-3, 1.0)
-        sm = np.maximum(1.0, 0.5 * sc)
+        sc, sm = clock_scales(f)
         dep, mem = self.perf.dep, self.perf.memory
         from twin.serving.schedulers import get_scheduler
 

@@ -131,27 +131,77 @@ def blocks_for(num_tokens: int, block_size: int) -> int:
 
 
 class BlockAllocator:
-    """A pool of equal KV blocks, counted (which block holds what is irrelevant to timing)."""
+    """A pool of equal KV blocks, counted per sequence (which block holds what is irrelevant to timing).
 
-    __slots__ = ("num_blocks", "num_free", "block_size")
+    ``held[s]`` blocks belong to sequence ``s`` (an index ``0 <= s < num_seqs``); ``num_free`` are
+    free. The discrete replicas take blocks at admission (:meth:`reserve`), as contexts grow
+    (:meth:`grow`) and give them back at completion or preemption (:meth:`release`). The simulator's
+    hot path does not check: a lone sequence that outgrows the pool overdraws it (``num_free < 0``),
+    as a replica with one running request has nothing to preempt; :meth:`allocate` checks.
+    """
 
-    def __init__(self, num_blocks: int, block_size: int) -> None:
+    __slots__ = ("num_blocks", "num_free", "block_size", "held")
+
+    def __init__(self, num_blocks: int, block_size: int, num_seqs: int = 0) -> None:
         self.num_blocks = num_blocks
         self.num_free = num_blocks
         self.block_size = block_size
+        self.held = [0] * num_seqs
+
+    def blocks_for(self, num_tokens: int) -> int:
+        """Blocks one sequence of ``num_tokens`` tokens needs."""
+        return -(-num_tokens // self.block_size)
 
     def can_allocate(self, n: int) -> bool:
         return n <= self.num_free
 
     def allocate(self, n: int) -> None:
+        """Take ``n`` anonymous blocks; :class:`RuntimeError` when fewer are free."""
         if n > self.num_free:
             raise RuntimeError(f"KV pool exhausted: asked {n} blocks, {self.num_free} free")
         self.num_free -= n
 
     def free(self, n: int) -> None:
+        """Give back ``n`` anonymous blocks."""
         self.num_free += n
         if self.num_free > self.num_blocks:
             raise RuntimeError("KV pool freed more blocks than it holds")
+
+    def reserve(self, seq: int, n: int) -> None:
+        """Sequence ``seq`` (holding nothing) takes ``n`` blocks."""
+        self.held[seq] = n
+        self.num_free -= n
+
+    def release(self, seq: int) -> None:
+        """Sequence ``seq`` gives back every block it holds."""
+        self.num_free += self.held[seq]
+        self.held[seq] = 0
+
+    def shortfall(self, seqs, ctx_base: list, offset: int) -> int:
+        """Blocks beyond those held that sequences ``seqs`` need when sequence ``s`` has
+        ``ctx_base[s] + offset`` tokens."""
+        bs, held = self.block_size, self.held
+        need = 0
+        for s in seqs:
+            g = -(-(ctx_base[s] + offset) // bs) - held[s]
+            if g > 0:
+                need += g
+        return need
+
+    def grow(self, seqs, ctx_base: list, offset: int) -> None:
+        """Sequences ``seqs`` take the blocks for ``ctx_base[s] + offset`` tokens they lack."""
+        bs, held = self.block_size, self.held
+        take = 0
+        for s in seqs:
+            need = -(-(ctx_base[s] + offset) // bs)
+            if need > held[s]:
+                take += need - held[s]
+                held[s] = need
+        self.num_free -= take
+
+    @property
+    def num_used(self) -> int:
+        return self.num_blocks - self.num_free
 
     @property
     def usage(self) -> float:

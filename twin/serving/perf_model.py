@@ -29,7 +29,8 @@ engines, :mod:`twin.serving.discrete`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -112,18 +113,146 @@ def _eff(name: str) -> float:
     return EFFICIENCY[name][0]
 
 
-def clock_scales(clock_factor: float) -> tuple[float, float]:
-    """Time multipliers of compute-bound and memory-bound work at an SM clock factor ``f`` in (0, 1].
+def clock_scales(clock_factor):
+    """Time multipliers ``(s_c, s_m)`` of compute-bound and memory-bound work at an SM clock factor ``f``
+    in (0, 1] (a float, or an array of them: then arrays).
 
     Notes
     -----
     Compute-bound time scales as ``1/f`` (work per cycle fixed). Memory-bound time is set by the HBM
     clock, which power capping does not lower; it stays flat until the SMs can no longer issue
     enough loads, taken at ``f = 0.5`` (assumption): ``max(1, 0.5/f)``. Communication and overhead are
-    not scaled.
+    not scaled. ``f`` is clipped to ``[1e-3, 1]``. The discrete pool and the fluid mode both read the
+    clock through this function (one factor per replica).
     """
+    if np.ndim(clock_factor):
+        f = np.clip(np.asarray(clock_factor, dtype=float), 1e-3, 1.0)
+        return 1.0 / f, np.maximum(1.0, 0.5 / f)
     f = min(max(float(clock_factor), 1e-3), 1.0)
     return 1.0 / f, max(1.0, 0.5 / f)
+
+
+@dataclass(frozen=True, eq=False)
+class IterationCost:
+    """The iteration-time law of one replica: what one batch iteration (one micro-batch through all
+    ``pp`` stages) costs, split by what the clock does to it.
+
+    For ``T`` batch tokens in ``S`` sequences, of which some decode with ``X`` context tokens in all,
+    and prefill chunks with ``Q = sum c_i (p_i + c_i/2)`` query-key pairs (chunk ``c_i`` after ``p_i``
+    tokens)::
+
+        compute = gemm_c[T] + moe_c[T] + head_c[S] + prefill_pair_s Q   (+ decode_ctx_s X, if compute-bound)
+        memory  = gemm_m[T] + moe_m[T] + head_m[S] + decode_floor_s [decoding]  (+ decode_ctx_s X, else)
+        other   = comm[T] + overhead_s
+        t       = compute s_c + memory s_m + other,   (s_c, s_m) = clock_scales(f)
+
+    ``gemm`` holds the dense GEMMs and the element-wise kernels. Integer counts index the tables
+    (clipped to the largest); the fluid mode interpolates them at fractional counts. Built by
+    :class:`PerfModel` (:attr:`PerfModel.cost`); read by :meth:`PerfModel.iteration`, the discrete
+    replicas (:mod:`twin.serving.replica`) and :class:`twin.serving.fluid.FluidModel`.
+    """
+
+    gemm_c: np.ndarray        # by batch tokens [s]
+    gemm_m: np.ndarray
+    moe_c: np.ndarray
+    moe_m: np.ndarray
+    comm: np.ndarray
+    head_c: np.ndarray        # by sequences [s]
+    head_m: np.ndarray
+    prefill_pair_s: float     # per query-key pair of prefill attention [s]
+    decode_ctx_s: float       # per context token of a decoding sequence [s]
+    decode_ctx_compute: bool  # decode attention compute-bound (else memory-bound)
+    decode_floor_s: float     # decode-attention kernel floor, once per iteration that decodes [s]
+    overhead_s: float         # scheduling, sampling, launch per iteration [s]
+    base_c: np.ndarray = field(init=False, repr=False)   # gemm_c + moe_c
+    base_m: np.ndarray = field(init=False, repr=False)
+    other: np.ndarray = field(init=False, repr=False)    # comm + overhead_s
+
+    def __post_init__(self) -> None:
+        for name in ("gemm_c", "gemm_m", "moe_c", "moe_m", "comm", "head_c", "head_m"):
+            a = np.array(getattr(self, name), dtype=float)
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+        for name, a in (("base_c", self.gemm_c + self.moe_c), ("base_m", self.gemm_m + self.moe_m),
+                        ("other", self.comm + self.overhead_s)):
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+
+    @property
+    def max_tokens(self) -> int:
+        """Largest batch the token tables cover."""
+        return len(self.base_c) - 1
+
+    @property
+    def max_seqs(self) -> int:
+        """Largest number of sequences the LM-head tables cover."""
+        return len(self.head_c) - 1
+
+    @cached_property
+    def tables(self) -> tuple[list, list, list, list, list]:
+        """``(base_c, base_m, other, head_c, head_m)`` as lists, for the discrete hot loop."""
+        return (self.base_c.tolist(), self.base_m.tolist(), self.other.tolist(), self.head_c.tolist(),
+                self.head_m.tolist())
+
+    def split(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
+              prefill_pairs: float = 0.0, decoding: bool = False) -> tuple[float, float, float]:
+        """``(compute_s, memory_s, other_s)`` of one iteration before clock scaling (integer counts)."""
+        bc, bm, ot, hc, hm = self.tables
+        T = min(max(int(num_tokens), 0), len(bc) - 1)
+        S = min(max(int(num_seqs), 0), len(hc) - 1)
+        cc = bc[T] + hc[S] + self.prefill_pair_s * prefill_pairs
+        mm = bm[T] + hm[S] + (self.decode_floor_s if decoding else 0.0)
+        if self.decode_ctx_compute:
+            cc += self.decode_ctx_s * decode_ctx_tokens
+        else:
+            mm += self.decode_ctx_s * decode_ctx_tokens
+        return cc, mm, ot[T]
+
+    def split_interp(self, num_tokens, num_seqs, decode_ctx_tokens=0.0, prefill_pairs=0.0, decoding=False):
+        """:meth:`split` at fractional counts (arrays), interpolating the tables (the fluid mode)."""
+        T = np.clip(num_tokens, 0, self.max_tokens)
+        S = np.clip(num_seqs, 0, self.max_seqs)
+        grid, sgrid = _grid(len(self.base_c)), _grid(len(self.head_c))
+        cc = (np.interp(T, grid, self.base_c) + np.interp(S, sgrid, self.head_c)
+              + self.prefill_pair_s * prefill_pairs)
+        mm = (np.interp(T, grid, self.base_m) + np.interp(S, sgrid, self.head_m)
+              + np.where(decoding, self.decode_floor_s, 0.0))
+        ctx = self.decode_ctx_s * decode_ctx_tokens
+        if self.decode_ctx_compute:
+            cc = cc + ctx
+        else:
+            mm = mm + ctx
+        return cc, mm, np.interp(T, grid, self.other)
+
+    def time_s(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
+               prefill_pairs: float = 0.0, decoding: bool = False, clock_factor: float = 1.0) -> float:
+        """Iteration time [s] at a clock factor."""
+        cc, mm, ot = self.split(num_tokens, num_seqs, decode_ctx_tokens, prefill_pairs, decoding)
+        sc, sm = clock_scales(clock_factor)
+        return cc * sc + mm * sm + ot
+
+    def context_growth_s(self, num_decode: int, sc: float, sm: float) -> float:
+        """How much longer each iteration gets when every one of ``num_decode`` decoding sequences has
+        one more context token, at clock scales ``(sc, sm)`` [s]."""
+        return self.decode_ctx_s * num_decode * (sc if self.decode_ctx_compute else sm)
+
+    def stretch(self, k: int, compute_s: float, memory_s: float, other_s: float, num_decode: int,
+                sc: float, sm: float) -> tuple[float, float, float]:
+        """``(duration_s, compute_s, memory_s)`` of ``k`` consecutive decode-only iterations, the first
+        split as given: iteration ``j`` (from 0) has ``j`` more context tokens per sequence, so
+        ``k t0 + g k (k-1)/2`` in all (``g``: :meth:`context_growth_s`); exact."""
+        t0 = compute_s * sc + memory_s * sm + other_s
+        if k <= 1:
+            return t0, compute_s * sc, memory_s * sm
+        kk = k * (k - 1) / 2.0
+        gsum = self.decode_ctx_s * num_decode * kk
+        comp = (k * compute_s + (gsum if self.decode_ctx_compute else 0.0)) * sc
+        mem = (k * memory_s + (0.0 if self.decode_ctx_compute else gsum)) * sm
+        return k * t0 + self.context_growth_s(num_decode, sc, sm) * kk, comp, mem
+
+
+def _grid(n: int) -> np.ndarray:
+    return np.arange(n, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -227,16 +356,12 @@ class PerfModel:
         head = Gemm("lm_head", m.vocab_size // dep.tp, m.hidden_size, 1, 1.0, "head")
         S = np.arange(dep.max_batch + 1, dtype=float)
         th, cbh = self._gemm_times(S, head, "bf16")
-        self._head_c = np.where(cbh, th, 0.0).tolist()
-        self._head_m = np.where(cbh, 0.0, th).tolist()
+        head_c, head_m = np.where(cbh, th, 0.0), np.where(cbh, 0.0, th)
         # routed experts
         mc, mmem = self._moe_times(T)
         # communication per stage
         cm = self._comm_times(T)
         gm += self._elementwise_times(T)
-        self._gemm_c, self._gemm_m = gc.tolist(), gm.tolist()
-        self._moe_c, self._moe_m = mc.tolist(), mmem.tolist()
-        self._comm = cm.tolist()
         # attention coefficients, per stage
         L = m.num_layers // dep.pp
         ta = 1 if dep.attention_dp else dep.tp
@@ -253,19 +378,23 @@ class PerfModel:
             dec_flops = 4.0 * heads_local * m.head_dim
         full = m.num_full_attention_layers / m.num_layers
         # prefill: seconds per unit of sum(c_i (p_i + c_i / 2)) (query-key pairs, causal)
-        self._prefill_pair_s = L * full * per_pair / (f_bf16 * eta_p)
+        prefill_pair_s = L * full * per_pair / (f_bf16 * eta_p)
         # decode: seconds per context token (bytes of KV per GPU vs FLOPs), classified
         kv_tok = kv_bytes_per_token_per_gpu(m, dep) * dep.pp * (dep.tp if dep.attention_dp else 1)
         kv_tok_stage = kv_tok / dep.pp  # bytes one context token reads on a GPU of a stage
         t_bytes = kv_tok_stage / (hw.hbm_bw_bytes_s * _eff("attention_decode"))
         t_flops = L * full * dec_flops / (f_bf16 * eta_p)
-        self._decode_ctx_s = max(t_bytes, t_flops)
-        self._decode_ctx_compute = t_flops > t_bytes
-        self._decode_floor_s = L * FLOORS_S["attention_decode_layer"][0]
-        self._ctx_share = 1.0 / dep.tp if dep.attention_dp else 1.0
-        self._overhead = FLOORS_S["iteration_overhead"][0]
-        self._pp = dep.pp
-        self._pp_send_s = 0.0  # stage-boundary transfers are inside the comm arrays
+        # attention-DP ranks hold whole sequences: a rank reads 1/tp of the batch's context
+        ctx_share = 1.0 / dep.tp if dep.attention_dp else 1.0
+        # one micro-batch passes the pp stages in sequence (stage-boundary transfers are in the comm
+        # arrays); the LM head runs once, on the last stage
+        pp = dep.pp
+        self.cost = IterationCost(
+            gemm_c=gc * pp, gemm_m=gm * pp, moe_c=mc * pp, moe_m=mmem * pp, comm=cm * pp,
+            head_c=head_c, head_m=head_m, prefill_pair_s=prefill_pair_s * pp,
+            decode_ctx_s=max(t_bytes, t_flops) * ctx_share * pp, decode_ctx_compute=bool(t_flops > t_bytes),
+            decode_floor_s=L * FLOORS_S["attention_decode_layer"][0] * pp,
+            overhead_s=FLOORS_S["iteration_overhead"][0])
         self._tmax = tmax - 1
 
     def _elementwise_times(self, T: np.ndarray) -> np.ndarray:
@@ -378,7 +507,7 @@ class PerfModel:
     def iteration(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
                   prefill_pairs: float = 0.0, num_decode: int = 0,
                   clock_factor: float = 1.0) -> IterationTime:
-        """Breakdown of one iteration.
+        """Breakdown of one iteration (the law of :class:`IterationCost`, by kind of work).
 
         Parameters
         ----------
@@ -395,43 +524,24 @@ class PerfModel:
         clock_factor : float
             SM clock as a fraction of nominal (power capping, throttling).
         """
-        T = min(int(num_tokens), self._tmax)
-        S = min(int(num_seqs), len(self._head_c) - 1)
+        c = self.cost
+        T = min(int(num_tokens), c.max_tokens)
+        S = min(int(num_seqs), c.max_seqs)
         sc, sm = clock_scales(clock_factor)
-        pp = self._pp
-        attn_c = prefill_pairs * self._prefill_pair_s
-        attn_m = 0.0
-        dec = decode_ctx_tokens * self._ctx_share * self._decode_ctx_s
-        dec_floor = self._decode_floor_s if num_decode > 0 else 0.0
-        if self._decode_ctx_compute:
+        attn_c = prefill_pairs * c.prefill_pair_s
+        attn_m = c.decode_floor_s if num_decode > 0 else 0.0
+        dec = decode_ctx_tokens * c.decode_ctx_s
+        if c.decode_ctx_compute:
             attn_c += dec
         else:
             attn_m += dec
-        attn_m += dec_floor
-        gemm_c = self._gemm_c[T] * pp + self._head_c[S]
-        gemm_m = self._gemm_m[T] * pp + self._head_m[S]
-        moe_c, moe_m = self._moe_c[T] * pp, self._moe_m[T] * pp
-        attn_c, attn_m = attn_c * pp, attn_m * pp
-        comm_s = self._comm[T] * pp + (pp - 1) * self._pp_send_s
+        gemm_c = float(c.gemm_c[T] + c.head_c[S])
+        gemm_m = float(c.gemm_m[T] + c.head_m[S])
+        moe_c, moe_m = float(c.moe_c[T]), float(c.moe_m[T])
         return IterationTime(
             gemm_s=(gemm_c * sc + gemm_m * sm), attention_s=attn_c * sc + attn_m * sm,
-            moe_s=moe_c * sc + moe_m * sm, comm_s=comm_s, overhead_s=self._overhead,
+            moe_s=moe_c * sc + moe_m * sm, comm_s=float(c.comm[T]), overhead_s=c.overhead_s,
             compute_s=(gemm_c + attn_c + moe_c) * sc, memory_s=(gemm_m + attn_m + moe_m) * sm)
-
-    def coefficients(self) -> dict:
-        """Fast-path pieces used by the simulators (lists indexed by token/sequence count)."""
-        pp = self._pp
-        base_c = [(c + mc) * pp for c, mc in zip(self._gemm_c, self._moe_c, strict=True)]
-        base_m = [(c + mc) * pp for c, mc in zip(self._gemm_m, self._moe_m, strict=True)]
-        other = [x * pp + (pp - 1) * self._pp_send_s + self._overhead for x in self._comm]
-        return {
-            "base_c": base_c, "base_m": base_m, "other": other,
-            "head_c": self._head_c, "head_m": self._head_m,
-            "prefill_pair_s": self._prefill_pair_s * pp,
-            "decode_ctx_s": self._decode_ctx_s * self._ctx_share * pp,
-            "decode_ctx_compute": self._decode_ctx_compute,
-            "decode_floor_s": self._decode_floor_s * pp,
-        }
 
     def roofline_bound_s(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
                          prefill_pairs: float = 0.0) -> float:

@@ -16,13 +16,23 @@ in how they hold KV-cache blocks:
 - ``vllm`` (alias ``sarathi``) — vLLM's policy: blocks are taken as the context grows; when the pool
   runs out, the most recently admitted running request is preempted and later recomputed
   (prompt plus the tokens it had generated).
+
+The two ways of holding blocks are the batching policies the discrete replicas run
+(:class:`ReserveAtAdmission`, :class:`BlocksOnDemand`), on the replica's paged block allocator
+(:class:`twin.serving.kv_cache.BlockAllocator`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from twin.serving.kv_cache import BlockAllocator
 from twin.serving.specs import ServingInputError
+
+if TYPE_CHECKING:
+    from twin.serving.replica import ReplicaState
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,10 @@ class Scheduler:
     reserve_output: bool
     preempt: bool
     description: str
+
+    def batching(self, kv: BlockAllocator) -> BatchingPolicy:
+        """The batching policy of one replica holding the KV pool ``kv``."""
+        return BlocksOnDemand(kv) if self.preempt else ReserveAtAdmission(kv)
 
 
 class TrtllmScheduler(Scheduler):
@@ -69,3 +83,83 @@ def get_scheduler(name: str) -> Scheduler:
     if cls is None:
         raise ServingInputError(f"unknown scheduler {name!r}; valid: {', '.join(SCHEDULERS)}")
     return cls(name) if cls is VllmScheduler else cls()
+
+
+class BatchingPolicy:
+    """How a replica holds KV blocks, read by the discrete replica's iteration loop
+    (:func:`twin.serving.replica.serve`): the blocks a request takes at admission, the free blocks
+    admission leaves (``watermark``) and, for policies whose blocks grow with the context
+    (``grows``), what happens before and after each iteration."""
+
+    #: blocks are taken as contexts grow (then :meth:`make_room`, :meth:`stretch_limit` and
+    #: :meth:`after_iteration` apply, and the replica keeps its decoders in admission order)
+    grows = False
+
+    def __init__(self, kv: BlockAllocator) -> None:
+        self.kv = kv
+        #: free blocks an admission must leave while anything runs
+        self.watermark = 0
+
+    def admission_tokens(self, st: ReplicaState, li: int) -> int:
+        """Tokens request ``li`` needs blocks for when admitted."""
+        raise NotImplementedError
+
+    def make_room(self, st: ReplicaState) -> int:
+        """Before an iteration: free blocks for every decoder's next token; returns preemptions."""
+        return 0
+
+    def stretch_limit(self, st: ReplicaState, k: int) -> int:
+        """Most decode-only iterations (<= ``k``) the free blocks carry without a preemption."""
+        return k
+
+    def after_iteration(self, st: ReplicaState) -> None:
+        """After an iteration: decoders take the blocks their grown contexts need."""
+
+
+class ReserveAtAdmission(BatchingPolicy):
+    """TensorRT-LLM ``GUARANTEED_NO_EVICT``: blocks for the prompt and the whole output at admission;
+    nothing grows, nothing is evicted."""
+
+    def admission_tokens(self, st: ReplicaState, li: int) -> int:
+        return st.prompt[li] + st.output[li] - st.generated[li]
+
+
+class BlocksOnDemand(BatchingPolicy):
+    """vLLM / TensorRT-LLM ``MAX_UTILIZATION``: blocks for the prompt and the first token at
+    admission, more as the context grows; when the pool runs short the newest decoder is preempted
+    (blocks freed, recomputed later). Admission keeps a watermark of 1 % of the blocks free and
+    admits nothing in the iteration after a preemption, so a paused request is not re-admitted only
+    to be paused again (vLLM's scheduler: ``watermark=0.01``, no prefills in a step that preempted)."""
+
+    grows = True
+
+    def __init__(self, kv: BlockAllocator) -> None:
+        super().__init__(kv)
+        self.watermark = math.ceil(0.01 * kv.num_blocks)
+
+    def admission_tokens(self, st: ReplicaState, li: int) -> int:
+        return st.prompt[li] + 1
+
+    def make_room(self, st: ReplicaState) -> int:
+        kv, decoders, base = self.kv, st.decoders, st.base
+        n = 0
+        while st.num_decoding > 1 and kv.shortfall(decoders, base, st.step + 1) > kv.num_free:
+            st.preempt(decoders.pop())
+            n += 1
+        if n:
+            st.hold_admission = True
+        return n
+
+    def stretch_limit(self, st: ReplicaState, k: int) -> int:
+        kv, decoders, base, c = self.kv, st.decoders, st.base, st.step
+        lo, hi = 1, k
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if kv.shortfall(decoders, base, c + mid) <= kv.num_free:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def after_iteration(self, st: ReplicaState) -> None:
+        self.kv.grow(st.decoders, st.base, st.step)
