@@ -66,3 +66,35 @@ def test_bad_memory_settings_are_named(specs, kw, msg):
     m, hw = specs("hgx-h100", "llama-3.1-8b")
     with pytest.raises(ServingInputError, match=msg):
         PerfModel(m, hw, Deployment(tp=1, precision="bf16", **kw))
+
+
+def test_block_allocator_counts_blocks_per_sequence():
+    """Blocks of 16 tokens: a 40-token prompt takes 3, growing to 49 tokens takes a 4th; shortfall is
+    what the sequences would still need; release gives everything back; the checked calls refuse
+    to overdraw or over-free."""
+    from twin.serving.kv_cache import BlockAllocator
+
+    kv = BlockAllocator(10, 16, num_seqs=3)
+    assert kv.blocks_for(40) == 3
+    assert kv.blocks_for(48) == 3
+    assert kv.blocks_for(49) == 4
+    kv.reserve(0, kv.blocks_for(40))
+    kv.reserve(2, kv.blocks_for(16))
+    assert (kv.num_free, kv.held) == (6, [3, 0, 1])
+    base = [40, 0, 16]
+    assert kv.shortfall([0, 2], base, 0) == 0
+    assert kv.shortfall([0, 2], base, 9) == 2           # 49 and 25 tokens: one more block each
+    assert kv.shortfall([0, 2], base, 100) == (9 - 3) + (8 - 1)
+    kv.grow([0, 2], base, 9)
+    assert (kv.num_free, kv.held) == (4, [4, 0, 2])
+    kv.grow([0, 2], base, 9)                             # already held: nothing more
+    assert kv.num_free == 4
+    assert kv.num_used == 6
+    assert kv.usage == pytest.approx(0.6)
+    kv.release(0)
+    assert (kv.num_free, kv.held) == (8, [0, 0, 2])
+    with pytest.raises(RuntimeError, match="exhausted"):
+        kv.allocate(9)
+    kv.allocate(8)
+    with pytest.raises(RuntimeError, match="freed more"):
+        kv.free(11)

@@ -188,6 +188,24 @@ class BlockAllocator:
                 need += g
         return need
 
+    def steps_that_fit(self, seqs, ctx_base: list, offset: int, limit: int) -> int:
+        """Largest ``j`` in ``[1, limit]`` with :meth:`shortfall` at ``offset + j`` within the free
+        blocks (1 if none): how many tokens every sequence can still add before the pool runs short."""
+        bs, held, free = self.block_size, self.held, self.num_free
+        lo, hi = 1, limit
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            need = 0
+            for s in seqs:
+                g = -(-(ctx_base[s] + offset + mid) // bs) - held[s]
+                if g > 0:
+                    need += g
+            if need <= free:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
     def grow(self, seqs, ctx_base: list, offset: int) -> None:
         """Sequences ``seqs`` take the blocks for ``ctx_base[s] + offset`` tokens they lack."""
         bs, held = self.block_size, self.held

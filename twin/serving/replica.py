@@ -190,7 +190,7 @@ class ReplicaState:
         if not k:
             return bisect_left(arr, t)
         # the first `concurrency` keep their own arrivals, the later ones are sent at completions
-        return bisect_left(arr, t, 0, k) + bisect_left(arr, t, k, self.assigned)
+        return bisect_left(arr, t, 0, k) + bisect_left(arr, t, k, self.assigned) - k
 
     def queued(self, t: float) -> int:
         """Requests arrived before ``t`` and not admitted (waiting, preempted, or not yet looked at)."""
@@ -262,6 +262,7 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
     first = st.first
     grows = policy.grows
     heappop = heapq.heappop
+    progress = horizon.progress
     n = st.n
     while st.remaining > 0:
         now = env.now
@@ -389,7 +390,8 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
         st.busy_s += dur
         st.compute_s += comp
         st.memory_s += mem
-        st.last_start, st.last_end, st.last_compute, st.last_memory = now, now + dur, comp, mem
+        if now + dur > horizon.until:      # runs past the epoch's end: kept to split its activity
+            st.last_start, st.last_end, st.last_compute, st.last_memory = now, now + dur, comp, mem
         yield env.timeout(dur)
         st.events += 1
         st.iterations += k
@@ -401,7 +403,7 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
             st.adp_held += k
             if len(waiting) >= adp_ranks:
                 st.adp_ready += k
-        else:
+        elif adp_timeout:
             st.adp_held = st.adp_ready = 0
         if grows and B:
             policy.after_iteration(st)
@@ -440,5 +442,5 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
             st.complete(li, t_end)
             if grows:
                 decoders.remove(li)
-        if horizon.progress is not None:
-            horizon.progress()
+        if progress is not None:
+            progress()

@@ -151,15 +151,7 @@ class BlocksOnDemand(BatchingPolicy):
         return n
 
     def stretch_limit(self, st: ReplicaState, k: int) -> int:
-        kv, decoders, base, c = self.kv, st.decoders, st.base, st.step
-        lo, hi = 1, k
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if kv.shortfall(decoders, base, c + mid) <= kv.num_free:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        return self.kv.steps_that_fit(st.decoders, st.base, st.step, k)
 
     def after_iteration(self, st: ReplicaState) -> None:
         self.kv.grow(st.decoders, st.base, st.step)
