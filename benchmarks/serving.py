@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CASE = r"""
 import json, resource, sys, time
 import numpy as np
-from twin.cli.serving import lookup_specs
+from twin.layout.records import lookup_specs
 from twin.serving.discrete import simulate_discrete
 from twin.serving.fluid import FluidModel
 from twin.serving.metrics import summarize

@@ -30,7 +30,7 @@ _EXPORTS: dict[str, str] = {
     "load_layout": "twin.layout",
     "Results": "twin.engine.results",
     "evaluate": "twin.engine.steady",
-    "serve_sim": "twin.serving.byname",
+    "serve_sim": "twin.engine.serve",
 }
 
 __all__ = [
@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from twin.errors import ConsistencyError, InputError, TwinError, UnitError
     from twin.factory import Factory
     from twin.layout import load_catalog, load_layout
-    from twin.serving.byname import serve_sim
+    from twin.engine.serve import serve_sim
 
 
 def __getattr__(name: str) -> Any:

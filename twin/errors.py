@@ -61,3 +61,16 @@ class UnitError(TwinError):
 
 class ConsistencyError(TwinError):
     """A model is internally inconsistent (raised in strict mode or by invariant checks)."""
+
+
+class ServingInputError(TwinError, ValueError):
+    """A deployment or workload that cannot work as asked (does not fit, bad parallelism, bad rate).
+
+    ``field`` names the offending input as the Python API spells it (``deployment.pp``,
+    ``workload.num_requests``) when one is to blame; interfaces map it to their own names (the CLI to
+    its flags).
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

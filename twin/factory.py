@@ -1,6 +1,7 @@
 """The in-memory model of a factory: arrays per rack, the power tree as index arrays. No physics.
 
-Built by :mod:`twin.layout` from layout and catalog files; read by the physics packages. Racks are a
+Built by :mod:`twin.layout` from layout and catalog files; read by the physics packages. A
+foundation module: it imports only :mod:`twin.records` (plain records) of the twin. Racks are a
 struct of arrays (one element per rack) so physics is vectorised across racks; the power tree is a
 table of nodes with ``parent`` index arrays (PyPSA habit: tables first, graphs derived).
 
@@ -12,11 +13,13 @@ other side carry the whole rack (the transfer rule of 2N and distributed-redunda
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from twin.records import FabricDesign, SystemSpec
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -196,22 +199,30 @@ class CoolingPlant:
 
 @dataclass(frozen=True)
 class Factory:
-    """A whole site: racks, power tree, and the catalog entries they were built from."""
+    """A whole site as SI records: racks, power tree, cooling plant, fabric design and systems.
+
+    Holds no schema objects: :mod:`twin.layout` resolves every catalog reference into the records
+    below, and the physics reads only them.
+    """
 
     name: str
     source_file: str
     racks: RackArrays
     power: PowerTree
-    systems: tuple[str, ...]  # catalog names, indexed by racks.system_idx
+    systems: tuple[SystemSpec, ...]  # indexed by racks.system_idx
     loss_models: tuple[LossModel, ...]
     halls: tuple[str, ...]
     cooling: CoolingPlant | None = None
-    catalog: Any = field(default=None, repr=False, compare=False)
-    layout: Any = field(default=None, repr=False, compare=False)
+    fabric: FabricDesign | None = None  # the layout's scale-out fabric; None: NVLink domains only
 
     @property
     def num_racks(self) -> int:
         return len(self.racks)
+
+    @property
+    def system_names(self) -> tuple[str, ...]:
+        """Catalog names of the systems, indexed by ``racks.system_idx``."""
+        return tuple(s.name for s in self.systems)
 
     @property
     def num_gpus(self) -> int:

@@ -99,7 +99,7 @@ def test_no_fabric_section_means_nvlink_only(shipped):
     f = shipped("rack-nvl72")
     from dataclasses import replace
 
-    fab = build_fabric(replace(f, layout=f.layout.model_copy(update={"fabric": None})))
+    fab = build_fabric(replace(f, fabric=None))
     s = fab.summary()
     assert not s["scale_out"]
     assert s["num_leaf_switches"] == 0
@@ -112,8 +112,7 @@ def test_nic_power_not_in_system_goes_to_racks(fabric_layout):
     f = fabric_layout(8)
     from dataclasses import replace
 
-    spec = f.layout.fabric.model_copy(update={"nic_power_in_system": False})
-    fab = build_fabric(replace(f, layout=f.layout.model_copy(update={"fabric": spec})))
+    fab = build_fabric(replace(f, fabric=replace(f.fabric, nic_power_in_system=False)))
     # 72 NICs x 30 W per rack
     assert_allclose(fab.rack_power_w(), 72 * 30.0)
     base = build_fabric(f)

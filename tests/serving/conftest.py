@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twin.cli.serving import lookup_specs
+from twin.layout.records import lookup_specs
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from twin.cli import main
-from twin.cli.serving import serve_sim
+from twin.engine.serve import serve_sim
 
 BASE = ["serve-sim", "--system", "hgx-h100", "--gpus", "8", "--model", "llama-3.1-8b", "--precision", "fp8"]
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import twin.cli.serving as cli_serving
 from twin.cli import main
 from twin.layout import load_catalog
 from twin.serving.discrete import simulate_disaggregated, simulate_discrete
@@ -21,9 +20,10 @@ CONTEXT = {"llama-2-70b": 4096, "llama-3.1-8b": 131072, "llama-3.1-70b": 131072,
 
 
 def _with_context(spec):
-    """The catalog spec with its context (the adapter in twin.cli.serving may not carry it yet)."""
+    """The spec, checked to carry the catalog's context (the catalog adapter sets it)."""
     entry = load_catalog().lookup("llm", spec.name)
-    return dataclasses.replace(spec, max_context=int(entry.max_context.si))
+    assert spec.max_context == int(entry.max_context.si) > 0
+    return spec
 
 
 @pytest.fixture
@@ -37,13 +37,6 @@ def small(specs):
     m, h = specs("hgx-h100", "llama-3.1-8b")
     return PerfModel(dataclasses.replace(m, max_context=4096), h,
                      Deployment(tp=1, precision="bf16", max_batch=64, max_num_tokens=512))
-
-
-@pytest.fixture
-def wired(monkeypatch):
-    """``twin serve-sim`` with the catalog context carried into the ModelSpec."""
-    real = cli_serving.model_spec
-    monkeypatch.setattr(cli_serving, "model_spec", lambda entry: _with_context(real(entry)))
 
 
 def _wl(i, o, **kw):
@@ -190,14 +183,14 @@ def _cli(args):
 
 
 @pytest.mark.parametrize("mode", [[], ["--fluid"], ["--prefill-gpus", "4"]])
-def test_cli_rejects_requests_over_the_context(wired, mode):
+def test_cli_rejects_requests_over_the_context(mode):
     res = _cli([*CLI, *mode, "--input-tokens", "4000", "--output-tokens", "256"])
     assert res.exit_code == 2, res.output
     assert "error: llama-2-70b takes at most 4,096 tokens per request" in res.output
     assert "4,256 tokens" in res.output
 
 
-def test_cli_names_the_trace_row(wired, tmp_path):
+def test_cli_names_the_trace_row(tmp_path):
     trace = tmp_path / "t.csv"
     trace.write_text("arrival_s,input_tokens,output_tokens\n0.0,100,10\n0.5,4000,200\n")
     res = _cli([*CLI[:-2], "--trace", str(trace)])
@@ -205,7 +198,7 @@ def test_cli_names_the_trace_row(wired, tmp_path):
     assert f"{trace}:3 with 4,000 input" in res.output
 
 
-def test_cli_accepts_a_clipped_tail(wired):
+def test_cli_accepts_a_clipped_tail():
     res = _cli([*CLI, "--input-tokens", "lognormal:294,294,1024",
                 "--output-tokens", "lognormal:287,250,1024"])
     assert res.exit_code == 0, res.output

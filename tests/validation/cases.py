@@ -17,7 +17,7 @@ from functools import cache
 
 import numpy as np
 
-from twin.cli.serving import lookup_specs
+from twin.layout.records import lookup_specs
 from twin.serving.api import max_rate
 from twin.serving.discrete import simulate_discrete
 from twin.serving.metrics import RequestTimes, summarize

@@ -1,12 +1,12 @@
-"""``twin serve-sim``: token throughput and latency of an LLM deployment, and the catalog adapter.
+"""``twin serve-sim``: token throughput and latency of an LLM deployment.
 
-The adapter functions (:func:`model_spec`, :func:`hardware_spec`) turn catalog entries into the plain
-dataclasses of :mod:`twin.serving.specs`: the serving physics never imports the catalog schema.
+Parses flags, calls :func:`twin.engine.serve.serve_sim` (``twin.serve_sim``) and prints; library errors
+name their argument (```deployment.pp```) and are shown with this command's flags (``--pp``).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import re
 import sys
 import time
 from pathlib import Path
@@ -14,222 +14,34 @@ from pathlib import Path
 import click
 
 from twin.cli.common import json_option, positive_number, write_json
-from twin.errors import InputError
-from twin.layout import Catalog, load_catalog
-from twin.layout.catalog import LlmEntry, SystemEntry
-from twin.serving.api import max_rate, simulate
+from twin.engine.serve import serve_sim
+from twin.errors import InputError, ServingInputError
 from twin.serving.perf_model import ELEMENTWISE
-from twin.serving.specs import Deployment, HardwareSpec, ModelSpec, ServingInputError
-from twin.serving.workload import LengthDist, Workload, parse_length, read_trace
 
-#: system catalog name -> aiconfigurator-core kernel-table directory (same GPU silicon).
-#: hgx-h100/h200/b200 are the SXM boards of aiconfigurator's h100_sxm/h200_sxm/b200_sxm; the NVL72
-#: racks are its gb200/gb300 entries.
-KERNEL_DEVICES: dict[str, str] = {
-    "hgx-h100": "h100_sxm",
-    "hgx-h200": "h200_sxm",
-    "hgx-b200": "b200_sxm",
-    "gb200-nvl72": "gb200",
-    "gb300-nvl72": "gb300",
+#: Python API argument (as :func:`twin.serve_sim` and its errors name it) -> the flag of this command
+FLAGS: dict[str, str] = {
+    "system": "--system", "gpus": "--gpus", "model": "--model", "precision": "--precision", "tp": "--tp",
+    "pp": "--pp", "ep": "--ep", "attention_dp": "--attention-dp", "max_batch": "--max-batch",
+    "max_num_tokens": "--max-num-tokens", "scheduler": "--scheduler", "rate": "--rate",
+    "rate_per_s": "--rate",
+    "input_tokens": "--input-tokens", "output_tokens": "--output-tokens", "duration_s": "--duration",
+    "rate_profile": "--rate-profile", "offline": "--offline", "concurrency": "--concurrency",
+    "prefill_gpus": "--prefill-gpus", "prefill_*": "--prefill-*", "prefill": "--prefill-*",
+    "num_requests": "--num-requests", "trace": "--trace", "seed": "--seed", "fluid": "--fluid",
+    "backend": "--backend", "slo_ttft_s": "--slo-ttft", "slo_tpot_s": "--slo-tpot",
+    "chunked_prefill": "--no-chunked-prefill", "adp_balance": "--adp-balance",
+    "adp_balance_wait_iters": "--adp-balance", "adp_balance_timeout_iters": "--adp-balance",
+    "elementwise": "--elementwise", "max_rate_search": "--max-rate",
 }
 
-#: Scale-out bandwidth per GPU, one direction [bytes/s]: ConnectX-7 400 Gb/s on H100/H200/B200/GB200
-#: (NVIDIA DGX user guides, shared/reference hardware-and-facility.md 1.1); ConnectX-8 800 Gb/s on
-#: GB300 NVL72 (same table).
-SCALE_OUT_BW: dict[str, float] = {"gb300-nvl72": 100e9}
-DEFAULT_SCALE_OUT_BW = 50e9
 
+def in_flags(message: str) -> str:
+    """A library message with its argument names (```deployment.pp```, ```workload.rate_per_s```) as flags."""
+    def flag(m: re.Match) -> str:
+        name = m.group(1).rsplit(".", 1)[-1]
+        return FLAGS.get(name, m.group(1))
 
-def model_spec(entry: LlmEntry) -> ModelSpec:
-    """Plain :class:`ModelSpec` from a catalog ``llm`` entry."""
-    i = lambda s: int(s.si) if s is not None else 0  # noqa: E731
-    moe, mla = entry.moe, entry.mla
-    return ModelSpec(
-        name=entry.name,
-        num_layers=i(entry.num_layers),
-        hidden_size=i(entry.hidden_size),
-        num_heads=i(entry.num_attention_heads),
-        num_kv_heads=i(entry.num_kv_heads),
-        head_dim=i(entry.head_dim),
-        intermediate_size=i(entry.intermediate_size),
-        vocab_size=i(entry.vocab_size),
-        max_context=i(entry.max_context),
-        num_params=entry.num_params.si,
-        precisions=tuple(entry.precisions),
-        num_experts=i(moe.num_experts) if moe else 0,
-        num_active_experts=i(moe.num_active_experts) if moe else 0,
-        num_shared_experts=i(moe.num_shared_experts) if moe else 0,
-        expert_intermediate_size=i(moe.expert_intermediate_size) if moe else 0,
-        num_dense_layers=i(moe.num_dense_layers) if moe else 0,
-        kv_lora_rank=i(mla.kv_lora_rank) if mla else 0,
-        q_lora_rank=i(mla.q_lora_rank) if mla else 0,
-        qk_rope_head_dim=i(mla.qk_rope_head_dim) if mla else 0,
-        qk_nope_head_dim=i(mla.qk_nope_head_dim) if mla else 0,
-        v_head_dim=i(mla.v_head_dim) if mla else 0,
-        sliding_window=i(entry.sliding_window),
-        sliding_window_layer_fraction=(
-            entry.sliding_window_layer_fraction.si if entry.sliding_window_layer_fraction else 0.0
-        ),
-    )
-
-
-def hardware_spec(entry: SystemEntry) -> HardwareSpec:
-    """Plain :class:`HardwareSpec` from a catalog ``system`` entry (its GPU and NVLink domain)."""
-    g = entry.gpu
-    return HardwareSpec(
-        name=entry.name,
-        peak_flops={k: v.si for k, v in g.peak_dense_flops.items()},
-        hbm_bytes=g.hbm_capacity.si,
-        hbm_bw_bytes_s=g.hbm_bandwidth.si,
-        nvlink_bw_bytes_s=g.nvlink_bandwidth.si,
-        nvlink_domain_gpus=int(entry.nvlink_domain_gpus.si),
-        scale_out_bw_bytes_s=SCALE_OUT_BW.get(entry.name, DEFAULT_SCALE_OUT_BW),
-        kernel_device=KERNEL_DEVICES.get(entry.name),
-    )
-
-
-def lookup_specs(system: str, model: str, catalog: Catalog | None = None) -> tuple[ModelSpec, HardwareSpec]:
-    """Model and hardware specs by catalog name; ``ServingInputError`` listing valid names otherwise."""
-    cat = catalog or load_catalog()
-    try:
-        sys_entry = cat.lookup("system", system)
-        llm_entry = cat.lookup("llm", model)
-    except KeyError as exc:
-        raise ServingInputError(exc.args[0]) from None
-    return model_spec(llm_entry), hardware_spec(sys_entry)
-
-
-def serve_sim(
-    *,
-    system: str,
-    gpus: int,
-    model: str,
-    precision: str = "fp8",
-    tp: int = 1,
-    pp: int = 1,
-    ep: int = 1,
-    attention_dp: bool = False,
-    max_batch: int = 256,
-    max_num_tokens: int = 8192,
-    scheduler: str = "trtllm",
-    workload: Workload | None = None,
-    rate: float | None = None,
-    input_tokens: str | int = 2048,
-    output_tokens: str | int = 256,
-    duration_s: float = 600.0,
-    offline: bool = False,
-    num_requests: int | None = None,
-    trace: str | None = None,
-    seed: int = 0,
-    fluid: bool = False,
-    backend: str = "auto",
-    slo_ttft_s: float | None = None,
-    slo_tpot_s: float | None = None,
-    progress=None,
-    catalog: Catalog | None = None,
-    prefill_gpus: int | None = None,
-    concurrency: int | None = None,
-    rate_profile: str = "constant",
-    max_rate_search: bool = False,
-    chunked_prefill: bool = True,
-    adp_balance: tuple[int, int] | None = None,
-    elementwise: str = "pytorch",
-    prefill: dict | None = None,
-) -> dict:
-    """The ``twin serve-sim`` computation from Python; returns the JSON-ready result dict.
-
-    With ``max_rate_search`` the arrival rate is searched instead of given: the result is the highest
-    Poisson rate whose P99 TTFT and P99 TPOT stay within ``slo_ttft_s`` / ``slo_tpot_s`` (MLPerf
-    Server scoring, :func:`twin.serving.api.max_rate`), with the metrics at that rate. ``prefill``
-    (with ``prefill_gpus``) overrides the prefill pool's shape: any of ``tp``, ``ep``, ``max_batch``,
-    ``max_num_tokens``, ``attention_dp``.
-    """
-    prefill = {k: v for k, v in (prefill or {}).items() if v is not None}
-    unknown = set(prefill) - {"tp", "ep", "max_batch", "max_num_tokens", "attention_dp"}
-    if unknown:
-        raise ServingInputError(f"unknown prefill-pool setting(s) {', '.join(sorted(unknown))}; "
-                                "valid: tp, ep, max_batch, max_num_tokens, attention_dp")
-    if max_rate_search:
-        if offline or trace or concurrency is not None or fluid or prefill_gpus or prefill:
-            raise ServingInputError("--max-rate searches the Poisson arrival rate of an aggregated discrete "
-                                    "run: drop --offline, --trace, --concurrency, --fluid and --prefill-*")
-        if slo_ttft_s is None and slo_tpot_s is None:
-            raise ServingInputError("--max-rate needs the P99 limits to meet: --slo-ttft and/or --slo-tpot")
-    mspec, hspec = lookup_specs(system, model, catalog)
-    dep = Deployment(
-        tp=tp,
-        pp=pp,
-        ep=ep,
-        precision=precision,
-        attention_dp=attention_dp,
-        max_batch=max_batch,
-        max_num_tokens=max_num_tokens,
-        scheduler=scheduler,
-        chunked_prefill=chunked_prefill,
-        adp_balance_wait_iters=adp_balance[0] if adp_balance else 0,
-        adp_balance_timeout_iters=adp_balance[1] if adp_balance else 0,
-        elementwise=elementwise,
-    )
-    prefill_dep = dataclasses.replace(dep, **prefill) if prefill else None
-    if workload is None:
-        if trace:
-            workload = Workload(trace=read_trace(trace))
-        else:
-            workload = Workload(
-                rate_per_s=None if offline else (1.0 if max_rate_search and rate is None else rate),
-                input_len=_dist(input_tokens, "input"),
-                output_len=_dist(output_tokens, "output"),
-                duration_s=duration_s,
-                num_requests=num_requests,
-                offline=offline or concurrency is not None,
-                rate_profile=rate_profile,
-            )
-    workload.check()
-    if concurrency is not None and concurrency < 1:
-        raise ServingInputError(f"--concurrency must be at least 1, got {concurrency}")
-    if fluid and (prefill_gpus or concurrency):
-        raise ServingInputError(
-            "--fluid covers aggregated open-loop serving only (no --prefill-gpus, no --concurrency)"
-        )
-    notes = []
-    if precision not in hspec.peak_flops:
-        wider = next(p for p in ("fp8", "bf16") if p in hspec.peak_flops)
-        notes.append(
-            f"{system} has no {precision} tensor-core rate: {precision} weights compute at the "
-            f"{wider} rate (memory traffic stays {precision})"
-        )
-    if offline and rate is not None:
-        notes.append("--offline sends every request at time zero: --rate is ignored")
-    if not prefill_gpus and gpus >= dep.num_gpus and gpus % dep.num_gpus:
-        notes.append(f"{gpus} GPUs are not a whole number of {dep.num_gpus}-GPU replicas (TP{tp} x PP{pp}): "
-                     f"{gpus % dep.num_gpus} GPUs stay idle and are not counted per GPU")
-    if max_rate_search:
-        if rate is not None:
-            notes.append("--max-rate searches the arrival rate: --rate is ignored")
-        result = max_rate(mspec, hspec, dep, workload, gpus, p99_ttft_s=slo_ttft_s, p99_tpot_s=slo_tpot_s,
-                          backend=backend, seed=seed, progress=progress)
-        return result | {"notes": notes}
-    result = simulate(
-        mspec,
-        hspec,
-        dep,
-        workload,
-        gpus,
-        fluid=fluid,
-        backend=backend,
-        seed=seed,
-        slo_ttft_s=slo_ttft_s,
-        slo_tpot_s=slo_tpot_s,
-        progress=progress,
-        prefill_gpus=prefill_gpus,
-        concurrency=concurrency,
-        prefill_deployment=prefill_dep,
-    )
-    return result | {"notes": notes}
-
-
-def _dist(v: str | int | LengthDist, what: str) -> LengthDist:
-    return v if isinstance(v, LengthDist) else parse_length(str(v), what)
+    return re.sub(r"`([A-Za-z_.*]+)`", flag, message)
 
 
 def _table(d: dict) -> str:
@@ -325,13 +137,16 @@ def _adp_balance(ctx, param, value):
 @click.option("--pp", type=int, default=1, show_default=True, help="Pipeline stages per replica.")
 @click.option("--ep", type=int, default=1, show_default=True, help="Expert-parallel GPUs (MoE).")
 @click.option("--attention-dp", is_flag=True, help="Attention data-parallel over the TP GPUs (MoE).")
-@click.option("--max-batch", type=int, default=256, show_default=True, help="Max sequences per iteration.")
+@click.option("--max-batch", type=int, default=256, show_default=True,
+              help="Max sequences per iteration, per replica (per attention-DP rank with --attention-dp, as "
+                   "TensorRT-LLM's max_batch_size).")
 @click.option(
     "--max-num-tokens",
     type=int,
     default=8192,
     show_default=True,
-    help="Max tokens per iteration (prefill chunk budget).",
+    help="Max tokens per iteration (prefill chunk budget), per replica (per attention-DP rank with "
+    "--attention-dp, as TensorRT-LLM's max_num_tokens).",
 )
 @click.option(
     "--scheduler",
@@ -481,9 +296,10 @@ def serve_sim_cmd(
                      "max_num_tokens": prefill_max_num_tokens},
         )
     except (ServingInputError, InputError) as exc:
-        _fail(str(exc))
+        _fail(in_flags(str(exc)))
     if time.monotonic() - started > 2.0:
         click.echo("\r" + " " * 30 + "\r", err=True, nl=False)
+    result["notes"] = [in_flags(n) for n in result.get("notes", [])]
     if json_out != "-":
         click.echo(_table(result))
     if json_out:

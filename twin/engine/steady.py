@@ -79,7 +79,7 @@ class Evaluation:
         it = racks_it + network
         facility = chain_total
         systems = []
-        for s, name in enumerate(f.systems):
+        for s, name in enumerate(f.system_names):
             m = f.racks.system_idx == s
             systems.append(
                 {

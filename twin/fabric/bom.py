@@ -16,10 +16,6 @@ IN_RACK_PARTS: frozenset[str] = frozenset(
     {"nic_ports", "nic_transceivers", "nic_cards", "nvlink_switch_trays"}
 )
 
-#: Cable media whose links need no transceiver at either end.
-COPPER_MEDIA: frozenset[str] = frozenset({"passive-copper", "active-copper"})
-
-
 def switch_side_transceivers(num_links, breakout) -> np.ndarray:
     """Switch cages (one transceiver each) that carry ``num_links`` logical links.
 

@@ -25,16 +25,8 @@ import numpy as np
 
 from twin.fabric.collectives import collective_time_s
 
-#: Catalog system -> aiconfigurator device folder.
-NCCL_DEVICES: dict[str, str] = {
-    "gb200-nvl72": "gb200",
-    "gb300-nvl72": "gb300",
-    "hgx-b200": "b200_sxm",
-    "hgx-h100": "h100_sxm",
-    "hgx-h200": "h200_sxm",
-}
-
-#: NCCL version of the tables used (present for every device above in aiconfigurator-core 0.12.0).
+#: NCCL version of the tables used (present for every catalog system's ``kernel_tables.device`` in
+#: aiconfigurator-core 0.12.0: gb200, gb300, b200_sxm, h100_sxm, h200_sxm).
 NCCL_VERSION = "2.29.2"
 
 #: TensorRT-LLM version whose custom all-reduce kernels are tabulated for every device above.
@@ -79,11 +71,9 @@ class NcclTable:
         return sorted(self.groups)
 
 
-def nccl_table(system: str, op: str) -> NcclTable:
-    """nccl-tests table of a catalog system. Raises KeyError listing the systems or ops available."""
-    if system not in NCCL_DEVICES:
-        raise KeyError(f"no measured NCCL table for {system!r}; available: {', '.join(NCCL_DEVICES)}")
-    return device_table(NCCL_DEVICES[system], op, "nccl")
+def nccl_table(device: str, op: str) -> NcclTable:
+    """nccl-tests table of a device (a system's ``hardware.kernel_device``). Raises KeyError if none."""
+    return device_table(device, op, "nccl")
 
 
 @functools.cache
@@ -154,9 +144,9 @@ def fit_alpha_efficiency(table: NcclTable, bw_bytes_s: float) -> tuple[float, fl
     return float(alpha), float(1.0 / (beta * bw_bytes_s)) if beta > 0 else 1.0
 
 
-def measured_time_s(system: str, op: str, size_bytes, num_gpus, bw_bytes_s: float) -> np.ndarray:
-    """nccl-tests time of a catalog system's collective; see :func:`table_time_s`. [s]"""
-    return table_time_s(nccl_table(system, op), size_bytes, num_gpus, bw_bytes_s)
+def measured_time_s(device: str, op: str, size_bytes, num_gpus, bw_bytes_s: float) -> np.ndarray:
+    """nccl-tests time of a collective on a device's table; see :func:`table_time_s`. [s]"""
+    return table_time_s(nccl_table(device, op), size_bytes, num_gpus, bw_bytes_s)
 
 
 def table_time_s(table: NcclTable, size_bytes, num_gpus, bw_bytes_s: float) -> np.ndarray:

@@ -1,7 +1,8 @@
 """NVLink domains and the Spectrum-X rail-optimised leaf/spine fabric, built from a Factory.
 
 Tables first, graphs derived (PyPSA habit). :func:`build_fabric` reads the systems and the
-layout's ``fabric:`` section carried by the :class:`~twin.factory.Factory` and returns a
+layout's fabric design (:class:`~twin.records.FabricDesign`) carried by the
+:class:`~twin.factory.Factory` and returns a
 :class:`Fabric`: per-rack arrays (NVLink domains, NIC bandwidth, cluster and node offset) and
 per-cluster arrays (one scale-out fat tree per location and system, counts per plane). The
 networkx graph of a cluster is derived on demand with one node per *node block* (the nodes that
@@ -14,7 +15,7 @@ Without ``fabric:`` the factory has NVLink domains only: no scale-out switches, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +31,9 @@ from twin.fabric.bandwidth import (
     oversubscription_ratio,
     switch_hops,
 )
-from twin.fabric.bom import COPPER_MEDIA, bom_rows, cluster_parts, power_by_location_w
+from twin.fabric.bom import bom_rows, cluster_parts, power_by_location_w
+from twin.factory import Factory
+from twin.records import FabricDesign, FrontendDesign
 
 #: NVLink switch chips per NVLink switch tray (GB200/GB300 NVL72: 9 trays x 2 NVLink-5 ASICs),
 #: NVIDIA DGX GB200 User Guide, hardware overview. Servers without trays (HGX) use
@@ -64,7 +67,7 @@ class Fabric:
     num_planes: int
     frontend: dict[str, np.ndarray] = field(default_factory=dict)  # columns per location
     bom: list[dict] = field(default_factory=list)
-    spec: Any = None
+    design: FabricDesign | None = None
 
     @property
     def num_clusters(self) -> int:
@@ -210,27 +213,25 @@ def nvlink_domain_graph(num_gpus: int, num_switch_chips: int, gpu_bw_bytes_s: fl
     return g
 
 
-def _system_arrays(factory) -> dict[str, np.ndarray]:
-    """Per-system NVLink figures from the catalog entries, indexed like ``factory.systems``."""
-    cols: dict[str, list] = {"gpus_per_node": [], "domain_gpus": [], "nvlink_bw": [], "trays": []}
-    for s in factory.systems:
-        e = factory.catalog.entries[s]
-        cols["gpus_per_node"].append(int(e.gpus_per_node.si))
-        cols["domain_gpus"].append(int(e.nvlink_domain_gpus.si))
+def _system_arrays(factory: Factory) -> dict[str, np.ndarray]:
+    """Per-system NVLink figures from the system records, indexed like ``factory.systems``."""
+    sys_ = factory.systems
+    return {
+        "gpus_per_node": np.asarray([s.gpus_per_node for s in sys_]),
+        "domain_gpus": np.asarray([s.nvlink_domain_gpus for s in sys_]),
         # catalog NVLink figures are bidirectional (e.g. 1.8 TB/s = 900 GB/s each way)
-        cols["nvlink_bw"].append(e.gpu.nvlink_bandwidth.si / 2.0)
-        cols["trays"].append(sum(int(c.count.si) for c in e.components
-                                 if c.per == "rack" and "nvlink switch" in c.name.lower()))
-    return {k: np.asarray(v) for k, v in cols.items()}
+        "nvlink_bw": np.asarray([s.nvlink_bw_per_direction_bytes_s for s in sys_]),
+        "trays": np.asarray([s.nvlink_switch_trays for s in sys_]),
+    }
 
 
-def build_fabric(factory) -> Fabric:
+def build_fabric(factory: Factory) -> Fabric:
     """Build the fabric of a factory: NVLink domains always, Spectrum-X where the layout asks.
 
     Parameters
     ----------
     factory : twin.factory.Factory
-        A loaded factory; its ``catalog`` and ``layout`` carry the systems and ``fabric:`` spec.
+        A loaded factory; its ``systems`` and ``fabric`` records carry the systems and fabric design.
 
     Returns
     -------
@@ -249,27 +250,25 @@ def build_fabric(factory) -> Fabric:
     nodes = gpus // sysa["gpus_per_node"][si]
     domain_gpus = sysa["domain_gpus"][si]
     trays = sysa["trays"][si]
-    spec = getattr(factory.layout, "fabric", None)
-    cat = factory.catalog
+    spec = factory.fabric
     extra = np.zeros(n)
     if spec is None or n == 0:
         rf = RackFabric(nodes, gpus // domain_gpus, domain_gpus, sysa["nvlink_bw"][si], trays,
                         np.zeros(n), np.full(n, -1), np.zeros(n, np.int64), extra)
-        return Fabric(factory.name, rf, {}, 1, bom=_nvlink_rows(racks, trays), spec=None)
+        return Fabric(factory.name, rf, {}, 1, bom=_nvlink_rows(racks, trays), design=None)
 
     planes = spec.planes
-    switch = cat.entries[spec.switch]
-    nic_of = {s: (spec.nic if isinstance(spec.nic, str) else spec.nic[s]) for s in factory.systems}
-    nic_entries = [cat.entries[nic_of[s]] for s in factory.systems]
-    nic_speed_sys = np.asarray([e.port_speed.si for e in nic_entries])
-    nic_power_sys = np.asarray([e.power.si for e in nic_entries])
+    switch = spec.switch
+    systems = factory.system_names
+    nic_parts = [spec.nic[s] for s in systems]
+    nic_speed_sys = np.asarray([p.port_speed_bytes_s for p in nic_parts])
+    nic_power_sys = np.asarray([p.power_w for p in nic_parts])
     rails_sys = sysa["gpus_per_node"] * spec.nics_per_gpu
 
     location = racks.hall if spec.scope == "hall" else np.full(n, "site", dtype=object)
     loc_names, loc_code = np.unique(np.asarray(location, dtype=object), return_inverse=True)
-    num_sys = len(factory.systems)
+    num_sys = len(systems)
     codes, first, cl = np.unique(loc_code * num_sys + si, return_index=True, return_inverse=True)
-    systems = factory.systems
     names = np.asarray([f"{loc_names[c // num_sys]}/{systems[c % num_sys]}" for c in codes], dtype=object)
     # node offset of each rack inside its cluster: racks in file order, clusters contiguous after sorting
     order = np.argsort(cl, kind="stable")
@@ -282,8 +281,8 @@ def build_fabric(factory) -> Fabric:
     csys = si[first]
     num_nodes = totals
     link_bw = nic_speed_sys[csys] / planes
-    breakout = np.rint(switch.port_speed.si / link_bw).astype(np.int64)
-    radix = logical_radix(int(switch.ports.si), switch.port_speed.si, link_bw)
+    breakout = np.rint(switch.port_speed_bytes_s / link_bw).astype(np.int64)
+    radix = logical_radix(switch.ports, switch.port_speed_bytes_s, link_bw)
     o = np.full(len(names), float(spec.oversubscription))
     counts = fat_tree_counts(num_nodes, rails_sys[csys], radix, o)
     too_big = counts["num_leaves"] > counts["max_leaves"]
@@ -292,13 +291,13 @@ def build_fabric(factory) -> Fabric:
         raise InputError([Problem(
             factory.source_file, None, "fabric",
             f"cluster {names[i]!r} needs {int(counts['num_leaves'][i])} leaves per plane, more than the "
-            f"{int(counts['max_leaves'][i])} a 3-tier fabric of {spec.switch!r} (radix {int(radix[i])}) "
+            f"{int(counts['max_leaves'][i])} a 3-tier fabric of {switch.name!r} (radix {int(radix[i])}) "
             f"holds; use more planes, more oversubscription or scope: hall")])
     clusters = {
         "name": names,
         "location": loc_names[codes // num_sys],
-        "system": np.asarray([factory.systems[s] for s in csys], dtype=object),
-        "nic": np.asarray([nic_of[factory.systems[s]] for s in csys], dtype=object),
+        "system": np.asarray([systems[s] for s in csys], dtype=object),
+        "nic": np.asarray([nic_parts[s].name for s in csys], dtype=object),
         "num_racks": np.bincount(cl, minlength=len(names)),
         "num_gpus": np.bincount(cl, weights=gpus, minlength=len(names)).astype(np.int64),
         "num_nodes": num_nodes,
@@ -314,24 +313,22 @@ def build_fabric(factory) -> Fabric:
                                                           counts["num_tiers"])
     clusters["max_switch_hops"] = max_switch_hops(counts["num_tiers"])
 
-    nic_cable = cat.entries[spec.cable]
-    trunk_cable = cat.entries[spec.trunk_cable or spec.cable]
-    xcvr = cat.entries[spec.transceiver]
-    parts = cluster_parts(counts, breakout, planes, nic_cable.medium in COPPER_MEDIA,
-                          trunk_cable.medium in COPPER_MEDIA)
+    nic_cable, trunk_cable, xcvr = spec.cable, spec.trunk_cable, spec.transceiver
+    parts = cluster_parts(counts, breakout, planes, nic_cable.copper, trunk_cable.copper)
     nic_models = sorted(set(clusters["nic"]))
+    nic_power = {p.name: p.power_w for p in nic_parts}
     models = {
-        "leaf_switches": (spec.switch, switch.power.si),
-        "spine_switches": (spec.switch, switch.power.si),
-        "superspine_switches": (spec.switch, switch.power.si),
-        "switch_transceivers": (spec.transceiver, xcvr.power.si),
-        "nic_cables": (spec.cable, nic_cable.power.si),
-        "trunk_cables": (spec.trunk_cable or spec.cable, trunk_cable.power.si),
+        "leaf_switches": (switch.name, switch.power_w),
+        "spine_switches": (switch.name, switch.power_w),
+        "superspine_switches": (switch.name, switch.power_w),
+        "switch_transceivers": (xcvr.name, xcvr.power_w),
+        "nic_cables": (nic_cable.name, nic_cable.power_w),
+        "trunk_cables": (trunk_cable.name, trunk_cable.power_w),
     }
     rows = []
     for nm in nic_models:  # NIC rows per model (power already in the system entries by default)
         sel = clusters["nic"] == nm
-        unit = cat.entries[nm].power.si
+        unit = nic_power[nm]
         rows += bom_rows(clusters["location"][sel], {"nic_ports": parts["nic_ports"][sel]},
                          {"nic_ports": (nm, unit)}, "compute")
         rows += bom_rows(clusters["location"][sel], {"nic_transceivers": parts["nic_transceivers"][sel]},
@@ -341,7 +338,7 @@ def build_fabric(factory) -> Fabric:
         clusters[k] = v
     frontend = {}
     if spec.frontend is not None:
-        frontend, fe_rows = _frontend(factory, spec.frontend, location, nodes)
+        frontend, fe_rows = _frontend(spec.frontend, location, nodes)
         rows += fe_rows
     rows += _nvlink_rows(racks, trays)
 
@@ -353,27 +350,26 @@ def build_fabric(factory) -> Fabric:
     return Fabric(factory.name, rf, clusters, planes, frontend, rows, spec)
 
 
-def _frontend(factory, fe, location, nodes) -> tuple[dict[str, np.ndarray], list[dict]]:
+def _frontend(fe: FrontendDesign, location, nodes) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Front-end network per location at lower fidelity: leaf/spine counts, optics, cables, power."""
-    cat = factory.catalog
-    sw, nic, xc, cab = (cat.entries[x] for x in (fe.switch, fe.nic, fe.transceiver, fe.cable))
+    sw, nic, xc, cab = fe.switch, fe.nic, fe.transceiver, fe.cable
     locs, inv = np.unique(np.asarray(location, dtype=object), return_inverse=True)
-    ports = np.bincount(inv, weights=nodes * fe.nics_per_node * int(nic.ports.si),
+    ports = np.bincount(inv, weights=nodes * fe.nics_per_node * nic.ports,
                         minlength=len(locs)).astype(np.int64)
-    breakout = int(round(sw.port_speed.si / nic.port_speed.si))
-    radix = logical_radix(int(sw.ports.si), sw.port_speed.si, nic.port_speed.si)
+    breakout = int(round(sw.port_speed_bytes_s / nic.port_speed_bytes_s))
+    radix = logical_radix(sw.ports, sw.port_speed_bytes_s, nic.port_speed_bytes_s)
     counts = fat_tree_counts(ports, 1, np.full(len(locs), radix), np.full(len(locs), fe.oversubscription))
-    parts = cluster_parts(counts, breakout, 1, cab.medium in COPPER_MEDIA, cab.medium in COPPER_MEDIA)
-    parts["nic_cards"] = ports // int(nic.ports.si)
+    parts = cluster_parts(counts, breakout, 1, cab.copper, cab.copper)
+    parts["nic_cards"] = ports // nic.ports
     del parts["nic_ports"], parts["nic_transceivers"]
     models = {
-        "leaf_switches": (fe.switch, sw.power.si),
-        "spine_switches": (fe.switch, sw.power.si),
-        "superspine_switches": (fe.switch, sw.power.si),
-        "switch_transceivers": (fe.transceiver, xc.power.si),
-        "nic_cables": (fe.cable, cab.power.si),
-        "trunk_cables": (fe.cable, cab.power.si),
-        "nic_cards": (fe.nic, nic.power.si),
+        "leaf_switches": (sw.name, sw.power_w),
+        "spine_switches": (sw.name, sw.power_w),
+        "superspine_switches": (sw.name, sw.power_w),
+        "switch_transceivers": (xc.name, xc.power_w),
+        "nic_cables": (cab.name, cab.power_w),
+        "trunk_cables": (cab.name, cab.power_w),
+        "nic_cards": (nic.name, nic.power_w),
     }
     rows = bom_rows(locs, parts, models, "frontend")
     return {"location": locs, "num_ports": ports, **counts, **parts}, rows

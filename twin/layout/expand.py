@@ -34,6 +34,7 @@ from twin.layout.catalog import (
     UpsEntry,
 )
 from twin.layout.catalog_io import Catalog
+from twin.layout.records import fabric_design, system_spec
 from twin.layout.schema import REDUNDANCY, Hall, Layout, RowSpec
 from twin.layout.schema_cooling import COOLANT_FREEZE_C
 from twin.layout.schema_fabric import check_fabric
@@ -378,12 +379,11 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
         source_file=file,
         racks=rack_arrays,
         power=tree,
-        systems=tuple(systems),
+        systems=tuple(system_spec(catalog.entries[s]) for s in systems),
         loss_models=tuple(losses.models),
         halls=tuple(hall_names),
         cooling=cooling,
-        catalog=catalog,
-        layout=layout,
+        fabric=fabric_design(layout.fabric, catalog, systems),
     )
     return factory, []
 

@@ -121,7 +121,7 @@ def shelf_failure_cases(factory: Factory, base: PowerFlow) -> list[FailureCase]:
     racks = factory.racks
     rating = psu_rating_w(factory)
     cases = []
-    for s, system in enumerate(factory.systems):
+    for s, system in enumerate(factory.system_names):
         idx = np.flatnonzero((racks.system_idx == s) & base.rack_powered)
         if idx.size == 0:
             continue

@@ -1,11 +1,11 @@
-"""Python entry point of the serving simulator: build a replica, run a workload, get metrics.
+"""Record-level entry point of the serving simulator: build a replica, run a workload, get metrics.
 
-``simulate`` takes plain specs (see :mod:`twin.serving.specs`); ``twin.cli.serving`` builds those from
-the catalog. Example::
+``simulate`` takes plain records (:mod:`twin.records`); to run by catalog names use
+:func:`twin.serve_sim` (:mod:`twin.engine.serve`), which builds them from the catalog::
 
-    from twin.cli.serving import serve_sim
-    result = serve_sim(system="gb200-nvl72", gpus=72, model="llama-3.1-70b", precision="fp8", tp=8,
-                       rate=50, input_tokens=2048, output_tokens=256, duration_s=600)
+    import twin
+    result = twin.serve_sim(system="gb200-nvl72", gpus=72, model="llama-3.1-70b", precision="fp8", tp=8,
+                            rate=50, input_tokens=2048, output_tokens=256, duration_s=600)
     result["output_tokens_per_s"]
 """
 
@@ -30,7 +30,7 @@ def num_replicas(num_gpus: int, dep: Deployment) -> int:
     r = num_gpus // dep.num_gpus
     if r < 1:
         raise ServingInputError(f"{num_gpus} GPUs cannot hold one replica of TP={dep.tp} x PP={dep.pp} "
-                                f"= {dep.num_gpus} GPUs")
+                                f"= {dep.num_gpus} GPUs", field="gpus")
     return r
 
 
@@ -68,8 +68,8 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     mean over steps per replica is used.
     """
     if prefill_deployment is not None and not prefill_gpus:
-        raise ServingInputError("a prefill-pool shape (--prefill-tp/-ep/-max-batch/-max-num-tokens) needs a "
-                                "prefill pool: give --prefill-gpus")
+        raise ServingInputError("a prefill-pool shape (`prefill_*`: tp, ep, max_batch, max_num_tokens) "
+                                "needs a prefill pool: give `prefill_gpus`", field="prefill_gpus")
     perf = PerfModel(model, hardware, deployment, backend=backend)
     replicas = num_replicas(num_gpus, deployment)
     info = _info(perf, replicas, "fluid" if fluid else "discrete")
@@ -89,7 +89,7 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
         n_dec = (num_gpus - prefill_gpus) // deployment.num_gpus
         if n_pre < 1 or n_dec < 1:
             raise ServingInputError(
-                f"disaggregated serving needs at least one replica in each pool; --prefill-gpus "
+                f"disaggregated serving needs at least one replica in each pool; `prefill_gpus` "
                 f"{prefill_gpus} of {num_gpus} GPUs gives {n_pre} prefill replicas of {pre_dep.num_gpus} "
                 f"GPUs and {n_dec} decode replicas of {deployment.num_gpus} GPUs")
         out, _ = simulate_disaggregated(perf_pre, perf, reqs, n_pre, n_dec,
@@ -126,7 +126,7 @@ def max_rate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     """
     if workload.offline or workload.trace is not None or workload.rate_per_s is None:
         raise ServingInputError("a capacity search varies the Poisson arrival rate: give a rate workload "
-                                "(not --offline, --concurrency or --trace)")
+                                "(not `offline`, `concurrency` or `trace`)", field="max_rate_search")
     perf = PerfModel(model, hardware, deployment, backend=backend)
     replicas = num_replicas(num_gpus, deployment)
     workload.check()

@@ -342,23 +342,25 @@ class Workload:
             return
         if self.offline:
             if not self.num_requests or self.num_requests < 1:
-                raise ServingInputError("offline mode needs --num-requests >= 1")
+                raise ServingInputError("offline mode needs `workload.num_requests` >= 1",
+                                        field="workload.num_requests")
             if self.num_requests > MAX_REQUESTS:
                 raise ServingInputError(
-                    f"--num-requests {self.num_requests:,} is above the {MAX_REQUESTS:,} one run simulates"
-                )
+                    f"`workload.num_requests` {self.num_requests:,} is above the {MAX_REQUESTS:,} one run "
+                    "simulates", field="workload.num_requests")
             return
         if self.rate_per_s is None or not self.rate_per_s > 0 or not math.isfinite(self.rate_per_s):
             raise ServingInputError(
-                f"arrival rate must be greater than zero requests/s, got {self.rate_per_s}"
-            )
+                "arrival rate `workload.rate_per_s` must be greater than zero requests/s, got "
+                f"{self.rate_per_s}",
+                field="workload.rate_per_s")
         if not 0 < self.duration_s <= MAX_SPAN_S:
             raise ServingInputError(
-                f"duration must be greater than zero and at most {MAX_SPAN_S:.0f} s "
-                f"(one year), got {self.duration_s}"
-            )
+                f"`workload.duration_s` must be greater than zero and at most {MAX_SPAN_S:.0f} s "
+                f"(one year), got {self.duration_s}", field="workload.duration_s")
         if self.num_requests is not None and self.num_requests < 1:
-            raise ServingInputError("--num-requests must be at least 1")
+            raise ServingInputError("`workload.num_requests` must be at least 1",
+                                    field="workload.num_requests")
         self._profile()
 
     def check_context(self, model: ModelSpec) -> None:
@@ -437,10 +439,11 @@ class Workload:
             expected = self.rate_per_s * peak * self.duration_s
             if expected > MAX_REQUESTS and (self.num_requests is None or self.num_requests > MAX_REQUESTS):
                 raise ServingInputError(
-                    f"--rate x --duration asks for ~{expected:,.0f} requests; one discrete run simulates "
-                    f"at most {MAX_REQUESTS:,}: lower --rate or --duration, cap with --num-requests, or "
-                    "use --fluid"
-                )
+                    f"`workload.rate_per_s` x `workload.duration_s` asks for ~{expected:,.0f} requests; one "
+                    f"discrete run simulates at most {MAX_REQUESTS:,}: lower `workload.rate_per_s` or "
+                    "`workload.duration_s`, cap with `workload.num_requests`, or use the fluid mode "
+                    "(`fluid`)",
+                    field="workload.rate_per_s")
             lam = self.rate_per_s * peak
             # homogeneous Poisson at the peak rate, thinned to the profile (Lewis & Shedler 1979)
             n_max = int(lam * self.duration_s + 10 * math.sqrt(lam * self.duration_s) + 10)
@@ -455,7 +458,7 @@ class Workload:
             if n == 0:
                 raise ServingInputError(
                     f"no request arrives in {self.duration_s} s at {self.rate_per_s} "
-                    "requests/s; raise --rate or --duration"
-                )
+                    "requests/s; raise `workload.rate_per_s` or `workload.duration_s`",
+                    field="workload.rate_per_s")
         return Requests(arrival, self.input_len.sample(n, rng), self.output_len.sample(n, rng),
                         input_dist=self.input_len, output_dist=self.output_len)

@@ -22,6 +22,8 @@ class GpuSpec(Strict):
     hbm_capacity: sourced("data", positive=True)
     hbm_bandwidth: sourced("bandwidth", positive=True)
     nvlink_bandwidth: sourced("bandwidth", positive=True)
+    #: scale-out (Ethernet/InfiniBand) NIC bandwidth of one GPU, one direction, e.g. ``400 Gbit/s``
+    scale_out_bandwidth: sourced("bandwidth", positive=True)
 
     @model_validator(mode="after")
     def _idle_below_tdp(self) -> GpuSpec:
@@ -39,9 +41,13 @@ class CpuSpec(Strict):
 
 
 class ComponentSpec(Strict):
-    """A fixed part (NIC, switch tray, fans, management) whose power varies little with load."""
+    """A fixed part (NIC, switch tray, fans, management) whose power varies little with load.
+
+    ``role`` marks parts the fabric counts (``nvlink-switch-tray``: an NVLink switch tray of the rack).
+    """
 
     name: str
+    role: Literal["nvlink-switch-tray"] | None = None
     per: Literal["rack", "node"]
     count: Count
     power: Power
@@ -59,6 +65,24 @@ class PowerSupplySpec(Strict):
     scope: Literal["rack", "node"]
     shelves: Count
     psus_per_shelf: Count
+
+
+class KernelTables(Strict):
+    """Which GPU's measured kernel tables (aiconfigurator-core ``systems/data/<device>``) price this system.
+
+    ``device`` is the folder name; exactly one of ``source`` (why this folder is this GPU) or
+    ``assumption`` must be given, as for every catalog figure.
+    """
+
+    device: str = Field(pattern=r"^[a-z0-9_]+$")
+    source: str | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _one_provenance(self) -> KernelTables:
+        if bool(self.source and self.source.strip()) == bool(self.assumption and self.assumption.strip()):
+            raise ValueError("needs exactly one of 'source:' or 'assumption:'")
+        return self
 
 
 class RackPhysical(Strict):
@@ -84,6 +108,8 @@ class SystemEntry(_Entry):
     liquid_cooled_fraction: Fraction
     thermal: SystemThermal
     rack: RackPhysical
+    #: measured kernel tables of the serving model; absent: roofline GEMM times only
+    kernel_tables: KernelTables | None = None
 
     @field_validator("nodes_per_rack", "gpus_per_node", "nvlink_domain_gpus")
     @classmethod
