@@ -48,11 +48,11 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from twin.engine.results import Results
+    from twin.engine.serve import serve_sim
     from twin.engine.steady import evaluate
     from twin.errors import ConsistencyError, InputError, TwinError, UnitError
     from twin.factory import Factory
     from twin.layout import load_catalog, load_layout
-    from twin.engine.serve import serve_sim
 
 
 def __getattr__(name: str) -> Any:

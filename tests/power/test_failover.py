@@ -147,7 +147,7 @@ def test_generator_carries_switchgear_after_feed_loss(hand_catalog, tmp_path):
     failed[0] = True
     flow = solve_power(f, 1.0, failed_nodes=failed)
     assert flow.node_on_backup.any()
-    assert flow.facility_power_w == pytest.approx(base.facility_power_w, rel=1e-9)
+    assert flow.chain_input_w == pytest.approx(base.chain_input_w, rel=1e-9)
 
 
 def test_shelf_failure_per_system(layout):

@@ -36,7 +36,7 @@ def test_hand_calculated_single_rack(one_rack):
     assert losses["ups"] == pytest.approx(9552.46, rel=1e-3)
     assert losses["transformer"] == pytest.approx(1003.88, rel=1e-3)
     assert losses["switchgear"] == pytest.approx(0.0857, rel=1e-2)
-    assert flow.facility_power_w == pytest.approx(20696.85, rel=1e-3)
+    assert flow.chain_input_w == pytest.approx(20696.85, rel=1e-3)
 
 
 def _assert_conserved(factory, flow):
@@ -53,7 +53,7 @@ def _assert_conserved(factory, flow):
     assert_allclose(flow.rack_input_w, flow.it_dc_w + flow.shelf_loss_w, rtol=1e-9)
     # whole site: metered power = DC IT + every loss
     total = flow.it_dc_w.sum() + flow.shelf_loss_w.sum() + flow.node_loss_w.sum()
-    assert flow.facility_power_w == pytest.approx(total, rel=1e-9)
+    assert flow.chain_input_w == pytest.approx(total, rel=1e-9)
 
 
 @pytest.mark.parametrize("layout", ["pod-8x-nvl72", "hall-100mw", "rack-nvl72"])
@@ -75,7 +75,7 @@ def test_more_utilisation_never_lowers_power(shipped, u1, u2):
     factory = shipped("pod-8x-nvl72")
     lo, hi = sorted((u1, u2))
     a, b = solve_power(factory, lo), solve_power(factory, hi)
-    assert b.facility_power_w >= a.facility_power_w - 1e-6
+    assert b.chain_input_w >= a.chain_input_w - 1e-6
     assert (b.node_input_w >= a.node_input_w - 1e-6).all()
 
 
@@ -85,7 +85,7 @@ def test_lower_cap_never_raises_power(shipped, c1, c2, u):
     factory = shipped("pod-8x-nvl72")
     lo, hi = sorted((c1, c2))
     a, b = solve_power(factory, u, gpu_cap_w=lo), solve_power(factory, u, gpu_cap_w=hi)
-    assert a.facility_power_w <= b.facility_power_w + 1e-6
+    assert a.chain_input_w <= b.chain_input_w + 1e-6
     assert (a.gpu_w <= b.gpu_w + 1e-9).all()
 
 

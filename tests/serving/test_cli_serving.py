@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from twin.cli import main
 from twin.engine.serve import serve_sim
+from twin.errors import ServingInputError
 
 BASE = ["serve-sim", "--system", "hgx-h100", "--gpus", "8", "--model", "llama-3.1-8b", "--precision", "fp8"]
 
@@ -41,10 +42,52 @@ def test_offline_fluid_and_trace(tmp_path):
     assert _run([*BASE, "--trace", str(tr)]).exit_code == 0
 
 
-def test_python_api_matches_cli_defaults():
-    d = serve_sim(system="hgx-h100", gpus=2, model="llama-3.1-8b", rate=4, input_tokens=256,
-                  output_tokens=32, duration_s=10)
-    assert d["num_completed"] == d["num_requests"] > 0
+def test_python_api_gives_what_the_cli_prints():
+    """``twin.serve_sim`` and ``twin serve-sim`` are one computation: same inputs, same numbers (the CLI's
+    defaults are the API's)."""
+    import twin
+
+    d = twin.serve_sim(system="hgx-h100", gpus=2, model="llama-3.1-8b", rate=4, input_tokens=256,
+                       output_tokens=32, duration_s=10)
+    res = _run(["serve-sim", "--system", "hgx-h100", "--gpus", "2", "--model", "llama-3.1-8b", "--rate", "4",
+                "--input-tokens", "256", "--output-tokens", "32", "--duration", "10", "--json", "-"])
+    cli = json.loads(res.output)
+    assert d["num_completed"] == d["num_requests"] == cli["num_completed"] > 0
+    for key in ("output_tokens_per_s", "requests_per_s", "max_batch", "max_num_tokens", "precision"):
+        assert cli[key] == d[key], key
+    for key in ("ttft_s", "tpot_s", "e2e_s"):
+        assert cli[key] == d[key], key
+
+
+def test_attention_dp_limits_are_per_rank():
+    """TensorRT-LLM's max_batch_size / max_num_tokens are per attention-DP rank: a config copied from NVIDIA
+    must give the replica tp times each, and the output must say which meaning was used."""
+    kw = dict(system="hgx-b200", gpus=8, model="deepseek-r1", precision="fp4", tp=8, ep=8, offline=True,
+              num_requests=64, input_tokens=256, output_tokens=16)
+    adp = serve_sim(attention_dp=True, max_batch=32, max_num_tokens=1024, **kw)
+    assert (adp["max_batch"], adp["max_num_tokens"]) == (32 * 8, 1024 * 8)
+    assert adp["limits_per"] == "attention-DP rank"
+    assert (adp["max_batch_per_rank"], adp["max_num_tokens_per_rank"]) == (32, 1024)
+    assert any("per attention-DP rank" in n for n in adp["notes"])
+    tp = serve_sim(max_batch=32, max_num_tokens=1024, **kw)
+    assert (tp["max_batch"], tp["max_num_tokens"]) == (32, 1024)
+    assert tp["limits_per"] == "replica"
+    res = _run(["serve-sim", "--system", "hgx-b200", "--gpus", "8", "--model", "deepseek-r1", "--precision",
+                "fp4", "--tp", "8", "--ep", "8", "--attention-dp", "--max-batch", "32", "--offline",
+                "--num-requests", "16", "--input-tokens", "128", "--output-tokens", "8"])
+    assert res.exit_code == 0, res.output
+    assert "`max_batch` 32" not in res.output
+    assert "--max-batch 32 and --max-num-tokens" in res.output
+
+
+def test_library_errors_name_the_argument_and_the_cli_its_flag():
+    with pytest.raises(ServingInputError) as exc:
+        serve_sim(system="hgx-h100", gpus=8, model="llama-3.1-8b", pp=0, rate=1)
+    assert exc.value.field == "deployment.pp"
+    assert "`deployment.pp`" in str(exc.value)
+    res = _run([*BASE, "--pp", "0", "--rate", "1"])
+    assert res.exit_code == 2
+    assert "--pp must be a whole number >= 1" in res.output
 
 
 @pytest.mark.parametrize(("args", "msg"), [

@@ -21,6 +21,7 @@ from twin.engine.steady import evaluate
 from twin.errors import InputError
 from twin.layout import BUNDLED_CATALOG, load_catalog, load_layout
 from twin.layout.yamlio import MarkedList, load_yaml
+from twin.power.failover import num_cases
 from twin.units import format_si
 
 #: Layout run by ``twin evaluate`` when no file is given.
@@ -72,7 +73,7 @@ def validate(files: tuple[Path, ...], json_out: str | None) -> None:
 
 
 def _summary(d: dict, top: int) -> str:
-    """Human-readable summary of an evaluation dict (``Evaluation.to_dict()``)."""
+    """Human-readable summary of an evaluation dict (``Results.to_dict()``)."""
     lines = [
         f"Layout {d['layout']!r} ({d['source_file']})",
         f"  {d['num_halls']} hall(s), {d['num_racks']} racks, {d['num_gpus']} GPUs, "
@@ -107,8 +108,10 @@ def _summary(d: dict, top: int) -> str:
         "",
         "Losses by stage",
     ]
+    notes = {"power_shelf": "  (inside IT power)",
+             "network_share": "  (network racks, at the chain's average loss ratio)"}
     for stage, w in d["losses_w"].items():
-        note = "  (inside IT power)" if stage == "power_shelf" else ""
+        note = notes.get(stage, "")
         share = w / d["it_power_w"] if d["it_power_w"] else 0
         lines.append(f"  {stage:<14} {format_si(w, 'W'):>10}  {share:6.2%} of IT{note}")
     fab = d.get("fabric")
@@ -131,6 +134,10 @@ def _summary(d: dict, top: int) -> str:
             f"  {c['name']:<44} {c['kind']:<12} {format_si(c['load_w'], 'W'):>10} "
             f"{format_si(c['rating_w'], 'W'):>10} {loading:>8}"
         )
+    broken = d.get("invariant_violations", {})
+    if broken:
+        lines += ["", f"MODEL INVARIANTS VIOLATED ({len(broken)}): the figures above are not to be trusted"]
+        lines += [f"  {name}: {msg}" for name, msg in broken.items()]
     if d["baseline_overloads"]:
         lines += ["", f"OVERLOADED IN NORMAL OPERATION: {len(d['baseline_overloads'])} component(s)"]
         for o in d["baseline_overloads"][:top]:
@@ -203,7 +210,8 @@ def evaluate_cmd(
             )
     n = len(factory.power)
     if not no_n_minus_1 and n > 200 and sys.stderr.isatty():
-        with click.progressbar(length=n, label="N-1 analysis", file=sys.stderr) as bar:
+        label = f"N-1 analysis, {num_cases(factory)} cases"
+        with click.progressbar(length=n, label=label, file=sys.stderr) as bar:
             ev = evaluate(
                 factory,
                 utilisation,
@@ -213,7 +221,8 @@ def evaluate_cmd(
             )
     else:
         if not no_n_minus_1 and n > 200:
-            click.echo(f"N-1 analysis over {n} components ...", err=True)
+            click.echo(f"N-1 analysis: {num_cases(factory)} single failures ({n} power components, UPS "
+                       "modules and power shelves) ...", err=True)
         ev = evaluate(factory, utilisation, gpu_cap_w=cap, ambient_c=amb, with_n_minus_1=not no_n_minus_1)
     d = ev.to_dict()
     if json_out != "-":

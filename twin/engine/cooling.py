@@ -4,6 +4,10 @@ All electrical power into a rack becomes heat in that rack; the power model's pe
 junction temperatures. Cooling equipment (pumps, fans, chillers, CRAHs) draws its power at the
 meter, on its own mechanical distribution (assumption: its transformer losses are not modelled).
 GPUs above their throttle temperature are reported; slowing them down is the coupled engine's job.
+
+:func:`evaluate_cooling` computes every headline figure once, into :class:`CoolingResults`; its
+``*_rows`` methods give the per-loop, per-CDU-group and per-rack tables, and ``to_dict`` only
+assembles them for JSON.
 """
 
 from __future__ import annotations
@@ -26,24 +30,41 @@ def _finite(x: float) -> float | None:
 
 
 @dataclass(frozen=True)
-class CoolingEvaluation:
-    """Steady cooling of a factory at one ambient, with cooling N-1 and the ambient limit."""
+class CoolingResults:
+    """Steady cooling of a factory at one ambient, with cooling N-1 and the ambient limit.
+
+    Powers in W, temperatures in °C. ``heat_to_air_w`` includes ``network_heat_to_air_w`` (the fabric's
+    network racks); ``it_power_w`` is the heat the plant was given (compute racks plus network racks).
+    """
 
     factory: Factory
     params: ThermalParams
     ambient: Ambient
     result: ThermalResult
-    it_power_w: float
     cases: list[CoolingCase] | None
     max_ambient_c: float | None
-    loop_air_heat_w: np.ndarray | None = None
+    loop_air_heat_w: np.ndarray
+    it_power_w: float
+    heat_to_liquid_w: float
+    heat_to_air_w: float
+    network_heat_to_air_w: float
+    heat_rejected_w: float
+    cooling_power_w: float
+    water_use_m3_h: float
+    max_gpu_temp_c: float | None
+    min_throttle_margin_k: float | None
+    racks_throttled: int
 
-    def to_dict(self) -> dict:
+    @property
+    def n_minus_1_survives(self) -> bool | None:
+        """True when no GPU throttles after any single cooling failure (None: not analysed)."""
+        return None if self.cases is None else all(c.survives for c in self.cases)
+
+    def loop_rows(self) -> list[dict]:
+        """One row per hall loop: heat, temperatures, CDU loading, heat rejection."""
         r, p = self.result, self.params
-        measured = (p.rack_loop >= 0) & np.isfinite(r.gpu_temp_c) | np.isinf(r.gpu_temp_c)
-        tj = r.gpu_temp_c[measured]
-        loops = []
         boil = boiling_point_c()
+        rows = []
         for li, lp in enumerate(p.loops):
             in_loop = p.rack_loop == li
             groups = p.group_loop == li
@@ -53,13 +74,12 @@ class CoolingEvaluation:
                 out=np.full(int(groups.sum()), np.inf),
                 where=r.group_capacity_w[groups] > 0,
             )
-            loops.append(
+            rows.append(
                 {
                     "name": lp.name,
                     "racks": int(in_loop.sum()),
                     "heat_to_liquid_w": float(r.heat_to_liquid_w[in_loop].sum()),
-                    "heat_to_air_w": float(r.heat_to_air_w[in_loop].sum())
-                    + (float(self.loop_air_heat_w[li]) if self.loop_air_heat_w is not None else 0.0),
+                    "heat_to_air_w": float(r.heat_to_air_w[in_loop].sum()) + float(self.loop_air_heat_w[li]),
                     "max_gpu_temp_c": _finite(np.nanmax(r.gpu_temp_c[in_loop])) if in_loop.any() else None,
                     "rack_supply_c_max": _finite(np.nanmax(r.group_supply_c[groups]))
                     if groups.any()
@@ -78,8 +98,32 @@ class CoolingEvaluation:
                     "heat_rejected_w": float(r.heat_rejected_w[li]),
                 }
             )
+        return rows
+
+    def group_rows(self) -> list[dict]:
+        """One row per CDU group: heat, capacity in service, loading, temperatures, pump power."""
+        r, p = self.result, self.params
+        return [
+            {
+                "name": str(p.group_name[g]),
+                "cdus": int(p.group_cdus[g]),
+                "heat_w": float(r.group_heat_w[g]),
+                "capacity_w": float(r.group_capacity_w[g]),
+                "loading": (_finite(r.group_heat_w[g] / r.group_capacity_w[g])
+                            if r.group_capacity_w[g] else None),
+                "supply_c": _finite(r.group_supply_c[g]),
+                "return_c": _finite(r.group_return_c[g]),
+                "approach_k": _finite(r.group_supply_c[g] - r.fw_supply_c[p.group_loop[g]]),
+                "pump_power_w": float(r.group_pump_w[g]),
+            }
+            for g in range(p.num_groups)
+        ]
+
+    def rack_rows(self) -> list[dict]:
+        """One row per rack in a hall with a cooling design: GPU temperature, margin, coolant, heat."""
+        r, p = self.result, self.params
         names = self.factory.racks.name
-        racks = [
+        return [
             {
                 "name": str(names[i]),
                 "gpu_temp_c": _finite(r.gpu_temp_c[i]),
@@ -92,47 +136,30 @@ class CoolingEvaluation:
             }
             for i in np.flatnonzero(p.rack_loop >= 0)
         ]
-        groups = [
-            {
-                "name": str(p.group_name[g]),
-                "cdus": int(p.group_cdus[g]),
-                "heat_w": float(r.group_heat_w[g]),
-                "capacity_w": float(r.group_capacity_w[g]),
-                "loading": _finite(r.group_heat_w[g] / r.group_capacity_w[g])
-                if r.group_capacity_w[g]
-                else None,
-                "supply_c": _finite(r.group_supply_c[g]),
-                "return_c": _finite(r.group_return_c[g]),
-                "approach_k": _finite(r.group_supply_c[g] - r.fw_supply_c[p.group_loop[g]]),
-                "pump_power_w": float(r.group_pump_w[g]),
-            }
-            for g in range(p.num_groups)
-        ]
-        cooling = r.cooling_power_w
+
+    def to_dict(self) -> dict:
+        """The figures and tables as JSON-ready data (the ``cooling`` section of ``twin evaluate``)."""
         out = {
             "ambient_dry_bulb_c": self.ambient.dry_bulb_c,
             "ambient_relative_humidity": self.ambient.relative_humidity,
-            "max_gpu_temp_c": _finite(tj.max()) if tj.size else None,
-            "min_throttle_margin_k": _finite((p.gpu_throttle_c[measured] - tj).min()) if tj.size else None,
-            "racks_throttled": int(np.sum(r.throttle_margin_k[measured] < 0)),
+            "max_gpu_temp_c": self.max_gpu_temp_c,
+            "min_throttle_margin_k": self.min_throttle_margin_k,
+            "racks_throttled": self.racks_throttled,
             "it_power_w": self.it_power_w,
-            "heat_to_liquid_w": float(r.heat_to_liquid_w.sum()),
-            "heat_to_air_w": float(r.heat_to_air_w.sum())
-            + (float(self.loop_air_heat_w.sum()) if self.loop_air_heat_w is not None else 0.0),
-            "network_heat_to_air_w": float(self.loop_air_heat_w.sum())
-            if self.loop_air_heat_w is not None
-            else 0.0,
-            "heat_rejected_w": float(r.heat_rejected_w.sum()),
-            "cooling_power_w": cooling,
-            "cooling_power_by_kind_w": r.cooling_power_by_kind(),
-            "water_use_m3_h": float(r.water_kg_s.sum() * 3.6),
+            "heat_to_liquid_w": self.heat_to_liquid_w,
+            "heat_to_air_w": self.heat_to_air_w,
+            "network_heat_to_air_w": self.network_heat_to_air_w,
+            "heat_rejected_w": self.heat_rejected_w,
+            "cooling_power_w": self.cooling_power_w,
+            "cooling_power_by_kind_w": self.result.cooling_power_by_kind(),
+            "water_use_m3_h": self.water_use_m3_h,
             "max_ambient_c": self.max_ambient_c,
-            "loops": loops,
-            "cdu_groups": groups,
-            "racks": racks,
+            "loops": self.loop_rows(),
+            "cdu_groups": self.group_rows(),
+            "racks": self.rack_rows(),
         }
         if self.cases is not None:
-            out["n_minus_1_survives"] = all(c.survives for c in self.cases)
+            out["n_minus_1_survives"] = self.n_minus_1_survives
             out["n_minus_1"] = [
                 {
                     "failed": c.failed,
@@ -157,7 +184,7 @@ def evaluate_cooling(
     progress: Callable[[int, int], None] | None = None,
     hall_air_heat_w: dict[str, float] | None = None,
     extra_rack_heat_w: np.ndarray | None = None,
-) -> CoolingEvaluation:
+) -> CoolingResults:
     """Steady cooling for the power flow's rack heat; optional cooling N-1 and max ambient.
 
     ``hall_air_heat_w`` is heat released into a hall's air outside the racks, by hall name (the
@@ -170,12 +197,32 @@ def evaluate_cooling(
     heat, gpu = flow.rack_input_w, flow.gpu_w
     if extra_rack_heat_w is not None:
         heat = heat + np.asarray(extra_rack_heat_w, dtype=float)
-    result = solve_steady(p, heat, gpu, amb, None, air)
+    r = solve_steady(p, heat, gpu, amb, None, air)
     cases = (
         cooling_n_minus_1(p, heat, gpu, amb, progress=progress, loop_air_heat_w=air)
         if with_n_minus_1
         else None
     )
     limit = max_ambient_c(p, heat, gpu, amb.relative_humidity, loop_air_heat_w=air)
-    it = float(heat.sum()) + float(air.sum())
-    return CoolingEvaluation(factory, p, amb, result, it, cases, limit, air)
+    measured = (p.rack_loop >= 0) & np.isfinite(r.gpu_temp_c) | np.isinf(r.gpu_temp_c)
+    tj = r.gpu_temp_c[measured]
+    network_air = float(air.sum())
+    return CoolingResults(
+        factory=factory,
+        params=p,
+        ambient=amb,
+        result=r,
+        cases=cases,
+        max_ambient_c=limit,
+        loop_air_heat_w=air,
+        it_power_w=float(heat.sum()) + network_air,
+        heat_to_liquid_w=float(r.heat_to_liquid_w.sum()),
+        heat_to_air_w=float(r.heat_to_air_w.sum()) + network_air,
+        network_heat_to_air_w=network_air,
+        heat_rejected_w=float(r.heat_rejected_w.sum()),
+        cooling_power_w=r.cooling_power_w,
+        water_use_m3_h=float(r.water_kg_s.sum() * 3.6),
+        max_gpu_temp_c=_finite(tj.max()) if tj.size else None,
+        min_throttle_margin_k=_finite((p.gpu_throttle_c[measured] - tj).min()) if tj.size else None,
+        racks_throttled=int(np.sum(r.throttle_margin_k[measured] < 0)),
+    )

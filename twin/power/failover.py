@@ -154,6 +154,14 @@ def shelf_failure_cases(factory: Factory, base: PowerFlow) -> list[FailureCase]:
     return cases
 
 
+def num_cases(factory: Factory) -> int:
+    """Single failures :func:`n_minus_1` analyses: every node, one module of each multi-module UPS, and
+    one power shelf per system."""
+    tree = factory.power
+    ups = int(((tree.kind == NODE_KINDS.index("ups")) & (tree.num_modules > 1)).sum())
+    return len(tree) + ups + len(factory.systems)
+
+
 def n_minus_1(
     factory: Factory,
     utilisation: float | np.ndarray = 1.0,

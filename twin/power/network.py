@@ -48,8 +48,12 @@ class PowerFlow:
         return float(self.rack_input_w.sum())
 
     @property
-    def facility_power_w(self) -> float:
-        """Power drawn from utility feeds and standby generators. [W]"""
+    def chain_input_w(self) -> float:
+        """Power the distribution tree draws from utility feeds and standby generators for its racks. [W]
+
+        Not the facility power: that adds the network racks' share and the cooling plant
+        (:attr:`twin.engine.results.Results.facility_power_w`).
+        """
         return float(self.node_input_w[self.node_is_source].sum())
 
 
