@@ -67,3 +67,20 @@ def test_uncalibrated_defaults_are_optimistic_against_measurements():
 def test_unknown_device_is_a_clear_error():
     with pytest.raises(KeyError, match="no nccl all_reduce table for device 'mi300x'"):
         nccl_table("mi300x", "all_reduce")
+
+
+def test_two_unknown_nnls_equals_scipy():
+    """The two-unknown NNLS that fits the tables equals scipy's Lawson-Hanson on random problems, including
+    those whose unconstrained solution is negative in one or both unknowns."""
+    from scipy.optimize import nnls
+
+    from twin.fabric.nccl import _nnls2
+
+    rng = np.random.default_rng(7)
+    clipped = 0
+    for _ in range(500):
+        a, b = rng.normal(size=(20, 2)), rng.normal(size=20)
+        ref = nnls(a, b)[0]
+        clipped += int((ref == 0).any())
+        assert np.allclose(_nnls2(a, b), ref, rtol=1e-12, atol=1e-14)
+    assert clipped > 50
