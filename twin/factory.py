@@ -194,6 +194,7 @@ class CoolingPlant:
 
     @property
     def num_groups(self) -> int:
+        """CDU groups in the plant."""
         return len(self.group_loop)
 
 
@@ -217,6 +218,7 @@ class Factory:
 
     @property
     def num_racks(self) -> int:
+        """Racks in the factory."""
         return len(self.racks)
 
     @property
@@ -226,4 +228,5 @@ class Factory:
 
     @property
     def num_gpus(self) -> int:
+        """GPUs in the factory."""
         return int(self.racks.num_gpus.sum())

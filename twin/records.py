@@ -49,14 +49,17 @@ class ModelSpec:
 
     @property
     def is_moe(self) -> bool:
+        """Whether the model is a mixture of experts (it lists routed experts)."""
         return self.num_experts > 0
 
     @property
     def is_mla(self) -> bool:
+        """Whether attention is multi-head latent attention (a KV compressed to ``kv_lora_rank``)."""
         return self.kv_lora_rank > 0
 
     @property
     def num_moe_layers(self) -> int:
+        """Layers with MoE feed-forward: all but the dense layers of an MoE model; 0 for a dense model."""
         return self.num_layers - self.num_dense_layers if self.is_moe else 0
 
     @property
@@ -153,6 +156,7 @@ class Deployment:
 
     @property
     def num_gpus(self) -> int:
+        """GPUs of one replica: ``tp * pp``."""
         return self.tp * self.pp
 
     @property

@@ -32,15 +32,18 @@ class LazyGroup(click.Group):
     """A click group whose commands are imported on first use (see :data:`COMMANDS`)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Names of the commands, in the order of :data:`COMMANDS` (nothing is imported)."""
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, importing its module now; ``None`` for an unknown name."""
         if cmd_name not in COMMANDS:
             return None
         module, attr, _ = COMMANDS[cmd_name]
         return getattr(importlib.import_module(module), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write the "Commands" help section from the help texts in :data:`COMMANDS`, importing nothing."""
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
 

@@ -35,6 +35,7 @@ def positive_number(ctx: click.Context, param: click.Parameter, value: float | N
 
 
 def write_json(data: dict, out: str) -> None:
+    """Write ``data`` as indented JSON to stdout (``out`` = ``-``) or to the file ``out``; exit 2 if not."""
     text = json.dumps(data, indent=2, allow_nan=False)
     if out == "-":
         click.echo(text)
@@ -48,6 +49,7 @@ def write_json(data: dict, out: str) -> None:
 
 
 def fail_input(exc: InputError) -> NoReturn:
+    """Print the input error ``exc`` to stderr and exit with status 2."""
     click.echo(str(exc), err=True)
     sys.exit(2)
 

@@ -1,5 +1,4 @@
-"""Steady-state evaluation of a factory: the power chain and the cooling plant at one operating
-point, each with its N-1 analysis.
+"""Steady-state evaluation: a factory's power chain and cooling plant at one operating point, with N-1.
 
 Rack power from the power model is the heat the cooling plant removes; the fabric's network racks
 add IT power (and their share of losses) and heat to their hall's air, fabric parts inside compute

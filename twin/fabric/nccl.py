@@ -68,6 +68,7 @@ class NcclTable:
 
     @property
     def group_sizes(self) -> list[int]:
+        """Group sizes measured in this table, ascending. [GPUs]"""
         return sorted(self.groups)
 
 

@@ -71,6 +71,7 @@ class Fabric:
 
     @property
     def num_clusters(self) -> int:
+        """Scale-out clusters in the fabric."""
         return len(self.clusters.get("name", ()))
 
     def network_power_w(self) -> dict[str, float]:
@@ -135,7 +136,7 @@ class Fabric:
         return fabric_summary(self)
 
     def graph(self, cluster: int | str = 0) -> nx.Graph:
-        """networkx graph of one plane of one cluster, edge ``capacity`` per direction [bytes/s].
+        """The networkx graph of one plane of one cluster, edge ``capacity`` per direction [bytes/s].
 
         Nodes: ``<cluster>/block<j>`` (the nodes sharing leaf ``j`` on every rail, reaching all
         rails through NVLink/PXN), ``<cluster>/leaf<j>.<r>``, and ``<cluster>/spine<s>`` (2 tiers)

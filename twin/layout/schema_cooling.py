@@ -57,12 +57,16 @@ class UnitsRef(Strict):
 
 
 class CduRule(Strict):
+    """CDU model and the grouping of the hall's liquid-cooled racks: racks per group, CDUs per group."""
+
     model: str
     racks_per_group: int = Field(ge=1)
     cdus_per_group: int = Field(default=1, ge=1)
 
 
 class FacilityWater(Strict):
+    """Facility water loop of one hall: coolant, supply temperature, pumps and loop volume."""
+
     coolant: Literal["water", "pg25", "pg30", "eg25"] = "water"
     supply_temp: Temperature
     pumps: UnitsRef
@@ -70,6 +74,8 @@ class FacilityWater(Strict):
 
 
 class AirSide(Strict):
+    """Air side of one hall: supply air temperature, CRAHs, and the chillers of their chilled water."""
+
     supply_temp: Temperature
     crahs: UnitsRef
     chillers: UnitsRef

@@ -155,8 +155,10 @@ def shelf_failure_cases(factory: Factory, base: PowerFlow) -> list[FailureCase]:
 
 
 def num_cases(factory: Factory) -> int:
-    """Single failures :func:`n_minus_1` analyses: every node, one module of each multi-module UPS, and
-    one power shelf per system."""
+    """Number of single failures :func:`n_minus_1` analyses.
+
+    Every node, one module of each multi-module UPS, and one power shelf per system.
+    """
     tree = factory.power
     ups = int(((tree.kind == NODE_KINDS.index("ups")) & (tree.num_modules > 1)).sum())
     return len(tree) + ups + len(factory.systems)

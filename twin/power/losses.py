@@ -87,6 +87,7 @@ class LossCurves:
 
     @classmethod
     def from_models(cls, models: Sequence[LossModel]) -> LossCurves:
+        """Loss laws of ``models``, with the breakpoint table of each model that has an efficiency curve."""
         tables = tuple(
             curve_table(m.curve_load, m.curve_efficiency) if m.curve_load else None for m in models
         )

@@ -44,6 +44,7 @@ class RateSearch:
         return self.rate_per_s * float(self.summary["mean_output_tokens"])
 
     def to_dict(self) -> dict:
+        """The search as plain values: best rate [1/s], its output throughput [tokens/s], limits, probes."""
         return {
             "max_rate_per_s": self.rate_per_s,
             "output_tokens_per_s": self.output_tokens_per_s,

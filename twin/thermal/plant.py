@@ -37,11 +37,13 @@ class Failures:
 
     @classmethod
     def none(cls, params: ThermalParams) -> Failures:
+        """No failures: zero counts for every CDU group and loop of ``params``."""
         g, n = params.num_groups, params.num_loops
         z = lambda k: np.zeros(k, dtype=np.int64)  # noqa: E731
         return cls(z(g), z(g), z(n), z(n), z(n), z(n), z(n))
 
     def with_(self, **changes: np.ndarray) -> Failures:
+        """A copy with the given fields replaced, e.g. ``with_(crahs=...)``."""
         return replace(self, **changes)
 
 
@@ -93,10 +95,12 @@ class ThermalParams:
 
     @property
     def num_groups(self) -> int:
+        """CDU groups of the plant."""
         return len(self.group_loop)
 
     @property
     def num_loops(self) -> int:
+        """Cooling loops (one per hall with a cooling design)."""
         return len(self.loops)
 
     @classmethod
@@ -209,6 +213,7 @@ class ThermalParams:
         return np.array(out, dtype=float)
 
     def loop_count(self, key: str) -> np.ndarray:
+        """A count of each loop as floats, e.g. ``loop_count('num_crahs')``."""
         return np.array([getattr(lp, key) for lp in self.loops], dtype=float)
 
 
@@ -232,8 +237,11 @@ def _dry_cooler_ratings(loops, rho_fw: np.ndarray, cp_fw: np.ndarray) -> dict[st
 
 
 def select_loop(p: ThermalParams, loop: int) -> tuple[ThermalParams, np.ndarray, np.ndarray]:
-    """Parameters of one hall loop alone (loops do not exchange heat), with the rack and group
-    indices it keeps, so a failure in one hall is simulated on that hall only."""
+    """Parameters of one hall loop alone (loops do not exchange heat), with its rack and group indices.
+
+    The indices are those of the racks and CDU groups it keeps, so a failure in one hall is simulated
+    on that hall only.
+    """
     racks = np.flatnonzero(p.rack_loop == loop)
     groups = np.flatnonzero(p.group_loop == loop)
     remap = np.full(p.num_groups, -1, dtype=np.int64)

@@ -132,6 +132,7 @@ class Ambient:
 
     @property
     def wet_bulb_c(self) -> float:
+        """Thermodynamic wet-bulb temperature of this weather. [°C]"""
         return wet_bulb_c(self.dry_bulb_c, self.relative_humidity)
 
 
@@ -151,6 +152,7 @@ def dry_cooler_bank(p: ThermalParams, f: Failures, h: Hydraulics) -> tuple[np.nd
 
 
 def trim_capacity_w(p: ThermalParams, f: Failures) -> np.ndarray:
+    """Rated capacity of each loop's running trim chillers. [W]"""
     n = np.maximum(p.loop_count("num_trim_chillers") - f.trim_chillers, 0)
     return n * p.loop_array("trim_chiller.capacity")
 
@@ -179,6 +181,12 @@ def facility_supply_c(
 
 @dataclass(frozen=True)
 class RejectionPower:
+    """Heat rejection of each loop: fan and chiller power, fan speed, heat split and evaporated water.
+
+    Dry-cooler fan power, fan speed [-], trim-chiller power, the heat the dry coolers and the trim
+    chillers reject, and the water evaporated by the adiabatic pads [kg/s].
+    """
+
     dry_cooler_fan_w: np.ndarray
     fan_speed: np.ndarray
     trim_chiller_w: np.ndarray
@@ -225,6 +233,8 @@ def rejection_power(
 
 @dataclass(frozen=True)
 class AirSide:
+    """Air side of each loop: CRAH fan and chiller power, chilled-water load, supply air, unmet heat."""
+
     crah_fan_w: np.ndarray
     chiller_w: np.ndarray
     chilled_water_load_w: np.ndarray
@@ -293,6 +303,7 @@ class ThermalResult:
 
     @property
     def cooling_power_w(self) -> float:
+        """Power of CDU and facility pumps, dry-cooler fans, trim chillers, CRAH fans, air chillers. [W]"""
         return float(
             sum(
                 a.sum()
@@ -308,6 +319,7 @@ class ThermalResult:
         )
 
     def cooling_power_by_kind(self) -> dict[str, float]:
+        """Cooling power by kind of equipment, summed over the plant. [W]"""
         return {
             "cdu_pumps": float(self.group_pump_w.sum()),
             "facility_pumps": float(self.fw_pump_w.sum()),

@@ -86,6 +86,8 @@ class KernelTables(Strict):
 
 
 class RackPhysical(Strict):
+    """The system's rack: height [U], and sourced width, depth and weight."""
+
     height_u: Count
     width: sourced("length", positive=True)
     depth: sourced("length", positive=True)
