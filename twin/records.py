@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from twin.errors import ServingInputError
 
-#: Bytes per weight/KV element by precision name. NVFP4 stores 4-bit values plus one FP8 scale per
-#: 16 values: 0.5 + 1/16 = 0.5625 B (shared/reference inference-measurements.md (c)).
+#: Bytes per weight/KV element by precision name. NVFP4 stores 4-bit (E2M1) values plus one FP8 (E4M3)
+#: scale per block of 16 values: 0.5 + 1/16 = 0.5625 B (NVIDIA, "Introducing NVFP4 for Efficient and
+#: Accurate Low-Precision Inference", NVIDIA Technical Blog, 2025).
 BYTES_PER_ELEMENT: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}
 
 

@@ -1,7 +1,7 @@
 """Capacity at a latency SLA: the highest arrival rate whose P99 TTFT and P99 TPOT meet their limits.
 
-This is how MLPerf Inference's Server and Interactive scenarios score a system (shared/reference
-inference-measurements.md 1.0): LoadGen sends Poisson queries at a target rate for at least 600 s and
+This is how MLPerf Inference's Server and Interactive scenarios score a system (MLCommons inference
+rules and ``mlperf.conf`` of v5.1): LoadGen sends Poisson queries at a target rate for at least 600 s and
 the run is valid only if the 99th percentiles of time to first token and of time per output token
 stay within the benchmark's limits; the result is the throughput at the highest valid rate. It is
 also the planner's question "how many tokens per second at this SLA".

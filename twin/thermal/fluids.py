@@ -36,7 +36,8 @@ COOLANTS: dict[str, str] = {
 }
 
 #: Loop pressure at which properties are taken: 2 bar(a), inside the 2-6 bar range of TCS loops
-#: (shared/reference hardware-and-facility.md 1.4). Liquid properties barely depend on it.
+#: (resistancezero.com liquid-cooling commissioning checklist: "loop pressure 2-6 bar", medium
+#: confidence). Liquid properties barely depend on it.
 LOOP_PRESSURE_PA = 2.0e5
 
 
