@@ -19,8 +19,7 @@ from twin.cli.common import (
 from twin.cli.thermal import cooling_summary
 from twin.engine.steady import evaluate
 from twin.errors import InputError
-from twin.layout import BUNDLED_CATALOG, load_catalog, load_layout
-from twin.layout.yamlio import MarkedList, load_yaml
+from twin.layout import BUNDLED_CATALOG, check_file, load_layout
 from twin.power.failover import num_cases
 from twin.units import format_si
 
@@ -37,26 +36,15 @@ def validate(files: tuple[Path, ...], json_out: str | None) -> None:
     for path in files:
         entry = {"file": str(path), "valid": True, "problems": []}
         try:
-            data = load_yaml(path)
-            if isinstance(data, MarkedList) or (isinstance(data, dict) and "kind" in data):
-                cat = load_catalog(
-                    [BUNDLED_CATALOG, path]
-                    if not path.resolve().is_relative_to(BUNDLED_CATALOG)
-                    else [BUNDLED_CATALOG]
-                )
-                entry |= {"type": "catalog", "num_entries": len(cat.entries)}
-                msg = f"OK  {path}: catalog file, valid with the bundled catalog ({len(cat.entries)} entries)"
+            info = check_file(path)
+            entry |= {k: v for k, v in info.items() if k != "name"}
+            if info["type"] == "catalog":
+                msg = (f"OK  {path}: catalog file, valid with the bundled catalog "
+                       f"({info['num_entries']} entries)")
             else:
-                fac = load_layout(path)
-                entry |= {
-                    "type": "layout",
-                    "num_racks": fac.num_racks,
-                    "num_gpus": fac.num_gpus,
-                    "num_power_nodes": len(fac.power),
-                }
                 msg = (
-                    f"OK  {path}: layout {fac.name!r}, {fac.num_racks} racks, {fac.num_gpus} GPUs, "
-                    f"{len(fac.power)} power components"
+                    f"OK  {path}: layout {info['name']!r}, {info['num_racks']} racks, "
+                    f"{info['num_gpus']} GPUs, {info['num_power_nodes']} power components"
                 )
             if json_out != "-":
                 click.echo(msg)

@@ -18,7 +18,9 @@ from twin.layout.problems import problems_from_validation
 from twin.layout.schema import Layout
 from twin.layout.yamlio import MarkedDict, line_of, load_yaml
 
-__all__ = ["BUNDLED_CATALOG", "Catalog", "Layout", "load_catalog", "load_layout", "parse_layout"]
+__all__ = [
+    "BUNDLED_CATALOG", "Catalog", "Layout", "check_file", "load_catalog", "load_layout", "parse_layout",
+]
 
 
 def parse_layout(path: str | Path) -> tuple[Layout, object]:
@@ -67,3 +69,24 @@ def load_layout(path: str | Path, catalog: Catalog | None = None) -> Factory:
         raise InputError(problems)
     assert factory is not None
     return factory
+
+
+def check_file(path: str | Path) -> dict:
+    """Check one layout or catalog file; returns what it holds, raises :class:`InputError` listing problems.
+
+    A catalog file (a sequence of entries, or a mapping with ``kind:``) is checked together with the
+    bundled catalog; a layout file is loaded and expanded with its catalog. The result has ``type``
+    (``"catalog"`` or ``"layout"``) and counts: ``num_entries``, or ``name``, ``num_racks``,
+    ``num_gpus``, ``num_power_nodes``.
+    """
+    from twin.layout.yamlio import MarkedList
+
+    path = Path(path)
+    data = load_yaml(path)
+    if isinstance(data, MarkedList) or (isinstance(data, dict) and "kind" in data):
+        inside = path.resolve().is_relative_to(BUNDLED_CATALOG)
+        cat = load_catalog([BUNDLED_CATALOG] if inside else [BUNDLED_CATALOG, path])
+        return {"type": "catalog", "num_entries": len(cat.entries)}
+    fac = load_layout(path)
+    return {"type": "layout", "name": fac.name, "num_racks": fac.num_racks, "num_gpus": fac.num_gpus,
+            "num_power_nodes": len(fac.power)}
