@@ -90,3 +90,28 @@ def test_fluid_percentiles_offline_and_deterministic(pm):
     d = summarize(simulate_discrete(pm, wl.generate(np.random.default_rng(0)), 1).requests, 1)
     for p in ("p50", "p90", "p99"):
         assert a["ttft_s"][p] == pytest.approx(d["ttft_s"][p], rel=TOL_PERCENTILE)
+
+
+def test_fluid_and_discrete_share_the_cost_law_and_clock_convention(pm):
+    """The fluid iteration at whole token counts is the discrete one (IterationCost), at the same
+    clock scales; a clock factor per replica is the same as each replica alone."""
+    from twin.serving.perf_model import clock_scales
+
+    fm = FluidModel(pm)
+    n_in, n_out, B = 1000.0, 200.0, 24.0
+    for f in (1.0, 0.7, 0.3):
+        sc, sm = clock_scales(f)
+        t, comp, mem = fm.parts(np.array([B]), np.array([0.0]), n_in, n_out, sc, sm)
+        ctx = B * (n_in + n_out / 2.0)
+        it = pm.iteration(24, 24, ctx, 0.0, 24, clock_factor=f)
+        assert t[0] == pytest.approx(pm.cost.time_s(24, 24, ctx, 0.0, True, clock_factor=f), rel=1e-12)
+        assert t[0] == pytest.approx(it.total_s, rel=1e-12)
+        assert comp[0] == pytest.approx(it.compute_s, rel=1e-12)
+        assert mem[0] == pytest.approx(it.memory_s, rel=1e-12)
+    rates, clocks = np.array([3.0, 8.0, 8.0]), np.array([1.0, 0.5, 0.8])
+    both = fm.curve(rates, 1024, 256, clock_factor=clocks)
+    for i in range(3):
+        alone = fm.curve(rates[i:i + 1], 1024, 256, clock_factor=clocks[i])
+        assert both.tpot_s[i] == alone.tpot_s[0]
+        assert (both.compute_scale[i], both.memory_scale[i]) == clock_scales(clocks[i])
+    assert both.tpot_s[1] > both.tpot_s[2]

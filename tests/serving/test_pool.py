@@ -238,3 +238,18 @@ def test_rejected_requests_are_counted_in_their_epoch(small):
     assert [int(r.rejected.sum()) for r in recs] == [1, 0, 0, 1, 0]
     _check_conservation(recs, 4)
     assert pool.result().num_rejected == 2
+
+
+def test_hand_case_at_a_clock_factor(small):
+    """One request, 100-token prompt, 3 output tokens, at clock factor 0.6: a prefill iteration then
+    two decodes (contexts 101, 102), each priced by the cost law at that clock."""
+    pm = small()
+    pool = ServingPool(pm, Requests(np.array([0.0]), np.array([100]), np.array([3])), 1)
+    rec = pool.run(0.6)
+    t = [pm.cost.time_s(100, 1, 0.0, 100 * 50.0, False, 0.6), pm.cost.time_s(1, 1, 101.0, 0.0, True, 0.6),
+         pm.cost.time_s(1, 1, 102.0, 0.0, True, 0.6)]
+    r = pool.result().requests
+    assert r.first_token_s[0] == pytest.approx(t[0], rel=1e-12)
+    assert r.completed_s[0] == pytest.approx(sum(t), rel=1e-12)
+    assert rec.busy_s[0] == pytest.approx(sum(t), rel=1e-12)
+    assert (rec.prefill_tokens[0], rec.output_tokens[0], rec.completed[0]) == (100, 3, 1)

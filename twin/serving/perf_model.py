@@ -24,7 +24,8 @@ the power model, and a clock factor slows them by their own laws (:func:`clock_s
 
 All figures per GPU of one pipeline stage; with ``pp`` stages one iteration of a micro-batch is
 ``pp`` stages in sequence. The simulators pipeline ``pp`` such micro-batches per replica (virtual
-engines, :mod:`twin.serving.discrete`).
+engines, :mod:`twin.serving.pool`). :class:`IterationCost` (``PerfModel.cost``) is the law in typed form,
+read by the discrete replicas and the fluid mode.
 """
 
 from __future__ import annotations

@@ -206,7 +206,9 @@ class ServingPool:
             End of the epoch [s], not before :attr:`now`.
         clock_factor : float or array, optional
             SM clock as a fraction of nominal, one value for all replicas or one per replica, held
-            for the epoch (:func:`twin.serving.perf_model.clock_scales`); default nominal (1).
+            for the epoch (:func:`twin.serving.perf_model.clock_scales`); default nominal (1). Every
+            iteration that starts in the epoch runs at it (one in flight at the epoch's start keeps
+            the clock it started at).
 
         Returns
         -------
@@ -274,28 +276,21 @@ class ServingPool:
     def result(self) -> DiscreteResult:
         """Request times, activity bins and counters of the run so far (nan: not reached yet)."""
         R, ve = self.num_replicas, self._ve
-        if ve > 1:
-            # a replica's GPUs spend 1/pp of each virtual engine's iteration on it (one stage each)
-            acts = [Activity(self.activity_step_s) for _ in range(R)]
-            for r, a in zip(self._replica, self._acts, strict=True):
-                tgt = acts[r]
-                for b, v in a.busy.items():
-                    tgt.busy[b] = tgt.busy.get(b, 0.0) + v / ve
-                    tgt.comp[b] = tgt.comp.get(b, 0.0) + a.comp[b] / ve
-                    tgt.mem[b] = tgt.mem.get(b, 0.0) + a.mem[b] / ve
-        else:
-            acts = [Activity(self.activity_step_s) for _ in range(R)]
-            for r, a in zip(self._replica, self._acts, strict=True):
-                acts[r] = a
-        nbins = max((max(a.busy, default=-1) for a in acts), default=-1) + 1
+        nbins = max((a.num_bins for a in self._acts), default=0)
         busy = np.zeros((R, nbins))
         comp = np.zeros((R, nbins))
         mem = np.zeros((R, nbins))
-        for r, a in enumerate(acts):
-            for b, v in a.busy.items():
-                busy[r, b] = v
-                comp[r, b] = a.comp[b]
-                mem[r, b] = a.mem[b]
+        for r, a in zip(self._replica, self._acts, strict=True):
+            nb = a.num_bins
+            if ve > 1:
+                # a replica's GPUs spend 1/pp of each virtual engine's iteration on it (one stage each)
+                busy[r, :nb] += np.array(a.busy[:nb]) / ve
+                comp[r, :nb] += np.array(a.comp[:nb]) / ve
+                mem[r, :nb] += np.array(a.mem[:nb]) / ve
+            else:
+                busy[r, :nb] = a.busy[:nb]
+                comp[r, :nb] = a.comp[:nb]
+                mem[r, :nb] = a.mem[:nb]
         arrivals = self._arrivals.copy()
         if self.concurrency:
             for st, idx in zip(self._states, self._idx, strict=True):

@@ -49,15 +49,16 @@ class Horizon:
 
 
 class Activity:
-    """Busy, compute-bound and memory-bound seconds of one replica in time bins of ``step`` [s]."""
+    """Busy, compute-bound and memory-bound seconds of one replica in time bins of ``step`` [s]
+    (lists by bin; a bin no iteration touched stays 0)."""
 
     __slots__ = ("step", "busy", "comp", "mem")
 
     def __init__(self, step: float) -> None:
         self.step = step
-        self.busy: dict[int, float] = {}
-        self.comp: dict[int, float] = {}
-        self.mem: dict[int, float] = {}
+        self.busy: list[float] = []
+        self.comp: list[float] = []
+        self.mem: list[float] = []
 
     def add(self, t0: float, t1: float, comp: float, mem: float) -> None:
         dur = t1 - t0
@@ -65,19 +66,33 @@ class Activity:
             return
         step = self.step
         b0, b1 = int(t0 // step), int(t1 // step)
+        busy, cc, mm = self.busy, self.comp, self.mem
+        if b1 >= len(busy):
+            more = [0.0] * (b1 + 1 - len(busy))
+            busy.extend(more)
+            cc.extend(more)
+            mm.extend(more)
         if b0 == b1:
-            self.busy[b0] = self.busy.get(b0, 0.0) + dur
-            self.comp[b0] = self.comp.get(b0, 0.0) + comp
-            self.mem[b0] = self.mem.get(b0, 0.0) + mem
+            busy[b0] += dur
+            cc[b0] += comp
+            mm[b0] += mem
             return
         for b in range(b0, b1 + 1):
             ov = min(t1, (b + 1) * step) - max(t0, b * step)
             if ov <= 0:
                 continue
             f = ov / dur
-            self.busy[b] = self.busy.get(b, 0.0) + ov
-            self.comp[b] = self.comp.get(b, 0.0) + comp * f
-            self.mem[b] = self.mem.get(b, 0.0) + mem * f
+            busy[b] += ov
+            cc[b] += comp * f
+            mm[b] += mem * f
+
+    @property
+    def num_bins(self) -> int:
+        """Bins up to the last one an iteration touched."""
+        n = len(self.busy)
+        while n and not self.busy[n - 1]:
+            n -= 1
+        return n
 
 
 class ReplicaState:
@@ -183,6 +198,44 @@ class ReplicaState:
         self.waiting.appendleft(li)
         self.preemptions += 1
 
+    def advance_prefills(self, chunks: list[tuple[list[int], int]], t: float, track: bool) -> None:
+        """An iteration ending at ``t`` prefilled ``chunks`` (``(prefilling entry, tokens)``): finished
+        prompts emit their first token and start decoding (or finish)."""
+        first, gidx, gen, outl, prompt = self.first, self.gidx, self.generated, self.output, self.prompt
+        still = []
+        for e in self.prefilling:
+            li = e[0]
+            for ee, ch in chunks:
+                if ee is e:
+                    e[1] += ch
+                    break
+            if e[1] < prompt[li]:
+                still.append(e)
+                continue
+            gi = gidx[li]
+            if first[gi] != first[gi]:   # nan: first token of this request
+                first[gi] = t
+            gen[li] += 1
+            self.output_tokens += 1
+            if gen[li] >= outl[li]:
+                self.complete(li, t)
+                continue
+            self.start_decoding(li, track)
+        self.prefilling[:] = still
+
+    def complete_decodes(self, t: float, track: bool) -> None:
+        """Decoders whose last token came with the iteration ending at ``t`` finish."""
+        heap, version, base, c = self.heap, self.version, self.base, self.step
+        while heap and heap[0][0] <= c:
+            _, li, ver = heapq.heappop(heap)
+            if ver != version[li]:
+                continue
+            self.num_decoding -= 1
+            self.ctx_sum -= base[li]
+            self.complete(li, t)
+            if track:
+                self.decoders.remove(li)
+
     # ------------------------------------------------------------------ observation
     def arrived_before(self, t: float) -> int:
         """Requests whose arrival is before ``t`` (closed loop: sent before ``t``)."""
@@ -256,11 +309,13 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
     n_head = len(head_c)
     kv = st.kv
     bs, total_blocks = kv.block_size, kv.num_blocks
-    arr, outl, prompt, gen = st.arrival, st.output, st.prompt, st.generated
-    gidx, version = st.gidx, st.version
-    waiting, prefilling, decoders, heap = st.waiting, st.prefilling, st.decoders, st.heap
-    first = st.first
+    arr, prompt, gen, version = st.arrival, st.prompt, st.generated, st.version
+    waiting, prefilling, heap = st.waiting, st.prefilling, st.heap
     grows = policy.grows
+    if grows:
+        decoders, base = st.decoders, st.base
+        shortfall, stretch_limit = policy.shortfall, policy.stretch_limit
+        after_iteration = policy.after_iteration
     heappop = heapq.heappop
     progress = horizon.progress
     n = st.n
@@ -335,14 +390,13 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
         # ---- blocks on demand: grow the decoders' blocks, preempt the newest when the pool is short
         held_before = st.hold_admission     # this iteration admitted nothing because the last one preempted
         st.hold_admission = False
-        if grows and B:
-            preempted = policy.make_room(st)
-            if preempted:
-                B = st.num_decoding
-                seqs -= preempted
-                T = min(T, B + sum(ch for _, ch in chunks))
-        # ---- pricing (IterationCost.split at the epoch's clock scales)
         c = st.step
+        if grows and B > 1 and shortfall(decoders, base, c + 1) > kv.num_free:
+            preempted = policy.make_room(st)
+            B = st.num_decoding
+            seqs -= preempted
+            T = min(T, B + sum(ch for _, ch in chunks))
+        # ---- pricing (IterationCost.split at the epoch's clock scales)
         tt = T if T <= tmax else tmax
         ns = seqs if seqs < n_head else n_head - 1
         a_ctx = ctx_s * (st.ctx_sum + B * c)
@@ -376,7 +430,7 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
                 if len(waiting) >= adp_ranks:
                     k = min(k, max(adp_wait - st.adp_ready, 1))
             if grows and k > 1:
-                k = policy.stretch_limit(st, k)
+                k = stretch_limit(decoders, base, c, k)
         if k > 1:
             # IterationCost.stretch
             kk = k * (k - 1) / 2.0
@@ -406,41 +460,12 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
         elif adp_timeout:
             st.adp_held = st.adp_ready = 0
         if grows and B:
-            policy.after_iteration(st)
+            after_iteration(decoders, base, c)
         st.output_tokens += B * k
         st.prefill_tokens += T - B
-        # ---- prefill progress: finished prompts emit their first token and start decoding
         if chunks:
-            still = []
-            for e in prefilling:
-                li = e[0]
-                for ee, ch in chunks:
-                    if ee is e:
-                        e[1] += ch
-                        break
-                if e[1] < prompt[li]:
-                    still.append(e)
-                    continue
-                gi = gidx[li]
-                if first[gi] != first[gi]:   # nan: first token of this request
-                    first[gi] = t_end
-                gen[li] += 1
-                st.output_tokens += 1
-                if gen[li] >= outl[li]:
-                    st.complete(li, t_end)
-                    continue
-                st.start_decoding(li, grows)
-            prefilling[:] = still
-        # ---- decode completions
-        base = st.base
-        while heap and heap[0][0] <= c:
-            _, li, ver = heappop(heap)
-            if ver != version[li]:
-                continue
-            st.num_decoding -= 1
-            st.ctx_sum -= base[li]
-            st.complete(li, t_end)
-            if grows:
-                decoders.remove(li)
+            st.advance_prefills(chunks, t_end, grows)
+        if heap and heap[0][0] <= c:
+            st.complete_decodes(t_end, grows)
         if progress is not None:
             progress()

@@ -87,12 +87,16 @@ def get_scheduler(name: str) -> Scheduler:
 
 class BatchingPolicy:
     """How a replica holds KV blocks, read by the discrete replica's iteration loop
-    (:func:`twin.serving.replica.serve`): the blocks a request takes at admission, the free blocks
-    admission leaves (``watermark``) and, for policies whose blocks grow with the context
-    (``grows``), what happens before and after each iteration."""
+    (:func:`twin.serving.replica.serve`): the blocks a request takes at admission and the free
+    blocks admission leaves (``watermark``). Policies whose blocks grow with the context (``grows``)
+    also say, for the decoders (admission order) whose contexts are ``ctx_base[s] + step``, how many
+    blocks their next tokens lack (``shortfall``), whom to preempt for them (:meth:`make_room`), how
+    many decode iterations the free blocks carry (``stretch_limit``) and take the blocks after each
+    iteration (``after_iteration``); those three are the block allocator's own methods, bound here,
+    so the hot loop pays one call for each."""
 
-    #: blocks are taken as contexts grow (then :meth:`make_room`, :meth:`stretch_limit` and
-    #: :meth:`after_iteration` apply, and the replica keeps its decoders in admission order)
+    #: blocks are taken as contexts grow (then the hooks below apply, and the replica keeps its
+    #: decoders in admission order)
     grows = False
 
     def __init__(self, kv: BlockAllocator) -> None:
@@ -107,13 +111,6 @@ class BatchingPolicy:
     def make_room(self, st: ReplicaState) -> int:
         """Before an iteration: free blocks for every decoder's next token; returns preemptions."""
         return 0
-
-    def stretch_limit(self, st: ReplicaState, k: int) -> int:
-        """Most decode-only iterations (<= ``k``) the free blocks carry without a preemption."""
-        return k
-
-    def after_iteration(self, st: ReplicaState) -> None:
-        """After an iteration: decoders take the blocks their grown contexts need."""
 
 
 class ReserveAtAdmission(BatchingPolicy):
@@ -136,11 +133,18 @@ class BlocksOnDemand(BatchingPolicy):
     def __init__(self, kv: BlockAllocator) -> None:
         super().__init__(kv)
         self.watermark = math.ceil(0.01 * kv.num_blocks)
+        #: ``(decoders, ctx_base, step)`` -> blocks the next token of every decoder lacks
+        self.shortfall = kv.shortfall
+        #: ``(decoders, ctx_base, step, k)`` -> decode iterations (<= k) the free blocks carry
+        self.stretch_limit = kv.steps_that_fit
+        #: ``(decoders, ctx_base, step)``: take the blocks the grown contexts need
+        self.after_iteration = kv.grow
 
     def admission_tokens(self, st: ReplicaState, li: int) -> int:
         return st.prompt[li] + 1
 
     def make_room(self, st: ReplicaState) -> int:
+        """Preempt the newest decoders (never the last one) until every next token has its block."""
         kv, decoders, base = self.kv, st.decoders, st.base
         n = 0
         while st.num_decoding > 1 and kv.shortfall(decoders, base, st.step + 1) > kv.num_free:
@@ -149,9 +153,3 @@ class BlocksOnDemand(BatchingPolicy):
         if n:
             st.hold_admission = True
         return n
-
-    def stretch_limit(self, st: ReplicaState, k: int) -> int:
-        return self.kv.steps_that_fit(st.decoders, st.base, st.step, k)
-
-    def after_iteration(self, st: ReplicaState) -> None:
-        self.kv.grow(st.decoders, st.base, st.step)
