@@ -81,17 +81,21 @@ class FluidCurve:
 
 
 class FluidModel:
-    """The iteration-time law of one replica type (:class:`IterationCost`) in array form, for many
-    replicas at once."""
+    """The iteration-time law of one replica type (:class:`IterationCost`) in array form.
+
+    Solves many replicas at once.
+    """
 
     def __init__(self, perf: PerfModel) -> None:
         self.perf = perf
         self.cost = perf.cost
 
     def parts(self, B, P, n_in, n_out, sc=1.0, sm=1.0):
-        """(t, compute_s, memory_s) of an iteration with ``B`` decodes (mean context ``n_in + n_out/2``)
-        and ``P`` prefill tokens (chunks of prompts of ``n_in`` tokens, on average half prefilled),
-        at clock scales ``(sc, sm)`` (:func:`clock_scales`)."""
+        """(t, compute_s, memory_s) of an iteration with ``B`` decodes and ``P`` prefill tokens.
+
+        Decodes have mean context ``n_in + n_out/2``; the prefill tokens are chunks of prompts of
+        ``n_in`` tokens, on average half prefilled; clock scales ``(sc, sm)`` (:func:`clock_scales`).
+        """
         T = B + P
         S = B + np.minimum(P / np.maximum(n_in, 1.0), 1.0)
         cc, mm, other = self.cost.split_interp(T, S, decode_ctx_tokens=B * (n_in + n_out / 2.0),
@@ -110,8 +114,11 @@ class FluidModel:
         return tuple(d + q * (x - d) for d, x in zip(decode, mixed, strict=True))
 
     def mixed_pieces(self, B, P, n_in, n_out, chunk, sc, sm):
-        """``(q, decode-only (t, compute_s, memory_s), chunk-carrying (t, compute_s, memory_s))`` of
-        :meth:`mixed`: the share ``q`` of iterations carrying a chunk and the two kinds of iteration."""
+        """The pieces of :meth:`mixed`: ``(q, decode-only (t, c, m), chunk-carrying (t, c, m))``.
+
+        ``q`` is the share of iterations carrying a chunk, then the two kinds of iteration as
+        ``(t, compute_s, memory_s)``.
+        """
         q = np.clip(P / chunk, 0.0, 1.0)
         return (q, self.parts(B, 0.0 * P, n_in, n_out, sc, sm),
                 self.parts(B, np.maximum(P, chunk), n_in, n_out, sc, sm))
@@ -226,8 +233,11 @@ class FluidResult:
     draw_lengths: object = None
 
     def latency_samples(self) -> dict[str, np.ndarray] | None:
-        """TTFT, TPOT and end-to-end latency [s] of sampled requests, pooled over the replicas by
-        their completion rates (see the module notes); None without the model or the lengths."""
+        """TTFT, TPOT and end-to-end latency [s] of sampled requests.
+
+        Pooled over the replicas by their completion rates (see the module notes); None without the
+        model or the lengths.
+        """
         if self.model is None or self.draw_lengths is None:
             return None
         c, n = self.curve, PERCENTILE_SAMPLES
@@ -260,6 +270,7 @@ class FluidResult:
         return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": e2e}
 
     def to_dict(self, num_gpus: int) -> dict:
+        """The summary of :func:`twin.serving.metrics.summarize`, for ``num_gpus`` GPUs."""
         c = self.curve
         req_s = float(c.completed_per_s.sum())
         out_s = req_s * self.mean_output

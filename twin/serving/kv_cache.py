@@ -47,6 +47,7 @@ class MemoryPlan:
     block_size: int
 
     def to_dict(self) -> dict:
+        """The plan as a plain dict."""
         return dict(self.__dict__)
 
 
@@ -153,6 +154,7 @@ class BlockAllocator:
         return -(-num_tokens // self.block_size)
 
     def can_allocate(self, n: int) -> bool:
+        """Whether ``n`` blocks are free."""
         return n <= self.num_free
 
     def allocate(self, n: int) -> None:
@@ -178,8 +180,7 @@ class BlockAllocator:
         self.held[seq] = 0
 
     def shortfall(self, seqs, ctx_base: list, offset: int) -> int:
-        """Blocks beyond those held that sequences ``seqs`` need when sequence ``s`` has
-        ``ctx_base[s] + offset`` tokens."""
+        """Blocks sequences ``seqs`` lack when sequence ``s`` has ``ctx_base[s] + offset`` tokens."""
         bs, held = self.block_size, self.held
         need = 0
         for s in seqs:
@@ -189,8 +190,11 @@ class BlockAllocator:
         return need
 
     def steps_that_fit(self, seqs, ctx_base: list, offset: int, limit: int) -> int:
-        """Largest ``j`` in ``[1, limit]`` with :meth:`shortfall` at ``offset + j`` within the free
-        blocks (1 if none): how many tokens every sequence can still add before the pool runs short."""
+        """How many tokens (``1..limit``) every sequence can still add before the pool runs short.
+
+        The largest ``j`` in ``[1, limit]`` with :meth:`shortfall` at ``offset + j`` within the free
+        blocks (1 if none).
+        """
         bs, held, free = self.block_size, self.held, self.num_free
         lo, hi = 1, limit
         while lo < hi:
@@ -219,10 +223,12 @@ class BlockAllocator:
 
     @property
     def num_used(self) -> int:
+        """Blocks held (more than the pool when a lone sequence overdraws it)."""
         return self.num_blocks - self.num_free
 
     @property
     def usage(self) -> float:
+        """Share of the blocks held."""
         return 1.0 - self.num_free / self.num_blocks
 
 

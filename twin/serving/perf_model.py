@@ -115,8 +115,9 @@ def _eff(name: str) -> float:
 
 
 def clock_scales(clock_factor):
-    """Time multipliers ``(s_c, s_m)`` of compute-bound and memory-bound work at an SM clock factor ``f``
-    in (0, 1] (a float, or an array of them: then arrays).
+    """Time multipliers ``(s_c, s_m)`` of compute-bound and memory-bound work at an SM clock factor.
+
+    ``f`` in (0, 1] is a float, or an array of them (then the multipliers are arrays).
 
     Notes
     -----
@@ -135,8 +136,9 @@ def clock_scales(clock_factor):
 
 @dataclass(frozen=True, eq=False)
 class IterationCost:
-    """The iteration-time law of one replica: what one batch iteration (one micro-batch through all
-    ``pp`` stages) costs, split by what the clock does to it.
+    """The iteration-time law of one replica, split by what the clock does to each part.
+
+    What one batch iteration (one micro-batch through all ``pp`` stages) costs.
 
     For ``T`` batch tokens in ``S`` sequences, of which some decode with ``X`` context tokens in all,
     and prefill chunks with ``Q = sum c_i (p_i + c_i/2)`` query-key pairs (chunk ``c_i`` after ``p_i``
@@ -233,15 +235,19 @@ class IterationCost:
         return cc * sc + mm * sm + ot
 
     def context_growth_s(self, num_decode: int, sc: float, sm: float) -> float:
-        """How much longer each iteration gets when every one of ``num_decode`` decoding sequences has
-        one more context token, at clock scales ``(sc, sm)`` [s]."""
+        """How much longer an iteration gets when each of ``num_decode`` decoders has one more token [s].
+
+        At clock scales ``(sc, sm)``.
+        """
         return self.decode_ctx_s * num_decode * (sc if self.decode_ctx_compute else sm)
 
     def stretch(self, k: int, compute_s: float, memory_s: float, other_s: float, num_decode: int,
                 sc: float, sm: float) -> tuple[float, float, float]:
-        """``(duration_s, compute_s, memory_s)`` of ``k`` consecutive decode-only iterations, the first
-        split as given: iteration ``j`` (from 0) has ``j`` more context tokens per sequence, so
-        ``k t0 + g k (k-1)/2`` in all (``g``: :meth:`context_growth_s`); exact."""
+        """``(duration_s, compute_s, memory_s)`` of ``k`` consecutive decode-only iterations.
+
+        The first is split as given; iteration ``j`` (from 0) has ``j`` more context tokens per
+        sequence, so ``k t0 + g k (k-1)/2`` in all (``g``: :meth:`context_growth_s`); exact.
+        """
         t0 = compute_s * sc + memory_s * sm + other_s
         if k <= 1:
             return t0, compute_s * sc, memory_s * sm
@@ -270,9 +276,11 @@ class IterationTime:
 
     @property
     def total_s(self) -> float:
+        """Iteration time [s]."""
         return self.gemm_s + self.attention_s + self.moe_s + self.comm_s + self.overhead_s
 
     def to_dict(self) -> dict:
+        """The breakdown and its total as a plain dict."""
         return dict(self.__dict__) | {"total_s": self.total_s}
 
 
@@ -320,8 +328,10 @@ class PerfModel:
     # ------------------------------------------------------------------ precomputation
     def _gemm_times(self, m: np.ndarray, g: Gemm, precision: str | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-        """(time, compute-bound mask) of one GEMM for token counts ``m`` (at the deployment's precision
-        unless ``precision`` says otherwise)."""
+        """(time, compute-bound mask) of one GEMM for token counts ``m``.
+
+        At the deployment's precision unless ``precision`` says otherwise.
+        """
         precision = precision or self.dep.precision
         flops = self.hw.flops(precision)
         bpw = BYTES_PER_ELEMENT[precision]
@@ -399,9 +409,11 @@ class PerfModel:
         self._tmax = tmax - 1
 
     def _elementwise_times(self, T: np.ndarray) -> np.ndarray:
-        """Memory-bound element-wise kernels per GPU of a stage for ``T`` tokens (residual add +
-        RMSNorm, activation quantisation, SwiGLU) by the engine's fusion (:data:`ELEMENTWISE`):
-        ``L (bytes_per_token x tokens_per_gpu / (BW x eta) + kernels x t_launch)``."""
+        """Memory-bound element-wise kernels per GPU of a stage for ``T`` tokens.
+
+        Residual add + RMSNorm, activation quantisation, SwiGLU by the engine's fusion
+        (:data:`ELEMENTWISE`): ``L (bytes_per_token x tokens_per_gpu / (BW x eta) + kernels x t_launch)``.
+        """
         mode = self.dep.elementwise
         if mode == "none":
             return np.zeros_like(T)
@@ -423,8 +435,11 @@ class PerfModel:
         return np.where(T > 0, L * self._elementwise_kernels_s(per_tok * tok, kernels), 0.0)
 
     def _elementwise_kernels_s(self, num_bytes, kernels: int):
-        """Time of ``kernels`` memory-bound element-wise kernels moving ``num_bytes`` in all: HBM traffic
-        at :data:`ELEMENTWISE_BW_EFF` of the bandwidth plus :data:`ELEMENTWISE_LAUNCH_S` per kernel."""
+        """Time of ``kernels`` memory-bound element-wise kernels moving ``num_bytes`` in all.
+
+        HBM traffic at :data:`ELEMENTWISE_BW_EFF` of the bandwidth plus :data:`ELEMENTWISE_LAUNCH_S`
+        per kernel.
+        """
         bw = self.hw.hbm_bw_bytes_s * ELEMENTWISE_BW_EFF[0]
         return num_bytes / bw + kernels * ELEMENTWISE_LAUNCH_S[0]
 
@@ -503,6 +518,7 @@ class PerfModel:
     # ------------------------------------------------------------------ evaluation
     @property
     def max_tokens(self) -> int:
+        """Largest batch in tokens the model prices (``max(max_num_tokens, max_batch)``)."""
         return self._tmax
 
     def iteration(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,

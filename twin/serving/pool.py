@@ -82,10 +82,12 @@ class EpochActivity:
 
     @property
     def duration_s(self) -> float:
+        """Length of the epoch [s]."""
         return self.end_s - self.start_s
 
     @property
     def in_flight(self) -> np.ndarray:
+        """Requests arrived and not finished at ``end_s``: queued + running."""
         return self.queued + self.running
 
 
@@ -225,11 +227,13 @@ class ServingPool:
         return self.advance(math.inf, clock_factor)
 
     def run_clock_schedule(self, clock: np.ndarray, clock_step_s: float) -> None:
-        """Run to the end with clock factors per replica and step (shape ``(replicas, steps)``, each
-        step ``clock_step_s`` long, the last value holding afterwards), one epoch per step, no epoch
-        records. A decode stretch may cross a step's end at that step's clock (then its activity
+        """Run to the end with clock factors per replica and step, one epoch per step, no records.
+
+        ``clock`` has shape ``(replicas, steps)``, each step ``clock_step_s`` long, the last value
+        holding afterwards. A decode stretch may cross a step's end at that step's clock (then its activity
         spreads linearly over the bins it spans), which keeps the events and activity bins of the
-        simulator before it could be stepped; request times are the same as with :meth:`advance`."""
+        simulator before it could be stepped; request times are the same as with :meth:`advance`.
+        """
         self._horizon.cross = True
         try:
             i, last = 0, clock.shape[1] - 1

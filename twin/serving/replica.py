@@ -49,8 +49,10 @@ class Horizon:
 
 
 class Activity:
-    """Busy, compute-bound and memory-bound seconds of one replica in time bins of ``step`` [s]
-    (lists by bin; a bin no iteration touched stays 0)."""
+    """Busy, compute-bound and memory-bound seconds of one replica in time bins of ``step`` [s].
+
+    Lists by bin; a bin no iteration touched stays 0.
+    """
 
     __slots__ = ("step", "busy", "comp", "mem")
 
@@ -61,6 +63,10 @@ class Activity:
         self.mem: list[float] = []
 
     def add(self, t0: float, t1: float, comp: float, mem: float) -> None:
+        """An iteration from ``t0`` to ``t1`` [s] with its compute- and memory-bound seconds.
+
+        Spread over the bins it spans in proportion to time.
+        """
         dur = t1 - t0
         if dur <= 0:
             return
@@ -96,8 +102,10 @@ class Activity:
 
 
 class ReplicaState:
-    """Everything a replica holds between iterations: its requests (local index ``li``, arrival
-    order), queues, running batch, KV blocks, clock scales and cumulative counters.
+    """Everything a replica holds between iterations.
+
+    Its requests (local index ``li``, arrival order), queues, running batch, KV blocks, clock scales
+    and cumulative counters.
 
     Decoder ``li`` has context ``base[li] + step`` (``step``: decode iterations run so far), so one
     iteration advances every context by bumping ``step``; ``finish[li]`` is the ``step`` at which it
@@ -187,8 +195,10 @@ class ReplicaState:
             self.decoders.append(li)
 
     def preempt(self, li: int) -> None:
-        """Decoder ``li`` (already off ``decoders``) gives back its blocks and waits, first in line, to
-        recompute its prompt and the tokens it generated."""
+        """Decoder ``li`` (already off ``decoders``) gives back its blocks and waits, first in line.
+
+        It will recompute its prompt and the tokens it generated.
+        """
         self.version[li] += 1
         g = self.generated[li] = self.output[li] - (self.finish[li] - self.step)
         self.num_decoding -= 1
@@ -199,8 +209,10 @@ class ReplicaState:
         self.preemptions += 1
 
     def advance_prefills(self, chunks: list[tuple[list[int], int]], t: float, track: bool) -> None:
-        """An iteration ending at ``t`` prefilled ``chunks`` (``(prefilling entry, tokens)``): finished
-        prompts emit their first token and start decoding (or finish)."""
+        """An iteration ending at ``t`` prefilled ``chunks`` (``(prefilling entry, tokens)``).
+
+        Finished prompts emit their first token and start decoding (or finish).
+        """
         first, gidx, gen, outl, prompt = self.first, self.gidx, self.generated, self.output, self.prompt
         still = []
         for e in self.prefilling:
@@ -255,8 +267,10 @@ class ReplicaState:
         return len(self.prefilling) + self.num_decoding
 
     def activity_until(self, t: float) -> tuple[float, float, float]:
-        """Busy, compute-bound and memory-bound seconds of this replica's iterations before ``t``
-        (the last one pro rata when it runs past ``t``)."""
+        """Busy, compute-bound and memory-bound seconds of this replica's iterations before ``t``.
+
+        The last one counts pro rata when it runs past ``t``.
+        """
         busy, comp, mem = self.busy_s, self.compute_s, self.memory_s
         t0, t1 = self.last_start, self.last_end
         if t1 > t:
@@ -282,8 +296,10 @@ def _stretch_end(now: float, k: int, t0: float, g: float) -> float:
 
 
 def iterations_before(now: float, until: float, t0: float, g: float) -> int:
-    """Largest k >= 0 with a stretch of ``k`` iterations from ``now`` ending before ``until`` (as the
-    simulation computes its end)."""
+    """Largest k >= 0 with a stretch of ``k`` iterations from ``now`` ending before ``until``.
+
+    The end is computed as the simulation computes it.
+    """
     k = iterations_until(until - now, t0, g)
     while k > 0 and _stretch_end(now, k, t0, g) >= until:
         k -= 1
@@ -295,12 +311,14 @@ def iterations_before(now: float, until: float, t0: float, g: float) -> int:
 def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, horizon: Horizon,
           act: Activity, *, max_tokens: int, max_batch: int, chunked: bool, fast_forward: bool = True,
           decode_only: bool = False, adp_ranks: int = 1, adp_timeout: int = 0, adp_wait: int = 0):
-    """simpy process of one replica: form a batch, price it, yield its time; until every request is
-    done. ``decode_only``: the decode pool of a disaggregated deployment, whose requests arrive with
+    """Simpy process of one replica: form a batch, price it, yield its time, until every request is done.
+
+    ``decode_only``: the decode pool of a disaggregated deployment, whose requests arrive with
     their KV cache and first token. ``adp_*``: attention-DP balancing (TensorRT-LLM
     ``attention_dp_config``): while every rank decodes, new context requests wait until every rank
     has one and ``adp_wait`` more iterations passed, or ``adp_timeout`` iterations since they started
-    waiting; the ranks are the TP GPUs of the replica (whole sequences each)."""
+    waiting; the ranks are the TP GPUs of the replica (whole sequences each).
+    """
     # the iteration-cost law (IterationCost.split / .stretch), inlined on list copies of its tables
     base_c, base_m, other, head_c, head_m = cost.tables
     pair_s, ctx_s, ctx_comp, dfloor = cost.prefill_pair_s, cost.decode_ctx_s, cost.decode_ctx_compute, \

@@ -50,18 +50,24 @@ class Scheduler:
 
 
 class TrtllmScheduler(Scheduler):
+    """TensorRT-LLM ``GUARANTEED_NO_EVICT``."""
+
     def __init__(self) -> None:
         super().__init__("trtllm", True, False, "TensorRT-LLM in-flight batching, chunked context, "
                          "GUARANTEED_NO_EVICT (reserve prompt + output blocks at admission)")
 
 
 class VllmScheduler(Scheduler):
+    """vLLM / Sarathi-Serve."""
+
     def __init__(self, name: str = "vllm") -> None:
         super().__init__(name, False, True, "vLLM/Sarathi continuous batching, chunked prefill, "
                          "blocks on demand, preempt (recompute) the newest request when KV is full")
 
 
 class TrtllmMaxUtilScheduler(Scheduler):
+    """TensorRT-LLM ``MAX_UTILIZATION``."""
+
     def __init__(self) -> None:
         super().__init__("trtllm-max-util", False, True, "TensorRT-LLM in-flight batching, chunked "
                          "context, MAX_UTILIZATION (blocks on demand, pause and recompute the newest "
@@ -86,14 +92,16 @@ def get_scheduler(name: str) -> Scheduler:
 
 
 class BatchingPolicy:
-    """How a replica holds KV blocks, read by the discrete replica's iteration loop
-    (:func:`twin.serving.replica.serve`): the blocks a request takes at admission and the free
-    blocks admission leaves (``watermark``). Policies whose blocks grow with the context (``grows``)
-    also say, for the decoders (admission order) whose contexts are ``ctx_base[s] + step``, how many
-    blocks their next tokens lack (``shortfall``), whom to preempt for them (:meth:`make_room`), how
-    many decode iterations the free blocks carry (``stretch_limit``) and take the blocks after each
-    iteration (``after_iteration``); those three are the block allocator's own methods, bound here,
-    so the hot loop pays one call for each."""
+    """How a replica holds KV blocks.
+
+    Read by the discrete replica's iteration loop (:func:`twin.serving.replica.serve`): the blocks a
+    request takes at admission and the free blocks admission leaves (``watermark``). Policies whose
+    blocks grow with the context (``grows``) also say, for the decoders (admission order) whose
+    contexts are ``ctx_base[s] + step``, how many blocks their next tokens lack (``shortfall``), whom
+    to preempt for them (:meth:`make_room`), how many decode iterations the free blocks carry
+    (``stretch_limit``) and take the blocks after each iteration (``after_iteration``); those three
+    are the block allocator's own methods, bound here, so the hot loop pays one call for each.
+    """
 
     #: blocks are taken as contexts grow (then the hooks below apply, and the replica keeps its
     #: decoders in admission order)
@@ -114,19 +122,25 @@ class BatchingPolicy:
 
 
 class ReserveAtAdmission(BatchingPolicy):
-    """TensorRT-LLM ``GUARANTEED_NO_EVICT``: blocks for the prompt and the whole output at admission;
-    nothing grows, nothing is evicted."""
+    """TensorRT-LLM ``GUARANTEED_NO_EVICT``: blocks for prompt and whole output at admission.
+
+    Nothing grows, nothing is evicted.
+    """
 
     def admission_tokens(self, st: ReplicaState, li: int) -> int:
+        """The prompt and every output token still to come."""
         return st.prompt[li] + st.output[li] - st.generated[li]
 
 
 class BlocksOnDemand(BatchingPolicy):
-    """vLLM / TensorRT-LLM ``MAX_UTILIZATION``: blocks for the prompt and the first token at
-    admission, more as the context grows; when the pool runs short the newest decoder is preempted
-    (blocks freed, recomputed later). Admission keeps a watermark of 1 % of the blocks free and
-    admits nothing in the iteration after a preemption, so a paused request is not re-admitted only
-    to be paused again (vLLM's scheduler: ``watermark=0.01``, no prefills in a step that preempted)."""
+    """vLLM / TensorRT-LLM ``MAX_UTILIZATION``: blocks on demand, preempt the newest when short.
+
+    Blocks for the prompt and the first token at admission, more as the context grows; when the pool
+    runs short the newest decoder is preempted (blocks freed, recomputed later). Admission keeps a
+    watermark of 1 % of the blocks free and admits nothing in the iteration after a preemption, so a
+    paused request is not re-admitted only to be paused again (vLLM's scheduler: ``watermark=0.01``,
+    no prefills in a step that preempted).
+    """
 
     grows = True
 
@@ -141,6 +155,7 @@ class BlocksOnDemand(BatchingPolicy):
         self.after_iteration = kv.grow
 
     def admission_tokens(self, st: ReplicaState, li: int) -> int:
+        """The prompt and the first output token."""
         return st.prompt[li] + 1
 
     def make_room(self, st: ReplicaState) -> int:
