@@ -123,3 +123,53 @@ def test_cli_max_rate_bad_combinations(extra, msg):
     assert res.exit_code == 2
     assert msg in res.output
     assert "Traceback" not in res.output
+
+
+def test_a_probe_stops_only_when_its_p99_ttft_verdict_is_certain():
+    """The stop rule's claim: with ``need`` completed requests above the limit, P99 (numpy's linear
+    percentile) is above it for any number of completed requests up to n; with one fewer it may not be."""
+    from types import SimpleNamespace
+
+    from twin.serving.api import _ttft_verdict
+    from twin.serving.metrics import RequestTimes
+
+    rng = np.random.default_rng(3)
+    for n in (20, 99, 100, 101, 1234, 10_000):
+        stop = _ttft_verdict(1.0, n)
+        need = n - int(np.floor(0.99 * (n - 1)))
+        for late in (need - 1, need):
+            ttft = np.concatenate([rng.uniform(0.0, 1.0, n - late), rng.uniform(1.0001, 5.0, late)])
+            pool = SimpleNamespace(times=lambda t=ttft, n=n: RequestTimes(np.zeros(n), t, t + 1.0, np.ones(n),
+                                                                          np.ones(n)))
+            assert stop(pool) == (late >= need)
+            if late >= need:
+                assert np.percentile(ttft, 99) > 1.0
+                for m in (need, n // 2 + need, n - 1):      # fewer completed by the end: still above
+                    sub = np.concatenate([ttft[: max(m - late, 0)], ttft[n - late:]])
+                    assert np.percentile(sub, 99) > 1.0
+    # one late request fewer and the P99 can still pass: of 100 requests 2 late are needed; 1 late -> 0.02 s
+    assert 100 - int(np.floor(0.99 * 99)) == 2
+    assert np.percentile(np.concatenate([np.zeros(99), [2.0]]), 99) < 1.0
+
+
+def test_stopping_overloaded_probes_keeps_the_answer(specs, monkeypatch):
+    """A capacity search whose overloaded probes stop early gives the full search's answer, metrics and
+    verdicts; stopped probes say when they stopped."""
+    import twin.serving.api as api
+
+    m, h = specs("hgx-h100", "llama-3.1-8b")
+    dep = Deployment(tp=1, precision="fp8", max_batch=32, max_num_tokens=2048)
+    w = Workload(rate_per_s=1.0, duration_s=60.0, input_len=LengthDist("fixed", (1024,)),
+                 output_len=LengthDist("fixed", (64,)))
+    fast = max_rate(m, h, dep, w, 1, p99_ttft_s=0.5, p99_tpot_s=None)
+    monkeypatch.setattr(api, "_ttft_verdict", lambda *a: (lambda pool: False))
+    full = max_rate(m, h, dep, w, 1, p99_ttft_s=0.5, p99_tpot_s=None)
+    fc, uc = fast["capacity"], full["capacity"]
+    assert fc["max_rate_per_s"] == uc["max_rate_per_s"] is not None
+    assert fast["ttft_s"] == full["ttft_s"]
+    assert [p["ok"] for p in fc["probes"]] == [p["ok"] for p in uc["probes"]]
+    stopped = [p for p in fc["probes"] if "stopped_at_s" in p]
+    assert stopped, "no probe was overloaded enough to stop"
+    assert not any(p["ok"] for p in stopped)
+    assert all(p["completed"] < p["requests"] for p in stopped)
+    assert not any("stopped_at_s" in p for p in uc["probes"])

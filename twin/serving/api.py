@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -21,6 +22,7 @@ from twin.serving.discrete import simulate_disaggregated, simulate_discrete
 from twin.serving.fluid import FluidResult, fluid_point
 from twin.serving.metrics import summarize
 from twin.serving.perf_model import PerfModel
+from twin.serving.pool import ServingPool
 from twin.serving.specs import Deployment, HardwareSpec, ModelSpec, ServingInputError
 from twin.serving.workload import Workload
 
@@ -111,6 +113,25 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
                              "num_events": out.num_events, "num_preemptions": out.num_preemptions}
 
 
+def _ttft_verdict(p99_ttft_s: float, num_requests: int) -> Callable[[ServingPool], bool]:
+    """``stop(pool)``: True once the run's P99 TTFT is certain to exceed ``p99_ttft_s``.
+
+    The P99 is ``numpy.percentile`` (linear) over the TTFT of the completed requests, at most
+    ``n = num_requests`` of them: at sorted index ``i = floor(0.99 (n - 1))``. Once ``k`` completed
+    requests had a TTFT above the limit with ``k >= n - i`` (which grows with ``n``, so it holds for any
+    number completed by the end), the value at index ``i`` and so the P99 is above the limit, whatever
+    the rest of the run does.
+    """
+    need = num_requests - math.floor(0.99 * (num_requests - 1))
+
+    def stop(pool: ServingPool) -> bool:
+        t = pool.times()
+        done = np.isfinite(t.completed_s)
+        return int(np.count_nonzero(t.first_token_s[done] - t.arrival_s[done] > p99_ttft_s)) >= need
+
+    return stop
+
+
 def max_rate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, workload: Workload,
              num_gpus: int, *, p99_ttft_s: float | None, p99_tpot_s: float | None, backend: str = "auto",
              seed: int = 0, rel_tol: float = 0.02,
@@ -122,7 +143,10 @@ def max_rate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     probe). Returns :func:`simulate`'s keys at the highest passing rate plus ``capacity``: the limits,
     every probe, and the steady-state throughput there (``output_tokens_per_s``, ``..._per_gpu``: rate x
     mean output; the summary's span-based figures are lower by the run's final drain);
-    ``capacity.max_rate_per_s`` is None when no probe down to 20 expected arrivals passed.
+    ``capacity.max_rate_per_s`` is None when no probe down to 20 expected arrivals passed. A probe
+    whose P99 TTFT is certain to miss its limit is stopped there (its record has ``stopped_at_s`` and
+    the percentiles of the requests completed by then): the verdicts, and so the answer, are those of
+    full runs (:func:`_ttft_verdict`).
     """
     if workload.offline or workload.trace is not None or workload.rate_per_s is None:
         raise ServingInputError("a capacity search varies the Poisson arrival rate: give a rate workload "
@@ -139,7 +163,15 @@ def max_rate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
         w = dataclasses.replace(workload, rate_per_s=rate)
         w.check()
         reqs = w.generate(np.random.default_rng(seed))
-        return summarize(simulate_discrete(perf, reqs, replicas).requests, gpus)
+        pool = ServingPool(perf, reqs, replicas)
+        if p99_ttft_s is None:
+            pool.run()
+            return summarize(pool.times(), gpus)
+        # an overloaded probe's verdict is certain long before its queue drains: stop it then
+        stopped = pool.run_until(_ttft_verdict(p99_ttft_s, len(reqs)),
+                                 every_s=max(workload.duration_s / 60.0, 1e-3))
+        out = summarize(pool.times(), gpus)
+        return out | {"stopped_at_s": pool.now} if stopped else out
 
     # assumption: below ~20 expected arrivals in the window a P99 means nothing, so the search stops there
     res = max_rate_at_slo(run, initial, p99_ttft_s=p99_ttft_s, p99_tpot_s=p99_tpot_s, rel_tol=rel_tol,

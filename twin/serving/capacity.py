@@ -103,7 +103,8 @@ def max_rate_at_slo(run: Callable[[float], dict], initial_rate_per_s: float, *,
         ok = meets_slo(s, p99_ttft_s, p99_tpot_s)
         summaries[rate] = s
         res.probes.append({"rate_per_s": rate, "p99_ttft_s": s[TTFT]["p99"], "p99_tpot_s": s[TPOT]["p99"],
-                           "completed": s["num_completed"], "requests": s["num_requests"], "ok": ok})
+                           "completed": s["num_completed"], "requests": s["num_requests"], "ok": ok}
+                          | ({"stopped_at_s": s["stopped_at_s"]} if "stopped_at_s" in s else {}))
         if progress is not None:
             progress(min(len(res.probes) / max_probes, 1.0))
         return ok

@@ -26,6 +26,10 @@ from twin.serving.schedulers import get_scheduler
 from twin.serving.workload import Requests
 
 
+class _Stopped(Exception):
+    """Raised by the watcher of :meth:`ServingPool.run_until` to end the simulation."""
+
+
 @dataclass
 class DiscreteResult:
     """Per-request times, activity per replica and bin, and event counts."""
@@ -243,6 +247,30 @@ class ServingPool:
         finally:
             self._horizon.cross = False
 
+    def run_until(self, stop: Callable[[ServingPool], bool], every_s: float) -> bool:
+        """Run to the end at nominal clock, or until ``stop(pool)`` holds at a check; True if stopped.
+
+        ``stop`` is called every ``every_s`` of simulated time by a watcher process that only reads the
+        pool, so a run it does not stop is the same as :meth:`run`, event for event and bit for bit; a
+        stopped pool is left where it stopped. Used to end a capacity probe as soon as its verdict is
+        certain (:func:`twin.serving.api.max_rate`).
+        """
+        if not every_s > 0:
+            raise ValueError(f"every_s must be > 0, got {every_s}")
+
+        def watch():
+            while not self.finished:
+                yield self.env.timeout(every_s)
+                if not self.finished and stop(self):
+                    raise _Stopped
+
+        self.env.process(watch())
+        try:
+            self._step(math.inf, None)
+        except _Stopped:
+            return True
+        return False
+
     def _step(self, until_s: float, clock_factor) -> np.ndarray:
         if until_s < self.env.now:
             raise ValueError(f"cannot advance to {until_s} s: the pool is at {self.env.now} s")
@@ -277,6 +305,19 @@ class ServingPool:
         return rec
 
     # ------------------------------------------------------------------ results
+    def times(self) -> RequestTimes:
+        """Per-request arrival, first-token and completion times so far (nan: not reached yet). [s]"""
+        arrivals = self._arrivals.copy()
+        if self.concurrency:
+            for st, idx in zip(self._states, self._idx, strict=True):
+                arrivals[idx] = st.arrival
+        first = self._first.copy()
+        done = self._done.copy()
+        if self.decode_only:
+            first = np.where(np.isfinite(done), first, np.nan)
+        reqs = self._reqs
+        return RequestTimes(arrivals, first, done, reqs.input_tokens, reqs.output_tokens)
+
     def result(self) -> DiscreteResult:
         """Request times, activity bins and counters of the run so far (nan: not reached yet)."""
         R, ve = self.num_replicas, self._ve
@@ -295,16 +336,7 @@ class ServingPool:
                 busy[r, :nb] = a.busy[:nb]
                 comp[r, :nb] = a.comp[:nb]
                 mem[r, :nb] = a.mem[:nb]
-        arrivals = self._arrivals.copy()
-        if self.concurrency:
-            for st, idx in zip(self._states, self._idx, strict=True):
-                arrivals[idx] = st.arrival
-        first = self._first.copy()
-        done = self._done.copy()
-        if self.decode_only:
-            first = np.where(np.isfinite(done), first, np.nan)
-        reqs = self._reqs
-        times = RequestTimes(arrivals, first, done, reqs.input_tokens, reqs.output_tokens)
+        times = self.times()
         s = self._states
         return DiscreteResult(times, self.activity_step_s, busy, comp, mem, sum(x.events for x in s),
                               sum(x.iterations for x in s), sum(x.preemptions for x in s),
