@@ -112,7 +112,7 @@ def plan_memory(m: ModelSpec, hw: HardwareSpec, dep: Deployment) -> MemoryPlan:
             f"{m.name} at {dep.precision} does not fit on {hw.name} with TP={dep.tp} PP={dep.pp}: "
             f"{w / 1e9:.1f} GB of weights + {ws / 1e9:.1f} GB workspace per GPU > "
             f"{hw.hbm_bytes / 1e9:.1f} GB HBM, short by {-free / 1e9:.1f} GB; use more GPUs per replica "
-            f"(larger --tp or --pp) or a smaller precision"
+            "(larger `deployment.tp` or `deployment.pp`) or a smaller precision", field="deployment.tp"
         )
     kv = dep.kv_mem_fraction * free
     per_tok = kv_bytes_per_token_per_gpu(m, dep)

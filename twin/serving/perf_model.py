@@ -600,9 +600,9 @@ def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> Non
     if dep.tp > hw.nvlink_domain_gpus:
         if not (dep.attention_dp and model.is_moe and dep.ep == dep.tp):     # wide EP across domains
             problems.append(f"TP={dep.tp} is larger than the NVLink domain of {hw.name} "
-                            f"({hw.nvlink_domain_gpus} GPUs); tensor parallelism needs NVLink, use --pp "
-                            "(or, for a mixture-of-experts model, wide EP across domains: --attention-dp "
-                            "with EP = TP)")
+                            f"({hw.nvlink_domain_gpus} GPUs); tensor parallelism needs NVLink, use "
+                            "`deployment.pp` (or, for a mixture-of-experts model, wide EP across domains: "
+                            "`deployment.attention_dp` with EP = TP)")
         elif dep.tp % hw.nvlink_domain_gpus:
             problems.append(f"wide EP across NVLink domains needs whole domains: TP=EP={dep.tp} is not a "
                             f"multiple of the {hw.nvlink_domain_gpus}-GPU NVLink domain of {hw.name}")
@@ -632,6 +632,6 @@ def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> Non
     if min(dep.adp_balance_wait_iters, dep.adp_balance_timeout_iters) < 0:
         problems.append("attention-DP balancing iterations must be >= 0")
     elif dep.adp_balance_timeout_iters and not dep.attention_dp:
-        problems.append("attention-DP balancing needs --attention-dp")
+        problems.append("attention-DP balancing needs `deployment.attention_dp`")
     if problems:
         raise ServingInputError("; ".join(problems))
