@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CASE = r"""
 import json, resource, sys, time, tracemalloc
 import numpy as np
+import networkx  # imported where first used by the twin; loaded here so "graph [ms]" is the build alone
 from twin.layout import load_layout
 from twin.fabric import build_fabric, max_flow_bytes_s
 f = load_layout(sys.argv[1])
