@@ -63,14 +63,20 @@ class ConsistencyError(TwinError):
     """A model is internally inconsistent (raised in strict mode or by invariant checks)."""
 
 
-class ServingInputError(TwinError, ValueError):
-    """A deployment or workload that cannot work as asked (does not fit, bad parallelism, bad rate).
+class ArgumentError(TwinError, ValueError):
+    """A Python API argument outside what the model takes; ``field`` names it as the API spells it.
 
-    ``field`` names the offending input as the Python API spells it (``deployment.pp``,
-    ``workload.num_requests``) when one is to blame; interfaces map it to their own names (the CLI to
-    its flags).
+    Interfaces map ``field`` to their own names (the CLI to its flags).
     """
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ServingInputError(ArgumentError):
+    """A deployment or workload that cannot work as asked (does not fit, bad parallelism, bad rate).
+
+    ``field`` names the offending input as the Python API spells it (``deployment.pp``,
+    ``workload.num_requests``) when one is to blame.
+    """

@@ -126,3 +126,15 @@ def test_tables_and_parquet(shipped, tmp_path):
     nodes = pd.read_parquet(tmp_path / "power_nodes.parquet")
     assert len(nodes) == len(res.factory.power)
     assert len(pd.read_parquet(tmp_path / "loops.parquet")) == 1
+
+
+def test_bad_arguments_are_errors_naming_the_argument(shipped):
+    from twin.errors import ArgumentError
+
+    f = shipped("rack-nvl72")
+    with pytest.raises(ArgumentError, match="below the GPU idle power 200 W") as exc:
+        evaluate(f, 1.0, gpu_cap_w=100.0, with_n_minus_1=False)
+    assert exc.value.field == "gpu_cap_w"
+    with pytest.raises(ArgumentError) as exc:
+        evaluate(f, 1.5, with_n_minus_1=False)
+    assert exc.value.field == "utilisation"

@@ -18,7 +18,7 @@ from twin.cli.common import (
 )
 from twin.cli.thermal import cooling_summary
 from twin.engine.steady import evaluate
-from twin.errors import InputError
+from twin.errors import ArgumentError, InputError
 from twin.layout import BUNDLED_CATALOG, check_file, load_layout
 from twin.power.failover import num_cases
 from twin.units import format_si
@@ -157,6 +157,20 @@ def _summary(d: dict, top: int) -> str:
     return "\n".join(lines)
 
 
+def _evaluate(factory, utilisation: float, cap: float | None, amb: float | None, no_n_minus_1: bool):
+    """Run the evaluation with N-1 progress on a terminal (a bar) or a line for large layouts."""
+    n = len(factory.power)
+    if not no_n_minus_1 and n > 200 and sys.stderr.isatty():
+        label = f"N-1 analysis, {num_cases(factory)} cases"
+        with click.progressbar(length=n, label=label, file=sys.stderr) as bar:
+            return evaluate(factory, utilisation, gpu_cap_w=cap, ambient_c=amb,
+                            progress=lambda done, total: bar.update(done - bar.pos))
+    if not no_n_minus_1 and n > 200:
+        click.echo(f"N-1 analysis: {num_cases(factory)} single failures ({n} power components, UPS "
+                   "modules and power shelves) ...", err=True)
+    return evaluate(factory, utilisation, gpu_cap_w=cap, ambient_c=amb, with_n_minus_1=not no_n_minus_1)
+
+
 @click.command(name="evaluate")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
 @utilisation_option
@@ -188,30 +202,11 @@ def evaluate_cmd(
         factory = load_layout(path)
     except InputError as exc:
         fail_input(exc)
-    if cap is not None:
-        idle = float(factory.racks.gpu_idle_w.max()) if len(factory.racks) else 0.0
-        if not cap >= idle or not cap > 0:
-            raise click.BadParameter(
-                f"GPU power cap {gpu_power_cap!r} is below the GPU idle power {idle:g} W of the layout's "
-                "systems; a cap must be at least the idle power",
-                param_hint="'--gpu-power-cap'",
-            )
-    n = len(factory.power)
-    if not no_n_minus_1 and n > 200 and sys.stderr.isatty():
-        label = f"N-1 analysis, {num_cases(factory)} cases"
-        with click.progressbar(length=n, label=label, file=sys.stderr) as bar:
-            ev = evaluate(
-                factory,
-                utilisation,
-                gpu_cap_w=cap,
-                ambient_c=amb,
-                progress=lambda done, total: bar.update(done - bar.pos),
-            )
-    else:
-        if not no_n_minus_1 and n > 200:
-            click.echo(f"N-1 analysis: {num_cases(factory)} single failures ({n} power components, UPS "
-                       "modules and power shelves) ...", err=True)
-        ev = evaluate(factory, utilisation, gpu_cap_w=cap, ambient_c=amb, with_n_minus_1=not no_n_minus_1)
+    try:
+        ev = _evaluate(factory, utilisation, cap, amb, no_n_minus_1)
+    except ArgumentError as exc:
+        flag = {"gpu_cap_w": "--gpu-power-cap", "utilisation": "--utilisation"}.get(exc.field or "", None)
+        raise click.BadParameter(str(exc), param_hint=f"'{flag}'" if flag else None) from None
     d = ev.to_dict()
     if json_out != "-":
         click.echo(_summary(d, top))

@@ -17,6 +17,7 @@ import numpy as np
 from twin.engine.cooling import evaluate_cooling
 from twin.engine.invariants import check
 from twin.engine.results import Results
+from twin.errors import ArgumentError
 from twin.fabric import build_fabric
 from twin.factory import Factory
 from twin.power.failover import n_minus_1
@@ -45,7 +46,8 @@ def evaluate(
     utilisation : float
         GPU/CPU utilisation of every rack, 0..1 (1 = design peak, GPUs at TDP or cap). [-]
     gpu_cap_w : float, optional
-        GPU power cap applied to every rack, overriding the layout's caps. [W]
+        GPU power cap applied to every rack, overriding the layout's caps; at least the GPUs' idle
+        power. [W]
     with_n_minus_1 : bool
         Also fail every power component once (default True).
     ambient_c : float, optional
@@ -56,7 +58,13 @@ def evaluate(
         Cooling N-1 on its own (default: as ``with_n_minus_1``).
     """
     if not 0.0 <= utilisation <= 1.0 or not np.isfinite(utilisation):
-        raise ValueError(f"utilisation must be between 0 and 1, got {utilisation}")
+        raise ArgumentError(f"utilisation must be between 0 and 1, got {utilisation}", field="utilisation")
+    if gpu_cap_w is not None:
+        idle = float(factory.racks.gpu_idle_w.max()) if len(factory.racks) else 0.0
+        if not (np.isfinite(gpu_cap_w) and gpu_cap_w >= idle and gpu_cap_w > 0):
+            raise ArgumentError(f"GPU power cap {gpu_cap_w:g} W is below the GPU idle power {idle:g} W of "
+                                "the layout's systems; a cap must be at least the idle power",
+                                field="gpu_cap_w")
     if with_n_minus_1:
         flow, cases = n_minus_1(factory, utilisation, gpu_cap_w=gpu_cap_w, progress=progress)
     else:
