@@ -5,6 +5,7 @@ physics of heat rejection, a broken model's invariants), so a wrong coupling fai
 """
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,3 +139,22 @@ def test_bad_arguments_are_errors_naming_the_argument(shipped):
     with pytest.raises(ArgumentError) as exc:
         evaluate(f, 1.5, with_n_minus_1=False)
     assert exc.value.field == "utilisation"
+
+
+def test_a_hall_without_cooling_still_turns_its_power_into_heat(tmp_path):
+    """A second hall with no 'cooling:' design: its compute and network racks' heat is counted (the IT =
+    heat invariant holds) and the PUE says it leaves that hall's cooling out."""
+    from twin.layout import load_layout
+
+    src = (Path(__file__).resolve().parents[2] / "layouts" / "pod-8x-nvl72.yaml").read_text()
+    hall = src[src.index("halls:\n") + len("halls:\n"):src.index("\nfabric:")]
+    bare = hall[:hall.index("    cooling:")].replace("- name: hall", "- name: hall-b")
+    path = tmp_path / "two-halls.yaml"
+    text = src.replace(hall, hall + "\n" + bare.rstrip("\n"))
+    path.write_text(text.replace("rating: 2.5 MW", "rating: 5 MW"))
+    res = evaluate(load_layout(path), 1.0, with_n_minus_1=False, with_cooling_n_minus_1=False)
+    assert res.factory.num_racks == 16
+    assert all(res.invariants.values()), res.invariant_messages
+    hall_b = [r for r in res.fabric.bom if r["location"] == "hall-b" and not r["in_compute_rack"]]
+    assert res.cooling.network_heat_outside_loops_w == pytest.approx(sum(r["power_w"] for r in hall_b))
+    assert "'hall-b' (no 'cooling:' design)" in res.to_dict()["pue_note"]

@@ -34,7 +34,10 @@ class CoolingResults:
     """Steady cooling of a factory at one ambient, with cooling N-1 and the ambient limit.
 
     Powers in W, temperatures in °C. ``heat_to_air_w`` includes ``network_heat_to_air_w`` (the fabric's
-    network racks); ``it_power_w`` is the heat the plant was given (compute racks plus network racks).
+    network racks); ``it_power_w`` is the heat of every compute and network rack. Heat in halls without a
+    cooling design (their racks' heat, and ``network_heat_outside_loops_w``: network racks there or
+    placed site-wide) is counted as heat but removed by no modelled plant: ``cooling_power_w`` and PUE
+    leave out its cooling.
     """
 
     factory: Factory
@@ -48,6 +51,7 @@ class CoolingResults:
     heat_to_liquid_w: float
     heat_to_air_w: float
     network_heat_to_air_w: float
+    network_heat_outside_loops_w: float
     heat_rejected_w: float
     cooling_power_w: float
     water_use_m3_h: float
@@ -149,6 +153,7 @@ class CoolingResults:
             "heat_to_liquid_w": self.heat_to_liquid_w,
             "heat_to_air_w": self.heat_to_air_w,
             "network_heat_to_air_w": self.network_heat_to_air_w,
+            "network_heat_outside_loops_w": self.network_heat_outside_loops_w,
             "heat_rejected_w": self.heat_rejected_w,
             "cooling_power_w": self.cooling_power_w,
             "cooling_power_by_kind_w": self.result.cooling_power_by_kind(),
@@ -206,7 +211,11 @@ def evaluate_cooling(
     limit = max_ambient_c(p, heat, gpu, amb.relative_humidity, loop_air_heat_w=air)
     measured = (p.rack_loop >= 0) & np.isfinite(r.gpu_temp_c) | np.isinf(r.gpu_temp_c)
     tj = r.gpu_temp_c[measured]
-    network_air = float(air.sum())
+    # network racks in a hall without a cooling design, or placed site-wide (fabric scope: site), heat
+    # air that no modelled plant removes; it is still heat, counted here (as those halls' compute racks
+    # are, through their air share)
+    outside = float(sum((hall_air_heat_w or {}).values())) - float(air.sum())
+    network_air = float(air.sum()) + outside
     return CoolingResults(
         factory=factory,
         params=p,
@@ -219,6 +228,7 @@ def evaluate_cooling(
         heat_to_liquid_w=float(r.heat_to_liquid_w.sum()),
         heat_to_air_w=float(r.heat_to_air_w.sum()) + network_air,
         network_heat_to_air_w=network_air,
+        network_heat_outside_loops_w=outside,
         heat_rejected_w=float(r.heat_rejected_w.sum()),
         cooling_power_w=r.cooling_power_w,
         water_use_m3_h=float(r.water_kg_s.sum() * 3.6),

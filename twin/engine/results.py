@@ -203,6 +203,13 @@ class Results:
             out["cooling_power_w"] = self.cooling_power_w
             out["pue"] = self.pue
             out["cooling"] = self.cooling.to_dict()
+            uncooled = sorted(set(f.halls) - {lp.name for lp in f.cooling.loops})
+            if uncooled or self.cooling.network_heat_outside_loops_w > 0:
+                out["pue_note"] = (
+                    f"heat of {', '.join(repr(h) for h in uncooled) or 'no hall'} (no 'cooling:' design) and "
+                    f"{self.cooling.network_heat_outside_loops_w:.0f} W of network racks outside the hall "
+                    "loops is counted as IT power but no modelled plant removes it: PUE leaves out its "
+                    "cooling")
         else:
             out["pue"] = None
             out["pue_note"] = "no 'cooling:' design in the layout: PUE counts electrical losses only"
