@@ -183,3 +183,14 @@ def test_gpus_not_a_whole_number_of_replicas_are_noted():
     d = json.loads(res.output)
     assert d["num_gpus"] == 8
     assert any("4 GPUs stay idle" in n for n in d["notes"])
+
+
+@pytest.mark.parametrize(("args", "msg"), [
+    (["--prefill-gpus", "0"], "--prefill-gpus must be a whole number >= 1"),
+    (["--prefill-gpus", "4", "--prefill-tp", "0"], "the prefill pool's --prefill-tp must be a whole number"),
+    (["--prefill-gpus", "4", "--prefill-max-batch", "-1"], "--prefill-max-batch must be a whole number"),
+])
+def test_prefill_pool_settings_are_checked_and_named(args, msg):
+    res = _run([*BASE, "--rate", "1", *args])
+    assert res.exit_code == 2
+    assert msg in res.output

@@ -52,3 +52,11 @@ def test_coolprop_properties():
     assert 23.0 < wet_bulb_c(35.0, 0.4) < 25.0  # psychrometric chart: ~23.9 degC
     with pytest.raises(KeyError, match="valid coolants"):
         coolant("glycerine")
+
+
+def test_wet_bulb_takes_numpy_scalars():
+    import numpy as np
+
+    from twin.thermal.fluids import wet_bulb_c
+
+    assert wet_bulb_c(np.array(30.0), np.float64(0.4)) == wet_bulb_c(30.0, 0.4)

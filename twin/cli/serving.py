@@ -27,6 +27,8 @@ FLAGS: dict[str, str] = {
     "input_tokens": "--input-tokens", "output_tokens": "--output-tokens", "duration_s": "--duration",
     "rate_profile": "--rate-profile", "offline": "--offline", "concurrency": "--concurrency",
     "prefill_gpus": "--prefill-gpus", "prefill_*": "--prefill-*", "prefill": "--prefill-*",
+    "prefill_tp": "--prefill-tp", "prefill_ep": "--prefill-ep", "prefill_max_batch": "--prefill-max-batch",
+    "prefill_max_num_tokens": "--prefill-max-num-tokens",
     "num_requests": "--num-requests", "trace": "--trace", "seed": "--seed", "fluid": "--fluid",
     "backend": "--backend", "slo_ttft_s": "--slo-ttft", "slo_tpot_s": "--slo-tpot",
     "chunked_prefill": "--no-chunked-prefill", "adp_balance": "--adp-balance",
@@ -182,9 +184,11 @@ def _adp_balance(ctx, param, value):
 @click.option("--prefill-tp", type=int, help="Disaggregated: TP of a prefill replica (default: --tp).")
 @click.option("--prefill-ep", type=int, help="Disaggregated: EP of a prefill replica (default: --ep).")
 @click.option("--prefill-max-batch", type=int,
-              help="Disaggregated: prefill batch limit (default: --max-batch).")
+              help="Disaggregated: prefill batch limit, per replica or per attention-DP rank like "
+                   "--max-batch (default: --max-batch).")
 @click.option("--prefill-max-num-tokens", type=int,
-              help="Disaggregated: prefill tokens per iteration (default: --max-num-tokens).")
+              help="Disaggregated: prefill tokens per iteration, per replica or per attention-DP rank like "
+                   "--max-num-tokens (default: --max-num-tokens).")
 @click.option("--num-requests", type=int, help="Number of requests (offline, or a cap).")
 @click.option(
     "--trace", type=click.Path(path_type=Path), help="CSV with arrival_s,input_tokens,output_tokens."

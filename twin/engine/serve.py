@@ -84,6 +84,13 @@ def serve_sim(
     if unknown:
         raise ServingInputError(f"unknown prefill-pool setting(s) {', '.join(sorted(unknown))}; "
                                 "valid: tp, ep, max_batch, max_num_tokens, attention_dp", field="prefill")
+    for name, value in prefill.items():
+        if name != "attention_dp" and (not isinstance(value, int | np.integer) or value < 1):
+            raise ServingInputError(f"the prefill pool's `prefill_{name}` must be a whole number >= 1, got "
+                                    f"{value!r}", field=f"prefill.{name}")
+    if prefill_gpus is not None and (not isinstance(prefill_gpus, int | np.integer) or prefill_gpus < 1):
+        raise ServingInputError(f"`prefill_gpus` must be a whole number >= 1, got {prefill_gpus!r}",
+                                field="prefill_gpus")
     if max_rate_search:
         if offline or trace or concurrency is not None or fluid or prefill_gpus or prefill:
             raise ServingInputError("`max_rate_search` searches the Poisson arrival rate of an aggregated "

@@ -101,11 +101,18 @@ class PropertyCache:
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".coolprop-", suffix=".tmp")
+        except OSError:
+            return
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(self._values, f, indent=0, sort_keys=True)
+            os.chmod(tmp, 0o644)  # readable by others sharing the folder (mkstemp makes it 0600)
             os.replace(tmp, self._path)
         except OSError:
-            pass
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 @functools.cache
@@ -150,9 +157,13 @@ def air_cp_j_kg_k() -> float:
     return _props("PropsSI", "C", "T", 303.15, "P", 101325.0, "Air")
 
 
-@functools.lru_cache(maxsize=4096)
 def wet_bulb_c(dry_bulb_c: float, relative_humidity: float, pressure_pa: float = 101325.0) -> float:
     """Thermodynamic wet-bulb temperature of moist air (CoolProp HAPropsSI). [°C]"""
+    return _wet_bulb_c(float(dry_bulb_c), float(relative_humidity), float(pressure_pa))
+
+
+@functools.lru_cache(maxsize=4096)
+def _wet_bulb_c(dry_bulb_c: float, relative_humidity: float, pressure_pa: float) -> float:
     t_k = dry_bulb_c + 273.15
     return _props("HAPropsSI", "Twb", "T", t_k, "P", pressure_pa, "R", relative_humidity) - 273.15
 
