@@ -11,16 +11,6 @@ from twin.serving.specs import Deployment
 from twin.serving.workload import LengthDist, Requests, Workload
 
 
-@pytest.fixture(scope="module")
-def small(specs):
-    m, h = specs("hgx-h100", "llama-3.1-8b")
-
-    def make(**kw):
-        return PerfModel(m, h, Deployment(**({"tp": 1, "precision": "bf16", "max_batch": 64,
-                                              "max_num_tokens": 512} | kw)))
-    return make
-
-
 def _reqs(rate=6.0, duration=60.0, seed=1):
     wl = Workload(rate_per_s=rate, input_len=LengthDist("lognormal", (1147, 1000)),
                   output_len=LengthDist("lognormal", (211, 200)), duration_s=duration)
@@ -28,9 +18,9 @@ def _reqs(rate=6.0, duration=60.0, seed=1):
 
 
 @pytest.mark.parametrize(("scheduler", "pp"), [("trtllm", 1), ("vllm", 1), ("vllm", 2)])
-def test_closed_form_stretches_equal_stepping(small, scheduler, pp):
+def test_closed_form_stretches_equal_stepping(llama8b, scheduler, pp):
     # a KV pool of ~280 blocks forces vLLM preemptions and TRT-LLM admission waits
-    pm = small(scheduler=scheduler, kv_mem_fraction=0.02 / pp, pp=pp)
+    pm = llama8b(scheduler=scheduler, kv_mem_fraction=0.02 / pp, pp=pp)
     reqs = _reqs()
     clock = np.array([1.0, 0.7, 0.4, 1.0])
     a = simulate_discrete(pm, reqs, 2, clock=clock, clock_step_s=15.0)
@@ -46,9 +36,9 @@ def test_closed_form_stretches_equal_stepping(small, scheduler, pp):
     assert_allclose(a.compute_s.sum() + a.memory_s.sum(), b.compute_s.sum() + b.memory_s.sum(), rtol=1e-9)
 
 
-def test_every_request_finishes_once_and_in_order_of_its_own_events(small):
+def test_every_request_finishes_once_and_in_order_of_its_own_events(llama8b):
     reqs = _reqs(rate=10.0)
-    r = simulate_discrete(small(), reqs, 3)
+    r = simulate_discrete(llama8b(), reqs, 3)
     t = r.requests
     assert np.isfinite(t.completed_s).all()
     assert r.num_rejected == 0
@@ -62,8 +52,8 @@ def test_every_request_finishes_once_and_in_order_of_its_own_events(small):
     assert (r.compute_s + r.memory_s <= r.busy_s + 1e-9).all()
 
 
-def test_hand_case_single_request(small):
-    pm = small()
+def test_hand_case_single_request(llama8b):
+    pm = llama8b()
     reqs = Requests(np.array([0.0]), np.array([100]), np.array([3]))
     r = simulate_discrete(pm, reqs, 1)
     t_pre = pm.iteration(100, 1, 0.0, 100 * 50.0, 0).total_s
@@ -74,24 +64,24 @@ def test_hand_case_single_request(small):
     assert r.num_iterations == 3
 
 
-def test_clock_factor_slows_the_replica(small):
+def test_clock_factor_slows_the_replica(llama8b):
     reqs = _reqs(rate=4.0, duration=30.0)
-    fast = simulate_discrete(small(), reqs, 1)
-    slow = simulate_discrete(small(), reqs, 1, clock=np.array([0.3]))
+    fast = simulate_discrete(llama8b(), reqs, 1)
+    slow = simulate_discrete(llama8b(), reqs, 1, clock=np.array([0.3]))
     assert np.nanmean(slow.requests.completed_s - slow.requests.arrival_s) > \
         1.2 * np.nanmean(fast.requests.completed_s - fast.requests.arrival_s)
 
 
-def test_request_that_can_never_fit_is_rejected(small):
-    pm = small(kv_mem_fraction=0.002)
+def test_request_that_can_never_fit_is_rejected(llama8b):
+    pm = llama8b(kv_mem_fraction=0.002)
     reqs = Requests(np.array([0.0, 0.1]), np.array([10, 100_000]), np.array([5, 5]))
     r = simulate_discrete(pm, reqs, 1)
     assert r.num_rejected == 1
     assert np.isfinite(r.requests.completed_s[0])
 
 
-def test_offline_fills_the_batch(small):
-    pm = small(max_batch=32, max_num_tokens=4096)
+def test_offline_fills_the_batch(llama8b):
+    pm = llama8b(max_batch=32, max_num_tokens=4096)
     reqs = Workload(offline=True, num_requests=256, input_len=LengthDist("fixed", (256,)),
                     output_len=LengthDist("fixed", (64,))).generate(np.random.default_rng(0))
     r = simulate_discrete(pm, reqs, 1)
@@ -101,10 +91,10 @@ def test_offline_fills_the_batch(small):
     assert r.num_iterations >= 8 * 63
 
 
-def test_disaggregated_pools(small):
+def test_disaggregated_pools(llama8b):
     from twin.serving.discrete import simulate_disaggregated
 
-    pm = small(max_num_tokens=4096)
+    pm = llama8b(max_num_tokens=4096)
     reqs = Workload(rate_per_s=4.0, duration_s=30.0, input_len=LengthDist("fixed", (2000,)),
                     output_len=LengthDist("fixed", (100,))).generate(np.random.default_rng(2))
     agg = simulate_discrete(pm, reqs, 2)
@@ -120,10 +110,10 @@ def test_disaggregated_pools(small):
     assert dec.num_iterations > 0
 
 
-def test_closed_loop_keeps_concurrency(small):
+def test_closed_loop_keeps_concurrency(llama8b):
     reqs = Workload(offline=True, num_requests=60, input_len=LengthDist("fixed", (500,)),
                     output_len=LengthDist("fixed", (50,))).generate(np.random.default_rng(0))
-    r = simulate_discrete(small(), reqs, 1, concurrency=5).requests
+    r = simulate_discrete(llama8b(), reqs, 1, concurrency=5).requests
     # at any time at most 5 requests are in flight, and each later request starts at a completion
     starts, ends = r.arrival_s, r.completed_s
     for t in np.linspace(0, ends.max(), 50):
@@ -175,11 +165,11 @@ def test_attention_dp_balancing_releases_when_every_rank_has_a_context(adp):
     assert (extra < 4.0).all()
 
 
-def test_without_chunked_prefill_a_prompt_waits_for_a_whole_budget(small):
+def test_without_chunked_prefill_a_prompt_waits_for_a_whole_budget(llama8b):
     """Budget 512 tokens: with chunking the first iteration carries the 300-token prompt and 212 tokens
     of the 400-token one; without it the 400-token prompt waits and runs whole in the second."""
     reqs = Requests(np.zeros(2), np.array([300, 400]), np.array([5, 5]))
-    pm, pw = small(), small(chunked_prefill=False)
+    pm, pw = llama8b(), llama8b(chunked_prefill=False)
     ch = simulate_discrete(pm, reqs, 1).requests
     whole = simulate_discrete(pw, reqs, 1).requests
     t1_whole = pw.iteration(300, 1, 0.0, 300 * 150.0, 0).total_s
@@ -190,10 +180,10 @@ def test_without_chunked_prefill_a_prompt_waits_for_a_whole_budget(small):
     assert_allclose(whole.first_token_s[1], t1_whole + t2_whole, rtol=1e-12)
 
 
-def test_balancing_needs_attention_dp(small):
+def test_balancing_needs_attention_dp(llama8b):
     from twin.serving.specs import ServingInputError
     with pytest.raises(ServingInputError, match="attention-DP balancing needs"):
-        small(adp_balance_timeout_iters=9)
+        llama8b(adp_balance_timeout_iters=9)
 
 
 def test_pipeline_parallel_replicas_are_pipelined(specs):

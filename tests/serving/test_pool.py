@@ -12,16 +12,6 @@ from twin.serving.workload import LengthDist, Requests, Workload
 
 
 @pytest.fixture(scope="module")
-def small(specs):
-    m, h = specs("hgx-h100", "llama-3.1-8b")
-
-    def make(**kw):
-        return PerfModel(m, h, Deployment(**({"tp": 1, "precision": "bf16", "max_batch": 64,
-                                              "max_num_tokens": 512} | kw)))
-    return make
-
-
-@pytest.fixture(scope="module")
 def adp(specs):
     m, h = specs("hgx-b200", "deepseek-r1")
     return PerfModel(m, h, Deployment(tp=4, ep=4, attention_dp=True, precision="fp4", max_batch=256,
@@ -76,13 +66,13 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_many_epochs_equal_one_call(small, case):
+def test_many_epochs_equal_one_call(llama8b, case):
     """Advanced in ~150 random epochs (0.05-0.5 s) the pool gives every request the times, and the
     run the iterations, preemptions, rejections and activity, of one call; every epoch conserves the
     requests; and its tokens and activity are those of the same epochs stepped iteration by
     iteration (a decode stretch that ran past an epoch's end would put its tokens in the next)."""
     dep_kw, pool_kw = CASES[case]
-    pm = small(**dep_kw)
+    pm = llama8b(**dep_kw)
     reqs = _reqs()
     one = ServingPool(pm, reqs, 2, **pool_kw)
     whole = one.run()
@@ -162,12 +152,12 @@ def test_attention_dp_balancing_in_epochs(adp):
 
 
 @pytest.mark.parametrize("scheduler", ["trtllm", "vllm"])
-def test_epoch_clock_factors_equal_the_clock_schedule(small, scheduler):
+def test_epoch_clock_factors_equal_the_clock_schedule(llama8b, scheduler):
     """Epochs of 1-4 whole seconds, each with its own clock factor per replica, give the request
     times of ``simulate_discrete`` with the same factors as a clock schedule of 1-s steps, closed
     form or stepped one iteration per event; a stretch that ran past an epoch's end at the old clock
     would not."""
-    pm = small(scheduler=scheduler, kv_mem_fraction=0.02)
+    pm = llama8b(scheduler=scheduler, kv_mem_fraction=0.02)
     reqs = _reqs(rate=1.5, duration=60.0)     # few arrivals: long decode stretches
     rng = np.random.default_rng(11)
     lengths = rng.integers(1, 5, 200)
@@ -192,13 +182,13 @@ def test_epoch_clock_factors_equal_the_clock_schedule(small, scheduler):
         0.9 * np.nanmean(ref.requests.completed_s - ref.requests.arrival_s)
 
 
-def test_clock_factor_per_replica(small):
+def test_clock_factor_per_replica(llama8b):
     """A per-replica clock factor slows that replica alone: at 0.4 its compute-bound work takes
     2.5 times and its memory-bound work 1.25 times as long (``clock_scales``), the other replica
     does exactly what it does at nominal clock."""
     reqs = _reqs(rate=1.0, duration=20.0)
-    nominal = ServingPool(small(), reqs, 2).advance(15.0)
-    slowed = ServingPool(small(), reqs, 2).advance(15.0, np.array([1.0, 0.4]))
+    nominal = ServingPool(llama8b(), reqs, 2).advance(15.0)
+    slowed = ServingPool(llama8b(), reqs, 2).advance(15.0, np.array([1.0, 0.4]))
     assert slowed.busy_s[0] == nominal.busy_s[0]
     assert slowed.output_tokens[0] == nominal.output_tokens[0]
     assert slowed.busy_s[1] > 1.1 * nominal.busy_s[1]
@@ -207,9 +197,9 @@ def test_clock_factor_per_replica(small):
     assert_array_equal(slowed.clock_factor, [1.0, 0.4])
 
 
-def test_advance_edges(small):
+def test_advance_edges(llama8b):
     reqs = Requests(np.array([0.0, 0.5]), np.array([100, 200]), np.array([2000, 3000]))
-    pool = ServingPool(small(), reqs, 1)
+    pool = ServingPool(llama8b(), reqs, 1)
     empty = pool.advance(0.0)
     assert empty.busy_s.sum() == 0
     assert empty.arrived.sum() == 0
@@ -227,9 +217,9 @@ def test_advance_edges(small):
     assert pool.advance(last.end_s + 1.0).busy_s.sum() == 0
 
 
-def test_rejected_requests_are_counted_in_their_epoch(small):
+def test_rejected_requests_are_counted_in_their_epoch(llama8b):
     """A request that can never fit the KV pool is rejected when it arrives, in the epoch it arrives."""
-    pm = small(kv_mem_fraction=0.002, scheduler="vllm")
+    pm = llama8b(kv_mem_fraction=0.002, scheduler="vllm")
     reqs = Requests(np.array([0.0, 0.1, 0.2, 2.5]), np.array([10, 100_000, 30, 90_000]),
                     np.array([5, 5, 400, 9]))
     pool = ServingPool(pm, reqs, 1)
@@ -240,10 +230,10 @@ def test_rejected_requests_are_counted_in_their_epoch(small):
     assert pool.result().num_rejected == 2
 
 
-def test_hand_case_at_a_clock_factor(small):
+def test_hand_case_at_a_clock_factor(llama8b):
     """One request, 100-token prompt, 3 output tokens, at clock factor 0.6: a prefill iteration then
     two decodes (contexts 101, 102), each priced by the cost law at that clock."""
-    pm = small()
+    pm = llama8b()
     pool = ServingPool(pm, Requests(np.array([0.0]), np.array([100]), np.array([3])), 1)
     rec = pool.run(0.6)
     t = [pm.cost.time_s(100, 1, 0.0, 100 * 50.0, False, 0.6), pm.cost.time_s(1, 1, 101.0, 0.0, True, 0.6),

@@ -17,7 +17,7 @@ import numpy as np
 from twin.engine.cooling import CoolingResults
 from twin.fabric import Fabric
 from twin.factory import NODE_KINDS, Factory
-from twin.power.failover import FailureCase, Overload, overloads
+from twin.power.failover import FailureCase, Overload
 from twin.power.network import PowerFlow
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class Results:
     facility_power_w: float
     pue: float | None
     pue_electrical: float | None
+    baseline_overloads: list[Overload]  # components over their rating in normal operation, worst first
     invariant_messages: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -192,7 +193,7 @@ class Results:
             "losses_total_w": self.losses_total_w,
             "power_chain_w": self.power_chain_w,
             "pue_electrical": self.pue_electrical,
-            "baseline_overloads": [_overload_dict(o) for o in overloads(f, self.flow)],
+            "baseline_overloads": [_overload_dict(o) for o in self.baseline_overloads],
             "components": self.component_rows(),
             "invariants": self.invariants,
         }

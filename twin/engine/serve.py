@@ -85,12 +85,10 @@ def serve_sim(
         raise ServingInputError(f"unknown prefill-pool setting(s) {', '.join(sorted(unknown))}; "
                                 "valid: tp, ep, max_batch, max_num_tokens, attention_dp", field="prefill")
     for name, value in prefill.items():
-        if name != "attention_dp" and (not isinstance(value, int | np.integer) or value < 1):
-            raise ServingInputError(f"the prefill pool's `prefill_{name}` must be a whole number >= 1, got "
-                                    f"{value!r}", field=f"prefill.{name}")
-    if prefill_gpus is not None and (not isinstance(prefill_gpus, int | np.integer) or prefill_gpus < 1):
-        raise ServingInputError(f"`prefill_gpus` must be a whole number >= 1, got {prefill_gpus!r}",
-                                field="prefill_gpus")
+        if name != "attention_dp":
+            _whole_number(value, f"prefill.{name}", f"the prefill pool's `prefill_{name}`")
+    if prefill_gpus is not None:
+        _whole_number(prefill_gpus, "prefill_gpus", "`prefill_gpus`")
     if max_rate_search:
         if offline or trace or concurrency is not None or fluid or prefill_gpus or prefill:
             raise ServingInputError("`max_rate_search` searches the Poisson arrival rate of an aggregated "
@@ -103,9 +101,7 @@ def serve_sim(
     mspec, hspec = lookup_specs(system, model, catalog)
     for name, value in (("tp", tp), ("pp", pp), ("ep", ep), ("max_batch", max_batch),
                         ("max_num_tokens", max_num_tokens)):
-        if not isinstance(value, int | np.integer) or value < 1:
-            raise ServingInputError(f"`deployment.{name}` must be a whole number >= 1, got {value!r}",
-                                    field=f"deployment.{name}")
+        _whole_number(value, f"deployment.{name}", f"`deployment.{name}`")
     # TensorRT-LLM's max_batch_size / max_num_tokens are per attention-DP rank: the replica's limits are
     # tp times those
     ranks = tp if attention_dp else 1
@@ -193,6 +189,12 @@ def serve_sim(
         prefill_deployment=prefill_dep,
     )
     return result | limits | {"notes": notes}
+
+
+def _whole_number(value, field: str, label: str) -> None:
+    """Raise :class:`ServingInputError` naming ``field`` unless ``value`` is a whole number >= 1."""
+    if not isinstance(value, int | np.integer) or value < 1:
+        raise ServingInputError(f"{label} must be a whole number >= 1, got {value!r}", field=field)
 
 
 def _dist(v: str | int | LengthDist, what: str) -> LengthDist:

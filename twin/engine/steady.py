@@ -20,7 +20,7 @@ from twin.engine.results import Results
 from twin.errors import ArgumentError
 from twin.fabric import build_fabric
 from twin.factory import Factory
-from twin.power.failover import n_minus_1
+from twin.power.failover import n_minus_1, overloads
 from twin.power.network import losses_by_stage, solve_power
 
 
@@ -107,5 +107,6 @@ def evaluate(
         facility_power_w=facility,
         pue=facility / it if cooling is not None and it > 0 else None,
         pue_electrical=power_chain / it if it > 0 else None,
+        baseline_overloads=overloads(factory, flow),
     )
     return dataclasses.replace(res, invariant_messages=check(res))

@@ -151,7 +151,6 @@ def coolant(name: str, temp_c: float = 35.0) -> Coolant:
     return Coolant(name, float(cp), float(rho))
 
 
-@functools.cache
 def air_cp_j_kg_k() -> float:
     """Specific heat of dry air at 30 °C, 1 atm (CoolProp). [J/(kg K)]"""
     return _props("PropsSI", "C", "T", 303.15, "P", 101325.0, "Air")
@@ -159,12 +158,7 @@ def air_cp_j_kg_k() -> float:
 
 def wet_bulb_c(dry_bulb_c: float, relative_humidity: float, pressure_pa: float = 101325.0) -> float:
     """Thermodynamic wet-bulb temperature of moist air (CoolProp HAPropsSI). [°C]"""
-    return _wet_bulb_c(float(dry_bulb_c), float(relative_humidity), float(pressure_pa))
-
-
-@functools.lru_cache(maxsize=4096)
-def _wet_bulb_c(dry_bulb_c: float, relative_humidity: float, pressure_pa: float) -> float:
-    t_k = dry_bulb_c + 273.15
+    t_k = float(dry_bulb_c) + 273.15
     return _props("HAPropsSI", "Twb", "T", t_k, "P", pressure_pa, "R", relative_humidity) - 273.15
 
 
