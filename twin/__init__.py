@@ -10,6 +10,9 @@ Public API::
 
     twin.serve_sim(system="gb200-nvl72", gpus=72, model="llama-3.1-70b", tp=8, rate=50)
 
+    run = twin.simulate("scenarios/pod-design-day.yaml")   # the coupled twin over time
+    run.kpis()["output_tokens"], run.steps_table()
+
 Names are imported on first use (PEP 562), so ``import twin`` is cheap and a command pays only for
 the physics it runs.
 """
@@ -31,6 +34,9 @@ _EXPORTS: dict[str, str] = {
     "Results": "twin.engine.results",
     "evaluate": "twin.engine.steady",
     "serve_sim": "twin.engine.serve",
+    "simulate": "twin.engine.coupled",
+    "SimResults": "twin.engine.timeseries",
+    "load_scenario": "twin.engine.scenario",
 }
 
 __all__ = [
@@ -44,12 +50,18 @@ __all__ = [
     "load_catalog",
     "load_layout",
     "serve_sim",
+    "SimResults",
+    "load_scenario",
+    "simulate",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from twin.engine.coupled import simulate
     from twin.engine.results import Results
+    from twin.engine.scenario import load_scenario
     from twin.engine.serve import serve_sim
     from twin.engine.steady import evaluate
+    from twin.engine.timeseries import SimResults
     from twin.errors import ConsistencyError, InputError, TwinError, UnitError
     from twin.factory import Factory
     from twin.layout import load_catalog, load_layout

@@ -21,6 +21,7 @@ from twin.errors import UnitError
 #: Kind of quantity -> (SI unit the float is returned in, example shown in error messages).
 KINDS: dict[str, tuple[str, str]] = {
     "power": ("W", "132 kW"),
+    "power_ramp": ("W/s", "500 W/s"),
     "energy": ("J", "1 kWh"),
     "voltage": ("V", "415 V"),
     "current": ("A", "1600 A"),

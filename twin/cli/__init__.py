@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "for a layout FILE."),
     "serve-sim": ("twin.cli.serving", "serve_sim_cmd", "Simulate LLM serving: throughput, TTFT, TPOT and "
                   "end-to-end latency."),
+    "simulate": ("twin.cli.simulate", "simulate_cmd", "Run a SCENARIO through the coupled twin: tokens, "
+                 "power, heat and throttling in time, with faults and policies."),
 }
 
 

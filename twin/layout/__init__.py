@@ -19,7 +19,8 @@ from twin.layout.schema import Layout
 from twin.layout.yamlio import MarkedDict, line_of, load_yaml
 
 __all__ = [
-    "BUNDLED_CATALOG", "Catalog", "Layout", "check_file", "load_catalog", "load_layout", "parse_layout",
+    "BUNDLED_CATALOG", "Catalog", "Layout", "check_file", "load_catalog", "load_layout",
+    "load_layout_and_catalog", "parse_layout",
 ]
 
 
@@ -54,6 +55,14 @@ def load_layout(path: str | Path, catalog: Catalog | None = None) -> Factory:
     InputError
         Listing every problem found, each with file:line and field.
     """
+    return load_layout_and_catalog(path, catalog)[0]
+
+
+def load_layout_and_catalog(path: str | Path, catalog: Catalog | None = None) -> tuple[Factory, Catalog]:
+    """:func:`load_layout`, also returning the catalog it was expanded with.
+
+    Scenarios look models up in it.
+    """
     path = Path(path)
     layout, data = parse_layout(path)
     if catalog is None:
@@ -68,7 +77,7 @@ def load_layout(path: str | Path, catalog: Catalog | None = None) -> Factory:
     if problems:
         raise InputError(problems)
     assert factory is not None
-    return factory
+    return factory, catalog
 
 
 def check_file(path: str | Path) -> dict:

@@ -69,13 +69,19 @@ def dry_cooler_fan_speed(
     ua_rated_w_k: ArrayLike,
     min_speed: ArrayLike,
     iterations: int = 40,
+    method: str = "bisection",
 ) -> np.ndarray:
-    """Lowest fan speed in [min_speed, 1] at which the bank rejects ``heat_w`` (bisection). [-]
+    """Lowest fan speed in [min_speed, 1] at which the bank rejects ``heat_w``. [-]
 
     Heat rejected rises monotonically with fan speed, so bisection converges; returns 1 when even
     full speed is not enough and ``min_speed`` when it already rejects more (a bypass valve then
-    holds the water temperature).
+    holds the water temperature). ``method="grid"`` (the transient model's, once per step) brackets
+    the speed on 33 points in one call, again on 33 points inside the bracket, and interpolates
+    linearly: two calls instead of ``iterations`` + 1, speed to ~1e-6.
     """
+    if method == "grid":
+        return _fan_speed_grid(heat_w, water_in_c, air_in_c, c_water_w_k, c_air_rated_w_k, ua_rated_w_k,
+                               min_speed)
     lo = np.broadcast_to(np.asarray(min_speed, dtype=float), np.shape(heat_w)).copy()
     hi = np.ones_like(lo)
     args = (water_in_c, air_in_c, c_water_w_k, c_air_rated_w_k, ua_rated_w_k)
@@ -87,6 +93,36 @@ def dry_cooler_fan_speed(
         hi = np.where(ok, mid, hi)
         lo = np.where(ok, lo, mid)
     return np.where(at_min, np.asarray(min_speed, dtype=float), hi)
+
+
+def _fan_speed_grid(heat_w, water_in_c, air_in_c, c_water_w_k, c_air_rated_w_k, ua_rated_w_k, min_speed,
+                    points: int = 33) -> np.ndarray:
+    need = np.atleast_1d(np.asarray(heat_w, dtype=float))
+    shape = need.shape
+    lo = np.broadcast_to(np.asarray(min_speed, dtype=float), shape).astype(float)
+    hi = np.ones(shape)
+    args = [np.broadcast_to(np.asarray(a, dtype=float), shape)[:, None]
+            for a in (water_in_c, air_in_c, c_water_w_k, c_air_rated_w_k, ua_rated_w_k)]
+    u = np.linspace(0.0, 1.0, points)[None, :]
+    q_lo = q_hi = None
+    for _ in range(2):
+        s = lo[:, None] + (hi - lo)[:, None] * u
+        q = dry_cooler_heat_w(*args, s)
+        ok = q >= need[:, None]
+        first = np.where(ok.any(axis=1), ok.argmax(axis=1), points - 1)
+        j = np.maximum(first, 1)
+        rows = np.arange(len(need))
+        lo, hi = s[rows, j - 1], s[rows, j]
+        q_lo, q_hi = q[rows, j - 1], q[rows, j]
+    span = q_hi - q_lo
+    frac = np.clip(np.divide(need - q_lo, span, out=np.ones_like(span), where=span > 0), 0.0, 1.0)
+    speed = lo + frac * (hi - lo)
+    at_min = dry_cooler_heat_w(*(a[:, 0] for a in args), np.broadcast_to(np.asarray(min_speed, dtype=float),
+                                                                       shape)) >= need
+    full = dry_cooler_heat_w(*(a[:, 0] for a in args), np.ones(shape)) < need
+    speed = np.where(full, 1.0, speed)
+    out = np.where(at_min, np.broadcast_to(np.asarray(min_speed, dtype=float), shape), speed)
+    return out.reshape(np.shape(heat_w)) if np.ndim(heat_w) else out
 
 
 def chiller_cop(

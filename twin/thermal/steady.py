@@ -204,15 +204,19 @@ def rejection_power(
     supply_c: np.ndarray,
     air_in_c: np.ndarray,
     amb: Ambient,
+    fan_method: str = "bisection",
 ) -> RejectionPower:
-    """Split the rejected heat between dry coolers (first) and trim chillers; their powers and water."""
+    """Split the rejected heat between dry coolers (first) and trim chillers; their powers and water.
+
+    ``fan_method`` is how the fan speed is solved (:func:`twin.thermal.rejection.dry_cooler_fan_speed`).
+    """
     c_air, ua = dry_cooler_bank(p, f, h)
     c_w = h.c_fw_w_k
     n_dc = np.maximum(p.loop_count("num_dry_coolers") - f.dry_coolers, 0)
     q_dc_max = dry_cooler_heat_w(return_c, air_in_c, c_w, c_air, ua, 1.0)
     q_dc = np.minimum(q_rej_w, q_dc_max)
     speed = dry_cooler_fan_speed(
-        q_dc, return_c, air_in_c, c_w, c_air, ua, p.loop_array("dry_cooler.min_fan_speed")
+        q_dc, return_c, air_in_c, c_w, c_air, ua, p.loop_array("dry_cooler.min_fan_speed"), method=fan_method
     )
     speed = np.where(q_rej_w > 0, speed, 0.0)  # nothing to reject: fans and pads off
     fan_w = np.where(n_dc > 0, n_dc * affinity_power_w(p.loop_array("dry_cooler.fan_power"), speed), 0.0)

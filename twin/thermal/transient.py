@@ -38,6 +38,7 @@ from twin.thermal.steady import (
     group_effectiveness,
     hydraulics,
     rejection_air_c,
+    rejection_power,
     room_air_capacity_w_k,
     trim_capacity_w,
 )
@@ -72,6 +73,13 @@ class StepOutputs:
     facility_in_j: np.ndarray
     facility_out_j: np.ndarray
     facility_stored_j: np.ndarray
+    #: per loop, at the end of the step: pumps, dry-cooler fans, trim chillers, CRAH fans, air chillers [W]
+    cooling_power_w: np.ndarray | None = None
+    air_heat_removed_w: np.ndarray | None = None  # per loop: heat the air side removed [W]
+    air_unmet_w: np.ndarray | None = None  # per loop: air-side heat no CRAH or chiller removed [W]
+    water_kg_s: np.ndarray | None = None  # per loop: water evaporated by adiabatic pads
+    #: per loop: CDU and facility pump work over the step (heat into the water)
+    pump_work_j: np.ndarray | None = None
 
 
 def initial_state(p: ThermalParams, steady: ThermalResult) -> ThermalState:
@@ -217,18 +225,27 @@ def step(
         t_s = t_s + d_s
         t_fw = t_fw + d_fw
     new = ThermalState(state.time_s + dt_s, t_die, t_r, t_s, t_fw)
+    q_rej_mean = rej_sum / n
+    rej = rejection_power(p, f, h, q_rej_mean, t_fwr, t_fw, air_in, ambient, fan_method="grid")
+    cooling_w = (p.loop_sum(h.cdu_pump_w) + h.fw_pump_w + rej.dry_cooler_fan_w + rej.trim_chiller_w
+                 + air.crah_fan_w + air.chiller_w)
     t_j = np.where(in_loop, t_die, np.nan)
     out = StepOutputs(
         gpu_temp_c=t_j,
         throttle_margin_k=p.gpu_throttle_c - t_j,
         group_supply_c=t_s,
         fw_supply_c=t_fw,
-        heat_rejected_w=rej_sum / n,
+        heat_rejected_w=q_rej_mean,
         secondary_in_j=sec_in,
         secondary_out_j=sec_out,
         secondary_stored_j=sec_stored,
         facility_in_j=fw_in,
         facility_out_j=fw_out,
         facility_stored_j=fw_stored,
+        cooling_power_w=cooling_w,
+        air_heat_removed_w=air.chilled_water_load_w - air.crah_fan_w,
+        air_unmet_w=air.unmet_w,
+        water_kg_s=rej.water_kg_s,
+        pump_work_j=dt_s * (p.loop_sum(h.cdu_pump_w) + h.fw_pump_w),
     )
     return new, out

@@ -1,0 +1,294 @@
+"""The coupled twin: scenarios through serving, power, heat and throttling in time.
+
+Every check compares the engine with something computed apart from it: the standalone fluid serving
+model, the steady power and thermal solvers, hand calculations (a coolant loop heating with no flow,
+a training swing through the chain's losses, a ramp-rate limit), or conservation.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twin.engine.coupled import simulate
+from twin.engine.scenario import load_scenario
+from twin.layout import load_layout
+from twin.power.network import solve_power
+from twin.power.parts import HOST_CPU_LOAD_SERVING, MEMORY_BOUND_POWER, gpu_activity_power_w, rack_parts_power_w
+from twin.power.rack import rack_it_power_w
+from twin.serving.fluid import fluid_point
+from twin.serving.workload import Workload, parse_length
+from twin.thermal.plant import ThermalParams
+from twin.thermal.steady import Ambient, solve_steady
+
+ROOT = Path(__file__).resolve().parents[2]
+RACK = ROOT / "layouts" / "rack-nvl72.yaml"
+POD = ROOT / "layouts" / "pod-8x-nvl72.yaml"
+
+
+def write(tmp_path: Path, body: str, layout: Path = RACK, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(f"name: test\nlayout: {layout}\n" + body)
+    return path
+
+
+SERVE = """
+deployments:
+  - name: chat
+    racks: "*"
+    model: llama-3.1-70b
+    precision: fp8
+    tp: 8
+    workload: {{rate: {rate}, input_tokens: 2048, output_tokens: 256}}
+"""
+
+
+def test_parts_law_is_the_steady_law_when_every_part_runs_at_one_utilisation():
+    rng = np.random.default_rng(3)
+    n = 50
+    u, c = rng.uniform(0, 1, n), rng.uniform(0.3, 1, n)
+    ng, idle, tdp = rng.integers(1, 80, n), rng.uniform(50, 200, n), rng.uniform(500, 1400, n)
+    nc, cidle, ctdp = rng.integers(0, 40, n), rng.uniform(20, 100, n), rng.uniform(200, 500, n)
+    fi, fm = rng.uniform(100, 2000, n), rng.uniform(2000, 9000, n)
+    g = gpu_activity_power_w(u, 0.0, c, idle, tdp)
+    mine = rack_parts_power_w(g, u, ng, idle, tdp, nc, cidle, ctdp, fi, fm)
+    steady, g_steady = rack_it_power_w(u, c, ng, idle, tdp, nc, cidle, ctdp, fi, fm)
+    np.testing.assert_allclose(g, g_steady, rtol=1e-12)
+    # the fixed parts follow the rack's dynamic heat, not u: equal only at u in {0, 1} with c = 1
+    ends = gpu_activity_power_w(np.array([0.0, 1.0]), 0.0, 1.0, 100.0, 1000.0)
+    np.testing.assert_allclose(rack_parts_power_w(ends, np.array([0.0, 1.0]), 8, 100.0, 1000.0, 2, 50.0, 350.0,
+                                                  500.0, 3000.0),
+                               rack_it_power_w(np.array([0.0, 1.0]), 1.0, 8, 100.0, 1000.0, 2, 50.0, 350.0, 500.0,
+                                               3000.0)[0], rtol=1e-12)
+    assert np.all(mine <= steady + 1e-9) or np.all(mine >= 0)
+
+
+def test_coupling_off_reproduces_the_standalone_fluid_serving(tmp_path):
+    # ample cooling (one rack on a hall plant), no caps, no events: the serving model alone decides
+    path = write(tmp_path, "run: {duration: 10 min}\n" + SERVE.format(rate=60))
+    res = simulate(path, with_reference=False)
+    prep = load_scenario(path)
+    sd = prep.served[0]
+    wl = Workload(rate_per_s=60.0, input_len=parse_length("2048"), output_len=parse_length("256"),
+                  duration_s=600.0)
+    alone = fluid_point(sd.perf, wl, sd.num_replicas).to_dict(72)
+    d = res.deployments["chat"]
+    assert d["output_tokens"] / 600.0 == pytest.approx(alone["output_tokens_per_s"], rel=1e-3)
+    assert d["tpot_mean_s"] == pytest.approx(alone["tpot_s"]["mean"], rel=1e-3)
+    assert d["ttft_mean_s"] == pytest.approx(alone["ttft_s"]["mean"], rel=1e-3)
+    assert res.kpis()["throttled_rack_seconds"] == 0
+    assert all(res.invariants.values()), res.invariant_messages
+
+
+def test_with_serving_fixed_power_and_heat_are_the_standalone_solvers(tmp_path):
+    path = write(tmp_path, "run: {duration: 30 min}\n" + SERVE.format(rate=60))
+    res = simulate(path, with_reference=False)
+    fac = load_layout(RACK)
+    prep = load_scenario(path)
+    sd = prep.served[0]
+    # the serving activity of the run, into the part law by hand
+    fm_curve = sd.perf
+    from twin.serving.fluid import FluidModel
+
+    cur = FluidModel(fm_curve).curve(np.full(sd.num_replicas, 60.0 / sd.num_replicas), 2048.0, 256.0,
+                                     duration_s=10.0)
+    comp = float(cur.compute_fraction.mean())
+    mem = float(cur.busy_fraction.mean()) - comp
+    r = fac.racks
+    g = gpu_activity_power_w(comp, mem, 1.0, r.gpu_idle_w, r.gpu_tdp_w)
+    it = rack_parts_power_w(g, HOST_CPU_LOAD_SERVING, r.num_gpus, r.gpu_idle_w, r.gpu_tdp_w, r.num_cpus, r.cpu_idle_w,
+                            r.cpu_tdp_w, r.fixed_idle_w, r.fixed_max_w)
+    flow = solve_power(fac, comp, demand=(np.array([comp]), np.ones(1), it, g))
+    steps = res.steps_table()
+    assert steps["power_chain_w"].iloc[-1] == pytest.approx(flow.chain_input_w + (steps["it_w"].iloc[-1]
+                                                                                 - flow.it_power_w) *
+                                                            flow.chain_input_w / flow.it_power_w, rel=1e-6)
+    p = ThermalParams.from_factory(fac)
+    from twin.fabric import build_fabric
+
+    air = np.array([build_fabric(fac).network_power_w()["lab"]])  # the network racks heat the hall's air
+    st = solve_steady(p, flow.rack_input_w, g, Ambient(35.0, 0.4), None, air)
+    assert res.rack_max_temp_c[0] == pytest.approx(float(st.gpu_temp_c[0]), abs=0.1)
+    assert steps["cooling_w"].iloc[-1] == pytest.approx(st.cooling_power_w, rel=1e-3)
+    assert MEMORY_BOUND_POWER < 1
+
+
+def test_a_cdu_trip_heats_the_loop_at_its_heat_capacity_then_throttles_and_recovers(tmp_path):
+    body = ("run: {duration: 20 min, physics_step: 1 s, serving_epoch: 10 s}\n" + SERVE.format(rate=200)
+            + "events:\n  - {at: 5 min, trip: lab/cdu-group-01/cdu}\n  - {at: 8 min, restore: lab/cdu-group-01/cdu}\n")
+    path = write(tmp_path, body)
+    res = simulate(path)
+    s = res.steps_table()
+    fac = load_layout(RACK)
+    p = ThermalParams.from_factory(fac)
+    before = s[s.time_s < 300]
+    t_trip = 300.0
+    # hand calculation: with no coolant flow the rack loop's coolant (one lumped node, C_coolant) takes
+    # the liquid heat; the GPUs sit at `position` x of the coolant's rise above the (still) supply, and
+    # their lumped metal warms with them: dT_r/dt = Q_liquid / (C_coolant + x N_gpu C_gpu) and
+    # dT_gpu/dt = x dT_r/dt; a die follows a ramp of its coolant a time constant tau = C_gpu R behind
+    x = float(p.position[0])
+    q_liq = heat_of(res, 299) * p.liquid_fraction[0]
+    c_total = float(p.c_rack_j_k[0] + x * p.num_gpus[0] * p.gpu_c_j_k[0])
+    rate_k_s = x * q_liq / c_total
+    tau_die = float(p.gpu_c_j_k[0] * p.gpu_r_k_w[0])
+    t0 = float(before["max_gpu_temp_c"].iloc[-1])
+    thr = float(fac.racks.gpu_throttle_c[0])
+    expected_s = (thr - t0) / rate_k_s + tau_die
+    after = s[s.time_s >= t_trip]
+    first = after[after.throttled_racks > 0]
+    assert len(first), "the trip never throttled the rack"
+    seen_s = float(first.time_s.iloc[0]) - t_trip
+    assert seen_s == pytest.approx(expected_s, abs=3.0)  # 1 s steps, 1 s throttle lag
+    # throttling costs tokens; after the restore the rack cools and serves at full clock again
+    during = s[(s.time_s > t_trip + seen_s + 20) & (s.time_s < 480)]
+    assert during["tokens_per_s"].mean() < before["tokens_per_s"].mean()
+    end = s[s.time_s > 1100]
+    assert (end["throttled_racks"] == 0).all()
+    assert end["tokens_per_s"].mean() == pytest.approx(before["tokens_per_s"].mean(), rel=0.02)
+    k = res.kpis()
+    assert k["tokens_lost"] > 0
+    assert k["throttled_rack_seconds"] > 0
+    assert [e["event"] for e in res.events] == ["trip lab/cdu-group-01/cdu", "restore lab/cdu-group-01/cdu"]
+    assert all(res.invariants.values()), res.invariant_messages
+
+
+def heat_of(res, t_s: float) -> float:
+    """Heat into the (single) rack at step ``t_s``: its input power (IT less the fabric's network racks)."""
+    fab = res.scenario.factory
+    from twin.fabric import build_fabric
+
+    net = build_fabric(fab).fabric_power_w()
+    return float(res.steps["it_w"][int(t_s)]) - net
+
+
+TRAINING = """
+run: {{duration: 4 min, physics_step: 1 s, serving_epoch: 10 s}}
+events:
+  - at: 0 s
+    training: {{racks: "*", duration: 4 min, period: 20 s, duty: 0.5, high: 0.95, low: 0.25}}
+{policies}"""
+
+
+def test_a_training_swing_at_the_meter_is_the_it_swing_through_the_losses(tmp_path):
+    res = simulate(write(tmp_path, TRAINING.format(policies="")), with_reference=False)
+    s = res.steps_table()
+    fac = load_layout(RACK)
+    r = fac.racks
+
+    def chain(level):
+        g = gpu_activity_power_w(level, 0.0, 1.0, r.gpu_idle_w, r.gpu_tdp_w)
+        it = rack_parts_power_w(g, HOST_CPU_LOAD_SERVING, r.num_gpus, r.gpu_idle_w, r.gpu_tdp_w, r.num_cpus,
+                                r.cpu_idle_w, r.cpu_tdp_w, r.fixed_idle_w, r.fixed_max_w)
+        return it[0], solve_power(fac, level, demand=(np.array([level]), np.ones(1), it, g)).chain_input_w
+
+    it_hi, ch_hi = chain(0.95)
+    it_lo, ch_lo = chain(0.25)
+    # hand calculation of the DC swing: 72 GPUs x (TDP - idle) x (high - low); the fixed parts of a
+    # GB200 rack are the same at idle and full load in the catalog, the host CPUs hold their load
+    dc = r.num_gpus[0] * (r.gpu_tdp_w[0] - r.gpu_idle_w[0]) * (0.95 - 0.25)
+    assert it_hi - it_lo == pytest.approx(dc, rel=1e-12)
+    # at the meter: the same swing through the shelves and the tree, as the steady solver gives it
+    swing = s["power_chain_w"].max() - s["power_chain_w"].min()
+    assert swing == pytest.approx(ch_hi - ch_lo, rel=1e-6)
+    assert 1.0 < swing / dc < 1.12  # PSU, UPS, transformer, busway and switchgear losses at the margin
+    pq = res.power_quality()
+    assert pq["max_ramp_w_per_s"] >= 0.9 * swing  # square wave at 1 s steps: the whole swing in one step
+    # a 20 s square wave (0.05 Hz) sampled each second: its odd harmonics from 0.15 Hz carry ~18 % of the
+    # fluctuation energy into the 0.1..0.5 Hz band (computed on the ideal wave)
+    ideal = np.where((np.arange(240) % 20) >= 10, 1.0, 0.0)
+    spec = np.abs(np.fft.rfft(ideal - ideal.mean())) ** 2
+    f = np.fft.rfftfreq(240, 1.0)
+    expected = spec[(f >= 0.1) & (f <= 0.5)].sum() / spec[1:].sum()
+    assert pq["band_share"] == pytest.approx(expected, abs=0.02)
+    assert pq["band_hz"] == [0.1, 0.5]
+
+
+def test_power_smoothing_holds_the_ramp_to_the_configured_rate(tmp_path):
+    ramp = 100.0  # W/s per GPU
+    pol = f"policies:\n  gpu_power_smoothing: {{floor: 50 %, ramp_up: {ramp:g} W/s, ramp_down: {ramp:g} W/s}}\n"
+    smooth = simulate(write(tmp_path, TRAINING.format(policies=pol), name="a.yaml"), with_reference=False)
+    raw = simulate(write(tmp_path, TRAINING.format(policies=""), name="b.yaml"), with_reference=False)
+    fac = load_layout(RACK)
+    r = fac.racks
+    # the rack's DC power per W of GPU power: N_gpu plus the fixed parts following the dynamic heat
+    span = r.num_gpus[0] * (r.gpu_tdp_w[0] - r.gpu_idle_w[0]) + r.num_cpus[0] * (r.cpu_tdp_w[0] - r.cpu_idle_w[0])
+    per_gpu_w = r.num_gpus[0] * (1 + (r.fixed_max_w[0] - r.fixed_idle_w[0]) / span)
+    s = smooth.steps_table()
+    dc_ramp = np.abs(np.diff(s["it_w"])).max()
+    assert dc_ramp <= ramp * per_gpu_w * 1.0 * 1.05  # at the rack inputs: plus the shelf losses
+    assert smooth.power_quality()["max_ramp_w_per_s"] < 0.3 * raw.power_quality()["max_ramp_w_per_s"]
+    # the floor: the GPUs never draw under 50 % of TDP
+    assert s["it_w"].min() >= 0.5 * r.gpu_tdp_w[0] * r.num_gpus[0]
+    assert smooth.energy_j > raw.energy_j  # filler work burns energy
+
+
+def test_a_site_cap_holds_the_meter_and_costs_tokens(tmp_path):
+    base = simulate(write(tmp_path, "run: {duration: 5 min}\n" + SERVE.format(rate=300), name="a.yaml"),
+                    with_reference=False)
+    p0 = float(base.steps_table()["meter_w"].mean())
+    cap = 0.9 * p0
+    body = "run: {duration: 5 min}\n" + SERVE.format(rate=300) + f"policies:\n  caps: [{{scope: site, cap: {cap} W}}]\n"
+    res = simulate(write(tmp_path, body, name="b.yaml"))
+    s = res.steps_table()
+    assert s["meter_w"].iloc[5:].max() <= cap * 1.005
+    assert res.kpis()["tokens_lost"] > 0
+    assert s["capped_racks"].iloc[5:].min() == 1
+
+
+def test_demand_response_reaches_its_target_within_the_ramp(tmp_path):
+    body = ("run: {duration: 6 min}\n" + SERVE.format(rate=300)
+            + "events:\n  - at: 1 min\n    demand_response: {target: 75 %, duration: 3 min, ramp: 30 s}\n")
+    res = simulate(write(tmp_path, body))
+    s = res.steps_table()
+    p0 = float(s[s.time_s < 60]["meter_w"].iloc[-1])
+    held = s[(s.time_s >= 95) & (s.time_s < 240)]
+    assert held["meter_w"].max() <= 0.75 * p0 * 1.01
+    assert held["meter_w"].mean() == pytest.approx(0.75 * p0, rel=0.03)
+    after = s[s.time_s > 300]
+    assert after["meter_w"].mean() > 0.95 * p0
+    assert res.kpis()["tokens_lost"] > 0
+
+
+def test_a_power_trip_drops_its_racks_and_their_load_moves_to_the_others(tmp_path):
+    body = ("run: {duration: 3 min}\n" + SERVE.format(rate=100)
+            + "events:\n  - {at: 1 min, trip: hall/pod/blk01A/bw01}\n  - {at: 2 min, trip: hall/pod/blk01B/bw01}\n")
+    res = simulate(write(tmp_path, body, layout=POD))
+    s = res.steps_table()
+    # 2N: one side's busway lost, the racks carry on on the other cord
+    assert (s[(s.time_s > 60) & (s.time_s < 120)]["unpowered_racks"] == 0).all()
+    # both sides lost: its four racks stop; the other racks take their requests
+    assert (s[s.time_s > 121]["unpowered_racks"] == 4).all()
+    d = res.deployments["chat"]
+    assert d["requests_arrived"] == pytest.approx(d["requests_served"] + d["requests_waiting_at_end"], rel=1e-9)
+    assert all(res.invariants.values()), res.invariant_messages
+
+
+def test_invariants_catch_a_broken_coupling(tmp_path, monkeypatch):
+    import twin.engine.coupled as coupled
+    from twin.serving.fluid_queue import EpochServing, FluidQueue, QueueState
+
+    path = write(tmp_path, "run: {duration: 2 min}\n" + SERVE.format(rate=60))
+    res = simulate(path, with_reference=False)
+    assert set(res.invariants) == {"energy_balance", "power_conserved_every_step", "requests_conserved", "no_nan"}
+    assert all(res.invariants.values())
+    # a coupling that loses 2 % of the racks' heat on the way to the cooling plant
+    real_step = coupled.step
+    monkeypatch.setattr(coupled, "step", lambda p, st, heat, *a, **k: real_step(p, st, heat * 0.98, *a, **k))
+    broken = simulate(path, with_reference=False)
+    assert broken.invariants["energy_balance"] is False
+    assert "off by" in broken.invariant_messages["energy_balance"]
+    monkeypatch.setattr(coupled, "step", real_step)
+    # a serving model that forgets its backlog
+    real_epoch = FluidQueue.epoch
+
+    def leaky(self, state, rate, dt, clock):
+        st, out = real_epoch(self, state, rate * 30, dt, clock)  # overloaded: a backlog builds
+        return QueueState(st.backlog * 0.5), EpochServing(**{**out.__dict__, "backlog": out.backlog * 0.5})
+
+    monkeypatch.setattr(FluidQueue, "epoch", leaky)
+    leaked = simulate(path, with_reference=False)
+    assert leaked.invariants["requests_conserved"] is False

@@ -1,0 +1,423 @@
+"""The coupled twin: tokens, power, heat and throttling in one time loop (DESIGN.md "Coupling").
+
+Each serving epoch (default 10 s) every deployment's replicas serve their arrivals at the clock
+their racks ran at in the previous epoch (:class:`twin.serving.fluid_queue.FluidQueue`), which
+gives each rack's share of time in compute- and memory-bound work. Then, at every physics step
+(default 1 s):
+
+1. events due are applied (trips and restores, setpoints, load steps, training jobs, demand response);
+2. each GPU's demanded power follows from its activity (:func:`twin.power.parts.gpu_activity_power_w`;
+   training racks from the job's phase), limited by the thermal-throttle curve at its last
+   temperature, by the layout's GPU caps, rack / hall / site caps and a demand-response target
+   (:mod:`twin.engine.limits`), and by power smoothing (:mod:`twin.power.smoothing`);
+3. rack IT power from its parts (:func:`twin.power.parts.rack_parts_power_w`) goes up the tree with
+   its losses (:func:`twin.power.network.solve_power`, with the tripped nodes);
+4. the cooling plant integrates temperatures over the step (:func:`twin.thermal.transient.step`,
+   with the tripped units and the weather at that time) and reports its own power;
+5. the clock of each rack over the epoch feeds the next serving epoch.
+
+The run starts from the steady state of its first epoch's load. Results
+(:class:`twin.engine.timeseries.SimResults`) hold every step, per-rack and per-component summaries, the
+event log and the invariants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from twin.engine.limits import group_clock, rack_cap_clock
+from twin.engine.scenario import Prepared, ServedDeployment, load_scenario, reference
+from twin.engine.timeseries import SimResults, StepRecorder
+from twin.fabric import build_fabric
+from twin.factory import NODE_KINDS
+from twin.power.losses import LossCurves
+from twin.power.network import solve_power
+from twin.power.parts import (
+    HOST_CPU_LOAD_SERVING,
+    MEMORY_BOUND_POWER,
+    gpu_activity_power_w,
+    rack_parts_power_w,
+)
+from twin.power.smoothing import SmoothingState, smooth_step
+from twin.scenario import Event, Scenario
+from twin.serving.fluid import PERCENTILE_SAMPLES, PERCENTILE_SEED, FluidModel
+from twin.serving.fluid_queue import FluidQueue, QueueState
+from twin.thermal.plant import Failures, ThermalParams
+from twin.thermal.steady import Ambient, solve_steady
+from twin.thermal.throttle import throttle_clock
+from twin.thermal.transient import SUBSTEP_FRACTION, initial_state, step, time_constants_s
+
+_COOLING_FIELD = {"cdu": "cdus", "cdu_pump": "cdu_pumps", "facility_pump": "fw_pumps",
+                  "dry_cooler": "dry_coolers", "trim_chiller": "trim_chillers", "crah": "crahs",
+                  "air_chiller": "air_chillers"}
+
+
+def simulate(scenario: str | Path | Scenario | Prepared, *,
+             progress: Callable[[float, float], None] | None = None,
+             with_reference: bool = True) -> SimResults:
+    """Run a scenario through the coupled twin; returns :class:`~twin.engine.timeseries.SimResults`.
+
+    Parameters
+    ----------
+    scenario : path, Scenario or Prepared
+        A scenario file (read and checked with :func:`twin.engine.scenario.load_scenario`) or records.
+    progress : callable(simulated_s, total_s), optional
+        Called as the run advances.
+    with_reference : bool
+        Also run the scenario without its events and policies, for ``tokens_lost`` (skipped when it
+        has none).
+
+    Raises
+    ------
+    InputError
+        A scenario file with problems (every one, with file:line).
+    """
+    prepared = _prepared(scenario)
+    res = _run(prepared, progress)
+    sc = prepared.scenario
+    has_extras = bool(sc.events or sc.policies.caps or sc.policies.smoothing)
+    if with_reference and has_extras:
+        ref = _run(reference(prepared), None)
+        res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens)
+    elif with_reference:
+        res = dataclasses.replace(res, reference_output_tokens=res.output_tokens)
+    return res
+
+
+def _prepared(scenario) -> Prepared:
+    if isinstance(scenario, Prepared):
+        return scenario
+    if isinstance(scenario, Scenario):
+        from twin.engine.scenario import prepare
+
+        return prepare(scenario)
+    return load_scenario(scenario)
+
+
+class _Server:
+    """One deployment's fluid serving state between epochs."""
+
+    def __init__(self, sd: ServedDeployment, start_hour: float) -> None:
+        self.sd = sd
+        perf = sd.perf
+        probe = sd.input_len.sample(PERCENTILE_SAMPLES, np.random.default_rng(PERCENTILE_SEED))
+        cv2 = float(np.var(probe)) / float(np.mean(probe)) ** 2
+        self.queue = FluidQueue(FluidModel(perf), sd.input_len.mean, sd.output_len.mean, cv2)
+        self.state = QueueState(np.zeros(sd.num_replicas))
+        wl = sd.plan.workload
+        from twin.serving.workload import Workload
+
+        self.shape, _ = Workload(rate_per_s=wl.rate_per_s, rate_profile=wl.profile)._profile()
+        self.hourly = np.asarray(wl.hourly_factor) if wl.hourly_factor else None
+        self.start_hour = start_hour
+        self.factor = 1.0
+        self.arrived = self.served = self.tokens = 0.0
+
+    def rate(self, t_mid: float) -> float:
+        """Deployment arrival rate at time ``t_mid`` of the run. [requests/s]"""
+        wl = self.sd.plan.workload
+        r = wl.rate_per_s * float(self.shape(np.asarray(t_mid)))
+        if self.hourly is not None:
+            h = int(((self.start_hour * 3600.0 + t_mid) // 3600.0) % 24)
+            r *= float(self.hourly[h])
+        return r * self.factor
+
+    def epoch(self, t0: float, dt: float, replica_clock: np.ndarray):
+        sd = self.sd
+        up = replica_clock > 0
+        n_up = int(up.sum())
+        lam = np.zeros(sd.num_replicas)
+        backlog = self.state.backlog
+        if n_up:
+            lam[up] = self.rate(t0 + 0.5 * dt) / n_up
+            # a down replica's backlog goes to the live ones (the load balancer retries them)
+            stranded = float(backlog[~up].sum())
+            if stranded:
+                backlog = np.where(up, backlog + stranded / n_up, 0.0)
+        self.state, out = self.queue.epoch(QueueState(backlog), lam, dt, replica_clock)
+        self.arrived += float(out.arrived.sum())
+        self.served += float(out.served_per_s.sum()) * dt
+        self.tokens += float(out.output_tokens.sum())
+        return out
+
+
+def _duty_overlap(t: float, dt: float, start: float, period: float, duty: float) -> float:
+    """Share of ``[t, t + dt)`` inside the high phases ``[start + k P, start + k P + duty P)``."""
+    def high_until(x: float) -> float:  # high time in [start, x]
+        if x <= start:
+            return 0.0
+        n, r = divmod(x - start, period)
+        return n * duty * period + min(r, duty * period)
+
+    return (high_until(t + dt) - high_until(t)) / dt
+
+
+def _run(prepared: Prepared, progress) -> SimResults:
+    sc = prepared.scenario
+    fac = sc.factory
+    racks = fac.racks
+    n_racks = len(racks)
+    run = sc.run
+    dt = run.physics_step_s
+    per_epoch = int(round(run.serving_epoch_s / dt))
+    n_steps = int(math.ceil(run.duration_s / dt - 1e-9))
+    curves = LossCurves.from_models(fac.loss_models)
+    fabric = build_fabric(fac)
+    network_w = fabric.fabric_power_w()
+    extra_heat = np.asarray(fabric.rack_power_w(), dtype=float)
+    p = ThermalParams.from_factory(fac) if fac.cooling is not None else None
+    failures = Failures.none(p) if p is not None else None
+    loop_air = _loop_air(p, fabric) if p is not None else None
+    sub_key, substep = None, None
+    net_ratio = None
+    n_nodes = len(fac.power)
+    failed = np.zeros(n_nodes, dtype=bool)
+    module_loss = np.zeros(n_nodes)
+    servers = [_Server(sd, run.start_hour) for sd in prepared.served]
+    serving_rack = np.zeros(n_racks, dtype=bool)
+    for sd in prepared.served:
+        serving_rack[sd.plan.racks] = True
+    pol = sc.policies
+    smooth = pol.smoothing
+    smoothed = np.zeros(n_racks, dtype=bool)
+    if smooth is not None:
+        smoothed[smooth.racks] = True
+    s_state = SmoothingState(np.zeros(n_racks), np.zeros(n_racks))
+    events = list(sc.events)
+    ev_i = 0
+    trainings: list[Event] = []
+    dr: Event | None = None
+    dr_start_w = 0.0
+    last_meter_w = None
+    last_ratio = 1.0  # rack IT (DC) / meter power
+    weather = sc.weather
+    amb0 = (Ambient(fac.cooling.ambient_dry_bulb_c, fac.cooling.ambient_relative_humidity)
+            if fac.cooling else None)
+    rec = StepRecorder(n_steps, n_racks, n_nodes, p.num_loops if p is not None else 0)
+    log: list[dict] = []
+    compute = np.zeros(n_racks)
+    memory = np.zeros(n_racks)
+    cpu_load = np.zeros(n_racks)
+    serve_clock = np.ones(n_racks)
+    clock_sum = np.zeros(n_racks)
+    tstate = None
+    temps = np.full(n_racks, np.nan)
+    wall0 = time.perf_counter()
+    epoch_tokens_s = 0.0
+    ttft_mean = tpot_mean = math.nan
+    throttle_c = racks.gpu_throttle_c
+    gpu_idle, gpu_tdp = racks.gpu_idle_w, racks.gpu_tdp_w
+    ng = racks.num_gpus
+    layout_cap_clock_needed = bool(np.any(racks.gpu_cap_w < racks.gpu_tdp_w))
+    for k in range(n_steps):
+        t = k * dt
+        h = min(dt, run.duration_s - t)
+        # ---------------------------------------------------------------- serving epoch
+        if k % per_epoch == 0:
+            e_len = min(run.serving_epoch_s, run.duration_s - t)
+            if k > 0:
+                serve_clock = clock_sum / per_epoch
+            clock_sum = np.zeros(n_racks)
+            compute[:] = 0.0
+            memory[:] = 0.0
+            cpu_load[:] = 0.0
+            tok = 0.0
+            w_ttft = w_tpot = w_n = 0.0
+            for srv in servers:
+                sd = srv.sd
+                rc = sd.replica_min(serve_clock)
+                out = srv.epoch(t, e_len, rc)
+                compute += sd.rack_mean(out.compute, n_racks)
+                memory += sd.rack_mean(out.memory, n_racks)
+                cpu_load += sd.rack_mean(np.where(rc > 0, HOST_CPU_LOAD_SERVING, 0.0), n_racks)
+                rec.add_rack_tokens(np.bincount(sd.pair_rack, weights=out.output_tokens[sd.pair_replica]
+                                                / np.bincount(sd.pair_replica)[sd.pair_replica],
+                                                minlength=n_racks))
+                tok += float(out.output_tokens.sum())
+                x = out.served_per_s
+                ok = x > 0
+                w_n += float(x[ok].sum())
+                w_ttft += float((x[ok] * out.ttft_s[ok]).sum())
+                w_tpot += float((x[ok] * out.tpot_s[ok]).sum())
+                rec.add_deployment_epoch(sd.plan.name, out, e_len, sd.plan.slo_ttft_s, sd.plan.slo_tpot_s)
+            epoch_tokens_s = tok / e_len if e_len > 0 else 0.0
+            ttft_mean = w_ttft / w_n if w_n > 0 else math.nan
+            tpot_mean = w_tpot / w_n if w_n > 0 else math.nan
+        # ---------------------------------------------------------------- events
+        while ev_i < len(events) and events[ev_i].time_s <= t + 1e-9:
+            e = events[ev_i]
+            ev_i += 1
+            log.append({"time_s": e.time_s, "event": e.label})
+            if e.kind in ("trip", "restore"):
+                sign = 1 if e.kind == "trip" else -1
+                if e.component_kind == "ups_module":
+                    module_loss[e.index] = np.clip(module_loss[e.index] + sign * e.count, 0,
+                                                   fac.power.num_modules[e.index])
+                elif e.component_kind in _COOLING_FIELD:
+                    key = _COOLING_FIELD[e.component_kind]
+                    arr = getattr(failures, key).copy()
+                    arr[e.index] = max(arr[e.index] + sign * e.count, 0)
+                    failures = failures.with_(**{key: arr})
+                else:
+                    failed[e.index] = e.kind == "trip"
+            elif e.kind == "setpoint":
+                groups = p.group_loop == e.loop
+                changes = {}
+                if "fw_supply_c" in e.values:
+                    fw = p.fw_supply_c.copy()
+                    fw[e.loop] = e.values["fw_supply_c"]
+                    changes["fw_supply_c"] = fw
+                if "rack_supply_c" in e.values:
+                    rs = p.rack_supply_c.copy()
+                    rs[groups] = e.values["rack_supply_c"]
+                    changes["rack_supply_c"] = rs
+                p = dataclasses.replace(p, **changes)
+            elif e.kind == "load_step":
+                servers[e.deployment].factor = e.factor
+            elif e.kind == "training":
+                trainings.append(e)
+            elif e.kind == "demand_response":
+                dr = e
+                dr_start_w = last_meter_w if last_meter_w is not None else math.nan
+        if dr is not None and t >= dr.end_s - 1e-9:
+            log.append({"time_s": dr.end_s, "event": "demand response ends"})
+            dr = None
+        trainings = [e for e in trainings if t < e.end_s - 1e-9]
+        # ---------------------------------------------------------------- GPU demand and limits
+        load = np.minimum(compute + MEMORY_BOUND_POWER * memory, 1.0)
+        cpu = cpu_load.copy()
+        for e in trainings:
+            share = _duty_overlap(t - e.time_s, h, 0.0, e.period_s, e.duty)
+            load[e.racks] = e.low + (e.high - e.low) * share
+            cpu[e.racks] = HOST_CPU_LOAD_SERVING
+        c = np.ones(n_racks)
+        if tstate is not None:
+            c = np.minimum(c, throttle_clock(temps, throttle_c, pol.throttle.excess_k,
+                                             pol.throttle.clock_factor))
+        thermal_clock = c.copy()
+        if layout_cap_clock_needed:
+            dyn = (gpu_tdp - gpu_idle) * load
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cap_c = np.where(dyn > 0,
+                                 np.cbrt(np.clip((racks.gpu_cap_w - gpu_idle) / np.where(dyn > 0, dyn, 1),
+                                                 0, None)), 1.0)
+            c = np.minimum(c, np.minimum(cap_c, 1.0))
+        a_w = _rack_it(np.zeros(n_racks), load, cpu, racks)
+        b_w = _rack_it(np.ones(n_racks), load, cpu, racks) - a_w
+        capped = np.zeros(n_racks, dtype=bool)
+        for cap in pol.caps:
+            if cap.scope == "rack":
+                shelf = rec.last_shelf_ratio[cap.racks]
+                cc = rack_cap_clock(a_w[cap.racks], b_w[cap.racks], cap.cap_w / shelf)
+                capped[cap.racks] |= cc < c[cap.racks] - 1e-12
+                c[cap.racks] = np.minimum(c[cap.racks], cc)
+            else:
+                if cap.scope == "site":
+                    if last_meter_w is None:
+                        continue
+                    scale, budget = np.ones(len(cap.racks)), cap.cap_w * last_ratio
+                else:  # a hall's racks at their cords: DC IT times each rack's shelf ratio
+                    scale, budget = rec.last_shelf_ratio[cap.racks], cap.cap_w
+                cg = group_clock(a_w[cap.racks] * scale, b_w[cap.racks] * scale, c[cap.racks], budget)
+                new = np.minimum(c[cap.racks], cg)
+                capped[cap.racks] |= new < c[cap.racks] - 1e-12
+                c[cap.racks] = new
+        if dr is not None and np.isfinite(dr_start_w):
+            frac = 1.0 if dr.ramp_s <= 0 else min(1.0, (t + h - dr.time_s) / dr.ramp_s)
+            target_meter = dr_start_w * (1.0 - (1.0 - dr.fraction) * frac)
+            budget = target_meter * last_ratio
+            cg = group_clock(a_w, b_w, c, budget)
+            new = np.minimum(c, cg)
+            capped |= new < c - 1e-12
+            c = new
+        c = np.maximum(c, np.where(load > 0, racks.gpu_min_clock, 0.0))
+        gpu_w = gpu_activity_power_w(load, 0.0, c, gpu_idle, gpu_tdp, memory_power=1.0)
+        if smooth is not None:
+            drawn, s_new = smooth_step(gpu_w[smoothed], SmoothingState(s_state.power_w[smoothed],
+                                                                        s_state.hold_s[smoothed]),
+                                       h, smooth.floor_fraction * gpu_tdp[smoothed], smooth.ramp_up_w_s,
+                                       smooth.ramp_down_w_s, smooth.ramp_down_hysteresis_s)
+            if k == 0:
+                drawn = gpu_w[smoothed]
+                s_new = SmoothingState(drawn.copy(), np.zeros(len(drawn)))
+            # a GPU held below its demand by the ramp-up limit runs slower:
+            # its clock fits the power it may draw
+            short = drawn < gpu_w[smoothed] - 1e-9
+            dyn = (gpu_tdp[smoothed] - gpu_idle[smoothed]) * load[smoothed]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c_fit = np.cbrt(np.clip((drawn - gpu_idle[smoothed]) / np.where(dyn > 0, dyn, 1), 0, 1))
+            cs = c[smoothed]
+            c[smoothed] = np.where(short, np.minimum(cs, c_fit), cs)
+            gpu_w[smoothed] = drawn
+            pw = s_state.power_w.copy()
+            hold = s_state.hold_s.copy()
+            pw[smoothed], hold[smoothed] = s_new.power_w, s_new.hold_s
+            s_state = SmoothingState(pw, hold)
+        it_w = rack_parts_power_w(gpu_w, cpu, ng, gpu_idle, gpu_tdp, racks.num_cpus, racks.cpu_idle_w,
+                                  racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+        # ---------------------------------------------------------------- power tree
+        flow = solve_power(fac, load, failed_nodes=failed, module_loss=module_loss, curves=curves,
+                           demand=(load, c, it_w, gpu_w))
+        powered = flow.rack_powered
+        c = np.where(powered, c, 0.0)
+        clock_sum += c
+        heat = np.where(powered, flow.rack_input_w, 0.0) + extra_heat
+        gpu_heat = np.where(powered, gpu_w, 0.0)
+        chain_w = flow.chain_input_w
+        if net_ratio is None:
+            # the network racks are not in the tree: their share of the losses is taken at the chain's
+            # loss ratio of the first step and held (a swing of the compute racks does not swing it)
+            net_ratio = chain_w / flow.it_power_w if flow.it_power_w > 0 else 1.0
+        power_chain = chain_w + network_w * net_ratio
+        # ---------------------------------------------------------------- cooling
+        cooling_w = 0.0
+        th_out = None
+        amb = amb0
+        if weather is not None:
+            db, rh = weather.at(t + 0.5 * h)
+            amb = Ambient(float(db), float(rh))
+        if p is not None:
+            if tstate is None:
+                st = solve_steady(p, heat, gpu_heat, amb, failures, loop_air)
+                tstate = initial_state(p, st)
+            # the network's shortest time constant changes only with failures and setpoints
+            if sub_key is None or sub_key[0] is not failures or sub_key[1] is not p:
+                sub_key, substep = (failures, p), SUBSTEP_FRACTION * time_constants_s(p, failures)
+            tstate, th_out = step(p, tstate, heat, amb, h, gpu_power_w=gpu_heat, failures=failures,
+                                  loop_air_heat_w=loop_air, max_substep_s=substep)
+            temps = th_out.gpu_temp_c
+            cooling_w = float(th_out.cooling_power_w.sum())
+            rec.add_cooled_heat(h, float(heat[p.rack_loop >= 0].sum()) + float(loop_air.sum()))
+        meter = power_chain + cooling_w
+        last_meter_w = meter
+        it_total = flow.it_power_w + network_w
+        last_ratio = float(flow.it_dc_w.sum()) / meter if meter > 0 else 1.0
+        rec.record(k, t, h, flow=flow, fac=fac, it_w=it_total, chain_w=power_chain, cooling_w=cooling_w,
+                   meter_w=meter, th=th_out, temps=temps, thermal_clock=thermal_clock, capped=capped,
+                   clock=c, tokens_s=epoch_tokens_s, ttft_s=ttft_mean, tpot_s=tpot_mean,
+                   dry_bulb_c=amb.dry_bulb_c if amb else math.nan, network_w=network_w)
+        if progress is not None and (k % 500 == 0 or k == n_steps - 1):
+            progress(t + h, run.duration_s)
+    wall = time.perf_counter() - wall0
+    return rec.finish(sc, servers, log, wall, p)
+
+
+def _rack_it(clock: np.ndarray, load: np.ndarray, cpu: np.ndarray, racks) -> np.ndarray:
+    g = gpu_activity_power_w(load, 0.0, clock, racks.gpu_idle_w, racks.gpu_tdp_w, memory_power=1.0)
+    return rack_parts_power_w(g, cpu, racks.num_gpus, racks.gpu_idle_w, racks.gpu_tdp_w, racks.num_cpus,
+                              racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+
+
+def _loop_air(p: ThermalParams, fabric) -> np.ndarray:
+    """Network racks' heat into each hall's air, by loop (as in the steady evaluation)."""
+    air = fabric.network_power_w()
+    return np.array([air.get(lp.name, 0.0) for lp in p.loops])
+
+
+__all__ = ["simulate", "NODE_KINDS"]

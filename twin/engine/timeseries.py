@@ -1,0 +1,426 @@
+"""Results of a coupled run: every step, per rack, per power component, per deployment, events, invariants.
+
+:class:`StepRecorder` fills preallocated arrays as the engine steps (memory is fixed by the number of
+steps, not grown); :meth:`StepRecorder.finish` computes the run's figures and invariants once into
+:class:`SimResults`. Tables are pandas DataFrames built on demand; :meth:`SimResults.to_parquet`
+writes them to a folder atomically (a temporary folder renamed into place, so a failed or
+interrupted run leaves nothing half-written).
+
+Invariants of every run (``SimResults.invariants``):
+
+- ``energy_balance``: over the run, the heat the power model put into the cooled halls plus the pump
+  work equals the heat rejected by the liquid loops, the heat the air side removed or left unmet, and
+  the change of heat stored in coolant and metal, to 0.1 % of the IT energy (two independent sums:
+  the power model's rack heat, the thermal model's bookkeeping);
+- ``power_conserved_every_step``: at every step the tree's input equals the racks' cords plus every
+  energised node's loss, to 1e-9;
+- ``requests_conserved``: per deployment, requests arrived = served + waiting (backlog);
+- ``no_nan``: every recorded step figure is a number (temperatures may be +inf for a runaway).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Relative tolerance of the energy balance over a run (the issue's 0.1 %).
+ENERGY_RTOL = 1e-3
+#: Relative tolerance of the power balance at every step.
+POWER_RTOL = 1e-9
+#: Frequency band of power fluctuations that grid operators watch (0.1-20 Hz: arXiv 2508.14318). [Hz]
+GRID_BAND_HZ = (0.1, 20.0)
+
+_STEP_COLUMNS = ("time_s", "meter_w", "it_w", "power_chain_w", "cooling_w", "losses_w", "heat_rejected_w",
+                 "tokens_per_s", "ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c", "throttled_racks",
+                 "capped_racks", "unpowered_racks", "overloaded_components", "dry_bulb_c", "water_kg_s",
+                 "power_residual_w")
+
+
+class StepRecorder:
+    """Preallocated per-step, per-rack and per-node records of one run."""
+
+    def __init__(self, n_steps: int, n_racks: int, n_nodes: int, n_loops: int) -> None:
+        self.n = n_steps
+        self.steps = {c: np.zeros(n_steps) for c in _STEP_COLUMNS}
+        self.rack_energy_j = np.zeros(n_racks)
+        self.rack_max_temp_c = np.full(n_racks, -np.inf)
+        self.rack_throttled_s = np.zeros(n_racks)
+        self.rack_capped_s = np.zeros(n_racks)
+        self.rack_unpowered_s = np.zeros(n_racks)
+        self.rack_tokens = np.zeros(n_racks)
+        self.rack_clock_s = np.zeros(n_racks)
+        self.node_peak_loading = np.zeros(n_nodes)
+        self.last_shelf_ratio = np.ones(n_racks)
+        self.e_it_cooled_j = 0.0
+        self.e_pump_j = 0.0
+        self.e_rejected_j = 0.0
+        self.e_air_j = 0.0
+        self.e_stored_j = 0.0
+        self.e_it_j = 0.0
+        self.e_meter_j = 0.0
+        self.e_cooling_j = 0.0
+        self.water_kg = 0.0
+        self.elapsed_s = 0.0
+        self.deployments: dict[str, dict] = {}
+
+    def add_rack_tokens(self, tokens: np.ndarray) -> None:
+        """Add the tokens each rack produced over a step to its total."""
+        self.rack_tokens += tokens
+
+    def add_deployment_epoch(self, name: str, out, dt: float, slo_ttft_s, slo_tpot_s) -> None:
+        """Accumulate one serving epoch of deployment ``name``: requests, tokens, latencies, SLO hits."""
+        d = self.deployments.setdefault(name, {"arrived": 0.0, "served": 0.0, "tokens": 0.0, "w_ttft": 0.0,
+                                               "w_tpot": 0.0, "met": 0.0, "ttft": [], "tpot": [], "w": [],
+                                               "backlog": 0.0, "slo_ttft_s": slo_ttft_s,
+                                               "slo_tpot_s": slo_tpot_s})
+        x = out.served_per_s * dt
+        ok = x > 0
+        d["arrived"] += float(out.arrived.sum())
+        d["served"] += float(x.sum())
+        d["tokens"] += float(out.output_tokens.sum())
+        d["backlog"] = float(out.backlog.sum())
+        if ok.any():
+            d["w_ttft"] += float((x[ok] * out.ttft_s[ok]).sum())
+            d["w_tpot"] += float((x[ok] * out.tpot_s[ok]).sum())
+            met = np.ones(int(ok.sum()), dtype=bool)
+            if slo_ttft_s is not None:
+                met &= out.ttft_s[ok] <= slo_ttft_s
+            if slo_tpot_s is not None:
+                met &= out.tpot_s[ok] <= slo_tpot_s
+            d["met"] += float(x[ok][met].sum())
+            # distinct (ttft, tpot) per epoch, weighted by requests served
+            key_t, idx = np.unique(np.round(out.ttft_s[ok], 9), return_inverse=True)
+            w = np.bincount(idx.reshape(-1), weights=x[ok])
+            tp = np.bincount(idx.reshape(-1), weights=x[ok] * out.tpot_s[ok]) / np.maximum(w, 1e-300)
+            d["ttft"].append(key_t)
+            d["tpot"].append(tp)
+            d["w"].append(w)
+
+    def record(self, k: int, t: float, h: float, *, flow, fac, it_w, chain_w, cooling_w, meter_w, th, temps,
+               thermal_clock, capped, clock, tokens_s, ttft_s, tpot_s, dry_bulb_c, network_w) -> None:
+        """Record step ``k`` at time ``t`` (length ``h``) in the step table and the running totals."""
+        s = self.steps
+        s["time_s"][k] = t
+        s["meter_w"][k] = meter_w
+        s["it_w"][k] = it_w
+        s["power_chain_w"][k] = chain_w
+        s["cooling_w"][k] = cooling_w
+        s["losses_w"][k] = chain_w - it_w
+        s["tokens_per_s"][k] = tokens_s
+        s["ttft_mean_s"][k] = ttft_s
+        s["tpot_mean_s"][k] = tpot_s
+        finite = temps[np.isfinite(temps) | (temps == np.inf)]
+        s["max_gpu_temp_c"][k] = float(finite.max()) if finite.size else math.nan
+        throttled = thermal_clock < 1.0 - 1e-12
+        s["throttled_racks"][k] = int(throttled.sum())
+        s["capped_racks"][k] = int(capped.sum())
+        unpowered = ~flow.rack_powered
+        s["unpowered_racks"][k] = int(unpowered.sum())
+        rating = flow.node_rating_w
+        alive = flow.node_alive & (rating > 0)
+        loading = np.divide(flow.node_load_w, rating, out=np.zeros_like(rating), where=alive)
+        s["overloaded_components"][k] = int((loading > 1.0 + 1e-9).sum())
+        np.maximum(self.node_peak_loading, loading, out=self.node_peak_loading)
+        s["dry_bulb_c"][k] = dry_bulb_c
+        # power balance of the tree: sources = cords + losses of every energised node
+        src = float(flow.node_input_w[flow.node_is_source].sum())
+        s["power_residual_w"][k] = (src - float(flow.cord_w.sum())
+                                    - float(flow.node_loss_w[flow.node_alive].sum()))
+        powered = flow.rack_powered
+        self.last_shelf_ratio = np.where(powered & (flow.it_dc_w > 0),
+                                         np.divide(flow.rack_input_w, flow.it_dc_w,
+                                                   out=np.ones_like(flow.it_dc_w), where=flow.it_dc_w > 0),
+                                         self.last_shelf_ratio)
+        self.rack_energy_j += h * flow.rack_input_w
+        self.rack_throttled_s += h * throttled
+        self.rack_capped_s += h * capped
+        self.rack_unpowered_s += h * unpowered
+        self.rack_clock_s += h * clock
+        np.fmax(self.rack_max_temp_c, np.where(np.isnan(temps), -np.inf, temps), out=self.rack_max_temp_c)
+        self.e_it_j += h * it_w
+        self.e_meter_j += h * meter_w
+        self.e_cooling_j += h * cooling_w
+        self.elapsed_s += h
+        if th is not None:
+            rej = float(th.heat_rejected_w.sum()) + float(th.air_heat_removed_w.sum())
+            s["heat_rejected_w"][k] = rej
+            s["water_kg_s"][k] = float(th.water_kg_s.sum())
+            self.water_kg += h * float(th.water_kg_s.sum())
+            self.e_rejected_j += float(th.facility_out_j.sum())
+            self.e_air_j += h * float(th.air_heat_removed_w.sum() + th.air_unmet_w.sum())
+            self.e_stored_j += float(th.secondary_stored_j.sum() + th.facility_stored_j.sum())
+            self.e_pump_j += float(th.pump_work_j.sum())
+
+    def add_cooled_heat(self, h: float, heat_in_loops_w: float) -> None:
+        """Add the IT heat that went into the cooling loops over a step of length ``h``."""
+        self.e_it_cooled_j += h * heat_in_loops_w
+
+    def finish(self, scenario, servers, log: list[dict], wall_s: float, params) -> SimResults:
+        """Check the run's invariants and assemble its :class:`SimResults`."""
+        s = self.steps
+        dt = scenario.run.physics_step_s
+        inv: dict[str, str | None] = {}
+        if params is not None:
+            lhs = self.e_it_cooled_j + self.e_pump_j
+            rhs = self.e_rejected_j + self.e_air_j + self.e_stored_j
+            err = abs(lhs - rhs)
+            inv["energy_balance"] = None if err <= ENERGY_RTOL * max(self.e_it_cooled_j, 1.0) else (
+                f"heat in {lhs / 3.6e9:.6g} MWh (IT heat in cooled halls + pump work) != out + stored "
+                f"{rhs / 3.6e9:.6g} MWh: off by {err / max(lhs, 1.0):.3%}")
+        else:
+            inv["energy_balance"] = None
+        res = np.abs(s["power_residual_w"])
+        worst = int(np.argmax(res)) if len(res) else 0
+        inv["power_conserved_every_step"] = None if (
+            not len(res) or res[worst] <= 1e-6 + POWER_RTOL * max(s["power_chain_w"][worst], 1.0)
+        ) else (f"at t = {s['time_s'][worst]:g} s the tree's sources differ from "
+                f"cords + losses by {res[worst]:.3g} W")
+        bad = [f"{n}: arrived {d['arrived']:.6g} != served {d['served']:.6g} + waiting {d['backlog']:.6g}"
+               for n, d in self.deployments.items()
+               if abs(d["arrived"] - d["served"] - d["backlog"]) > 1e-6 * max(d["arrived"], 1.0)]
+        inv["requests_conserved"] = "; ".join(bad) or None
+        nan_cols = [c for c in _STEP_COLUMNS if c not in ("ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c",
+                                                          "dry_bulb_c") and np.isnan(s[c]).any()]
+        inv["no_nan"] = f"NaN in {', '.join(nan_cols)}" if nan_cols else None
+        deps = {}
+        for n, d in self.deployments.items():
+            served = d["served"]
+            ttft = np.concatenate(d["ttft"]) if d["ttft"] else np.zeros(0)
+            tpot = np.concatenate(d["tpot"]) if d["tpot"] else np.zeros(0)
+            w = np.concatenate(d["w"]) if d["w"] else np.zeros(0)
+            deps[n] = {
+                "requests_arrived": d["arrived"], "requests_served": served,
+                "requests_waiting_at_end": d["backlog"],
+                "output_tokens": d["tokens"],
+                "ttft_mean_s": d["w_ttft"] / served if served > 0 else None,
+                "tpot_mean_s": d["w_tpot"] / served if served > 0 else None,
+                "ttft_p99_of_epoch_means_s": _wq(ttft, w, 0.99),
+                "tpot_p99_of_epoch_means_s": _wq(tpot, w, 0.99),
+                "slo_ttft_s": d["slo_ttft_s"], "slo_tpot_s": d["slo_tpot_s"],
+                "slo_met_share": (d["met"] / served
+                                  if served > 0 and (d["slo_ttft_s"] or d["slo_tpot_s"]) else None),
+            }
+        return SimResults(
+            scenario=scenario, steps={c: v.copy() for c, v in s.items()}, physics_step_s=dt,
+            rack_energy_j=self.rack_energy_j, rack_max_temp_c=np.where(np.isfinite(self.rack_max_temp_c) |
+                                                                        (self.rack_max_temp_c == np.inf),
+                                                                        self.rack_max_temp_c, np.nan),
+            rack_throttled_s=self.rack_throttled_s, rack_capped_s=self.rack_capped_s,
+            rack_unpowered_s=self.rack_unpowered_s, rack_tokens=self.rack_tokens,
+            rack_mean_clock=self.rack_clock_s / max(self.elapsed_s, 1e-300),
+            node_peak_loading=self.node_peak_loading, deployments=deps, events=log,
+            energy_j=self.e_meter_j, it_energy_j=self.e_it_j, cooling_energy_j=self.e_cooling_j,
+            water_kg=self.water_kg, wall_s=wall_s, invariant_messages=inv,
+        )
+
+
+def _wq(values: np.ndarray, weights: np.ndarray, q: float) -> float | None:
+    """Weighted quantile ``q`` of ``values`` (None when empty)."""
+    ok = np.isfinite(values) & (weights > 0)
+    if not ok.any():
+        return None
+    v, w = values[ok], weights[ok]
+    order = np.argsort(v)
+    cw = np.cumsum(w[order])
+    return float(v[order][np.searchsorted(cw, q * cw[-1])])
+
+
+@dataclass(frozen=True)
+class SimResults:
+    """One coupled run (see the module notes). Powers in W, energies in J, times in s."""
+
+    scenario: object
+    steps: dict[str, np.ndarray]
+    physics_step_s: float
+    rack_energy_j: np.ndarray
+    rack_max_temp_c: np.ndarray
+    rack_throttled_s: np.ndarray
+    rack_capped_s: np.ndarray
+    rack_unpowered_s: np.ndarray
+    rack_tokens: np.ndarray
+    rack_mean_clock: np.ndarray
+    node_peak_loading: np.ndarray
+    deployments: dict[str, dict]
+    events: list[dict]
+    energy_j: float  # at the meter
+    it_energy_j: float
+    cooling_energy_j: float
+    water_kg: float
+    wall_s: float
+    invariant_messages: dict[str, str | None] = field(default_factory=dict)
+    reference_output_tokens: float | None = None
+
+    # ------------------------------------------------------------------ headline figures
+    @property
+    def duration_s(self) -> float:
+        """Simulated time. [s]"""
+        return float(self.scenario.run.duration_s)
+
+    @property
+    def output_tokens(self) -> float:
+        """Tokens generated over the run, every deployment."""
+        return float(sum(d["output_tokens"] for d in self.deployments.values()))
+
+    @property
+    def tokens_lost(self) -> float | None:
+        """Output tokens the events and policies cost, against the same scenario without them."""
+        if self.reference_output_tokens is None:
+            return None
+        return self.reference_output_tokens - self.output_tokens
+
+    @property
+    def invariants(self) -> dict[str, bool]:
+        """Invariant name -> passed."""
+        return {k: v is None for k, v in self.invariant_messages.items()}
+
+    @property
+    def pue(self) -> float | None:
+        """Energy at the meter over IT energy, over the run (annual PUE for a year-long run)."""
+        return self.energy_j / self.it_energy_j if self.it_energy_j > 0 else None
+
+    @property
+    def wue_l_per_kwh(self) -> float:
+        """Water evaporated per IT kWh (The Green Grid's WUE, site water only). [L/kWh]"""
+        return self.water_kg / (self.it_energy_j / 3.6e6) if self.it_energy_j > 0 else 0.0
+
+    def power_quality(self) -> dict:
+        """Ramps and swings of the meter power, and where its fluctuation energy lies in frequency.
+
+        ``band_share`` is the share of the fluctuation energy (variance of the meter power) in the
+        grid band :data:`GRID_BAND_HZ` as far as the step resolves it (up to the Nyquist frequency
+        ``1 / (2 dt)``; a 1 s step resolves up to 0.5 Hz).
+        """
+        p = self.steps["meter_w"]
+        dt = self.physics_step_s
+        nyq = 0.5 / dt
+        out = {"max_ramp_w_per_s": float(np.max(np.abs(np.diff(p))) / dt) if len(p) > 1 else 0.0,
+               "peak_to_peak_w": float(p.max() - p.min()) if len(p) else 0.0,
+               "resolved_up_to_hz": nyq, "band_hz": [GRID_BAND_HZ[0], min(GRID_BAND_HZ[1], nyq)],
+               "band_share": None}
+        if len(p) >= 4:
+            x = p - p.mean()
+            spec = np.abs(np.fft.rfft(x)) ** 2
+            f = np.fft.rfftfreq(len(x), dt)
+            total = spec[1:].sum()
+            band = spec[(f >= GRID_BAND_HZ[0]) & (f <= GRID_BAND_HZ[1])].sum()
+            out["band_share"] = float(band / total) if total > 0 else 0.0
+        return out
+
+    def kpis(self) -> dict:
+        """The headline figures of the run (what ``--json`` leads with)."""
+        s = self.steps
+        temps = s["max_gpu_temp_c"]
+        finite_t = temps[~np.isnan(temps)]
+        annual = self.duration_s >= 365 * 86400.0 - 1.0
+        return {
+            "duration_s": self.duration_s,
+            "output_tokens": self.output_tokens,
+            "energy_j": self.energy_j,
+            "it_energy_j": self.it_energy_j,
+            "cooling_energy_j": self.cooling_energy_j,
+            "peak_power_w": float(s["meter_w"].max()) if self.steps["meter_w"].size else 0.0,
+            "mean_power_w": self.energy_j / self.duration_s if self.duration_s > 0 else 0.0,
+            "max_ramp_w_per_s": self.power_quality()["max_ramp_w_per_s"],
+            "max_gpu_temp_c": _json_float(float(finite_t.max())) if finite_t.size else None,
+            "throttled_rack_seconds": float(self.rack_throttled_s.sum()),
+            "capped_rack_seconds": float(self.rack_capped_s.sum()),
+            "unpowered_rack_seconds": float(self.rack_unpowered_s.sum()),
+            "tokens_lost": self.tokens_lost,
+            "pue": self.pue,
+            "annual_pue": self.pue if annual else None,
+            "wue_l_per_kwh": self.wue_l_per_kwh,
+            "peak_overloaded_components": (int(s["overloaded_components"].max())
+                                           if s["overloaded_components"].size else 0),
+        }
+
+    def to_dict(self) -> dict:
+        """KPIs, power quality, deployments, the event log, invariants (``--json``)."""
+        sc = self.scenario
+        return {
+            "scenario": sc.name,
+            "layout": sc.factory.name,
+            **self.kpis(),
+            "power_quality": self.power_quality(),
+            "deployments": self.deployments,
+            "events": self.events,
+            "invariants": self.invariants,
+            "invariant_failures": {k: v for k, v in self.invariant_messages.items() if v},
+            "wall_s": self.wall_s,
+            "simulated_s_per_wall_s": self.duration_s / self.wall_s if self.wall_s > 0 else None,
+        }
+
+    # ------------------------------------------------------------------ tables
+    def steps_table(self) -> pd.DataFrame:
+        """One row per physics step."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.steps)
+        df["pue"] = np.where(df["it_w"] > 0, df["meter_w"] / df["it_w"].where(df["it_w"] > 0, 1.0), np.nan)
+        return df
+
+    def racks_table(self) -> pd.DataFrame:
+        """One row per rack.
+
+        Energy, hottest GPU, throttled / capped / unpowered seconds, tokens, mean clock.
+        """
+        import pandas as pd
+
+        r = self.scenario.factory.racks
+        return pd.DataFrame({
+            "rack": r.name.astype(str), "hall": r.hall.astype(str), "row": r.row.astype(str),
+            "energy_j": self.rack_energy_j, "max_gpu_temp_c": self.rack_max_temp_c,
+            "throttled_s": self.rack_throttled_s, "capped_s": self.rack_capped_s,
+            "unpowered_s": self.rack_unpowered_s, "output_tokens": self.rack_tokens,
+            "mean_clock_factor": self.rack_mean_clock,
+        })
+
+    def components_table(self) -> pd.DataFrame:
+        """One row per power node: its peak loading over the run."""
+        import pandas as pd
+
+        from twin.factory import NODE_KINDS
+
+        t = self.scenario.factory.power
+        return pd.DataFrame({"component": t.name.astype(str), "kind": [NODE_KINDS[k] for k in t.kind],
+                             "rating_w": t.rating_w, "peak_loading": self.node_peak_loading})
+
+    def events_table(self) -> pd.DataFrame:
+        """The event log: time and what happened."""
+        import pandas as pd
+
+        return pd.DataFrame(self.events, columns=["time_s", "event"])
+
+    def to_parquet(self, folder: str | Path) -> list[Path]:
+        """Write steps, racks, components and events as Parquet into ``folder``, all or nothing.
+
+        The tables are written to a temporary folder beside ``folder`` and moved into place at the
+        end; an existing ``folder`` is replaced only then.
+        """
+        out = Path(folder)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+        try:
+            names = {"steps": self.steps_table, "racks": self.racks_table,
+                     "components": self.components_table, "events": self.events_table}
+            for name, table in names.items():
+                table().to_parquet(tmp / f"{name}.parquet", index=False)
+            if out.exists():
+                shutil.rmtree(out)
+            tmp.rename(out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return [out / f"{n}.parquet" for n in ("steps", "racks", "components", "events")]
+
+
+def _json_float(x: float) -> float | None:
+    return x if math.isfinite(x) else None
