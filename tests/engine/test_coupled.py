@@ -7,7 +7,6 @@ a training swing through the chain's losses, a ramp-rate limit), or conservation
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,12 @@ from twin.engine.coupled import simulate
 from twin.engine.scenario import load_scenario
 from twin.layout import load_layout
 from twin.power.network import solve_power
-from twin.power.parts import HOST_CPU_LOAD_SERVING, MEMORY_BOUND_POWER, gpu_activity_power_w, rack_parts_power_w
+from twin.power.parts import (
+    HOST_CPU_LOAD_SERVING,
+    MEMORY_BOUND_POWER,
+    gpu_activity_power_w,
+    rack_parts_power_w,
+)
 from twin.power.rack import rack_it_power_w
 from twin.serving.fluid import fluid_point
 from twin.serving.workload import Workload, parse_length
@@ -292,3 +296,25 @@ def test_invariants_catch_a_broken_coupling(tmp_path, monkeypatch):
     monkeypatch.setattr(FluidQueue, "epoch", leaky)
     leaked = simulate(path, with_reference=False)
     assert leaked.invariants["requests_conserved"] is False
+
+
+def test_discrete_coupling_off_reproduces_the_standalone_pool_request_by_request(tmp_path):
+    from twin.serving.pool import ServingPool
+
+    body = "run: {duration: 3 min, serving: discrete, seed: 7}\n" + SERVE.format(rate=40)
+    path = write(tmp_path, body)
+    res = simulate(path, with_reference=False)
+    sd = load_scenario(path).served[0]
+    wl = Workload(rate_per_s=40.0, input_len=parse_length("2048"), output_len=parse_length("256"),
+                  duration_s=180.0)
+    pool = ServingPool(sd.perf, wl.generate(np.random.default_rng(7)), sd.num_replicas)
+    pool.run()
+    alone, mine = pool.times(), res.request_times["chat"]
+    np.testing.assert_array_equal(mine.arrival_s, alone.arrival_s)
+    done = np.isfinite(mine.completed_s)
+    assert done.sum() > 0.9 * len(done)
+    np.testing.assert_allclose(mine.completed_s[done], alone.completed_s[done], rtol=1e-9)
+    np.testing.assert_allclose(mine.first_token_s[done], alone.first_token_s[done], rtol=1e-9)
+    d = res.deployments["chat"]
+    assert d["requests_arrived"] == d["requests_served"] + d["requests_waiting_at_end"] + d["requests_rejected"]
+    assert all(res.invariants.values()), res.invariant_messages

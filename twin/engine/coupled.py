@@ -47,7 +47,7 @@ from twin.power.parts import (
 from twin.power.smoothing import SmoothingState, smooth_step
 from twin.scenario import Event, Scenario
 from twin.serving.fluid import PERCENTILE_SAMPLES, PERCENTILE_SEED, FluidModel
-from twin.serving.fluid_queue import FluidQueue, QueueState
+from twin.serving.fluid_queue import EpochServing, FluidQueue, QueueState
 from twin.thermal.plant import Failures, ThermalParams
 from twin.thermal.steady import Ambient, solve_steady
 from twin.thermal.throttle import throttle_clock
@@ -147,6 +147,94 @@ class _Server:
         return out
 
 
+class _DiscreteServer(_Server):
+    """One deployment served request by request (:class:`twin.serving.pool.ServingPool`), epoch by epoch.
+
+    Arrivals are drawn once for the whole run from the deployment's rate (its profile, hourly
+    factors and load steps) by thinning a Poisson process at the peak rate (Lewis & Shedler 1979),
+    with the run's seed. A replica that is down runs at the lowest clock the pool takes (1/1000): its
+    queued requests wait for power to return (the pool routes round-robin; it does not re-route).
+    """
+
+    def __init__(self, sd: ServedDeployment, start_hour: float, run, steps: list[tuple[float, float]],
+                 seed: int) -> None:
+        super().__init__(sd, start_hour)
+        from twin.serving.workload import MAX_REQUESTS, Requests
+
+        wl = sd.plan.workload
+        peak = wl.rate_per_s * (max(wl.hourly_factor) if wl.hourly_factor else 1.0)
+        peak *= max([1.0] + [f for _, f in steps])
+        peak *= float(np.max(self.shape(np.linspace(0.0, run.duration_s, 4097))))
+        expected = peak * run.duration_s
+        if expected > MAX_REQUESTS:
+            from twin.errors import ServingInputError
+
+            raise ServingInputError(
+                f"deployment {sd.plan.name!r}: ~{expected:,.0f} requests at the peak rate; discrete serving "
+                f"simulates at most {MAX_REQUESTS:,} per run: use `run.serving: fluid` or a shorter run",
+                field="run.serving")
+        rng = np.random.default_rng(seed)
+        if self.hourly is None and not steps:
+            # the standalone simulator's own draw (twin.serve_sim with the same seed): same requests
+            from twin.serving.workload import Workload
+
+            reqs = Workload(rate_per_s=wl.rate_per_s, input_len=sd.input_len, output_len=sd.output_len,
+                            duration_s=run.duration_s, rate_profile=wl.profile).generate(rng)
+            self._start_pool(sd, reqs, run)
+            return
+        n_max = int(expected + 10 * math.sqrt(expected) + 10)
+        t = np.cumsum(rng.exponential(1.0 / peak, n_max)) if peak > 0 else np.zeros(0)
+        t = t[t < run.duration_s]
+        factor = np.ones(len(t))
+        for at, f in steps:
+            factor = np.where(t >= at, f, factor)
+        shape = np.asarray(self.shape(t), dtype=float) * factor
+        if self.hourly is not None:
+            shape = shape * self.hourly[((start_hour * 3600.0 + t) // 3600.0).astype(int) % 24]
+        t = t[rng.random(len(t)) < shape * wl.rate_per_s / peak]
+        n = len(t)
+        self._start_pool(sd, Requests(t, sd.input_len.sample(n, rng), sd.output_len.sample(n, rng),
+                                      input_dist=sd.input_len, output_dist=sd.output_len), run)
+
+    def _start_pool(self, sd: ServedDeployment, reqs, run) -> None:
+        from twin.serving.pool import ServingPool
+
+        self.reqs = reqs
+        self.pool = ServingPool(sd.perf, reqs, sd.num_replicas, activity_step_s=run.serving_epoch_s)
+
+    def epoch(self, t0: float, dt: float, replica_clock: np.ndarray) -> EpochServing:
+        """Advance the pool to ``t0 + dt`` at the replicas' clocks; activity and counts of the epoch."""
+        ea = self.pool.advance(t0 + dt, np.maximum(replica_clock, 1e-3))
+        times = self.pool.times()
+        done = (times.completed_s >= t0) & (times.completed_s < t0 + dt)
+        ttft = times.first_token_s[done] - times.arrival_s[done]
+        multi = done & (times.output_tokens > 1)
+        tpot = (times.completed_s[multi] - times.first_token_s[multi]) / (times.output_tokens[multi] - 1)
+        r = self.sd.num_replicas
+        n_done = float(ea.completed.sum())
+        out = EpochServing(
+            served_per_s=ea.completed / dt, output_tokens=ea.output_tokens.astype(float),
+            prefill_tokens=ea.prefill_tokens.astype(float), compute=ea.compute_s / dt,
+            memory=np.maximum(ea.busy_s - ea.compute_s, 0.0) / dt,
+            ttft_s=np.full(r, float(ttft.mean()) if len(ttft) else np.nan),
+            tpot_s=np.full(r, float(tpot.mean()) if len(tpot) else np.nan),
+            arrived=ea.arrived.astype(float), backlog=ea.in_flight.astype(float),
+            rejected=ea.rejected.astype(float))
+        self.arrived += float(ea.arrived.sum())
+        self.served += n_done
+        self.tokens += float(ea.output_tokens.sum())
+        return out
+
+    def request_stats(self) -> dict:
+        """Exact TTFT / TPOT distributions of every request completed in the run (discrete mode)."""
+        from twin.serving.metrics import summarize
+
+        s = summarize(self.pool.times(), self.sd.num_replicas * self.sd.deployment.num_gpus,
+                      slo_ttft_s=self.sd.plan.slo_ttft_s, slo_tpot_s=self.sd.plan.slo_tpot_s)
+        return {"ttft_s": s["ttft_s"], "tpot_s": s["tpot_s"], "e2e_s": s["e2e_s"],
+                "slo_attainment": s.get("slo_attainment")}
+
+
 def _duty_overlap(t: float, dt: float, start: float, period: float, duty: float) -> float:
     """Share of ``[t, t + dt)`` inside the high phases ``[start + k P, start + k P + duty P)``."""
     def high_until(x: float) -> float:  # high time in [start, x]
@@ -179,7 +267,13 @@ def _run(prepared: Prepared, progress) -> SimResults:
     n_nodes = len(fac.power)
     failed = np.zeros(n_nodes, dtype=bool)
     module_loss = np.zeros(n_nodes)
-    servers = [_Server(sd, run.start_hour) for sd in prepared.served]
+    if run.serving == "discrete":
+        steps_at = {i: [(e.time_s, e.factor) for e in sc.events if e.kind == "load_step" and e.deployment == i]
+                    for i in range(len(prepared.served))}
+        servers = [_DiscreteServer(sd, run.start_hour, run, steps_at[i], run.seed + i)
+                   for i, sd in enumerate(prepared.served)]
+    else:
+        servers = [_Server(sd, run.start_hour) for sd in prepared.served]
     serving_rack = np.zeros(n_racks, dtype=bool)
     for sd in prepared.served:
         serving_rack[sd.plan.racks] = True

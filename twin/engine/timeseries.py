@@ -14,7 +14,8 @@ Invariants of every run (``SimResults.invariants``):
   the power model's rack heat, the thermal model's bookkeeping);
 - ``power_conserved_every_step``: at every step the tree's input equals the racks' cords plus every
   energised node's loss, to 1e-9;
-- ``requests_conserved``: per deployment, requests arrived = served + waiting (backlog);
+- ``requests_conserved``: per deployment, requests arrived = served + in flight (waiting or running) +
+  rejected;
 - ``no_nan``: every recorded step figure is a number (temperatures may be +inf for a runaway).
 """
 
@@ -88,6 +89,8 @@ class StepRecorder:
         d["served"] += float(x.sum())
         d["tokens"] += float(out.output_tokens.sum())
         d["backlog"] = float(out.backlog.sum())
+        if out.rejected is not None:
+            d["rejected"] = d.get("rejected", 0.0) + float(out.rejected.sum())
         if ok.any():
             d["w_ttft"] += float((x[ok] * out.ttft_s[ok]).sum())
             d["w_tpot"] += float((x[ok] * out.tpot_s[ok]).sum())
@@ -184,9 +187,11 @@ class StepRecorder:
             not len(res) or res[worst] <= 1e-6 + POWER_RTOL * max(s["power_chain_w"][worst], 1.0)
         ) else (f"at t = {s['time_s'][worst]:g} s the tree's sources differ from "
                 f"cords + losses by {res[worst]:.3g} W")
-        bad = [f"{n}: arrived {d['arrived']:.6g} != served {d['served']:.6g} + waiting {d['backlog']:.6g}"
+        bad = [f"{n}: arrived {d['arrived']:.6g} != served {d['served']:.6g} + in flight {d['backlog']:.6g} "
+               f"+ rejected {d.get('rejected', 0.0):.6g}"
                for n, d in self.deployments.items()
-               if abs(d["arrived"] - d["served"] - d["backlog"]) > 1e-6 * max(d["arrived"], 1.0)]
+               if abs(d["arrived"] - d["served"] - d["backlog"] - d.get("rejected", 0.0))
+               > 1e-6 * max(d["arrived"], 1.0)]
         inv["requests_conserved"] = "; ".join(bad) or None
         nan_cols = [c for c in _STEP_COLUMNS if c not in ("ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c",
                                                           "dry_bulb_c") and np.isnan(s[c]).any()]
@@ -200,6 +205,7 @@ class StepRecorder:
             deps[n] = {
                 "requests_arrived": d["arrived"], "requests_served": served,
                 "requests_waiting_at_end": d["backlog"],
+                "requests_rejected": d.get("rejected", 0.0),
                 "output_tokens": d["tokens"],
                 "ttft_mean_s": d["w_ttft"] / served if served > 0 else None,
                 "tpot_mean_s": d["w_tpot"] / served if served > 0 else None,
@@ -209,6 +215,11 @@ class StepRecorder:
                 "slo_met_share": (d["met"] / served
                                   if served > 0 and (d["slo_ttft_s"] or d["slo_tpot_s"]) else None),
             }
+        request_times = {}
+        for srv in servers:
+            if hasattr(srv, "request_stats") and srv.sd.plan.name in deps:
+                deps[srv.sd.plan.name]["requests"] = srv.request_stats()
+                request_times[srv.sd.plan.name] = srv.pool.times()
         return SimResults(
             scenario=scenario, steps={c: v.copy() for c, v in s.items()}, physics_step_s=dt,
             rack_energy_j=self.rack_energy_j, rack_max_temp_c=np.where(np.isfinite(self.rack_max_temp_c) |
@@ -219,7 +230,7 @@ class StepRecorder:
             rack_mean_clock=self.rack_clock_s / max(self.elapsed_s, 1e-300),
             node_peak_loading=self.node_peak_loading, deployments=deps, events=log,
             energy_j=self.e_meter_j, it_energy_j=self.e_it_j, cooling_energy_j=self.e_cooling_j,
-            water_kg=self.water_kg, wall_s=wall_s, invariant_messages=inv,
+            water_kg=self.water_kg, wall_s=wall_s, invariant_messages=inv, request_times=request_times,
         )
 
 
@@ -258,6 +269,8 @@ class SimResults:
     wall_s: float
     invariant_messages: dict[str, str | None] = field(default_factory=dict)
     reference_output_tokens: float | None = None
+    #: discrete serving: every request's arrival, first-token and completion time, by deployment
+    request_times: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ headline figures
     @property
@@ -399,6 +412,17 @@ class SimResults:
 
         return pd.DataFrame(self.events, columns=["time_s", "event"])
 
+    def requests_table(self) -> pd.DataFrame:
+        """Discrete serving: one row per request (deployment, arrival, first token, completion, lengths)."""
+        import pandas as pd
+
+        frames = [pd.DataFrame({"deployment": name, "arrival_s": t.arrival_s, "first_token_s": t.first_token_s,
+                                "completed_s": t.completed_s, "input_tokens": t.input_tokens,
+                                "output_tokens": t.output_tokens})
+                  for name, t in self.request_times.items()]
+        cols = ["deployment", "arrival_s", "first_token_s", "completed_s", "input_tokens", "output_tokens"]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
     def to_parquet(self, folder: str | Path) -> list[Path]:
         """Write steps, racks, components and events as Parquet into ``folder``, all or nothing.
 
@@ -411,6 +435,8 @@ class SimResults:
         try:
             names = {"steps": self.steps_table, "racks": self.racks_table,
                      "components": self.components_table, "events": self.events_table}
+            if self.request_times:
+                names["requests"] = self.requests_table
             for name, table in names.items():
                 table().to_parquet(tmp / f"{name}.parquet", index=False)
             if out.exists():
@@ -419,7 +445,7 @@ class SimResults:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return [out / f"{n}.parquet" for n in ("steps", "racks", "components", "events")]
+        return [out / f"{n}.parquet" for n in names]
 
 
 def _json_float(x: float) -> float | None:

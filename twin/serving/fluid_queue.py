@@ -55,7 +55,8 @@ class EpochServing:
     ttft_s: np.ndarray  # mean over the epoch's requests (nan: served none)
     tpot_s: np.ndarray
     arrived: np.ndarray  # requests
-    backlog: np.ndarray  # at the end of the epoch
+    backlog: np.ndarray  # at the end of the epoch (discrete: queued + running)
+    rejected: np.ndarray | None = None  # requests that can never fit the KV pool (discrete mode)
 
 
 class FluidQueue:
