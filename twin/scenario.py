@@ -39,6 +39,7 @@ class RunSettings:
     start_hour: float = 0.0  # time of day at t = 0 [h]
     serving: str = "fluid"  # fluid | discrete
     seed: int = 0
+    mode: str = "transient"  # transient | annual (hourly quasi-steady points)
 
 
 @dataclass(frozen=True)

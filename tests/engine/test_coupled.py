@@ -318,3 +318,44 @@ def test_discrete_coupling_off_reproduces_the_standalone_pool_request_by_request
     d = res.deployments["chat"]
     assert d["requests_arrived"] == d["requests_served"] + d["requests_waiting_at_end"] + d["requests_rejected"]
     assert all(res.invariants.values()), res.invariant_messages
+
+
+def test_annual_mode_is_hourly_steady_points_over_the_typical_year(tmp_path):
+    body = ("run: {duration: 48 h, mode: annual}\nweather: {tmy: default}\n" + SERVE.format(rate=60))
+    res = simulate(write(tmp_path, body), with_reference=False)
+    s = res.steps_table()
+    assert len(s) == 48 and res.physics_step_s == 3600.0
+    # every hour is the steady solution at that hour's weather and load
+    fac = load_layout(RACK)
+    p = ThermalParams.from_factory(fac)
+    from twin.fabric import build_fabric
+    from twin.layout.scenario import DEFAULT_TMY3
+    from twin.thermal.fluids import wet_bulb_psychrometric_c
+
+    import pvlib
+
+    df, _ = pvlib.iotools.read_tmy3(str(Path(pvlib.__file__).parent / "data" / DEFAULT_TMY3))
+    assert s["dry_bulb_c"].iloc[5] == pytest.approx(0.5 * (df["temp_air"].iloc[4] + df["temp_air"].iloc[5]))
+    air = np.array([build_fabric(fac).network_power_w()["lab"]])
+    k = 30
+    heat = float(s["it_w"].iloc[k]) - air[0]  # the rack's input: IT less the network racks
+    db = float(s["dry_bulb_c"].iloc[k])
+    rh = 0.5 * (df["relative_humidity"].iloc[k - 1] + df["relative_humidity"].iloc[k]) / 100
+    amb = Ambient(db, rh, float(wet_bulb_psychrometric_c(db, rh)))
+    # cooling power does not depend on how the rack's heat splits between GPUs and the rest
+    st = solve_steady(p, np.array([heat]), np.array([0.0]), amb, None, air)
+    assert s["cooling_w"].iloc[k] == pytest.approx(st.cooling_power_w, rel=1e-3)
+    k2 = res.kpis()
+    assert k2["annual_pue"] is None  # two days are not a year
+    assert k2["pue"] == pytest.approx(res.energy_j / res.it_energy_j)
+    assert all(res.invariants.values()), res.invariant_messages
+
+
+def test_psychrometric_wet_bulb_agrees_with_coolprop():
+    from twin.thermal.fluids import wet_bulb_c, wet_bulb_psychrometric_c
+
+    db = np.array([-15.0, 0.0, 10.0, 25.0, 35.0, 45.0, 55.0])
+    for rh in (0.05, 0.3, 0.6, 1.0):
+        mine = wet_bulb_psychrometric_c(db, rh)
+        ref = np.array([wet_bulb_c(d, rh) for d in db])
+        np.testing.assert_allclose(mine, ref, atol=0.1)

@@ -48,6 +48,7 @@ from twin.power.smoothing import SmoothingState, smooth_step
 from twin.scenario import Event, Scenario
 from twin.serving.fluid import PERCENTILE_SAMPLES, PERCENTILE_SEED, FluidModel
 from twin.serving.fluid_queue import EpochServing, FluidQueue, QueueState
+from twin.thermal.fluids import wet_bulb_psychrometric_c
 from twin.thermal.plant import Failures, ThermalParams
 from twin.thermal.steady import Ambient, solve_steady
 from twin.thermal.throttle import throttle_clock
@@ -79,15 +80,21 @@ def simulate(scenario: str | Path | Scenario | Prepared, *,
         A scenario file with problems (every one, with file:line).
     """
     prepared = _prepared(scenario)
-    res = _run(prepared, progress)
+    runner = _run_annual if prepared.scenario.run.mode == "annual" else _run
+    res = runner(prepared, progress)
     sc = prepared.scenario
     has_extras = bool(sc.events or sc.policies.caps or sc.policies.smoothing)
     if with_reference and has_extras:
-        ref = _run(reference(prepared), None)
+        ref = runner(reference(prepared), None)
         res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens)
     elif with_reference:
         res = dataclasses.replace(res, reference_output_tokens=res.output_tokens)
     return res
+
+
+def run_once(prepared: Prepared, progress=None) -> SimResults:
+    """One run of a prepared scenario (transient or annual), no reference run."""
+    return (_run_annual if prepared.scenario.run.mode == "annual" else _run)(prepared, progress)
 
 
 def _prepared(scenario) -> Prepared:
@@ -129,6 +136,20 @@ class _Server:
         return r * self.factor
 
     def epoch(self, t0: float, dt: float, replica_clock: np.ndarray):
+        """Serve ``[t0, t0 + dt)`` at the replicas' clocks and keep the new state."""
+        state, out = self.preview(t0, dt, replica_clock)
+        self.commit(state, out, dt)
+        return out
+
+    def commit(self, state: QueueState, out: EpochServing, dt: float) -> None:
+        """Keep the state and counts of a previewed epoch."""
+        self.state = state
+        self.arrived += float(out.arrived.sum())
+        self.served += float(out.served_per_s.sum()) * dt
+        self.tokens += float(out.output_tokens.sum())
+
+    def preview(self, t0: float, dt: float, replica_clock: np.ndarray) -> tuple[QueueState, EpochServing]:
+        """What serving ``[t0, t0 + dt)`` would do, without keeping it (annual fixed points iterate)."""
         sd = self.sd
         up = replica_clock > 0
         n_up = int(up.sum())
@@ -140,11 +161,7 @@ class _Server:
             stranded = float(backlog[~up].sum())
             if stranded:
                 backlog = np.where(up, backlog + stranded / n_up, 0.0)
-        self.state, out = self.queue.epoch(QueueState(backlog), lam, dt, replica_clock)
-        self.arrived += float(out.arrived.sum())
-        self.served += float(out.served_per_s.sum()) * dt
-        self.tokens += float(out.output_tokens.sum())
-        return out
+        return self.queue.epoch(QueueState(backlog), lam, dt, replica_clock)
 
 
 class _DiscreteServer(_Server):
@@ -291,6 +308,9 @@ def _run(prepared: Prepared, progress) -> SimResults:
     last_meter_w = None
     last_ratio = 1.0  # rack IT (DC) / meter power
     weather = sc.weather
+    if weather is not None:  # every point's wet bulb at once (no CoolProp call per step)
+        wet_bulb = wet_bulb_psychrometric_c(weather.dry_bulb_c, weather.relative_humidity)
+        w_index = np.arange(len(wet_bulb))
     amb0 = (Ambient(fac.cooling.ambient_dry_bulb_c, fac.cooling.ambient_relative_humidity)
             if fac.cooling else None)
     rec = StepRecorder(n_steps, n_racks, n_nodes, p.num_loops if p is not None else 0)
@@ -474,8 +494,9 @@ def _run(prepared: Prepared, progress) -> SimResults:
         th_out = None
         amb = amb0
         if weather is not None:
+            x = (t + 0.5 * h - weather.start_s) / weather.step_s
             db, rh = weather.at(t + 0.5 * h)
-            amb = Ambient(float(db), float(rh))
+            amb = Ambient(float(db), float(rh), float(np.interp(x, w_index, wet_bulb)))
         if p is not None:
             if tstate is None:
                 st = solve_steady(p, heat, gpu_heat, amb, failures, loop_air)
@@ -500,6 +521,147 @@ def _run(prepared: Prepared, progress) -> SimResults:
             progress(t + h, run.duration_s)
     wall = time.perf_counter() - wall0
     return rec.finish(sc, servers, log, wall, p)
+
+
+#: Throttle fixed point of an annual hour: at most this many damped iterations, to this clock change.
+ANNUAL_ITERATIONS, ANNUAL_CLOCK_TOL = 12, 1e-3
+
+
+def _run_annual(prepared: Prepared, progress) -> SimResults:
+    """Hourly quasi-steady points over the weather: serving, power, steady cooling, throttling as a fixed point.
+
+    Each hour: the deployments serve their hour's rate (fluid model, backlog carried); the GPUs'
+    power follows their activity, limited by caps; the cooling plant is solved at steady state at the
+    hour's weather; a rack whose GPUs pass their throttle temperature slows, which lowers its power and
+    its tokens, until clock and temperature agree (damped fixed-point iteration, at most
+    :data:`ANNUAL_ITERATIONS`).
+    """
+    from types import SimpleNamespace
+
+    sc = prepared.scenario
+    fac = sc.factory
+    racks = fac.racks
+    n_racks = len(racks)
+    run = sc.run
+    h = 3600.0
+    n = int(round(run.duration_s / h))
+    curves = LossCurves.from_models(fac.loss_models)
+    fabric = build_fabric(fac)
+    network_w = fabric.fabric_power_w()
+    extra_heat = np.asarray(fabric.rack_power_w(), dtype=float)
+    p = ThermalParams.from_factory(fac) if fac.cooling is not None else None
+    loop_air = _loop_air(p, fabric) if p is not None else None
+    servers = [_Server(sd, run.start_hour) for sd in prepared.served]
+    pol = sc.policies
+    times = np.arange(n) * h
+    db, rh = sc.weather.at(times + 0.5 * h)
+    wb = wet_bulb_psychrometric_c(db, rh)
+    rec = StepRecorder(n, n_racks, len(fac.power), p.num_loops if p is not None else 0)
+    gpu_idle, gpu_tdp = racks.gpu_idle_w, racks.gpu_tdp_w
+    failed = np.zeros(len(fac.power), dtype=bool)
+    net_ratio = None
+    last_ratio = None
+    wall0 = time.perf_counter()
+    for k in range(n):
+        t = float(times[k])
+        amb = Ambient(float(db[k]), float(rh[k]), float(wb[k]))
+        c_th = np.ones(n_racks)
+        for it in range(ANNUAL_ITERATIONS):
+            compute = np.zeros(n_racks)
+            memory = np.zeros(n_racks)
+            cpu = np.zeros(n_racks)
+            outs = []
+            for srv in servers:
+                sd = srv.sd
+                rc = sd.replica_min(c_th)
+                state, out = srv.preview(t, h, rc)
+                outs.append((state, out))
+                compute += sd.rack_mean(out.compute, n_racks)
+                memory += sd.rack_mean(out.memory, n_racks)
+                cpu += sd.rack_mean(np.where(rc > 0, HOST_CPU_LOAD_SERVING, 0.0), n_racks)
+            load = np.minimum(compute + MEMORY_BOUND_POWER * memory, 1.0)
+            c = c_th.copy()
+            capped = np.zeros(n_racks, dtype=bool)
+            if np.any(racks.gpu_cap_w < gpu_tdp):
+                dyn = (gpu_tdp - gpu_idle) * load
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    cap_c = np.where(dyn > 0, np.cbrt(np.clip(
+                        (racks.gpu_cap_w - gpu_idle) / np.where(dyn > 0, dyn, 1), 0, None)), 1.0)
+                c = np.minimum(c, np.minimum(cap_c, 1.0))
+            if pol.caps:
+                a_w = _rack_it(np.zeros(n_racks), load, cpu, racks)
+                b_w = _rack_it(np.ones(n_racks), load, cpu, racks) - a_w
+                for cap in pol.caps:
+                    if cap.scope == "rack":
+                        cc = rack_cap_clock(a_w[cap.racks], b_w[cap.racks],
+                                            cap.cap_w / rec.last_shelf_ratio[cap.racks])
+                    else:
+                        if cap.scope == "site" and last_ratio is None:
+                            continue
+                        scale = (np.ones(len(cap.racks)) if cap.scope == "site"
+                                 else rec.last_shelf_ratio[cap.racks])
+                        budget = cap.cap_w * last_ratio if cap.scope == "site" else cap.cap_w
+                        cc = group_clock(a_w[cap.racks] * scale, b_w[cap.racks] * scale, c[cap.racks], budget)
+                    new = np.minimum(c[cap.racks], cc)
+                    capped[cap.racks] |= new < c[cap.racks] - 1e-12
+                    c[cap.racks] = new
+            c = np.maximum(c, np.where(load > 0, racks.gpu_min_clock, 0.0))
+            gpu_w = gpu_activity_power_w(load, 0.0, c, gpu_idle, gpu_tdp, memory_power=1.0)
+            it_w = rack_parts_power_w(gpu_w, cpu, racks.num_gpus, gpu_idle, gpu_tdp, racks.num_cpus,
+                                      racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+            flow = solve_power(fac, load, failed_nodes=failed, curves=curves, demand=(load, c, it_w, gpu_w))
+            heat = flow.rack_input_w + extra_heat
+            st = None
+            if p is None:
+                break
+            st = solve_steady(p, heat, gpu_w, amb, None, loop_air, fan_method="grid")
+            want = throttle_clock(st.gpu_temp_c, racks.gpu_throttle_c, pol.throttle.excess_k,
+                                  pol.throttle.clock_factor)
+            if np.max(np.abs(want - c_th)) < ANNUAL_CLOCK_TOL:
+                break
+            c_th = np.clip(0.5 * (c_th + want), racks.gpu_min_clock, 1.0) if it else want
+        tok = 0.0
+        w_ttft = w_tpot = w_n = 0.0
+        for srv, (state, out) in zip(servers, outs, strict=True):
+            sd = srv.sd
+            srv.commit(state, out, h)
+            rec.add_rack_tokens(np.bincount(sd.pair_rack, weights=out.output_tokens[sd.pair_replica]
+                                            / np.bincount(sd.pair_replica)[sd.pair_replica],
+                                            minlength=n_racks))
+            tok += float(out.output_tokens.sum())
+            x = out.served_per_s
+            ok = x > 0
+            w_n += float(x[ok].sum())
+            w_ttft += float((x[ok] * out.ttft_s[ok]).sum())
+            w_tpot += float((x[ok] * out.tpot_s[ok]).sum())
+            rec.add_deployment_epoch(sd.plan.name, out, h, sd.plan.slo_ttft_s, sd.plan.slo_tpot_s)
+        chain_w = flow.chain_input_w
+        if net_ratio is None:
+            net_ratio = chain_w / flow.it_power_w if flow.it_power_w > 0 else 1.0
+        power_chain = chain_w + network_w * net_ratio
+        cooling_w = 0.0
+        th = None
+        temps = np.full(n_racks, np.nan)
+        if st is not None:
+            cooling_w = st.cooling_power_w
+            temps = st.gpu_temp_c
+            pumps = p.loop_sum(st.group_pump_w) + st.fw_pump_w
+            q_fw = p.loop_sum(st.group_heat_w + st.group_pump_w) + st.fw_pump_w
+            air_load = p.rack_loop_sum(st.heat_to_air_w) + loop_air
+            zeros = np.zeros(p.num_loops)
+            th = SimpleNamespace(heat_rejected_w=q_fw, air_heat_removed_w=air_load - st.air_unmet_w,
+                                 air_unmet_w=st.air_unmet_w, water_kg_s=st.water_kg_s, facility_out_j=h * q_fw,
+                                 secondary_stored_j=zeros, facility_stored_j=zeros, pump_work_j=h * pumps)
+            rec.add_cooled_heat(h, float(heat[p.rack_loop >= 0].sum()) + float(loop_air.sum()))
+        meter = power_chain + cooling_w
+        last_ratio = float(flow.it_dc_w.sum()) / meter if meter > 0 else 1.0
+        rec.record(k, t, h, flow=flow, fac=fac, it_w=flow.it_power_w + network_w, chain_w=power_chain,
+                   cooling_w=cooling_w, meter_w=meter, th=th, temps=temps, thermal_clock=c_th, capped=capped,
+                   clock=c, tokens_s=tok / h, ttft_s=w_ttft / w_n if w_n else math.nan,
+                   tpot_s=w_tpot / w_n if w_n else math.nan, dry_bulb_c=float(db[k]), network_w=network_w)
+        if progress is not None and (k % 100 == 0 or k == n - 1):
+            progress(t + h, run.duration_s)
+    return rec.finish(sc, servers, [], time.perf_counter() - wall0, p)
 
 
 def _rack_it(clock: np.ndarray, load: np.ndarray, cpu: np.ndarray, racks) -> np.ndarray:

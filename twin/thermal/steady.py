@@ -129,10 +129,15 @@ class Ambient:
 
     dry_bulb_c: float
     relative_humidity: float
+    #: the wet bulb when already known (weather series compute theirs at once,
+    #: :func:`twin.thermal.fluids.wet_bulb_psychrometric_c`); None: CoolProp's
+    wet_bulb_known_c: float | None = None
 
     @property
     def wet_bulb_c(self) -> float:
         """Thermodynamic wet-bulb temperature of this weather. [°C]"""
+        if self.wet_bulb_known_c is not None:
+            return self.wet_bulb_known_c
         return wet_bulb_c(self.dry_bulb_c, self.relative_humidity)
 
 
@@ -364,6 +369,7 @@ def solve_steady(
     ambient: Ambient | None = None,
     failures: Failures | None = None,
     loop_air_heat_w: ArrayLike | None = None,
+    fan_method: str = "bisection",
 ) -> ThermalResult:
     """Steady temperatures, flows and cooling power for per-rack heat and per-GPU power.
 
@@ -379,6 +385,8 @@ def solve_steady(
     failures : Failures, optional
     loop_air_heat_w : array over loops, optional
         Heat released into each hall's air outside the racks (network racks, lighting). [W]
+    fan_method : str
+        How dry-cooler fan speeds are solved (:func:`twin.thermal.rejection.dry_cooler_fan_speed`).
     """
     amb = ambient or Ambient(p.ambient_dry_bulb_c, p.ambient_relative_humidity)
     f = failures or Failures.none(p)
@@ -430,7 +438,7 @@ def solve_steady(
         q_group, h.c_sec_w_k, out=np.where(q_group > 0, np.inf, 0.0), where=h.c_sec_w_k > 0
     )
     t_fw_ret = t_fw + np.divide(q_fw, h.c_fw_w_k, out=np.where(q_fw > 0, np.inf, 0.0), where=h.c_fw_w_k > 0)
-    rej = rejection_power(p, f, h, q_fw, t_fw_ret, t_fw, air_in, amb)
+    rej = rejection_power(p, f, h, q_fw, t_fw_ret, t_fw, air_in, amb, fan_method)
     heat_rejected = (
         q_fw + rej.trim_chiller_w + rej.dry_cooler_fan_w + air.chilled_water_load_w + air.chiller_w
     )
