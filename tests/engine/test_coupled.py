@@ -63,10 +63,10 @@ def test_parts_law_is_the_steady_law_when_every_part_runs_at_one_utilisation():
     np.testing.assert_allclose(g, g_steady, rtol=1e-12)
     # the fixed parts follow the rack's dynamic heat, not u: equal only at u in {0, 1} with c = 1
     ends = gpu_activity_power_w(np.array([0.0, 1.0]), 0.0, 1.0, 100.0, 1000.0)
-    np.testing.assert_allclose(rack_parts_power_w(ends, np.array([0.0, 1.0]), 8, 100.0, 1000.0, 2, 50.0, 350.0,
-                                                  500.0, 3000.0),
-                               rack_it_power_w(np.array([0.0, 1.0]), 1.0, 8, 100.0, 1000.0, 2, 50.0, 350.0, 500.0,
-                                               3000.0)[0], rtol=1e-12)
+    np.testing.assert_allclose(rack_parts_power_w(ends, np.array([0.0, 1.0]), 8, 100.0, 1000.0, 2, 50.0,
+                                                  350.0, 500.0, 3000.0),
+                               rack_it_power_w(np.array([0.0, 1.0]), 1.0, 8, 100.0, 1000.0, 2, 50.0, 350.0,
+                                               500.0, 3000.0)[0], rtol=1e-12)
     assert np.all(mine <= steady + 1e-9) or np.all(mine >= 0)
 
 
@@ -103,8 +103,8 @@ def test_with_serving_fixed_power_and_heat_are_the_standalone_solvers(tmp_path):
     mem = float(cur.busy_fraction.mean()) - comp
     r = fac.racks
     g = gpu_activity_power_w(comp, mem, 1.0, r.gpu_idle_w, r.gpu_tdp_w)
-    it = rack_parts_power_w(g, HOST_CPU_LOAD_SERVING, r.num_gpus, r.gpu_idle_w, r.gpu_tdp_w, r.num_cpus, r.cpu_idle_w,
-                            r.cpu_tdp_w, r.fixed_idle_w, r.fixed_max_w)
+    it = rack_parts_power_w(g, HOST_CPU_LOAD_SERVING, r.num_gpus, r.gpu_idle_w, r.gpu_tdp_w, r.num_cpus,
+                            r.cpu_idle_w, r.cpu_tdp_w, r.fixed_idle_w, r.fixed_max_w)
     flow = solve_power(fac, comp, demand=(np.array([comp]), np.ones(1), it, g))
     steps = res.steps_table()
     assert steps["power_chain_w"].iloc[-1] == pytest.approx(flow.chain_input_w + (steps["it_w"].iloc[-1]
@@ -122,7 +122,8 @@ def test_with_serving_fixed_power_and_heat_are_the_standalone_solvers(tmp_path):
 
 def test_a_cdu_trip_heats_the_loop_at_its_heat_capacity_then_throttles_and_recovers(tmp_path):
     body = ("run: {duration: 20 min, physics_step: 1 s, serving_epoch: 10 s}\n" + SERVE.format(rate=200)
-            + "events:\n  - {at: 5 min, trip: lab/cdu-group-01/cdu}\n  - {at: 8 min, restore: lab/cdu-group-01/cdu}\n")
+            + "events:\n  - {at: 5 min, trip: lab/cdu-group-01/cdu}\n"
+            "  - {at: 8 min, restore: lab/cdu-group-01/cdu}\n")
     path = write(tmp_path, body)
     res = simulate(path)
     s = res.steps_table()
@@ -213,13 +214,15 @@ def test_a_training_swing_at_the_meter_is_the_it_swing_through_the_losses(tmp_pa
 
 def test_power_smoothing_holds_the_ramp_to_the_configured_rate(tmp_path):
     ramp = 100.0  # W/s per GPU
-    pol = f"policies:\n  gpu_power_smoothing: {{floor: 50 %, ramp_up: {ramp:g} W/s, ramp_down: {ramp:g} W/s}}\n"
+    pol = (f"policies:\n  gpu_power_smoothing: {{floor: 50 %, ramp_up: {ramp:g} W/s, "
+           f"ramp_down: {ramp:g} W/s}}\n")
     smooth = simulate(write(tmp_path, TRAINING.format(policies=pol), name="a.yaml"), with_reference=False)
     raw = simulate(write(tmp_path, TRAINING.format(policies=""), name="b.yaml"), with_reference=False)
     fac = load_layout(RACK)
     r = fac.racks
     # the rack's DC power per W of GPU power: N_gpu plus the fixed parts following the dynamic heat
-    span = r.num_gpus[0] * (r.gpu_tdp_w[0] - r.gpu_idle_w[0]) + r.num_cpus[0] * (r.cpu_tdp_w[0] - r.cpu_idle_w[0])
+    span = (r.num_gpus[0] * (r.gpu_tdp_w[0] - r.gpu_idle_w[0])
+            + r.num_cpus[0] * (r.cpu_tdp_w[0] - r.cpu_idle_w[0]))
     per_gpu_w = r.num_gpus[0] * (1 + (r.fixed_max_w[0] - r.fixed_idle_w[0]) / span)
     s = smooth.steps_table()
     dc_ramp = np.abs(np.diff(s["it_w"])).max()
@@ -235,7 +238,8 @@ def test_a_site_cap_holds_the_meter_and_costs_tokens(tmp_path):
                     with_reference=False)
     p0 = float(base.steps_table()["meter_w"].mean())
     cap = 0.9 * p0
-    body = "run: {duration: 5 min}\n" + SERVE.format(rate=300) + f"policies:\n  caps: [{{scope: site, cap: {cap} W}}]\n"
+    body = ("run: {duration: 5 min}\n" + SERVE.format(rate=300)
+            + f"policies:\n  caps: [{{scope: site, cap: {cap} W}}]\n")
     res = simulate(write(tmp_path, body, name="b.yaml"))
     s = res.steps_table()
     assert s["meter_w"].iloc[5:].max() <= cap * 1.005
@@ -259,7 +263,8 @@ def test_demand_response_reaches_its_target_within_the_ramp(tmp_path):
 
 def test_a_power_trip_drops_its_racks_and_their_load_moves_to_the_others(tmp_path):
     body = ("run: {duration: 3 min}\n" + SERVE.format(rate=100)
-            + "events:\n  - {at: 1 min, trip: hall/pod/blk01A/bw01}\n  - {at: 2 min, trip: hall/pod/blk01B/bw01}\n")
+            + "events:\n  - {at: 1 min, trip: hall/pod/blk01A/bw01}\n"
+            "  - {at: 2 min, trip: hall/pod/blk01B/bw01}\n")
     res = simulate(write(tmp_path, body, layout=POD))
     s = res.steps_table()
     # 2N: one side's busway lost, the racks carry on on the other cord
@@ -267,7 +272,8 @@ def test_a_power_trip_drops_its_racks_and_their_load_moves_to_the_others(tmp_pat
     # both sides lost: its four racks stop; the other racks take their requests
     assert (s[s.time_s > 121]["unpowered_racks"] == 4).all()
     d = res.deployments["chat"]
-    assert d["requests_arrived"] == pytest.approx(d["requests_served"] + d["requests_waiting_at_end"], rel=1e-9)
+    assert d["requests_arrived"] == pytest.approx(d["requests_served"] + d["requests_waiting_at_end"],
+                                                  rel=1e-9)
     assert all(res.invariants.values()), res.invariant_messages
 
 
@@ -277,15 +283,16 @@ def test_invariants_catch_a_broken_coupling(tmp_path, monkeypatch):
 
     path = write(tmp_path, "run: {duration: 2 min}\n" + SERVE.format(rate=60))
     res = simulate(path, with_reference=False)
-    assert set(res.invariants) == {"energy_balance", "power_conserved_every_step", "requests_conserved", "no_nan"}
+    assert set(res.invariants) == {"energy_balance", "power_conserved_every_step", "requests_conserved",
+                                   "no_nan"}
     assert all(res.invariants.values())
     # a coupling that loses 2 % of the racks' heat on the way to the cooling plant
-    real_step = coupled.step
-    monkeypatch.setattr(coupled, "step", lambda p, st, heat, *a, **k: real_step(p, st, heat * 0.98, *a, **k))
+    real_plan = coupled.plan_step
+    monkeypatch.setattr(coupled, "plan_step", lambda p, heat, *a, **k: real_plan(p, heat * 0.98, *a, **k))
     broken = simulate(path, with_reference=False)
     assert broken.invariants["energy_balance"] is False
     assert "off by" in broken.invariant_messages["energy_balance"]
-    monkeypatch.setattr(coupled, "step", real_step)
+    monkeypatch.setattr(coupled, "plan_step", real_plan)
     # a serving model that forgets its backlog
     real_epoch = FluidQueue.epoch
 
@@ -316,7 +323,8 @@ def test_discrete_coupling_off_reproduces_the_standalone_pool_request_by_request
     np.testing.assert_allclose(mine.completed_s[done], alone.completed_s[done], rtol=1e-9)
     np.testing.assert_allclose(mine.first_token_s[done], alone.first_token_s[done], rtol=1e-9)
     d = res.deployments["chat"]
-    assert d["requests_arrived"] == d["requests_served"] + d["requests_waiting_at_end"] + d["requests_rejected"]
+    assert d["requests_arrived"] == (d["requests_served"] + d["requests_waiting_at_end"]
+                                     + d["requests_rejected"])
     assert all(res.invariants.values()), res.invariant_messages
 
 
@@ -324,15 +332,16 @@ def test_annual_mode_is_hourly_steady_points_over_the_typical_year(tmp_path):
     body = ("run: {duration: 48 h, mode: annual}\nweather: {tmy: default}\n" + SERVE.format(rate=60))
     res = simulate(write(tmp_path, body), with_reference=False)
     s = res.steps_table()
-    assert len(s) == 48 and res.physics_step_s == 3600.0
+    assert len(s) == 48
+    assert res.physics_step_s == 3600.0
     # every hour is the steady solution at that hour's weather and load
     fac = load_layout(RACK)
     p = ThermalParams.from_factory(fac)
+    import pvlib
+
     from twin.fabric import build_fabric
     from twin.layout.scenario import DEFAULT_TMY3
     from twin.thermal.fluids import wet_bulb_psychrometric_c
-
-    import pvlib
 
     df, _ = pvlib.iotools.read_tmy3(str(Path(pvlib.__file__).parent / "data" / DEFAULT_TMY3))
     assert s["dry_bulb_c"].iloc[5] == pytest.approx(0.5 * (df["temp_air"].iloc[4] + df["temp_air"].iloc[5]))

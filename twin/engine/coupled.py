@@ -52,7 +52,7 @@ from twin.thermal.fluids import wet_bulb_psychrometric_c
 from twin.thermal.plant import Failures, ThermalParams
 from twin.thermal.steady import Ambient, solve_steady
 from twin.thermal.throttle import throttle_clock
-from twin.thermal.transient import SUBSTEP_FRACTION, initial_state, step, time_constants_s
+from twin.thermal.transient import SUBSTEP_FRACTION, initial_state, plan_step, step_planned, time_constants_s
 
 _COOLING_FIELD = {"cdu": "cdus", "cdu_pump": "cdu_pumps", "facility_pump": "fw_pumps",
                   "dry_cooler": "dry_coolers", "trim_chiller": "trim_chillers", "crah": "crahs",
@@ -280,6 +280,8 @@ def _run(prepared: Prepared, progress) -> SimResults:
     failures = Failures.none(p) if p is not None else None
     loop_air = _loop_air(p, fabric) if p is not None else None
     sub_key, substep = None, None
+    prev_flow, prev_version, version = None, -1, 0  # version: bumped by every event that changes the plant
+    plan, plan_key, held = None, None, None
     net_ratio = None
     n_nodes = len(fac.power)
     failed = np.zeros(n_nodes, dtype=bool)
@@ -313,6 +315,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
         w_index = np.arange(len(wet_bulb))
     amb0 = (Ambient(fac.cooling.ambient_dry_bulb_c, fac.cooling.ambient_relative_humidity)
             if fac.cooling else None)
+    amb = amb0
     rec = StepRecorder(n_steps, n_racks, n_nodes, p.num_loops if p is not None else 0)
     log: list[dict] = []
     compute = np.zeros(n_racks)
@@ -367,6 +370,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
         while ev_i < len(events) and events[ev_i].time_s <= t + 1e-9:
             e = events[ev_i]
             ev_i += 1
+            version += 1
             log.append({"time_s": e.time_s, "event": e.label})
             if e.kind in ("trip", "restore"):
                 sign = 1 if e.kind == "trip" else -1
@@ -422,9 +426,10 @@ def _run(prepared: Prepared, progress) -> SimResults:
                                  np.cbrt(np.clip((racks.gpu_cap_w - gpu_idle) / np.where(dyn > 0, dyn, 1),
                                                  0, None)), 1.0)
             c = np.minimum(c, np.minimum(cap_c, 1.0))
-        a_w = _rack_it(np.zeros(n_racks), load, cpu, racks)
-        b_w = _rack_it(np.ones(n_racks), load, cpu, racks) - a_w
         capped = np.zeros(n_racks, dtype=bool)
+        if pol.caps or dr is not None:  # each rack's IT power is A + B c^3 (see twin.engine.limits)
+            a_w = _rack_it(np.zeros(n_racks), load, cpu, racks)
+            b_w = _rack_it(np.ones(n_racks), load, cpu, racks) - a_w
         for cap in pol.caps:
             if cap.scope == "rack":
                 shelf = rec.last_shelf_ratio[cap.racks]
@@ -476,8 +481,13 @@ def _run(prepared: Prepared, progress) -> SimResults:
         it_w = rack_parts_power_w(gpu_w, cpu, ng, gpu_idle, gpu_tdp, racks.num_cpus, racks.cpu_idle_w,
                                   racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
         # ---------------------------------------------------------------- power tree
-        flow = solve_power(fac, load, failed_nodes=failed, module_loss=module_loss, curves=curves,
-                           demand=(load, c, it_w, gpu_w))
+        if (prev_flow is not None and prev_version == version and np.array_equal(it_w, prev_flow.it_dc_w)
+                and np.array_equal(gpu_w, prev_flow.gpu_w) and np.array_equal(c, prev_flow.clock_factor)):
+            flow = prev_flow  # nothing changed since the last step: the same steady power flow
+        else:
+            flow = solve_power(fac, load, failed_nodes=failed, module_loss=module_loss, curves=curves,
+                               demand=(load, c, it_w, gpu_w))
+            prev_flow, prev_version = flow, version
         powered = flow.rack_powered
         c = np.where(powered, c, 0.0)
         clock_sum += c
@@ -492,10 +502,11 @@ def _run(prepared: Prepared, progress) -> SimResults:
         # ---------------------------------------------------------------- cooling
         cooling_w = 0.0
         th_out = None
-        amb = amb0
-        if weather is not None:
-            x = (t + 0.5 * h - weather.start_s) / weather.step_s
-            db, rh = weather.at(t + 0.5 * h)
+        if weather is not None and k % per_epoch == 0:
+            # the weather (hourly data) is taken at each serving epoch's middle
+            t_mid = t + 0.5 * e_len
+            x = (t_mid - weather.start_s) / weather.step_s
+            db, rh = weather.at(t_mid)
             amb = Ambient(float(db), float(rh), float(np.interp(x, w_index, wet_bulb)))
         if p is not None:
             if tstate is None:
@@ -504,8 +515,19 @@ def _run(prepared: Prepared, progress) -> SimResults:
             # the network's shortest time constant changes only with failures and setpoints
             if sub_key is None or sub_key[0] is not failures or sub_key[1] is not p:
                 sub_key, substep = (failures, p), SUBSTEP_FRACTION * time_constants_s(p, failures)
-            tstate, th_out = step(p, tstate, heat, amb, h, gpu_power_w=gpu_heat, failures=failures,
-                                  loop_air_heat_w=loop_air, max_substep_s=substep)
+            fresh = plan is None or plan_key != (version, id(flow), id(amb))
+            if fresh:
+                plan = plan_step(p, heat, amb, gpu_power_w=gpu_heat, failures=failures, loop_air_heat_w=loop_air,
+                                 max_substep_s=substep)
+                plan_key = (version, id(flow), id(amb))
+            # the plant's power (fan speeds for the heat rejected) is evaluated when its inputs change
+            # and at each epoch's last step, and held in between (its controllers act over ~30 s)
+            last_in_epoch = (k + 1) % per_epoch == 0 or k == n_steps - 1
+            tstate, th_out = step_planned(plan, tstate, h, cooling_power=fresh or last_in_epoch or held is None)
+            if th_out.cooling_power_w is None:
+                th_out = dataclasses.replace(th_out, cooling_power_w=held[0], water_kg_s=held[1])
+            else:
+                held = (th_out.cooling_power_w, th_out.water_kg_s)
             temps = th_out.gpu_temp_c
             cooling_w = float(th_out.cooling_power_w.sum())
             rec.add_cooled_heat(h, float(heat[p.rack_loop >= 0].sum()) + float(loop_air.sum()))

@@ -80,9 +80,13 @@ class FluidQueue:
         rate = np.where(offered > 0, offered, 0.0)
         q_rate = _round_sig(rate, RATE_DIGITS)
         q_clock = np.round(clock / CLOCK_STEP) * CLOCK_STEP
-        keys = np.stack([q_rate, q_clock], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        if len(q_rate) and q_rate.min() == q_rate.max() and q_clock.min() == q_clock.max():
+            # every replica alike (the common case): one point, no sorting
+            uniq, inverse = np.array([[q_rate[0], q_clock[0]]]), np.zeros(len(q_rate), dtype=np.int64)
+        else:
+            keys = np.stack([q_rate, q_clock], axis=1)
+            uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
         rows = []
         missing = []
         for j, (r, c) in enumerate(uniq):

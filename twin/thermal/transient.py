@@ -109,6 +109,71 @@ def time_constants_s(p: ThermalParams, f: Failures) -> float:
     return min(taus)
 
 
+@dataclass(frozen=True)
+class StepPlan:
+    """Everything a step computes from its inputs before integrating (held constant over the step).
+
+    Built by :func:`plan_step`; a caller whose heat, ambient and failures do not change from one
+    step to the next (the coupled engine within a serving epoch) builds it once and advances with
+    :func:`step_planned` many times.
+    """
+
+    p: ThermalParams
+    f: Failures
+    ambient: Ambient
+    q: np.ndarray
+    pg: np.ndarray
+    q_other: np.ndarray
+    group_heat_in_w: np.ndarray  # heat into each group's liquid (racks) plus its CDU pumps
+    h: object
+    eps_cmin: np.ndarray
+    c_g: np.ndarray
+    loop_r: np.ndarray
+    in_loop: np.ndarray
+    air_in: np.ndarray
+    c_air_dc: np.ndarray
+    ua_dc: np.ndarray
+    trim: np.ndarray
+    air: object
+    max_substep_s: float
+
+
+def plan_step(
+    p: ThermalParams,
+    rack_heat_w: ArrayLike,
+    ambient: Ambient,
+    *,
+    gpu_power_w: ArrayLike,
+    failures: Failures | None = None,
+    max_substep_s: float | None = None,
+    loop_air_heat_w: ArrayLike | None = None,
+) -> StepPlan:
+    """The setup of :func:`step` for these inputs (see :class:`StepPlan`)."""
+    f = failures or Failures.none(p)
+    q = np.asarray(rack_heat_w, dtype=float)
+    pg = np.broadcast_to(np.asarray(gpu_power_w, dtype=float), q.shape)
+    q_liq = p.liquid_fraction * q
+    q_air = q - q_liq
+    gl = p.gpu_liquid
+    q_other = np.where(gl, q_liq - p.num_gpus * pg, q_liq)
+    q_group = p.group_sum(q_liq)
+    h = hydraulics(p, f, q_group)
+    eps, c_min = group_effectiveness(h)
+    heat_in_r = np.where(gl, q_other + p.num_gpus * pg, q_other)
+    q_air_loop = p.rack_loop_sum(q_air)
+    if loop_air_heat_w is not None:
+        q_air_loop = q_air_loop + np.asarray(loop_air_heat_w, dtype=float)
+    c_air_dc, ua_dc = dry_cooler_bank(p, f, h)
+    return StepPlan(
+        p=p, f=f, ambient=ambient, q=q, pg=pg, q_other=q_other,
+        group_heat_in_w=p.group_sum(heat_in_r) + h.cdu_pump_w, h=h, eps_cmin=eps * c_min,
+        c_g=p.group_cdus * p.c_group_j_k, loop_r=np.where(p.rack_loop >= 0, p.rack_loop, 0),
+        in_loop=p.rack_loop >= 0, air_in=rejection_air_c(p, ambient), c_air_dc=c_air_dc, ua_dc=ua_dc,
+        trim=trim_capacity_w(p, f), air=air_side(p, f, q_air_loop, room_air_capacity_w_k(p), ambient),
+        max_substep_s=max_substep_s or SUBSTEP_FRACTION * time_constants_s(p, f),
+    )
+
+
 def step(
     p: ThermalParams,
     state: ThermalState,
@@ -142,36 +207,30 @@ def step(
     """
     if not dt_s > 0:
         raise ValueError(f"dt_s must be positive, got {dt_s}")
-    f = failures or Failures.none(p)
-    q = np.asarray(rack_heat_w, dtype=float)
-    pg = np.broadcast_to(np.asarray(gpu_power_w, dtype=float), q.shape)
-    liquid = p.liquid
-    q_liq = p.liquid_fraction * q
-    q_air = q - q_liq
-    gl = p.gpu_liquid
-    q_other = np.where(gl, q_liq - p.num_gpus * pg, q_liq)
-    q_group = p.group_sum(q_liq)
-    h = hydraulics(p, f, q_group)
-    eps, c_min = group_effectiveness(h)
-    eps_cmin = eps * c_min
-    c_g = p.group_cdus * p.c_group_j_k
-    loop_g = p.group_loop
-    loop_r = np.where(p.rack_loop >= 0, p.rack_loop, 0)
-    in_loop = p.rack_loop >= 0
-    air_in = rejection_air_c(p, ambient)
-    c_air_dc, ua_dc = dry_cooler_bank(p, f, h)
-    trim = trim_capacity_w(p, f)
-    q_air_loop = p.rack_loop_sum(q_air)
-    if loop_air_heat_w is not None:
-        q_air_loop = q_air_loop + np.asarray(loop_air_heat_w, dtype=float)
-    air = air_side(p, f, q_air_loop, room_air_capacity_w_k(p), ambient)
+    plan = plan_step(p, rack_heat_w, ambient, gpu_power_w=gpu_power_w, failures=failures,
+                     max_substep_s=max_substep_s, loop_air_heat_w=loop_air_heat_w)
+    return step_planned(plan, state, dt_s)
+
+
+def step_planned(plan: StepPlan, state: ThermalState, dt_s: float, *, cooling_power: bool = True
+                 ) -> tuple[ThermalState, StepOutputs]:
+    """:func:`step` from a :class:`StepPlan`; ``cooling_power=False`` skips the plant's power (None in the outputs).
+
+    The cooling plant's power (fan speeds solved for the heat rejected) is the one output the
+    integration does not need; a caller stepping at 1 s may evaluate it less often.
+    """
+    if not dt_s > 0:
+        raise ValueError(f"dt_s must be positive, got {dt_s}")
+    p, f, h, air = plan.p, plan.f, plan.h, plan.air
+    q, pg, q_other = plan.q, plan.pg, plan.q_other
+    liquid, gl = p.liquid, p.gpu_liquid
+    eps_cmin, c_g, loop_g, loop_r = plan.eps_cmin, plan.c_g, p.group_loop, plan.loop_r
+    air_in, c_air_dc, ua_dc, trim = plan.air_in, plan.c_air_dc, plan.ua_dc, plan.trim
     set_s = p.rack_supply_c
     set_fw = p.fw_supply_c
     tau_c = CONTROL_TIME_CONSTANT_S
-    sub = max_substep_s or SUBSTEP_FRACTION * time_constants_s(p, f)
-    n = max(1, int(np.ceil(dt_s / sub)))
+    n = max(1, int(np.ceil(dt_s / plan.max_substep_s)))
     h_dt = dt_s / n
-
     t_die, t_r, t_s, t_fw = state.gpu_c.copy(), state.rack_c.copy(), state.group_c.copy(), state.fw_c.copy()
     sec_in = np.zeros(p.num_groups)
     sec_out = np.zeros(p.num_groups)
@@ -213,8 +272,7 @@ def step(
         stored_r = np.where(gl, die_store, 0.0) + np.where(liquid, rack_store, 0.0)
         sec_stored += p.group_sum(stored_r)
         sec_stored += c_g * d_s
-        heat_in_r = np.where(gl, q_other + p.num_gpus * pg, q_other)
-        sec_in += h_dt * (p.group_sum(heat_in_r) + h.cdu_pump_w)
+        sec_in += h_dt * plan.group_heat_in_w
         sec_out += h_dt * q_hx
         fw_in += h_dt * into_fw
         fw_out += h_dt * q_rej
@@ -226,10 +284,13 @@ def step(
         t_fw = t_fw + d_fw
     new = ThermalState(state.time_s + dt_s, t_die, t_r, t_s, t_fw)
     q_rej_mean = rej_sum / n
-    rej = rejection_power(p, f, h, q_rej_mean, t_fwr, t_fw, air_in, ambient, fan_method="grid")
-    cooling_w = (p.loop_sum(h.cdu_pump_w) + h.fw_pump_w + rej.dry_cooler_fan_w + rej.trim_chiller_w
-                 + air.crah_fan_w + air.chiller_w)
-    t_j = np.where(in_loop, t_die, np.nan)
+    cooling_w = water = None
+    if cooling_power:
+        rej = rejection_power(p, f, h, q_rej_mean, t_fwr, t_fw, air_in, plan.ambient, fan_method="grid")
+        cooling_w = (p.loop_sum(h.cdu_pump_w) + h.fw_pump_w + rej.dry_cooler_fan_w + rej.trim_chiller_w
+                     + air.crah_fan_w + air.chiller_w)
+        water = rej.water_kg_s
+    t_j = np.where(plan.in_loop, t_die, np.nan)
     out = StepOutputs(
         gpu_temp_c=t_j,
         throttle_margin_k=p.gpu_throttle_c - t_j,
@@ -245,7 +306,7 @@ def step(
         cooling_power_w=cooling_w,
         air_heat_removed_w=air.chilled_water_load_w - air.crah_fan_w,
         air_unmet_w=air.unmet_w,
-        water_kg_s=rej.water_kg_s,
+        water_kg_s=water,
         pump_work_j=dt_s * (p.loop_sum(h.cdu_pump_w) + h.fw_pump_w),
     )
     return new, out
