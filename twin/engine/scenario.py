@@ -10,6 +10,7 @@ problem is reported with the scenario file's line, together, as :class:`~twin.er
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import numpy as np
 from twin.errors import InputError, Problem, ServingInputError
 from twin.layout.catalog_io import Catalog
 from twin.layout.records import lookup_specs
-from twin.layout.scenario import load_scenario_records
+from twin.layout.scenario import resolve_scenario
+from twin.layout.yamlio import line_of, load_yaml
 from twin.records import Deployment, HardwareSpec, ModelSpec
 from twin.scenario import DeploymentPlan, Scenario
 from twin.serving.perf_model import PerfModel
@@ -78,8 +80,15 @@ def load_scenario(path: str | Path) -> Prepared:
     InputError
         Every problem found, with the scenario's file:line.
     """
-    scenario, catalog = load_scenario_records(path)
-    return prepare(scenario, catalog)
+    scenario, catalog, problems = resolve_scenario(path)
+    try:
+        prepared = prepare(scenario, catalog)
+    except InputError as exc:
+        problems = [*problems, *exc.problems]
+    if problems:
+        # the scenario file's problems top to bottom, then those of the files it names
+        raise InputError(sorted(problems, key=lambda p: (p.file != scenario.source_file, p.line or 0)))
+    return prepared
 
 
 def prepare(scenario: Scenario, catalog: Catalog | None = None) -> Prepared:
@@ -89,23 +98,61 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None) -> Prepared:
     """
     problems: list[Problem] = []
     served = []
+    lines = _Lines()
     for i, plan in enumerate(scenario.deployments):
         where = plan.where
         file, line = (where.file, where.line) if where else (scenario.source_file, None)
         base = where.field if where else f"deployments[{i}]"
 
         def add(field: str, message: str, line=line, base=base, file=file) -> None:
-            problems.append(Problem(file, line, f"{base}.{field}" if field else base, message))
+            path = f"{base}.{field}" if field else base
+            problems.append(Problem(file, lines.of(file, path) or line, path, message))
 
         try:
             served.append(_serve(scenario, plan, catalog))
         except _Bad as exc:
             add(exc.field, exc.message)
         except ServingInputError as exc:
-            add(_field_of(exc), str(exc))
+            for field, message in _split(exc):
+                add(field, message)
     if problems:
         raise InputError(problems)
     return Prepared(scenario, tuple(served), catalog)
+
+
+class _Lines:
+    """Lines of fields of the scenario file, read again only when there is a problem to place."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+
+    def of(self, file: str, path: str) -> int | None:
+        if file not in self.data:
+            try:
+                self.data[file] = load_yaml(Path(file))
+            except InputError:
+                self.data[file] = None
+        loc = [int(x) if x.isdigit() else x for x in re.findall(r"[^.\[\]]+", path)]
+        return line_of(self.data[file], loc) if self.data[file] is not None else None
+
+
+#: The deployment field each of the serving model's parallelism complaints is about, by how it starts.
+_COMPLAINTS = (("TP=", "tp"), ("wide EP", "tp"), ("PP=", "pp"), ("EP=", "ep"),
+               ("unknown precision", "precision"), ("max batch", "max_batch"),
+               ("attention-DP", "attention_dp"))
+
+
+def _split(exc: ServingInputError) -> list[tuple[str, str]]:
+    """(field, message) of each complaint in ``exc`` (the serving model joins several with '; ')."""
+    if exc.field:
+        return [(_field_of(exc), str(exc).replace("`deployment.", "`"))]
+    starts = "|".join(re.escape(k) for k, _ in _COMPLAINTS) + r"|\S+ is not published at "
+    out = []
+    for part in re.split(rf"; (?={starts})", str(exc)):
+        field = next((f for k, f in _COMPLAINTS if part.startswith(k)),
+                     "precision" if " is not published at " in part else "")
+        out.append((field, part.replace("`deployment.", "`")))  # the scenario's keys are 'tp', 'pp'
+    return out
 
 
 class _Bad(Exception):
@@ -162,9 +209,11 @@ def _serve(scenario: Scenario, plan: DeploymentPlan, catalog: Catalog | None) ->
         pair_rack = np.asarray(plan.racks)
         weight = np.ones(k)
     else:
-        raise _Bad("tp", f"a replica of TP{dep.tp} x PP{dep.pp} = {n} GPUs does not fill its racks of "
-                   f"{g} GPUs ({k} racks, {k * g} GPUs) with whole replicas: choose a replica size "
-                   f"that divides {g}, or a multiple of {g} that divides {k * g}")
+        word = "racks" if k > 1 else "rack"
+        raise _Bad("tp", f"a replica of TP{dep.tp} x PP{dep.pp} = {n} GPUs does not fill its {word} of "
+                   f"{g} GPUs ({k} {word}, {k * g} GPUs) with whole replicas: choose a replica size "
+                   f"that divides {g}"
+                   + (f", or a multiple of {g} that divides {k * g}" if k > 1 else ""))
     return ServedDeployment(plan, mspec, hspec, dep, perf, lin, lout, reps, pair_replica, pair_rack, weight)
 
 

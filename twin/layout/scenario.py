@@ -24,9 +24,10 @@ from twin.layout import load_layout_and_catalog
 from twin.layout.catalog_io import Catalog
 from twin.layout.problems import did_you_mean, problems_from_validation
 from twin.layout.schema_cooling import AMBIENT_DRY_BULB_RANGE_C
-from twin.layout.schema_scenario import RackSelector, ScenarioSpec
+from twin.layout.schema_scenario import RackSelector, ScenarioSpec, sexagesimal_hint
 from twin.layout.yamlio import MarkedDict, field_path, line_of, load_yaml
 from twin.scenario import (
+    COOLING_KINDS,
     DeploymentPlan,
     Event,
     Policies,
@@ -72,6 +73,10 @@ def parse_scenario(path: str | Path) -> tuple[ScenarioSpec, Any]:
     if not isinstance(data, MarkedDict):
         raise InputError([Problem(display, getattr(data, "line", 1), "",
                                   "expected a mapping with 'name:', 'layout:' and 'run:'")])
+    if "layout" not in data and "halls" in data:
+        raise InputError([Problem(display, data.line or 1, "", "this is a layout, not a scenario: a scenario "
+                                  "names its layout ('layout: path/to/layout.yaml') and adds 'run:', "
+                                  "'deployments:', 'events:' (see scenarios/pod-design-day.yaml)")])
     try:
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as exc:
@@ -95,6 +100,24 @@ def load_scenario_records(path: str | Path) -> tuple[Scenario, Catalog]:
     ------
     InputError
         Every problem of the scenario file (or of its layout, with the layout's file:line).
+    """
+    scenario, catalog, problems = resolve_scenario(path)
+    if problems:
+        raise InputError(problems)
+    return scenario, catalog
+
+
+def resolve_scenario(path: str | Path) -> tuple[Scenario, Catalog, list[Problem]]:
+    """Like :func:`load_scenario_records`, but the problems found resolving are returned, not raised.
+
+    The scenario returned with problems leaves out what they concern (a deployment whose selector
+    matches no rack, an event naming no component, a weather file that cannot be read); the serving
+    checks can still run on the rest, so that every problem is reported at once.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read, breaks the schema, or its layout is missing or has problems.
     """
     path = Path(path)
     spec, data = parse_scenario(path)
@@ -138,11 +161,9 @@ def load_scenario_records(path: str | Path) -> tuple[Scenario, Catalog]:
     weather = _weather(spec, ctx, path, run)
     policies = _policies(spec, factory, ctx)
     events = _events(spec, factory, ctx, run, [d.name for d in deployments], claimed)
-    if ctx.problems:
-        raise InputError(ctx.problems)
     scenario = Scenario(spec.name, spec.description, str(path), factory, run, tuple(deployments), weather,
                         policies, tuple(sorted(events, key=lambda e: e.time_s)))
-    return scenario, catalog
+    return scenario, catalog, ctx.problems
 
 
 # ---------------------------------------------------------------------------------------------- pieces
@@ -155,12 +176,28 @@ def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:
         ctx.add(("run", "physics_step"), f"must be greater than zero and at most the serving epoch "
                 f"({r.serving_epoch:g} s), got {r.physics_step:g} s")
     ratio = r.serving_epoch / r.physics_step if r.physics_step > 0 else 0
-    if r.physics_step > 0 and abs(ratio - round(ratio)) > 1e-9:
+    if 0 < r.physics_step <= r.serving_epoch and abs(ratio - round(ratio)) > 1e-9:
         ctx.add(("run", "serving_epoch"), f"must be a whole number of physics steps ({r.physics_step:g} s), "
                 f"got {r.serving_epoch:g} s")
     if r.duration > 0 and r.physics_step > 0 and r.duration / r.physics_step > 1e8:
         ctx.add(("run", "physics_step"), f"{r.duration / r.physics_step:.3g} steps is more than one run "
                 "holds (1e8): lengthen the step or shorten the run")
+    if r.mode == "annual":
+        if r.serving != "fluid":
+            ctx.add(("run", "serving"), "annual mode serves with the fluid model (hourly quasi-steady "
+                    "points); use `serving: fluid` or `mode: transient`")
+        if spec.weather is None:
+            ctx.add(("run", "mode"), "annual mode runs over a weather series: add `weather:` (a `tmy:` file, "
+                    "`tmy: default` for pvlib's typical year, or an hourly `csv:`)")
+        if spec.events:
+            ctx.add(("events",), "annual mode takes no events (it solves one steady point per hour); "
+                    "simulate faults with `mode: transient`")
+        if spec.policies.gpu_power_smoothing is not None:
+            ctx.add(("policies", "gpu_power_smoothing"), "power smoothing acts within seconds; annual mode "
+                    "solves hourly steady points: drop it or use `mode: transient`")
+        if r.duration % 3600.0:
+            ctx.add(("run", "duration"), f"annual mode runs whole hours; got {r.duration:g} s")
+        return RunSettings(r.duration, 3600.0, 3600.0, h + m / 60.0, r.serving, r.seed, "annual")
     return RunSettings(r.duration, r.physics_step, r.serving_epoch, h + m / 60.0, r.serving, r.seed)
 
 
@@ -211,18 +248,23 @@ def _weather(spec: ScenarioSpec, ctx: _Ctx, path: Path, run: RunSettings) -> Wea
     return _weather_tmy(w.tmy, path, ctx, run)
 
 
-def _check_series(db: np.ndarray, rh: np.ndarray, ctx: _Ctx, file: str, first_line: int) -> bool:
+def _check_series(db: np.ndarray, rh: np.ndarray, ctx: _Ctx, file: str, lines: np.ndarray,
+                  rh_percent: bool = False) -> bool:
+    """Dry bulb and RH (0..1) are possible values; a problem at the first bad row's line if not."""
     lo, hi = AMBIENT_DRY_BULB_RANGE_C
     ok = True
-    for name, arr, low, high, unit in (("dry bulb", db, lo, hi, "degC"), ("relative humidity", rh, 0, 1, "")):
-        bad = ~np.isfinite(arr) | (arr < low) | (arr > high)
+    scale, rh_unit, rh_high = (100.0, "%", 100) if rh_percent else (1.0, "", 1)
+    for name, arr, k, low, high, unit in (("dry bulb", db, 1.0, lo, hi, "degC"),
+                                          ("relative humidity", rh, scale, 0, rh_high, rh_unit)):
+        bad = ~np.isfinite(arr) | (arr < low / k) | (arr > high / k)
         if bad.any():
             i = int(np.argmax(bad))
-            what = "missing" if not np.isfinite(arr[i]) else f"{arr[i]:g}{' ' + unit if unit else ''}"
-            ctx.problems.append(Problem(file, first_line + i, name,
-                                        f"{what} is not a possible value (expected "
-                                        f"{low:g}..{high:g}{' ' + unit if unit else ''}); {int(bad.sum())} "
-                                        "such rows"))
+            u = f" {unit}" if unit else ""
+            what = "missing" if np.isnan(arr[i]) else f"{arr[i] * k:g}{u}"
+            n = int(bad.sum())
+            ctx.problems.append(Problem(file, int(lines[i]), name,
+                                        f"{what} is not a possible value (expected {low:g}..{high:g}{u}); "
+                                        f"{n} such row{'s' if n != 1 else ''}"))
             ok = False
     return ok
 
@@ -237,7 +279,7 @@ def _weather_csv(file: Path, ctx: _Ctx, run: RunSettings) -> Weather | None:
         ctx.add(("weather", "csv"), f"weather file not found: {file}")
         return None
     try:
-        lines = file.read_text(encoding="utf-8").splitlines()
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         ctx.add(("weather", "csv"), f"cannot read weather file {file}: {exc}")
         return None
@@ -248,7 +290,7 @@ def _weather_csv(file: Path, ctx: _Ctx, run: RunSettings) -> Weather | None:
                                     f"{', '.join(header) or 'an empty file'}"))
         return None
     cols = [header.index(h) for h in need]
-    rows = []
+    rows, at = [], []
     for n, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
@@ -258,20 +300,27 @@ def _weather_csv(file: Path, ctx: _Ctx, run: RunSettings) -> Weather | None:
         except ValueError:
             ctx.problems.append(Problem(name, n, "", f"expected numbers in {', '.join(need)}; got {line!r}"))
             return None
+        at.append(n)
     if len(rows) < 2:
         ctx.problems.append(Problem(name, 2, "", "needs at least two hourly rows"))
         return None
-    a = np.array(rows)
+    a, at = np.array(rows), np.array(at)
     hours = a[:, 0]
+    if not np.isfinite(hours).all():
+        i = int(np.argmax(~np.isfinite(hours)))
+        ctx.problems.append(Problem(name, int(at[i]), "hour", "expected the hour of the row, a number; got "
+                                    + ("nothing" if np.isnan(hours[i]) else f"{hours[i]:g}")))
+        return None
     gaps = np.flatnonzero(np.abs(np.diff(hours) - 1.0) > 1e-9)
     if len(gaps):
         i = int(gaps[0])
-        ctx.problems.append(Problem(name, i + 3, "hour", f"hours must follow one another one by one: hour "
-                                    f"{hours[i]:g} is followed by {hours[i + 1]:g} "
-                                    f"({len(gaps)} gaps in all)"))
+        ctx.problems.append(Problem(name, int(at[i + 1]), "hour", "hours must follow one another one by "
+                                    f"one: hour {hours[i]:g} is followed by {hours[i + 1]:g} "
+                                    f"({len(gaps)} gap{'s' if len(gaps) != 1 else ''} in all)"))
         return None
-    rh = a[:, 2] / 100.0 if np.nanmax(a[:, 2]) > 1.0 else a[:, 2]
-    if not _check_series(a[:, 1], rh, ctx, name, 2):
+    percent = bool(np.nanmax(a[:, 2]) > 1.0)
+    rh = a[:, 2] / 100.0 if percent else a[:, 2]
+    if not _check_series(a[:, 1], rh, ctx, name, at, rh_percent=percent):
         return None
     start = (hours[0] - run.start_hour) * 3600.0
     if start > 0 or (hours[-1] - run.start_hour) * 3600.0 < run.duration_s:
@@ -311,7 +360,7 @@ def _weather_tmy(tmy: str, path: Path, ctx: _Ctx, run: RunSettings) -> Weather |
     if len(db) < 8760:
         ctx.add(("weather", "tmy"), f"{file.name} has {len(db)} hours; a typical year has 8760")
         return None
-    if not _check_series(db, rh, ctx, str(file), 3):
+    if not _check_series(db, rh, ctx, str(file), np.arange(len(db)) + 3, rh_percent=True):
         return None
     if run.start_hour * 3600 + run.duration_s > len(db) * 3600.0:
         ctx.add(("run", "duration"), f"the run is longer than the typical year of {file.name}")
@@ -385,6 +434,25 @@ def component_names(factory: Factory) -> dict[str, tuple[str, int]]:
     return out
 
 
+def _units(factory: Factory, kind: str, idx: int) -> int:
+    """How many units a trip or restore of component (``kind``, ``idx``) can take out or bring back."""
+    if kind == "ups_module":
+        return int(factory.power.num_modules[idx])
+    if kind not in COOLING_KINDS:
+        return 1
+    plant = factory.cooling
+    if kind == "cdu":
+        return int(plant.group_cdus[idx])
+    if kind == "cdu_pump":
+        from twin.thermal.plant import ThermalParams
+
+        return int(ThermalParams.from_factory(factory).cdu_pumps[idx])
+    lp = plant.loops[idx]
+    return int({"facility_pump": lp.num_pumps, "dry_cooler": lp.num_dry_coolers,
+                "trim_chiller": lp.num_trim_chillers, "crah": lp.num_crahs,
+                "air_chiller": lp.num_air_chillers}[kind])
+
+
 def _time(value: str | int | float, ctx: _Ctx, loc: tuple, run: RunSettings) -> float | None:
     """Seconds from the start of the run: a time with units, or a time of day ``HH:MM``."""
     text = str(value).strip()
@@ -401,7 +469,7 @@ def _time(value: str | int | float, ctx: _Ctx, loc: tuple, run: RunSettings) -> 
         try:
             t = parse(value, "time")
         except UnitError as exc:
-            ctx.add(loc, f"{exc} (or a time of day such as '14:00')")
+            ctx.add(loc, f"{exc} (or a time of day such as '14:00'){sexagesimal_hint(value)}")
             return None
     if not 0.0 <= t <= run.duration_s:
         ctx.add(loc, f"{value!r} is at {t:g} s, outside the run (0 to {run.duration_s:g} s)")
@@ -416,8 +484,11 @@ def _events(spec: ScenarioSpec, factory: Factory, ctx: _Ctx, run: RunSettings, d
     for i, e in enumerate(spec.events):
         loc = ("events", i)
         t = _time(e.at, ctx, (*loc, "at"), run)
+        if e.count != 1 and e.trip is None and e.restore is None:
+            ctx.add((*loc, "count"), "'count' is for 'trip' and 'restore' (how many units); this event has "
+                    "neither")
         if t is None:
-            continue
+            t = math.nan  # reported; the action is still checked, the event left out
         where = ctx.where(loc)
         if e.trip is not None or e.restore is not None:
             names = names if names is not None else component_names(factory)
@@ -430,6 +501,13 @@ def _events(spec: ScenarioSpec, factory: Factory, ctx: _Ctx, run: RunSettings, d
                         "'<hall>/dry-cooler', '<hall>/trim-chiller', '<hall>/crah', '<hall>/air-chiller'")
                 continue
             kind, idx = names[comp]
+            units = _units(factory, kind, idx)
+            if e.count > units:
+                whole = ("" if kind in COOLING_KINDS or kind == "ups_module"
+                         else " (a power node trips whole; '<ups>/module' trips UPS modules)")
+                ctx.add((*loc, "count"), f"{comp} has {units} unit{'s' if units != 1 else ''}; cannot "
+                        f"{key} {e.count}{whole}")
+                continue
             out.append(Event(t, key, f"{key} {comp}" + (f" x{e.count}" if e.count > 1 else ""),
                              component_kind=kind, index=idx, count=e.count, where=where))
         elif e.setpoint is not None:
@@ -481,4 +559,4 @@ def _events(spec: ScenarioSpec, factory: Factory, ctx: _Ctx, run: RunSettings, d
                 ctx.add((*loc, "demand_response", "ramp"), "the ramp is longer than the event")
             out.append(Event(t, "demand_response", f"demand response to {dr.target:.0%}",
                              end_s=t + dr.duration, fraction=dr.target, ramp_s=dr.ramp, where=where))
-    return out
+    return [ev for ev in out if not math.isnan(ev.time_s)]

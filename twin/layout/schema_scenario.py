@@ -15,9 +15,10 @@ Times are written with units (``14 h``, ``90 s``) from the start of the run, or 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from twin.layout.fields import Strict, qty
 from twin.layout.schema_cooling import Temperature, check_ambient_c
@@ -25,13 +26,29 @@ from twin.layout.schema_cooling import Temperature, check_ambient_c
 
 def _fraction(v: float) -> float:
     if not 0.0 <= v <= 1.0:
-        raise ValueError(f"must be between 0 and 1 (0 % and 100 %), got {v:g}")
+        raise ValueError(f"must be between 0 and 1 (0 % and 100 %), got {v:g} ({v * 100:g} %)")
+    return v
+
+
+def sexagesimal_hint(value: object) -> str:
+    """For an integer that YAML may have read from an unquoted ``HH:MM``: how to write it; else ''."""
+    if isinstance(value, int) and not isinstance(value, bool) and 60 <= value < 1440:
+        h, m = divmod(value, 60)
+        return (f"; YAML reads an unquoted {h}:{m:02d} as the number {value} (minutes): "
+                f"write the time of day in quotes, '{h:02d}:{m:02d}'")
+    return ""
+
+
+def _time_of_day(v: object) -> object:
+    if not isinstance(v, str) or not re.fullmatch(r"\s*([01]?\d|2[0-3]):[0-5]\d\s*", v):
+        raise ValueError(f"expected a time of day from '00:00' to '23:59' such as '14:00', got {v!r}"
+                         + sexagesimal_hint(v))
     return v
 
 
 Fraction = Annotated[qty("fraction", positive=False), AfterValidator(_fraction)]
 Seconds = qty("time")
-TimeOfDay = Annotated[str, Field(pattern=r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$")]
+TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
 
 
 class RunSpec(Strict):
@@ -43,6 +60,8 @@ class RunSpec(Strict):
     start: TimeOfDay = "00:00"
     serving: Literal["fluid", "discrete"] = "fluid"
     seed: int = Field(default=0, ge=0)
+    #: transient: the time loop at the physics step; annual: hourly quasi-steady points over the weather
+    mode: Literal["transient", "annual"] = "transient"
 
 
 class RackSelector(Strict):
