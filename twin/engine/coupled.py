@@ -92,6 +92,34 @@ def simulate(scenario: str | Path | Scenario | Prepared, *,
     return res
 
 
+def steady_point(scenario: str | Path | Scenario | Prepared, *, at_s: float = 0.0) -> SimResults:
+    """The steady coupled point of a scenario: one hour solved as the annual mode solves each hour.
+
+    The deployments serve their rate at ``at_s`` (fluid model), the GPUs' power follows their
+    activity under the scenario's caps, the cooling plant is at steady state at the weather of
+    ``at_s`` (the layout's design ambient without ``weather:``), and throttling is the fixed point
+    of clock and temperature. Events and power smoothing (time-domain behaviour) are left out. The
+    result is a one-step :class:`SimResults` (``steps_table()`` has one row).
+    """
+    from twin.scenario import RunSettings, Weather
+
+    prepared = _prepared(scenario)
+    sc = prepared.scenario
+    weather = sc.weather
+    if weather is None:
+        cool = sc.factory.cooling
+        db, rh = ((cool.ambient_dry_bulb_c, cool.ambient_relative_humidity) if cool is not None
+                  else (25.0, 0.4))
+        weather = Weather(3600.0, np.array([db, db]), np.array([rh, rh]), "design ambient")
+    else:
+        weather = dataclasses.replace(weather, start_s=weather.start_s - at_s)
+    run = sc.run
+    one = RunSettings(3600.0, 3600.0, 3600.0, (run.start_hour + at_s / 3600.0) % 24.0, "fluid", run.seed, "annual")
+    sc1 = sc.replace(run=one, weather=weather, events=(),
+                     policies=dataclasses.replace(sc.policies, smoothing=None))
+    return _run_annual(dataclasses.replace(prepared, scenario=sc1), None)
+
+
 def run_once(prepared: Prepared, progress=None) -> SimResults:
     """One run of a prepared scenario (transient or annual), no reference run."""
     return (_run_annual if prepared.scenario.run.mode == "annual" else _run)(prepared, progress)
@@ -403,8 +431,8 @@ def _run(prepared: Prepared, progress) -> SimResults:
             elif e.kind == "demand_response":
                 dr = e
                 dr_start_w = last_meter_w if last_meter_w is not None else math.nan
-        if dr is not None and t >= dr.end_s - 1e-9:
-            log.append({"time_s": dr.end_s, "event": "demand response ends"})
+        if dr is not None and t >= dr.end_s + dr.ramp_s - 1e-9:
+            log.append({"time_s": dr.end_s, "event": "demand response ends (released over its ramp)"})
             dr = None
         trainings = [e for e in trainings if t < e.end_s - 1e-9]
         # ---------------------------------------------------------------- GPU demand and limits
@@ -448,7 +476,10 @@ def _run(prepared: Prepared, progress) -> SimResults:
                 capped[cap.racks] |= new < c[cap.racks] - 1e-12
                 c[cap.racks] = new
         if dr is not None and np.isfinite(dr_start_w):
+            # down to the target within the ramp, held, then back up over the same ramp
             frac = 1.0 if dr.ramp_s <= 0 else min(1.0, (t + h - dr.time_s) / dr.ramp_s)
+            if t >= dr.end_s:
+                frac = 0.0 if dr.ramp_s <= 0 else max(0.0, 1.0 - (t + h - dr.end_s) / dr.ramp_s)
             target_meter = dr_start_w * (1.0 - (1.0 - dr.fraction) * frac)
             budget = target_meter * last_ratio
             cg = group_clock(a_w, b_w, c, budget)
@@ -462,8 +493,8 @@ def _run(prepared: Prepared, progress) -> SimResults:
                                                                         s_state.hold_s[smoothed]),
                                        h, smooth.floor_fraction * gpu_tdp[smoothed], smooth.ramp_up_w_s,
                                        smooth.ramp_down_w_s, smooth.ramp_down_hysteresis_s)
-            if k == 0:
-                drawn = gpu_w[smoothed]
+            if k == 0:  # the run starts settled: at demand, or on the floor
+                drawn = np.maximum(gpu_w[smoothed], smooth.floor_fraction * gpu_tdp[smoothed])
                 s_new = SmoothingState(drawn.copy(), np.zeros(len(drawn)))
             # a GPU held below its demand by the ramp-up limit runs slower:
             # its clock fits the power it may draw
