@@ -368,3 +368,31 @@ def test_psychrometric_wet_bulb_agrees_with_coolprop():
         mine = wet_bulb_psychrometric_c(db, rh)
         ref = np.array([wet_bulb_c(d, rh) for d in db])
         np.testing.assert_allclose(mine, ref, atol=0.1)
+
+
+def test_steady_point_is_the_first_hour_of_the_annual_mode_and_twin_evaluate_prints_it(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from twin.engine.coupled import steady_point
+
+    body = "run: {duration: 2 h, mode: annual}\nweather: {tmy: default}\n" + SERVE.format(rate=60)
+    year = write(tmp_path, body, name="y.yaml")
+    first = simulate(year, with_reference=False).steps_table().iloc[0]
+    point = steady_point(year).steps_table().iloc[0]
+    for col in ("meter_w", "it_w", "cooling_w", "tokens_per_s", "max_gpu_temp_c"):
+        assert point[col] == pytest.approx(first[col], rel=1e-12), col
+    out = tmp_path / "p.json"
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "evaluate", str(RACK), "--scenario", str(year),
+                           "--json", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Steady coupled point" in proc.stdout
+    assert "PUE" in proc.stdout
+    d = json.loads(out.read_text())
+    assert d["mode"] == "steady coupled point"
+    assert d["energy_j"] == pytest.approx(point["meter_w"] * 3600.0, rel=1e-9)
+    bad = subprocess.run([sys.executable, "-m", "twin.cli", "evaluate", "--scenario", str(year),
+                          "--utilisation", "0.5"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "--scenario sets the load" in bad.stderr

@@ -184,17 +184,30 @@ def _evaluate(factory, utilisation: float, cap: float | None, amb: float | None,
     show_default=True,
     help="Rows in the 'most loaded' and failure tables.",
 )
+@click.option("--scenario", "scenario", type=click.Path(dir_okay=False, path_type=Path),
+              help="The steady coupled point of a scenario on FILE: its deployments serve their rate at the "
+                   "scenario's start, power and cooling at its weather, throttling solved with them.")
 @json_option
+@click.pass_context
 def evaluate_cmd(
+    ctx: click.Context,
     file: Path | None,
     utilisation: float,
     gpu_power_cap: str | None,
     ambient: str | None,
     no_n_minus_1: bool,
     top: int,
+    scenario: Path | None,
     json_out: str | None,
 ) -> None:
     """Power, fabric and cooling of FILE (default: the bundled 8-rack GB200 pod), with N-1 analyses."""
+    if scenario is not None:
+        given = [f"--{n.replace('_', '-')}" for n in ("utilisation", "gpu_power_cap", "ambient")
+                 if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError(f"--scenario sets the load, caps and weather: drop {', '.join(given)}")
+        _evaluate_scenario(scenario, file, json_out)
+        return
     path = file or DEFAULT_LAYOUT
     cap = parse_power(gpu_power_cap)
     amb = parse_ambient(ambient)
@@ -210,5 +223,38 @@ def evaluate_cmd(
     d = ev.to_dict()
     if json_out != "-":
         click.echo(_summary(d, top))
+    if json_out:
+        write_json(d, json_out)
+
+
+def _evaluate_scenario(scenario: Path, layout: Path | None, json_out: str | None) -> None:
+    """``twin evaluate [FILE] --scenario S``: print the steady coupled point."""
+    from twin.engine.coupled import steady_point
+    from twin.engine.scenario import load_scenario
+
+    try:
+        prepared = load_scenario(scenario, layout)
+    except InputError as exc:
+        fail_input(exc)
+    res = steady_point(prepared)
+    d = {"mode": "steady coupled point"} | res.to_dict()
+    if json_out != "-":
+        st = res.steps_table().iloc[0]
+        sc = prepared.scenario
+        lines = [f"Steady coupled point of {sc.name!r} on {sc.factory.name!r} at {sc.run.start_hour:g} h, "
+                 f"{st['dry_bulb_c']:.1f} degC dry bulb",
+                 f"  facility power (at meter)  {st['meter_w'] / 1e6:10.3f} MW",
+                 f"  IT power                   {st['it_w'] / 1e6:10.3f} MW",
+                 f"  cooling power              {st['cooling_w'] / 1e6:10.3f} MW",
+                 f"  PUE                        {st['pue']:10.3f}",
+                 f"  output tokens/s            {st['tokens_per_s']:10.4g}",
+                 f"  hottest GPU                {st['max_gpu_temp_c']:10.1f} degC",
+                 f"  racks throttled / capped   {int(st['throttled_racks'])} / {int(st['capped_racks'])}"]
+        for name, dep in res.deployments.items():
+            lines.append(f"  {name}: mean TTFT {(dep['ttft_mean_s'] or 0) * 1e3:.0f} ms, mean TPOT "
+                         f"{(dep['tpot_mean_s'] or 0) * 1e3:.1f} ms")
+        failed = [n for n, ok in res.invariants.items() if not ok]
+        lines.append("  invariants: " + ("all hold" if not failed else "FAILED " + ", ".join(failed)))
+        click.echo("\n".join(lines))
     if json_out:
         write_json(d, json_out)

@@ -114,7 +114,8 @@ def steady_point(scenario: str | Path | Scenario | Prepared, *, at_s: float = 0.
     else:
         weather = dataclasses.replace(weather, start_s=weather.start_s - at_s)
     run = sc.run
-    one = RunSettings(3600.0, 3600.0, 3600.0, (run.start_hour + at_s / 3600.0) % 24.0, "fluid", run.seed, "annual")
+    start = (run.start_hour + at_s / 3600.0) % 24.0
+    one = RunSettings(3600.0, 3600.0, 3600.0, start, "fluid", run.seed, "annual")
     sc1 = sc.replace(run=one, weather=weather, events=(),
                      policies=dataclasses.replace(sc.policies, smoothing=None))
     return _run_annual(dataclasses.replace(prepared, scenario=sc1), None)
@@ -315,7 +316,8 @@ def _run(prepared: Prepared, progress) -> SimResults:
     failed = np.zeros(n_nodes, dtype=bool)
     module_loss = np.zeros(n_nodes)
     if run.serving == "discrete":
-        steps_at = {i: [(e.time_s, e.factor) for e in sc.events if e.kind == "load_step" and e.deployment == i]
+        steps_at = {i: [(e.time_s, e.factor) for e in sc.events
+                        if e.kind == "load_step" and e.deployment == i]
                     for i in range(len(prepared.served))}
         servers = [_DiscreteServer(sd, run.start_hour, run, steps_at[i], run.seed + i)
                    for i, sd in enumerate(prepared.served)]
@@ -548,13 +550,14 @@ def _run(prepared: Prepared, progress) -> SimResults:
                 sub_key, substep = (failures, p), SUBSTEP_FRACTION * time_constants_s(p, failures)
             fresh = plan is None or plan_key != (version, id(flow), id(amb))
             if fresh:
-                plan = plan_step(p, heat, amb, gpu_power_w=gpu_heat, failures=failures, loop_air_heat_w=loop_air,
-                                 max_substep_s=substep)
+                plan = plan_step(p, heat, amb, gpu_power_w=gpu_heat, failures=failures,
+                                 loop_air_heat_w=loop_air, max_substep_s=substep)
                 plan_key = (version, id(flow), id(amb))
             # the plant's power (fan speeds for the heat rejected) is evaluated when its inputs change
             # and at each epoch's last step, and held in between (its controllers act over ~30 s)
             last_in_epoch = (k + 1) % per_epoch == 0 or k == n_steps - 1
-            tstate, th_out = step_planned(plan, tstate, h, cooling_power=fresh or last_in_epoch or held is None)
+            evaluate_power = fresh or last_in_epoch or held is None
+            tstate, th_out = step_planned(plan, tstate, h, cooling_power=evaluate_power)
             if th_out.cooling_power_w is None:
                 th_out = dataclasses.replace(th_out, cooling_power_w=held[0], water_kg_s=held[1])
             else:
@@ -581,7 +584,7 @@ ANNUAL_ITERATIONS, ANNUAL_CLOCK_TOL = 12, 1e-3
 
 
 def _run_annual(prepared: Prepared, progress) -> SimResults:
-    """Hourly quasi-steady points over the weather: serving, power, steady cooling, throttling as a fixed point.
+    """Hourly quasi-steady points over the weather: serving, power, steady cooling, throttling.
 
     Each hour: the deployments serve their hour's rate (fluid model, backlog carried); the GPUs'
     power follows their activity, limited by caps; the cooling plant is solved at steady state at the
@@ -661,7 +664,8 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             c = np.maximum(c, np.where(load > 0, racks.gpu_min_clock, 0.0))
             gpu_w = gpu_activity_power_w(load, 0.0, c, gpu_idle, gpu_tdp, memory_power=1.0)
             it_w = rack_parts_power_w(gpu_w, cpu, racks.num_gpus, gpu_idle, gpu_tdp, racks.num_cpus,
-                                      racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+                                      racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w,
+                                      racks.fixed_max_w)
             flow = solve_power(fac, load, failed_nodes=failed, curves=curves, demand=(load, c, it_w, gpu_w))
             heat = flow.rack_input_w + extra_heat
             st = None
@@ -703,8 +707,9 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             air_load = p.rack_loop_sum(st.heat_to_air_w) + loop_air
             zeros = np.zeros(p.num_loops)
             th = SimpleNamespace(heat_rejected_w=q_fw, air_heat_removed_w=air_load - st.air_unmet_w,
-                                 air_unmet_w=st.air_unmet_w, water_kg_s=st.water_kg_s, facility_out_j=h * q_fw,
-                                 secondary_stored_j=zeros, facility_stored_j=zeros, pump_work_j=h * pumps)
+                                 air_unmet_w=st.air_unmet_w, water_kg_s=st.water_kg_s,
+                                 facility_out_j=h * q_fw, secondary_stored_j=zeros,
+                                 facility_stored_j=zeros, pump_work_j=h * pumps)
             rec.add_cooled_heat(h, float(heat[p.rack_loop >= 0].sum()) + float(loop_air.sum()))
         meter = power_chain + cooling_w
         last_ratio = float(flow.it_dc_w.sum()) / meter if meter > 0 else 1.0

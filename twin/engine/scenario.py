@@ -72,15 +72,18 @@ class Prepared:
     catalog: Catalog
 
 
-def load_scenario(path: str | Path) -> Prepared:
+def load_scenario(path: str | Path, layout: str | Path | None = None) -> Prepared:
     """Read, check and prepare a scenario file (see the module notes).
+
+    ``layout`` resolves the scenario against another layout file than the one it names (its rack
+    selectors, components and names must exist there).
 
     Raises
     ------
     InputError
         Every problem found, with the scenario's file:line.
     """
-    scenario, catalog, problems = resolve_scenario(path)
+    scenario, catalog, problems = resolve_scenario(path, layout)
     try:
         prepared = prepare(scenario, catalog)
     except InputError as exc:

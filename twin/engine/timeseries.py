@@ -416,7 +416,8 @@ class SimResults:
         """Discrete serving: one row per request (deployment, arrival, first token, completion, lengths)."""
         import pandas as pd
 
-        frames = [pd.DataFrame({"deployment": name, "arrival_s": t.arrival_s, "first_token_s": t.first_token_s,
+        frames = [pd.DataFrame({"deployment": name, "arrival_s": t.arrival_s,
+                                "first_token_s": t.first_token_s,
                                 "completed_s": t.completed_s, "input_tokens": t.input_tokens,
                                 "output_tokens": t.output_tokens})
                   for name, t in self.request_times.items()]

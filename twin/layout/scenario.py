@@ -107,7 +107,8 @@ def load_scenario_records(path: str | Path) -> tuple[Scenario, Catalog]:
     return scenario, catalog
 
 
-def resolve_scenario(path: str | Path) -> tuple[Scenario, Catalog, list[Problem]]:
+def resolve_scenario(path: str | Path, layout: str | Path | None = None
+                     ) -> tuple[Scenario, Catalog, list[Problem]]:
     """Like :func:`load_scenario_records`, but the problems found resolving are returned, not raised.
 
     The scenario returned with problems leaves out what they concern (a deployment whose selector
@@ -122,7 +123,7 @@ def resolve_scenario(path: str | Path) -> tuple[Scenario, Catalog, list[Problem]
     path = Path(path)
     spec, data = parse_scenario(path)
     ctx = _Ctx(str(path), data)
-    layout_path = path.parent / spec.layout
+    layout_path = Path(layout) if layout is not None else path.parent / spec.layout
     if not layout_path.is_file():
         ctx.add(("layout",), f"layout file not found: {layout_path}")
         raise InputError(ctx.problems)
@@ -443,10 +444,8 @@ def _units(factory: Factory, kind: str, idx: int) -> int:
     plant = factory.cooling
     if kind == "cdu":
         return int(plant.group_cdus[idx])
-    if kind == "cdu_pump":
-        from twin.thermal.plant import ThermalParams
-
-        return int(ThermalParams.from_factory(factory).cdu_pumps[idx])
+    if kind == "cdu_pump":  # the pumps of one CDU of the group (its catalog entry)
+        return int(plant.loops[int(plant.group_loop[idx])].cdu["pumps"])
     lp = plant.loops[idx]
     return int({"facility_pump": lp.num_pumps, "dry_cooler": lp.num_dry_coolers,
                 "trim_chiller": lp.num_trim_chillers, "crah": lp.num_crahs,

@@ -214,7 +214,9 @@ def step(
 
 def step_planned(plan: StepPlan, state: ThermalState, dt_s: float, *, cooling_power: bool = True
                  ) -> tuple[ThermalState, StepOutputs]:
-    """:func:`step` from a :class:`StepPlan`; ``cooling_power=False`` skips the plant's power (None in the outputs).
+    """:func:`step` from a :class:`StepPlan`.
+
+    ``cooling_power=False`` skips the plant's power (None in the outputs).
 
     The cooling plant's power (fan speeds solved for the heat rejected) is the one output the
     integration does not need; a caller stepping at 1 s may evaluate it less often.
