@@ -45,13 +45,17 @@ def test_parts_add_up_by_hand():
     e = _cat().entries["hgx-h100"]
     idle, tdp = e.gpu.idle_power.si, e.gpu.tdp.si
     a = out["activity"]
+    # the busy time that is not compute-bound (memory-bound kernels, collectives, launch overhead)
+    # is priced at memory-bound power, as in the coupled engine: a_m = busy - a_c, nothing left over
+    a_c = a["compute"]
+    a_m = a["busy"] - a_c
+    assert 0.0 < a_c < a["busy"] <= 1.0
+    assert a["memory"] == pytest.approx(a_m, rel=1e-12)
+    assert a["other"] == 0.0
     # GPU: P = P_idle + (P_TDP - P_idle) min(1, a_c + beta a_m) c^3 at full clock
-    gpu = idle + (tdp - idle) * min(1.0, a["compute"] + MEMORY_BOUND_POWER * a["memory"])
+    gpu = idle + (tdp - idle) * min(1.0, a_c + MEMORY_BOUND_POWER * a_m)
     assert out["clock_factor"] == 1.0
     assert out["gpu_w"] == pytest.approx(gpu, rel=1e-12)
-    assert 0.0 < a["compute"]
-    assert 0.0 < a["memory"]
-    assert a["compute"] + a["memory"] <= a["busy"] + 1e-12
     # CPUs linear in load; fixed parts linear in the node's dynamic share x
     cpu = e.cpu.idle_power.si + (e.cpu.tdp.si - e.cpu.idle_power.si) * HOST_CPU_LOAD_SERVING
     x = (8 * (gpu - idle) + 2 * (cpu - e.cpu.idle_power.si)) / (

@@ -177,7 +177,10 @@ def server_wall_power(
     def run(c: float) -> tuple[FluidResult, float, float, float]:
         res = fluid_point(perf, wl, replicas, clock_factor=c)
         cv = res.curve
-        a_c, a_m = float(np.mean(cv.compute_fraction)), float(np.mean(cv.memory_fraction))
+        # as the coupled engine does (twin.serving.fluid_queue): the busy time that is not
+        # compute-bound (memory-bound kernels, collectives, launch overhead) at memory-bound power
+        a_c = float(np.mean(cv.compute_fraction))
+        a_m = float(np.mean(cv.busy_fraction)) - a_c
         p = float(gpu_activity_power_w(a_c, a_m, c, gpu_idle, gpu_tdp, memory_power=memory_power))
         return res, a_c, a_m, p
 
