@@ -55,8 +55,8 @@ def run_case(path: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(path), str(out)], cwd=ROOT, capture_output=True,
-                              text=True, check=False)
+        proc = subprocess.run([sys.executable, "-c", CHILD, str(path), str(out)], cwd=ROOT,
+                              capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr)

@@ -383,9 +383,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
                 compute += sd.rack_mean(out.compute, n_racks)
                 memory += sd.rack_mean(out.memory, n_racks)
                 cpu_load += sd.rack_mean(np.where(rc > 0, HOST_CPU_LOAD_SERVING, 0.0), n_racks)
-                rec.add_rack_tokens(np.bincount(sd.pair_rack, weights=out.output_tokens[sd.pair_replica]
-                                                / np.bincount(sd.pair_replica)[sd.pair_replica],
-                                                minlength=n_racks))
+                rec.add_rack_tokens(sd.rack_tokens(out.output_tokens, n_racks))
                 tok += float(out.output_tokens.sum())
                 x = out.served_per_s
                 ok = x > 0
@@ -682,9 +680,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
         for srv, (state, out) in zip(servers, outs, strict=True):
             sd = srv.sd
             srv.commit(state, out, h)
-            rec.add_rack_tokens(np.bincount(sd.pair_rack, weights=out.output_tokens[sd.pair_replica]
-                                            / np.bincount(sd.pair_replica)[sd.pair_replica],
-                                            minlength=n_racks))
+            rec.add_rack_tokens(sd.rack_tokens(out.output_tokens, n_racks))
             tok += float(out.output_tokens.sum())
             x = out.served_per_s
             ok = x > 0
