@@ -53,7 +53,8 @@ class ServedDeployment:
         v = np.asarray(per_replica, dtype=float)
         if v.size and v.min() == v.max():  # every replica alike: the value times each rack's share
             return v[0] * self._rack_weight(num_racks)
-        return np.bincount(self.pair_rack, weights=v[self.pair_replica] * self.pair_weight, minlength=num_racks)
+        return np.bincount(self.pair_rack, weights=v[self.pair_replica] * self.pair_weight,
+                           minlength=num_racks)
 
     def rack_tokens(self, per_replica: np.ndarray, num_racks: int) -> np.ndarray:
         """A per-replica count (tokens) split evenly over the racks each replica spans, summed per rack."""
@@ -61,8 +62,8 @@ class ServedDeployment:
         if share is None:
             share = 1.0 / np.bincount(self.pair_replica)[self.pair_replica]
             object.__setattr__(self, "_share", share)
-        return np.bincount(self.pair_rack, weights=np.asarray(per_replica, dtype=float)[self.pair_replica] * share,
-                           minlength=num_racks)
+        v = np.asarray(per_replica, dtype=float)
+        return np.bincount(self.pair_rack, weights=v[self.pair_replica] * share, minlength=num_racks)
 
     def _rack_weight(self, num_racks: int) -> np.ndarray:
         w = self.__dict__.get("_weight")

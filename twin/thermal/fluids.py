@@ -166,7 +166,7 @@ def wet_bulb_c(dry_bulb_c: float, relative_humidity: float, pressure_pa: float =
 
 
 def saturation_pressure_pa(temp_c: ArrayLike) -> np.ndarray:
-    """Saturation pressure of water vapour over liquid water (t >= 0 °C) or ice (t < 0 °C). [Pa]
+    r"""Saturation pressure of water vapour over liquid water (t >= 0 °C) or ice (t < 0 °C). [Pa]
 
     Hyland and Wexler (1983) as given in ASHRAE Handbook - Fundamentals 2017, ch. 1, eq. (5) and (6)
     (T in K): :math:`\ln p_{ws} = C_8/T + C_9 + C_{10} T + C_{11} T^2 + C_{12} T^3 + C_{13} \ln T`.
@@ -184,11 +184,11 @@ def wet_bulb_psychrometric_c(dry_bulb_c: ArrayLike, relative_humidity: ArrayLike
     """Thermodynamic wet bulb of moist air, vectorised (ASHRAE psychrometric equations). [°C]
 
     For weather series (thousands of points), where :func:`wet_bulb_c` would call CoolProp per point.
-    The humidity ratio of the air, :math:`W = 0.621945\, p_w / (p - p_w)` with
-    :math:`p_w = RH\, p_{ws}(t)`, equals the one the wet-bulb equation gives at :math:`t^*`
+    The humidity ratio of the air, :math:`W = 0.621945\\, p_w / (p - p_w)` with
+    :math:`p_w = RH\\, p_{ws}(t)`, equals the one the wet-bulb equation gives at :math:`t^*`
     (ASHRAE Handbook - Fundamentals 2017, ch. 1, eq. (33); eq. (35) below 0 °C):
 
-    .. math:: W = \frac{(2501 - 2.326\,t^*) W_s^* - 1.006 (t - t^*)}{2501 + 1.86\,t - 4.186\,t^*}
+    .. math:: W = \frac{(2501 - 2.326\\,t^*) W_s^* - 1.006 (t - t^*)}{2501 + 1.86\\,t - 4.186\\,t^*}
 
     solved for :math:`t^*` by bisection (the right side rises with :math:`t^*`). Agrees with CoolProp's
     HAPropsSI within 0.1 K over -20..55 °C (tested).
