@@ -100,6 +100,8 @@ class PowerTree:
     cord_rack: np.ndarray  # int, rack index of each cord
     cord_node: np.ndarray  # int, busway node of each cord
     cord_shelves: np.ndarray  # int, power shelves of the rack on this cord
+    backup_start_s: np.ndarray | None = None  # standby generator start time at this node (None: at once)
+    battery_j: np.ndarray | None = None  # UPS battery energy at this node (inf: ideal UPS, 0: none)
 
     @property
     def rating_w(self) -> np.ndarray:

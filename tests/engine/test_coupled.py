@@ -7,6 +7,7 @@ a training swing through the chain's losses, a ramp-rate limit), or conservation
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -396,3 +397,46 @@ def test_steady_point_is_the_first_hour_of_the_annual_mode_and_twin_evaluate_pri
                           "--utilisation", "0.5"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "--scenario sets the load" in bad.stderr
+
+
+RIDE = ROOT / "tests" / "engine" / "data" / "ride-through.yaml"
+
+
+@pytest.mark.parametrize("ups", ["ups-module-1250kw", "test-ups-small-battery"])
+def test_a_utility_loss_rides_on_the_ups_battery_until_the_generator_starts(tmp_path, ups):
+    layout = tmp_path / "ride.yaml"
+    layout.write_text(RIDE.read_text().replace("model: UPS", f"model: {ups}"))
+    import shutil
+
+    shutil.copytree(RIDE.parent / "ride-catalog", tmp_path / "ride-catalog")
+    body = ("run: {duration: 60 s}\n" + SERVE.format(rate=60)
+            + "events:\n  - {at: 20 s, trip: utility}\n")
+    res = simulate(write(tmp_path, body, layout=layout), with_reference=False)
+    s = res.steps_table().set_index("time_s")
+    fac = load_layout(layout)
+    ups_i = int(np.flatnonzero(fac.power.kind == 3)[0])
+    capacity = float(fac.power.battery_j[ups_i])
+    start = float(fac.power.backup_start_s[fac.power.backup_rating_w > 0][0])
+    assert start == 10.0  # NFPA 110 Type 10
+    before = s.loc[:19]
+    assert (before["battery_w"] == 0).all()
+    assert (before["battery_soc"] == 1).all()
+    bridge = s.loc[20:29]
+    p_ups = float(bridge["battery_w"].iloc[0])  # the UPS's input: its racks' power plus its losses
+    assert p_ups > 0
+    if capacity > 10 * p_ups:  # 5 min at rated load: the battery carries the 10 s without a gap
+        assert (bridge["unpowered_racks"] == 0).all()
+        assert s.loc[29, "battery_soc"] == pytest.approx(1 - 10 * p_ups / capacity, rel=1e-6)
+    else:  # hand calculation: empty after E / P seconds, the rack dark until the generator starts
+        empty_s = capacity / p_ups
+        dark = bridge.index[bridge["unpowered_racks"] > 0]
+        assert dark[0] == pytest.approx(20 + math.ceil(empty_s), abs=1)
+        assert (s.loc[30:, "unpowered_racks"] == 0).all()
+        assert res.kpis()["unpowered_rack_seconds"] == pytest.approx(10 - math.ceil(empty_s), abs=1)
+    after = s.loc[30:]
+    assert (after["battery_w"] == 0).all()  # on the generator
+    assert after["facility_w"].mean() == pytest.approx(before["facility_w"].mean(), rel=0.02)
+    assert (after["meter_w"] == 0).all()  # no utility: the generator carries the rack (no cooling here)
+    assert after["generator_w"].min() > 0
+    assert (bridge["generator_w"] == 0).all()
+    assert all(res.invariants.values()), res.invariant_messages

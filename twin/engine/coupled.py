@@ -281,6 +281,57 @@ class _DiscreteServer(_Server):
                 "slo_attainment": s.get("slo_attainment")}
 
 
+class _RideThrough:
+    """Standby generators that take time to start, and UPS batteries that carry the load meanwhile.
+
+    A switchgear with generators whose utility is lost carries itself only ``backup_start_s`` after
+    the loss (NFPA 110 Type 10: 10 s); until then the UPS below it runs on its battery, if it has
+    energy left (``battery_j``: modules x rating x autonomy at rated load; ``inf`` for an ideal UPS),
+    drained by what the UPS delivers plus its losses. A UPS with an empty battery and no upstream
+    drops its racks (dual-corded racks carry on on their other side). Batteries are not recharged
+    within a run (assumption: a recharge after the outage would add load the model leaves out).
+    """
+
+    def __init__(self, fac) -> None:
+        tree = fac.power
+        n = len(tree)
+        self.is_ups = tree.kind == NODE_KINDS.index("ups")
+        self.gen = tree.backup_rating_w > 0
+        self.start_s = tree.backup_start_s if tree.backup_start_s is not None else np.zeros(n)
+        cap = tree.battery_j if tree.battery_j is not None else np.where(self.is_ups, np.inf, 0.0)
+        self.cap = np.where(self.is_ups, cap, 0.0)
+        self.soc = self.cap.copy()
+        self.lost_since = np.full(n, np.inf)
+        self.finite = self.is_ups & np.isfinite(self.cap)
+        self.active = bool(np.any(self.start_s[self.gen] > 0) or self.finite.any())
+
+    def backup_ok(self, fac, failed: np.ndarray, t: float) -> np.ndarray:
+        """Nodes that can carry themselves at ``t``: started generators, UPSs with battery energy."""
+        from twin.power.network import energised
+
+        tree = fac.power
+        grid, _ = energised(fac, failed, np.zeros(len(tree), dtype=bool))  # with no backup at all
+        parent_dead = (tree.parent >= 0) & ~grid[np.maximum(tree.parent, 0)]
+        self.lost_since = np.where(self.gen & parent_dead, np.minimum(self.lost_since, t), np.inf)
+        started = self.gen & (t - self.lost_since >= self.start_s - 1e-9)
+        return started | (self.is_ups & (self.soc > 0))
+
+    def discharge(self, flow, h: float) -> float:
+        """Drain the batteries of the UPSs carrying themselves over a step; their power. [W]"""
+        on = flow.node_on_backup & self.is_ups
+        if not on.any():
+            return 0.0
+        p = np.where(on, flow.node_input_w, 0.0)
+        self.soc = np.maximum(self.soc - p * h, 0.0)
+        return float(p.sum())
+
+    def soc_share(self) -> float:
+        """Energy left in the finite batteries over their capacity (1 without any). [-]"""
+        if not self.finite.any():
+            return 1.0
+        return float(self.soc[self.finite].sum() / self.cap[self.finite].sum())
+
+
 def _duty_overlap(t: float, dt: float, start: float, period: float, duty: float) -> float:
     """Share of ``[t, t + dt)`` inside the high phases ``[start + k P, start + k P + duty P)``."""
     def high_until(x: float) -> float:  # high time in [start, x]
@@ -309,6 +360,8 @@ def _run(prepared: Prepared, progress) -> SimResults:
     failures = Failures.none(p) if p is not None else None
     loop_air = _loop_air(p, fabric) if p is not None else None
     sub_key, substep = None, None
+    rides = _RideThrough(fac)
+    prev_backup = None
     prev_flow, prev_version, version = None, -1, 0  # version: bumped by every event that changes the plant
     plan, plan_key, held = None, None, None
     net_ratio = None
@@ -512,19 +565,26 @@ def _run(prepared: Prepared, progress) -> SimResults:
         it_w = rack_parts_power_w(gpu_w, cpu, ng, gpu_idle, gpu_tdp, racks.num_cpus, racks.cpu_idle_w,
                                   racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
         # ---------------------------------------------------------------- power tree
+        backup_ok = None
+        if rides.active:
+            backup_ok = rides.backup_ok(fac, failed, t)
         if (prev_flow is not None and prev_version == version and np.array_equal(it_w, prev_flow.it_dc_w)
-                and np.array_equal(gpu_w, prev_flow.gpu_w) and np.array_equal(c, prev_flow.clock_factor)):
+                and np.array_equal(gpu_w, prev_flow.gpu_w) and np.array_equal(c, prev_flow.clock_factor)
+                and (backup_ok is None or np.array_equal(backup_ok, prev_backup))):
             flow = prev_flow  # nothing changed since the last step: the same steady power flow
         else:
             flow = solve_power(fac, load, failed_nodes=failed, module_loss=module_loss, curves=curves,
-                               demand=(load, c, it_w, gpu_w))
-            prev_flow, prev_version = flow, version
+                               demand=(load, c, it_w, gpu_w), backup_ok=backup_ok)
+            prev_flow, prev_version, prev_backup = flow, version, backup_ok
+        battery_w = rides.discharge(flow, h) if rides.active else 0.0
+        gen_w = float(flow.node_input_w[flow.node_on_backup & rides.gen].sum()) if rides.active else 0.0
         powered = flow.rack_powered
         c = np.where(powered, c, 0.0)
         clock_sum += c
         heat = np.where(powered, flow.rack_input_w, 0.0) + extra_heat
         gpu_heat = np.where(powered, gpu_w, 0.0)
-        chain_w = flow.chain_input_w
+        # what the utility supplies: the tree's sources less the generators and UPS batteries on site
+        chain_w = flow.chain_input_w - battery_w - gen_w
         if net_ratio is None:
             # the network racks are not in the tree: their share of the losses is taken at the chain's
             # loss ratio of the first step and held (a swing of the compute racks does not swing it)
@@ -566,11 +626,12 @@ def _run(prepared: Prepared, progress) -> SimResults:
         meter = power_chain + cooling_w
         last_meter_w = meter
         it_total = flow.it_power_w + network_w
-        last_ratio = float(flow.it_dc_w.sum()) / meter if meter > 0 else 1.0
+        last_ratio = float(flow.it_dc_w.sum()) / (meter + gen_w + battery_w) if meter > 0 else 1.0
         rec.record(k, t, h, flow=flow, fac=fac, it_w=it_total, chain_w=power_chain, cooling_w=cooling_w,
                    meter_w=meter, th=th_out, temps=temps, thermal_clock=thermal_clock, capped=capped,
                    clock=c, tokens_s=epoch_tokens_s, ttft_s=ttft_mean, tpot_s=tpot_mean,
-                   dry_bulb_c=amb.dry_bulb_c if amb else math.nan, network_w=network_w)
+                   dry_bulb_c=amb.dry_bulb_c if amb else math.nan, network_w=network_w,
+                   battery_w=battery_w, battery_soc=rides.soc_share(), generator_w=gen_w)
         if progress is not None and (k % 500 == 0 or k == n_steps - 1):
             progress(t + h, run.duration_s)
     wall = time.perf_counter() - wall0

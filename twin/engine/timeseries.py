@@ -40,10 +40,11 @@ POWER_RTOL = 1e-9
 #: Frequency band of power fluctuations that grid operators watch (0.1-20 Hz: arXiv 2508.14318). [Hz]
 GRID_BAND_HZ = (0.1, 20.0)
 
-_STEP_COLUMNS = ("time_s", "meter_w", "it_w", "power_chain_w", "cooling_w", "losses_w", "heat_rejected_w",
+_STEP_COLUMNS = ("time_s", "meter_w", "facility_w", "generator_w", "it_w", "power_chain_w", "cooling_w",
+                 "losses_w", "heat_rejected_w",
                  "tokens_per_s", "ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c", "throttled_racks",
                  "capped_racks", "unpowered_racks", "overloaded_components", "dry_bulb_c", "water_kg_s",
-                 "power_residual_w")
+                 "battery_w", "battery_soc", "power_residual_w")
 
 
 class StepRecorder:
@@ -68,6 +69,7 @@ class StepRecorder:
         self.e_stored_j = 0.0
         self.e_it_j = 0.0
         self.e_meter_j = 0.0
+        self.e_facility_j = 0.0
         self.e_cooling_j = 0.0
         self.water_kg = 0.0
         self.elapsed_s = 0.0
@@ -124,15 +126,20 @@ class StepRecorder:
             d["w"].append(w)
 
     def record(self, k: int, t: float, h: float, *, flow, fac, it_w, chain_w, cooling_w, meter_w, th, temps,
-               thermal_clock, capped, clock, tokens_s, ttft_s, tpot_s, dry_bulb_c, network_w) -> None:
+               thermal_clock, capped, clock, tokens_s, ttft_s, tpot_s, dry_bulb_c, network_w,
+               battery_w: float = 0.0, battery_soc: float = 1.0, generator_w: float = 0.0) -> None:
         """Record step ``k`` at time ``t`` (length ``h``) in the step table and the running totals."""
         s = self.steps
         s["time_s"][k] = t
         s["meter_w"][k] = meter_w
+        s["generator_w"][k] = generator_w
+        s["facility_w"][k] = meter_w + generator_w + battery_w
         s["it_w"][k] = it_w
         s["power_chain_w"][k] = chain_w
         s["cooling_w"][k] = cooling_w
-        s["losses_w"][k] = chain_w - it_w
+        s["losses_w"][k] = chain_w + battery_w + generator_w - it_w  # on-site sources feed the chain too
+        s["battery_w"][k] = battery_w
+        s["battery_soc"][k] = battery_soc
         s["tokens_per_s"][k] = tokens_s
         s["ttft_mean_s"][k] = ttft_s
         s["tpot_mean_s"][k] = tpot_s
@@ -166,6 +173,7 @@ class StepRecorder:
         np.fmax(self.rack_max_temp_c, np.where(np.isnan(temps), -np.inf, temps), out=self.rack_max_temp_c)
         self.e_it_j += h * it_w
         self.e_meter_j += h * meter_w
+        self.e_facility_j += h * (meter_w + generator_w + battery_w)
         self.e_cooling_j += h * cooling_w
         self.elapsed_s += h
         if th is not None:
@@ -244,7 +252,8 @@ class StepRecorder:
             rack_unpowered_s=self.rack_unpowered_s, rack_tokens=self.rack_tokens,
             rack_mean_clock=self.rack_clock_s / max(self.elapsed_s, 1e-300),
             node_peak_loading=self.node_peak_loading, deployments=deps, events=log,
-            energy_j=self.e_meter_j, it_energy_j=self.e_it_j, cooling_energy_j=self.e_cooling_j,
+            energy_j=self.e_meter_j, facility_energy_j=self.e_facility_j, it_energy_j=self.e_it_j,
+            cooling_energy_j=self.e_cooling_j,
             water_kg=self.water_kg, wall_s=wall_s, invariant_messages=inv, request_times=request_times,
         )
 
@@ -277,7 +286,8 @@ class SimResults:
     node_peak_loading: np.ndarray
     deployments: dict[str, dict]
     events: list[dict]
-    energy_j: float  # at the meter
+    energy_j: float  # at the utility meter
+    facility_energy_j: float  # what the facility used: utility + standby generators + UPS batteries
     it_energy_j: float
     cooling_energy_j: float
     water_kg: float
@@ -312,8 +322,11 @@ class SimResults:
 
     @property
     def pue(self) -> float | None:
-        """Energy at the meter over IT energy, over the run (annual PUE for a year-long run)."""
-        return self.energy_j / self.it_energy_j if self.it_energy_j > 0 else None
+        """Facility energy (utility, standby generators, UPS batteries) over IT energy, over the run.
+
+        A year-long run gives the annual PUE.
+        """
+        return self.facility_energy_j / self.it_energy_j if self.it_energy_j > 0 else None
 
     @property
     def wue_l_per_kwh(self) -> float:
@@ -353,6 +366,8 @@ class SimResults:
             "duration_s": self.duration_s,
             "output_tokens": self.output_tokens,
             "energy_j": self.energy_j,
+            "facility_energy_j": self.facility_energy_j,
+            "generator_energy_j": float(np.sum(self.steps["generator_w"]) * self.physics_step_s),
             "it_energy_j": self.it_energy_j,
             "cooling_energy_j": self.cooling_energy_j,
             "peak_power_w": float(s["meter_w"].max()) if self.steps["meter_w"].size else 0.0,
@@ -392,7 +407,7 @@ class SimResults:
         import pandas as pd
 
         df = pd.DataFrame(self.steps)
-        df["pue"] = np.where(df["it_w"] > 0, df["meter_w"] / df["it_w"].where(df["it_w"] > 0, 1.0), np.nan)
+        df["pue"] = np.where(df["it_w"] > 0, df["facility_w"] / df["it_w"].where(df["it_w"] > 0, 1.0), np.nan)
         return df
 
     def racks_table(self) -> pd.DataFrame:

@@ -70,8 +70,11 @@ class _Nodes:
     modules: list[int] = field(default_factory=list)
     module_rating: list[float] = field(default_factory=list)
     backup: list[float] = field(default_factory=list)
+    start: list[float] = field(default_factory=list)
+    battery: list[float] = field(default_factory=list)
 
-    def add(self, name, kind, parent, loss, modules, module_rating, backup=0.0) -> int:
+    def add(self, name, kind, parent, loss, modules, module_rating, backup=0.0, start=0.0,
+            battery=0.0) -> int:
         self.name.append(name)
         self.kind.append(_KIND_CODE[kind])
         self.parent.append(parent)
@@ -80,6 +83,8 @@ class _Nodes:
         self.modules.append(modules)
         self.module_rating.append(module_rating)
         self.backup.append(backup)
+        self.start.append(start)
+        self.battery.append(battery)
         return len(self.name) - 1
 
 
@@ -366,6 +371,8 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
         cord_rack=np.asarray(cord_rack, dtype=np.int64),
         cord_node=new_of_old[np.asarray(cord_node, dtype=np.int64)] if cord_node else np.zeros(0, np.int64),
         cord_shelves=np.asarray(cord_psus, dtype=np.int64),
+        backup_start_s=np.asarray(nodes.start, dtype=float)[order],
+        battery_j=np.asarray(nodes.battery, dtype=float)[order],
     )
     a = racks.arrays
     arr = {k: np.asarray(v, dtype=object if k in ("name", "hall", "row") else float) for k, v in a.items()}
@@ -500,15 +507,18 @@ def _expand_hall(
         prefix = f"{hname}/{lu.name}"
         gen: GeneratorEntry | None = catalog.entries[lu.generator.model] if lu.generator else None
         backup = gen.rating.si * lu.generator.count if gen is not None else 0.0
+        start = gen.start_time.si if gen is not None and gen.start_time is not None else 0.0
         swgr_loss = losses.get(lu.switchgear)
         swgr_rating = catalog.entries[lu.switchgear].rating.si
         swgr: dict[str, int] = {}
         for f in dict.fromkeys(lu.feeds):
             swgr[f] = nodes.add(
-                f"{prefix}/swgr-{f}", "switchgear", feed_idx[f], swgr_loss, 1, swgr_rating, backup
+                f"{prefix}/swgr-{f}", "switchgear", feed_idx[f], swgr_loss, 1, swgr_rating, backup, start
             )
         xf: TransformerEntry = catalog.entries[lu.transformer]
         ups: UpsEntry = catalog.entries[lu.ups.model]
+        battery = (lu.ups.modules * ups.module_rating.si * ups.battery_runtime.si
+                   if ups.battery_runtime is not None else float("inf"))
         bw: BuswayEntry = catalog.entries[lu.busway]
         ups_node = []
         letters = "ABCDEFGH"
@@ -521,7 +531,8 @@ def _expand_hall(
             )
             ups_node.append(
                 nodes.add(
-                    f"{bname}/ups", "ups", t, losses.get(lu.ups.model), lu.ups.modules, ups.module_rating.si
+                    f"{bname}/ups", "ups", t, losses.get(lu.ups.model), lu.ups.modules, ups.module_rating.si,
+                    battery=battery,
                 )
             )
         bw_count = [0] * num_blocks

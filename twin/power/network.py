@@ -93,11 +93,14 @@ def rack_demand(
     return u, clock, it, gpu_w
 
 
-def energised(factory: Factory, failed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def energised(factory: Factory, failed: np.ndarray, backup_ok: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Which nodes are energised when the ``failed`` nodes are out of service.
 
     A node is alive when it has not failed and its parent is alive, or when it has a standby
-    generator (``backup_rating_w > 0``) that picks it up after its upstream is lost.
+    generator (``backup_rating_w > 0``) that picks it up after its upstream is lost. ``backup_ok``
+    (bool over nodes) overrides which nodes can carry themselves at this instant: a generator still
+    starting cannot, a UPS on its battery can (the coupled engine's ride-through).
 
     Returns
     -------
@@ -106,9 +109,10 @@ def energised(factory: Factory, failed: np.ndarray) -> tuple[np.ndarray, np.ndar
     tree = factory.power
     alive = ~failed
     on_backup = np.zeros(len(tree), dtype=bool)
+    can = tree.backup_rating_w > 0 if backup_ok is None else np.asarray(backup_ok, dtype=bool)
     for level in tree.levels[1:]:
         parent_ok = alive[tree.parent[level]]
-        backup = (~parent_ok) & (tree.backup_rating_w[level] > 0) & alive[level]
+        backup = (~parent_ok) & can[level] & alive[level]
         on_backup[level] = backup
         alive[level] &= parent_ok | backup
     return alive, on_backup
@@ -123,6 +127,7 @@ def solve_power(
     module_loss: ArrayLike | None = None,
     curves: LossCurves | None = None,
     demand: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    backup_ok: np.ndarray | None = None,
 ) -> PowerFlow:
     """Steady power at every rack and node for a utilisation and failure state.
 
@@ -142,13 +147,16 @@ def solve_power(
         Precomputed ``LossCurves.from_models(factory.loss_models)`` (saves time in N-1 loops).
     demand : tuple, optional
         Precomputed :func:`rack_demand` for the same utilisation and caps (saves time in N-1 loops).
+    backup_ok : bool array over nodes, optional
+        Which nodes can carry themselves when their upstream is lost (default: those with standby
+        generators), see :func:`energised`.
     """
     racks, tree = factory.racks, factory.power
     n_racks = len(racks)
     u, clock, it, gpu_w = rack_demand(factory, utilisation, gpu_cap_w) if demand is None else demand
 
     failed = np.zeros(len(tree), dtype=bool) if failed_nodes is None else np.asarray(failed_nodes, bool)
-    alive, on_backup = energised(factory, failed)
+    alive, on_backup = energised(factory, failed, backup_ok)
     modules = tree.num_modules - (0 if module_loss is None else np.asarray(module_loss, dtype=float))
     rating = np.where(alive, np.maximum(modules, 0) * tree.module_rating_w, 0.0)
 

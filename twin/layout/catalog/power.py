@@ -22,6 +22,9 @@ class UpsEntry(_Entry):
     kind: Literal["ups"]
     module_rating: PositivePower
     efficiency: EfficiencyCurve
+    #: battery autonomy at the module's rated load (energy = rating x runtime); absent: an ideal UPS
+    #: that carries its load through any outage (no ride-through limit)
+    battery_runtime: sourced("time", positive=True) | None = None
 
 
 class TransformerEntry(_Entry):
@@ -58,3 +61,5 @@ class GeneratorEntry(_Entry):
 
     kind: Literal["generator"]
     rating: PositivePower
+    #: time from the loss of the utility to the set carrying the load; absent: at once
+    start_time: sourced("time") | None = None
