@@ -305,10 +305,16 @@ class _RideThrough:
         self.finite = self.is_ups & np.isfinite(self.cap)
         self.active = bool(np.any(self.start_s[self.gen] > 0) or self.finite.any())
 
-    def backup_ok(self, fac, failed: np.ndarray, t: float) -> np.ndarray:
-        """Nodes that can carry themselves at ``t``: started generators, UPSs with battery energy."""
+    def backup_ok(self, fac, failed: np.ndarray, t: float) -> np.ndarray | None:
+        """Nodes that can carry themselves at ``t``: started generators, UPSs with battery energy.
+
+        None while nothing has failed (nothing needs to carry itself).
+        """
         from twin.power.network import energised
 
+        if not failed.any():
+            self.lost_since[:] = np.inf
+            return None
         tree = fac.power
         grid, _ = energised(fac, failed, np.zeros(len(tree), dtype=bool))  # with no backup at all
         parent_dead = (tree.parent >= 0) & ~grid[np.maximum(tree.parent, 0)]
@@ -362,6 +368,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
     sub_key, substep = None, None
     rides = _RideThrough(fac)
     prev_backup = None
+    parts_key = None
     prev_flow, prev_version, version = None, -1, 0  # version: bumped by every event that changes the plant
     plan, plan_key, held = None, None, None
     net_ratio = None
@@ -496,7 +503,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
             load[e.racks] = e.low + (e.high - e.low) * share
             cpu[e.racks] = HOST_CPU_LOAD_SERVING
         c = np.ones(n_racks)
-        if tstate is not None:
+        if tstate is not None and np.nanmax(temps - throttle_c, initial=-np.inf) > pol.throttle.excess_k[0]:
             c = np.minimum(c, throttle_clock(temps, throttle_c, pol.throttle.excess_k,
                                              pol.throttle.clock_factor))
         thermal_clock = c.copy()
@@ -562,8 +569,13 @@ def _run(prepared: Prepared, progress) -> SimResults:
             hold = s_state.hold_s.copy()
             pw[smoothed], hold[smoothed] = s_new.power_w, s_new.hold_s
             s_state = SmoothingState(pw, hold)
-        it_w = rack_parts_power_w(gpu_w, cpu, ng, gpu_idle, gpu_tdp, racks.num_cpus, racks.cpu_idle_w,
-                                  racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+        if (parts_key is not None and np.array_equal(gpu_w, parts_key[0])
+                and np.array_equal(cpu, parts_key[1])):
+            it_w = parts_key[2]  # the same parts at the same power: the same rack IT power
+        else:
+            it_w = rack_parts_power_w(gpu_w, cpu, ng, gpu_idle, gpu_tdp, racks.num_cpus, racks.cpu_idle_w,
+                                      racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+            parts_key = (gpu_w, cpu, it_w)
         # ---------------------------------------------------------------- power tree
         backup_ok = None
         if rides.active:
@@ -607,6 +619,8 @@ def _run(prepared: Prepared, progress) -> SimResults:
             if sub_key is None or sub_key[0] is not failures or sub_key[1] is not p:
                 sub_key, substep = (failures, p), SUBSTEP_FRACTION * time_constants_s(p, failures)
             fresh = plan is None or plan_key != (version, id(flow), id(amb))
+            # a new power flow or an event (not the epoch's new weather alone) re-evaluates the plant
+            changed = plan is None or plan_key[:2] != (version, id(flow))
             if fresh:
                 plan = plan_step(p, heat, amb, gpu_power_w=gpu_heat, failures=failures,
                                  loop_air_heat_w=loop_air, max_substep_s=substep)
@@ -614,7 +628,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
             # the plant's power (fan speeds for the heat rejected) is evaluated when its inputs change
             # and at each epoch's last step, and held in between (its controllers act over ~30 s)
             last_in_epoch = (k + 1) % per_epoch == 0 or k == n_steps - 1
-            evaluate_power = fresh or last_in_epoch or held is None
+            evaluate_power = changed or last_in_epoch or held is None
             tstate, th_out = step_planned(plan, tstate, h, cooling_power=evaluate_power)
             if th_out.cooling_power_w is None:
                 th_out = dataclasses.replace(th_out, cooling_power_w=held[0], water_kg_s=held[1])

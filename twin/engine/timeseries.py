@@ -69,6 +69,8 @@ class StepRecorder:
         self.e_stored_j = 0.0
         self.e_it_j = 0.0
         self.e_meter_j = 0.0
+        self._last_flow = None
+        self._ratio_flow = None
         self.e_facility_j = 0.0
         self.e_cooling_j = 0.0
         self.water_kg = 0.0
@@ -150,21 +152,28 @@ class StepRecorder:
         s["capped_racks"][k] = int(capped.sum())
         unpowered = ~flow.rack_powered
         s["unpowered_racks"][k] = int(unpowered.sum())
-        rating = flow.node_rating_w
-        alive = flow.node_alive & (rating > 0)
-        loading = np.divide(flow.node_load_w, rating, out=np.zeros_like(rating), where=alive)
-        s["overloaded_components"][k] = int((loading > 1.0 + 1e-9).sum())
-        np.maximum(self.node_peak_loading, loading, out=self.node_peak_loading)
+        if flow is not self._last_flow:  # a flow reused from the last step has the same loadings
+            rating = flow.node_rating_w
+            alive = flow.node_alive & (rating > 0)
+            loading = np.divide(flow.node_load_w, rating, out=np.zeros_like(rating), where=alive)
+            self._overloaded = int((loading > 1.0 + 1e-9).sum())
+            np.maximum(self.node_peak_loading, loading, out=self.node_peak_loading)
+            src = float(flow.node_input_w[flow.node_is_source].sum())
+            self._residual = (src - float(flow.cord_w.sum())
+                              - float(flow.node_loss_w[flow.node_alive].sum()))
+            self._last_flow = flow
+        s["overloaded_components"][k] = self._overloaded
         s["dry_bulb_c"][k] = dry_bulb_c
-        # power balance of the tree: sources = cords + losses of every energised node
-        src = float(flow.node_input_w[flow.node_is_source].sum())
-        s["power_residual_w"][k] = (src - float(flow.cord_w.sum())
-                                    - float(flow.node_loss_w[flow.node_alive].sum()))
+        # power balance of the tree: sources = cords + losses of every energised node (per flow, above)
+        s["power_residual_w"][k] = self._residual
         powered = flow.rack_powered
-        self.last_shelf_ratio = np.where(powered & (flow.it_dc_w > 0),
-                                         np.divide(flow.rack_input_w, flow.it_dc_w,
-                                                   out=np.ones_like(flow.it_dc_w), where=flow.it_dc_w > 0),
-                                         self.last_shelf_ratio)
+        if flow is not self._ratio_flow:
+            self.last_shelf_ratio = np.where(powered & (flow.it_dc_w > 0),
+                                             np.divide(flow.rack_input_w, flow.it_dc_w,
+                                                       out=np.ones_like(flow.it_dc_w),
+                                                       where=flow.it_dc_w > 0),
+                                             self.last_shelf_ratio)
+            self._ratio_flow = flow
         self.rack_energy_j += h * flow.rack_input_w
         self.rack_throttled_s += h * throttled
         self.rack_capped_s += h * capped

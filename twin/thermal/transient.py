@@ -136,6 +136,10 @@ class StepPlan:
     trim: np.ndarray
     air: object
     max_substep_s: float
+    #: heat the running dry coolers reject per kelvin of water-to-air difference at full fan speed
+    #: (ε C_min, fixed while flows and fans hold) [W/K], and the trim chillers' capacity where water flows
+    dc_w_per_k: np.ndarray | None = None
+    trim_on: np.ndarray | None = None
 
 
 def plan_step(
@@ -164,13 +168,18 @@ def plan_step(
     if loop_air_heat_w is not None:
         q_air_loop = q_air_loop + np.asarray(loop_air_heat_w, dtype=float)
     c_air_dc, ua_dc = dry_cooler_bank(p, f, h)
+    air_in = rejection_air_c(p, ambient)
+    c_w = h.c_fw_w_k
+    trim = trim_capacity_w(p, f)
     return StepPlan(
         p=p, f=f, ambient=ambient, q=q, pg=pg, q_other=q_other,
         group_heat_in_w=p.group_sum(heat_in_r) + h.cdu_pump_w, h=h, eps_cmin=eps * c_min,
         c_g=p.group_cdus * p.c_group_j_k, loop_r=np.where(p.rack_loop >= 0, p.rack_loop, 0),
-        in_loop=p.rack_loop >= 0, air_in=rejection_air_c(p, ambient), c_air_dc=c_air_dc, ua_dc=ua_dc,
-        trim=trim_capacity_w(p, f), air=air_side(p, f, q_air_loop, room_air_capacity_w_k(p), ambient),
+        in_loop=p.rack_loop >= 0, air_in=air_in, c_air_dc=c_air_dc, ua_dc=ua_dc,
+        trim=trim, air=air_side(p, f, q_air_loop, room_air_capacity_w_k(p), ambient),
         max_substep_s=max_substep_s or SUBSTEP_FRACTION * time_constants_s(p, f),
+        dc_w_per_k=dry_cooler_heat_w(air_in + 1.0, air_in, c_w, c_air_dc, ua_dc, 1.0),
+        trim_on=np.where(c_w > 0, trim, 0.0),
     )
 
 
@@ -227,7 +236,7 @@ def step_planned(plan: StepPlan, state: ThermalState, dt_s: float, *, cooling_po
     q, pg, q_other = plan.q, plan.pg, plan.q_other
     liquid, gl = p.liquid, p.gpu_liquid
     eps_cmin, c_g, loop_g, loop_r = plan.eps_cmin, plan.c_g, p.group_loop, plan.loop_r
-    air_in, c_air_dc, ua_dc, trim = plan.air_in, plan.c_air_dc, plan.ua_dc, plan.trim
+    air_in = plan.air_in
     set_s = p.rack_supply_c
     set_fw = p.fw_supply_c
     tau_c = CONTROL_TIME_CONSTANT_S
@@ -262,7 +271,8 @@ def step_planned(plan: StepPlan, state: ThermalState, dt_s: float, *, cooling_po
         # facility water
         into_fw = p.loop_sum(q_hx) + h.fw_pump_w
         t_fwr = t_fw + np.divide(into_fw, c_w, out=np.zeros_like(c_w), where=c_w > 0)
-        rej_max = dry_cooler_heat_w(t_fwr, air_in, c_w, c_air_dc, ua_dc, 1.0) + np.where(c_w > 0, trim, 0.0)
+        # ε-NTU at full fan speed is linear in the water-to-air difference (dry_cooler_heat_w)
+        rej_max = plan.dc_w_per_k * np.maximum(t_fwr - air_in, 0.0) + plan.trim_on
         rej_hold = into_fw + p.c_fw_j_k * (t_fw - set_fw) / tau_c
         q_rej = np.clip(np.minimum(rej_max, rej_hold), 0.0, None)
         d_fw = h_dt * (into_fw - q_rej) / p.c_fw_j_k
