@@ -23,6 +23,7 @@ from twin.layout.scenario import resolve_scenario
 from twin.layout.yamlio import line_of, load_yaml
 from twin.records import Deployment, HardwareSpec, ModelSpec
 from twin.scenario import DeploymentPlan, Scenario
+from twin.serving.fluid_queue import alike
 from twin.serving.perf_model import PerfModel
 from twin.serving.workload import LengthDist, Workload, parse_length
 
@@ -51,7 +52,7 @@ class ServedDeployment:
     def rack_mean(self, per_replica: np.ndarray, num_racks: int) -> np.ndarray:
         """Per-rack mean of a per-replica quantity, weighted by GPUs (zero on racks it does not use)."""
         v = np.asarray(per_replica, dtype=float)
-        if v.size and v.min() == v.max():  # every replica alike: the value times each rack's share
+        if v.size and alike(v):  # every replica alike: the value times each rack's share
             return v[0] * self._rack_weight(num_racks)
         return np.bincount(self.pair_rack, weights=v[self.pair_replica] * self.pair_weight,
                            minlength=num_racks)

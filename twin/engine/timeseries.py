@@ -88,8 +88,10 @@ class StepRecorder:
                                                "backlog": 0.0, "slo_ttft_s": slo_ttft_s,
                                                "slo_tpot_s": slo_tpot_s})
         x = out.served_per_s * dt
-        alike = all(a.min() == a.max() for a in (x, out.ttft_s, out.tpot_s, out.arrived, out.backlog))
-        if len(x) > 1 and alike and np.isfinite(out.ttft_s[0]) and np.isfinite(out.tpot_s[0]):
+        from twin.serving.fluid_queue import alike
+
+        same = all(alike(a) for a in (out.served_per_s, out.ttft_s, out.tpot_s, out.arrived, out.backlog))
+        if len(x) > 1 and same and np.isfinite(out.ttft_s[0]) and np.isfinite(out.tpot_s[0]):
             # every replica alike: one replica's figures times their number (cheap for 10^4 replicas)
             from dataclasses import replace
 
