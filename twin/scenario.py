@@ -58,6 +58,7 @@ class WorkloadSpec:
     profile: str = "constant"
     hourly_factor: tuple[float, ...] | None = None
     where: Where | None = None
+    trace: str | None = None  # a CSV of requests (path) instead of a rate; rate_per_s is then 0
 
 
 @dataclass(frozen=True)

@@ -440,3 +440,26 @@ def test_a_utility_loss_rides_on_the_ups_battery_until_the_generator_starts(tmp_
     assert after["generator_w"].min() > 0
     assert (bridge["generator_w"] == 0).all()
     assert all(res.invariants.values()), res.invariant_messages
+
+
+def test_a_trace_workload_is_served_as_recorded(tmp_path):
+    rng = np.random.default_rng(5)
+    t = np.sort(rng.uniform(0, 100, 3000))
+    ins, outs = rng.integers(500, 3000, 3000), rng.integers(50, 400, 3000)
+    rows = "\n".join(f"{a:.6f},{int(i)},{int(o)}" for a, i, o in zip(t, ins, outs, strict=True))
+    (tmp_path / "trace.csv").write_text("arrival_s,input_tokens,output_tokens\n" + rows + "\n")
+    dep = SERVE.format(rate=1).replace("workload: {rate: 1, input_tokens: 2048, output_tokens: 256}",
+                                       "workload: {trace: trace.csv}")
+    disc = simulate(write(tmp_path, "run: {duration: 3 min, serving: discrete}\n" + dep, name="d.yaml"),
+                    with_reference=False)
+    times = disc.request_times["chat"]
+    np.testing.assert_allclose(np.sort(times.arrival_s), t, atol=1e-6)  # the trace's own requests
+    assert np.isfinite(times.completed_s).all()
+    flu = simulate(write(tmp_path, "run: {duration: 3 min}\n" + dep, name="f.yaml"), with_reference=False)
+    d = flu.deployments["chat"]
+    assert d["requests_arrived"] == pytest.approx(3000, rel=1e-9)  # every arrival counted in its epoch
+    assert d["requests_served"] == pytest.approx(3000, rel=1e-6)
+    # fluid tokens: the trace's mean output per request
+    assert d["output_tokens"] == pytest.approx(3000 * float(np.mean(
+        [int(r.split(",")[2]) for r in rows.splitlines()])), rel=1e-6)
+    assert all(flu.invariants.values()), flu.invariant_messages

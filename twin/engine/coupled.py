@@ -142,9 +142,17 @@ class _Server:
     def __init__(self, sd: ServedDeployment, start_hour: float) -> None:
         self.sd = sd
         perf = sd.perf
-        probe = sd.input_len.sample(PERCENTILE_SAMPLES, np.random.default_rng(PERCENTILE_SEED))
-        cv2 = float(np.var(probe)) / float(np.mean(probe)) ** 2
-        self.queue = FluidQueue(FluidModel(perf), sd.input_len.mean, sd.output_len.mean, cv2)
+        tr = sd.trace
+        if tr is not None:  # a trace: its own lengths, its arrivals counted per epoch
+            self.arrivals = np.sort(np.asarray(tr.arrival_s, dtype=float))
+            n_in, n_out = float(tr.input_tokens.mean()), float(tr.output_tokens.mean())
+            cv2 = float(tr.input_tokens.var()) / n_in ** 2
+        else:
+            self.arrivals = None
+            probe = sd.input_len.sample(PERCENTILE_SAMPLES, np.random.default_rng(PERCENTILE_SEED))
+            cv2 = float(np.var(probe)) / float(np.mean(probe)) ** 2
+            n_in, n_out = sd.input_len.mean, sd.output_len.mean
+        self.queue = FluidQueue(FluidModel(perf), n_in, n_out, cv2)
         self.state = QueueState(np.zeros(sd.num_replicas))
         wl = sd.plan.workload
         from twin.serving.workload import Workload
@@ -155,8 +163,14 @@ class _Server:
         self.factor = 1.0
         self.arrived = self.served = self.tokens = 0.0
 
-    def rate(self, t_mid: float) -> float:
-        """Deployment arrival rate at time ``t_mid`` of the run. [requests/s]"""
+    def rate(self, t_mid: float, dt: float = 0.0) -> float:
+        """Deployment arrival rate at time ``t_mid`` of the run. [requests/s]
+
+        For a trace: its arrivals in the epoch of length ``dt`` around ``t_mid``, per second.
+        """
+        if self.arrivals is not None:
+            lo, hi = np.searchsorted(self.arrivals, [t_mid - 0.5 * dt, t_mid + 0.5 * dt])
+            return float(hi - lo) / dt * self.factor if dt > 0 else 0.0
         wl = self.sd.plan.workload
         r = wl.rate_per_s * float(self.shape(np.asarray(t_mid)))
         if self.hourly is not None:
@@ -185,7 +199,7 @@ class _Server:
         lam = np.zeros(sd.num_replicas)
         backlog = self.state.backlog
         if n_up:
-            lam[up] = self.rate(t0 + 0.5 * dt) / n_up
+            lam[up] = self.rate(t0 + 0.5 * dt, dt) / n_up
             # a down replica's backlog goes to the live ones (the load balancer retries them)
             stranded = float(backlog[~up].sum())
             if stranded:
@@ -220,6 +234,9 @@ class _DiscreteServer(_Server):
                 f"simulates at most {MAX_REQUESTS:,} per run: use `run.serving: fluid` or a shorter run",
                 field="run.serving")
         rng = np.random.default_rng(seed)
+        if sd.trace is not None:  # a trace is served as it is (load steps and profiles do not apply)
+            self._start_pool(sd, sd.trace, run)
+            return
         if self.hourly is None and not steps:
             # the standalone simulator's own draw (twin.serve_sim with the same seed): same requests
             from twin.serving.workload import Workload

@@ -25,7 +25,7 @@ from twin.records import Deployment, HardwareSpec, ModelSpec
 from twin.scenario import DeploymentPlan, Scenario
 from twin.serving.fluid_queue import alike
 from twin.serving.perf_model import PerfModel
-from twin.serving.workload import LengthDist, Workload, parse_length
+from twin.serving.workload import LengthDist, Requests, Workload, parse_length, read_trace
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class ServedDeployment:
     pair_replica: np.ndarray
     pair_rack: np.ndarray
     pair_weight: np.ndarray
+    trace: Requests | None = None  # the workload's requests when it is a trace
 
     def rack_mean(self, per_replica: np.ndarray, num_racks: int) -> np.ndarray:
         """Per-rack mean of a per-replica quantity, weighted by GPUs (zero on racks it does not use)."""
@@ -204,16 +205,27 @@ def _serve(scenario: Scenario, plan: DeploymentPlan, catalog: Catalog | None) ->
         lout = parse_length(plan.workload.output_tokens, "output")
     except ServingInputError as exc:
         raise _Bad("workload.output_tokens", str(exc)) from None
-    try:
-        Workload(rate_per_s=plan.workload.rate_per_s, rate_profile=plan.workload.profile,
-                 duration_s=max(scenario.run.duration_s, 1.0), input_len=lin, output_len=lout)._profile()
-    except ServingInputError as exc:
-        raise _Bad("workload.profile", str(exc)) from None
-    wl = Workload(rate_per_s=plan.workload.rate_per_s, input_len=lin, output_len=lout)
-    try:
-        wl.check_context(mspec)
-    except ServingInputError as exc:
-        raise _Bad("workload", str(exc)) from None
+    trace = None
+    if plan.workload.trace is not None:
+        try:
+            trace = read_trace(plan.workload.trace)
+            trace.check_context(mspec)
+        except ServingInputError as exc:
+            raise _Bad("workload.trace", str(exc)) from None
+        if not len(trace) or float(trace.arrival_s.min()) >= scenario.run.duration_s:
+            raise _Bad("workload.trace", f"no request of {plan.workload.trace} arrives within the run "
+                       f"(0 to {scenario.run.duration_s:g} s)")
+    else:
+        try:
+            Workload(rate_per_s=plan.workload.rate_per_s, rate_profile=plan.workload.profile,
+                     duration_s=max(scenario.run.duration_s, 1.0), input_len=lin, output_len=lout)._profile()
+        except ServingInputError as exc:
+            raise _Bad("workload.profile", str(exc)) from None
+        wl = Workload(rate_per_s=plan.workload.rate_per_s, input_len=lin, output_len=lout)
+        try:
+            wl.check_context(mspec)
+        except ServingInputError as exc:
+            raise _Bad("workload", str(exc)) from None
     perf = PerfModel(mspec, hspec, dep)
     racks = scenario.factory.racks
     g = int(racks.num_gpus[plan.racks[0]])
@@ -237,7 +249,8 @@ def _serve(scenario: Scenario, plan: DeploymentPlan, catalog: Catalog | None) ->
                    f"{g} GPUs ({k} {word}, {k * g} GPUs) with whole replicas: choose a replica size "
                    f"that divides {g}"
                    + (f", or a multiple of {g} that divides {k * g}" if k > 1 else ""))
-    return ServedDeployment(plan, mspec, hspec, dep, perf, lin, lout, reps, pair_replica, pair_rack, weight)
+    return ServedDeployment(plan, mspec, hspec, dep, perf, lin, lout, reps, pair_replica, pair_rack, weight,
+                            trace)
 
 
 def reference(prepared: Prepared) -> Prepared:

@@ -155,8 +155,9 @@ def resolve_scenario(path: str | Path, layout: str | Path | None = None
             name=d.name, racks=racks, model=d.model, system=factory.system_names[int(systems[0])],
             precision=d.precision, tp=d.tp, pp=d.pp, ep=d.ep, attention_dp=d.attention_dp,
             max_batch=d.max_batch, max_num_tokens=d.max_num_tokens,
-            workload=WorkloadSpec(w.rate, str(w.input_tokens), str(w.output_tokens), w.profile,
-                                  tuple(w.hourly) if w.hourly else None, ctx.where((*loc, "workload"))),
+            workload=WorkloadSpec(w.rate or 0.0, str(w.input_tokens), str(w.output_tokens), w.profile,
+                                  tuple(w.hourly) if w.hourly else None, ctx.where((*loc, "workload")),
+                                  str(path.parent / w.trace) if w.trace else None),
             slo_ttft_s=d.sla.ttft if d.sla else None, slo_tpot_s=d.sla.tpot if d.sla else None,
             where=ctx.where(loc)))
     weather = _weather(spec, ctx, path, run)

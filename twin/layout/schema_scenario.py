@@ -79,11 +79,22 @@ class RackSelector(Strict):
 class WorkloadSpec(Strict):
     """A deployment's arrivals: mean rate (requests/s), shape over time, request lengths."""
 
-    rate: float = Field(gt=0, description="mean arrival rate over the deployment [requests/s]")
+    rate: float | None = Field(default=None, gt=0, description="mean arrival rate of the deployment [req/s]")
     profile: str = "constant"
     hourly: list[Annotated[float, Field(ge=0)]] | None = Field(default=None, min_length=24, max_length=24)
     input_tokens: str | int = 2048
     output_tokens: str | int = 256
+    #: a CSV of requests (arrival_s,input_tokens,output_tokens), relative to the scenario, instead of a rate
+    trace: str | None = None
+
+    @model_validator(mode="after")
+    def _rate_or_trace(self) -> WorkloadSpec:
+        if (self.rate is None) == (self.trace is None):
+            raise ValueError("give exactly one of 'rate' (requests/s, with 'profile', 'hourly' and lengths) "
+                             "or 'trace' (a CSV of requests: arrival_s,input_tokens,output_tokens)")
+        if self.trace is not None and (self.hourly is not None or self.profile != "constant"):
+            raise ValueError("a trace sets its own arrivals: drop 'profile' and 'hourly'")
+        return self
 
 
 class SlaSpec(Strict):
