@@ -455,6 +455,9 @@ def test_a_trace_workload_is_served_as_recorded(tmp_path):
     times = disc.request_times["chat"]
     np.testing.assert_allclose(np.sort(times.arrival_s), t, atol=1e-6)  # the trace's own requests
     assert np.isfinite(times.completed_s).all()
+    # every token of every request, counted once (replicas serve different requests each epoch)
+    assert disc.deployments["chat"]["output_tokens"] == pytest.approx(float(outs.sum()), rel=1e-12)
+    assert float(disc.rack_tokens.sum()) == pytest.approx(float(outs.sum()), rel=1e-12)
     flu = simulate(write(tmp_path, "run: {duration: 3 min}\n" + dep, name="f.yaml"), with_reference=False)
     d = flu.deployments["chat"]
     assert d["requests_arrived"] == pytest.approx(3000, rel=1e-9)  # every arrival counted in its epoch
@@ -463,3 +466,16 @@ def test_a_trace_workload_is_served_as_recorded(tmp_path):
     assert d["output_tokens"] == pytest.approx(3000 * float(np.mean(
         [int(r.split(",")[2]) for r in rows.splitlines()])), rel=1e-6)
     assert all(flu.invariants.values()), flu.invariant_messages
+
+
+def test_the_steady_point_holds_a_site_cap(tmp_path):
+    from twin.engine.coupled import steady_point
+
+    base = steady_point(write(tmp_path, "run: {duration: 1 h}\n" + SERVE.format(rate=150), name="a.yaml"))
+    p0 = float(base.steps_table()["meter_w"].iloc[0])
+    cap = f"policies:\n  caps: [{{scope: site, cap: {0.9 * p0} W}}]\n"
+    body = "run: {duration: 1 h}\n" + SERVE.format(rate=150) + cap
+    capped = steady_point(write(tmp_path, body, name="b.yaml")).steps_table().iloc[0]
+    assert capped["meter_w"] <= 0.9 * p0 * 1.001
+    assert capped["meter_w"] == pytest.approx(0.9 * p0, rel=0.01)
+    assert capped["capped_racks"] == 1

@@ -198,7 +198,9 @@ class _Server:
         n_up = int(up.sum())
         lam = np.zeros(sd.num_replicas)
         backlog = self.state.backlog
-        if n_up:
+        if not n_up:  # nowhere to serve: the arrivals wait, spread over the replicas
+            lam[:] = self.rate(t0 + 0.5 * dt, dt) / sd.num_replicas
+        else:
             lam[up] = self.rate(t0 + 0.5 * dt, dt) / n_up
             # a down replica's backlog goes to the live ones (the load balancer retries them)
             stranded = float(backlog[~up].sum())
@@ -345,8 +347,9 @@ class _RideThrough:
         if not on.any():
             return 0.0
         p = np.where(on, flow.node_input_w, 0.0)
-        self.soc = np.maximum(self.soc - p * h, 0.0)
-        return float(p.sum())
+        given = np.minimum(p * h, self.soc)  # the step that empties a battery delivers what was left
+        self.soc = self.soc - given
+        return float(given.sum()) / h
 
     def soc_share(self) -> float:
         """Energy left in the finite batteries over their capacity (1 without any). [-]"""
@@ -442,35 +445,6 @@ def _run(prepared: Prepared, progress) -> SimResults:
     for k in range(n_steps):
         t = k * dt
         h = min(dt, run.duration_s - t)
-        # ---------------------------------------------------------------- serving epoch
-        if k % per_epoch == 0:
-            e_len = min(run.serving_epoch_s, run.duration_s - t)
-            if k > 0:
-                serve_clock = clock_sum / per_epoch
-            clock_sum = np.zeros(n_racks)
-            compute[:] = 0.0
-            memory[:] = 0.0
-            cpu_load[:] = 0.0
-            tok = 0.0
-            w_ttft = w_tpot = w_n = 0.0
-            for srv in servers:
-                sd = srv.sd
-                rc = sd.replica_min(serve_clock)
-                out = srv.epoch(t, e_len, rc)
-                compute += sd.rack_mean(out.compute, n_racks)
-                memory += sd.rack_mean(out.memory, n_racks)
-                cpu_load += sd.rack_mean(np.where(rc > 0, HOST_CPU_LOAD_SERVING, 0.0), n_racks)
-                rec.add_rack_tokens(sd.rack_tokens(out.output_tokens, n_racks))
-                tok += float(out.output_tokens.sum())
-                x = out.served_per_s
-                ok = x > 0
-                w_n += float(x[ok].sum())
-                w_ttft += float((x[ok] * out.ttft_s[ok]).sum())
-                w_tpot += float((x[ok] * out.tpot_s[ok]).sum())
-                rec.add_deployment_epoch(sd.plan.name, out, e_len, sd.plan.slo_ttft_s, sd.plan.slo_tpot_s)
-            epoch_tokens_s = tok / e_len if e_len > 0 else 0.0
-            ttft_mean = w_ttft / w_n if w_n > 0 else math.nan
-            tpot_mean = w_tpot / w_n if w_n > 0 else math.nan
         # ---------------------------------------------------------------- events
         while ev_i < len(events) and events[ev_i].time_s <= t + 1e-9:
             e = events[ev_i]
@@ -512,6 +486,38 @@ def _run(prepared: Prepared, progress) -> SimResults:
             log.append({"time_s": dr.end_s, "event": "demand response ends (released over its ramp)"})
             dr = None
         trainings = [e for e in trainings if t < e.end_s - 1e-9]
+        # ---------------------------------------------------------------- serving epoch
+        if k % per_epoch == 0:
+            e_len = min(run.serving_epoch_s, run.duration_s - t)
+            if k > 0:
+                serve_clock = clock_sum / per_epoch
+            if failed.any():  # racks dark now (after this step's events) serve nothing this epoch
+                backup = rides.backup_ok(fac, failed, t) if rides.active else None
+                serve_clock = np.where(_racks_powered(fac, failed, backup), serve_clock, 0.0)
+            clock_sum = np.zeros(n_racks)
+            compute[:] = 0.0
+            memory[:] = 0.0
+            cpu_load[:] = 0.0
+            tok = 0.0
+            w_ttft = w_tpot = w_n = 0.0
+            for srv in servers:
+                sd = srv.sd
+                rc = sd.replica_min(serve_clock)
+                out = srv.epoch(t, e_len, rc)
+                compute += sd.rack_mean(out.compute, n_racks)
+                memory += sd.rack_mean(out.memory, n_racks)
+                cpu_load += sd.rack_mean(np.where(rc > 0, HOST_CPU_LOAD_SERVING, 0.0), n_racks)
+                rec.add_rack_tokens(sd.rack_tokens(out.output_tokens, n_racks))
+                tok += float(out.output_tokens.sum())
+                x = out.served_per_s
+                ok = x > 0
+                w_n += float(x[ok].sum())
+                w_ttft += float((x[ok] * out.ttft_s[ok]).sum())
+                w_tpot += float((x[ok] * out.tpot_s[ok]).sum())
+                rec.add_deployment_epoch(sd.plan.name, out, e_len, sd.plan.slo_ttft_s, sd.plan.slo_tpot_s)
+            epoch_tokens_s = tok / e_len if e_len > 0 else 0.0
+            ttft_mean = w_ttft / w_n if w_n > 0 else math.nan
+            tpot_mean = w_tpot / w_n if w_n > 0 else math.nan
         # ---------------------------------------------------------------- GPU demand and limits
         load = np.minimum(compute + MEMORY_BOUND_POWER * memory, 1.0)
         cpu = cpu_load.copy()
@@ -520,7 +526,9 @@ def _run(prepared: Prepared, progress) -> SimResults:
             load[e.racks] = e.low + (e.high - e.low) * share
             cpu[e.racks] = HOST_CPU_LOAD_SERVING
         c = np.ones(n_racks)
-        if tstate is not None and np.nanmax(temps - throttle_c, initial=-np.inf) > pol.throttle.excess_k[0]:
+        near = pol.throttle.clock_factor[0] < 1.0 or np.nanmax(temps - throttle_c, initial=-np.inf) > \
+            pol.throttle.excess_k[0]
+        if tstate is not None and near:
             c = np.minimum(c, throttle_clock(temps, throttle_c, pol.throttle.excess_k,
                                              pol.throttle.clock_factor))
         thermal_clock = c.copy()
@@ -533,8 +541,10 @@ def _run(prepared: Prepared, progress) -> SimResults:
             c = np.minimum(c, np.minimum(cap_c, 1.0))
         capped = np.zeros(n_racks, dtype=bool)
         if pol.caps or dr is not None:  # each rack's IT power is A + B c^3 (see twin.engine.limits)
-            a_w = _rack_it(np.zeros(n_racks), load, cpu, racks)
-            b_w = _rack_it(np.ones(n_racks), load, cpu, racks) - a_w
+            live = prev_flow.rack_powered if prev_flow is not None else np.ones(n_racks, dtype=bool)
+            # dark racks draw nothing
+            a_w = np.where(live, _rack_it(np.zeros(n_racks), load, cpu, racks), 0.0)
+            b_w = np.where(live, _rack_it(np.ones(n_racks), load, cpu, racks), 0.0) - a_w
         for cap in pol.caps:
             if cap.scope == "rack":
                 shelf = rec.last_shelf_ratio[cap.racks]
@@ -653,7 +663,6 @@ def _run(prepared: Prepared, progress) -> SimResults:
                 held = (th_out.cooling_power_w, th_out.water_kg_s)
             temps = th_out.gpu_temp_c
             cooling_w = float(th_out.cooling_power_w.sum())
-            rec.add_cooled_heat(h, float(heat[p.rack_loop >= 0].sum()) + float(loop_air.sum()))
         meter = power_chain + cooling_w
         last_meter_w = meter
         it_total = flow.it_power_w + network_w
@@ -666,6 +675,8 @@ def _run(prepared: Prepared, progress) -> SimResults:
         if progress is not None and (k % 500 == 0 or k == n_steps - 1):
             progress(t + h, run.duration_s)
     wall = time.perf_counter() - wall0
+    if p is not None:
+        rec.e_it_cooled_j = _cooled_energy_j(rec, p, extra_heat, loop_air)
     return rec.finish(sc, servers, log, wall, p)
 
 
@@ -711,7 +722,9 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
     for k in range(n):
         t = float(times[k])
         amb = Ambient(float(db[k]), float(rh[k]), float(wb[k]))
-        c_th = np.ones(n_racks)
+        c_th = np.ones(n_racks)  # the throttle curve's clock
+        c_serve = np.ones(n_racks)  # the clock serving runs at: the last iteration's final clock
+        ratio_it, shelf_it = last_ratio, rec.last_shelf_ratio  # the caps' budgets from the last solve
         for it in range(ANNUAL_ITERATIONS):
             compute = np.zeros(n_racks)
             memory = np.zeros(n_racks)
@@ -719,7 +732,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             outs = []
             for srv in servers:
                 sd = srv.sd
-                rc = sd.replica_min(c_th)
+                rc = sd.replica_min(c_serve)
                 state, out = srv.preview(t, h, rc)
                 outs.append((state, out))
                 compute += sd.rack_mean(out.compute, n_racks)
@@ -739,14 +752,12 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
                 b_w = _rack_it(np.ones(n_racks), load, cpu, racks) - a_w
                 for cap in pol.caps:
                     if cap.scope == "rack":
-                        cc = rack_cap_clock(a_w[cap.racks], b_w[cap.racks],
-                                            cap.cap_w / rec.last_shelf_ratio[cap.racks])
+                        cc = rack_cap_clock(a_w[cap.racks], b_w[cap.racks], cap.cap_w / shelf_it[cap.racks])
                     else:
-                        if cap.scope == "site" and last_ratio is None:
-                            continue
-                        scale = (np.ones(len(cap.racks)) if cap.scope == "site"
-                                 else rec.last_shelf_ratio[cap.racks])
-                        budget = cap.cap_w * last_ratio if cap.scope == "site" else cap.cap_w
+                        if cap.scope == "site" and ratio_it is None:
+                            continue  # the first pass finds the site's meter-to-IT ratio
+                        scale = (np.ones(len(cap.racks)) if cap.scope == "site" else shelf_it[cap.racks])
+                        budget = cap.cap_w * ratio_it if cap.scope == "site" else cap.cap_w
                         cc = group_clock(a_w[cap.racks] * scale, b_w[cap.racks] * scale, c[cap.racks], budget)
                     new = np.minimum(c[cap.racks], cc)
                     capped[cap.racks] |= new < c[cap.racks] - 1e-12
@@ -759,14 +770,29 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             flow = solve_power(fac, load, failed_nodes=failed, curves=curves, demand=(load, c, it_w, gpu_w))
             heat = flow.rack_input_w + extra_heat
             st = None
-            if p is None:
-                break
-            st = solve_steady(p, heat, gpu_w, amb, None, loop_air, fan_method="grid")
-            want = throttle_clock(st.gpu_temp_c, racks.gpu_throttle_c, pol.throttle.excess_k,
-                                  pol.throttle.clock_factor)
-            if np.max(np.abs(want - c_th)) < ANNUAL_CLOCK_TOL:
+            cool_it = 0.0
+            c_used = c_th
+            if p is not None:
+                st = solve_steady(p, heat, gpu_w, amb, None, loop_air, fan_method="grid")
+                cool_it = st.cooling_power_w
+                want = throttle_clock(st.gpu_temp_c, racks.gpu_throttle_c, pol.throttle.excess_k,
+                                      pol.throttle.clock_factor)
+            else:
+                want = c_th
+            # this solve's ratios set the caps' budgets of the next pass
+            nr = net_ratio if net_ratio is not None else (flow.chain_input_w / flow.it_power_w
+                                                           if flow.it_power_w > 0 else 1.0)
+            facility_it = flow.chain_input_w + network_w * nr + cool_it
+            first_site = any(cap.scope == "site" for cap in pol.caps) and ratio_it is None
+            ratio_it = float(flow.it_dc_w.sum()) / facility_it if facility_it > 0 else 1.0
+            shelf_it = np.divide(flow.rack_input_w, flow.it_dc_w, out=np.ones(n_racks),
+                                 where=flow.it_dc_w > 0)
+            settled = (np.max(np.abs(want - c_th)) < ANNUAL_CLOCK_TOL
+                       and np.max(np.abs(c - c_serve)) < ANNUAL_CLOCK_TOL and not first_site)
+            if settled:
                 break
             c_th = np.clip(0.5 * (c_th + want), racks.gpu_min_clock, 1.0) if it else want
+            c_serve = c
         tok = 0.0
         w_ttft = w_tpot = w_n = 0.0
         for srv, (state, out) in zip(servers, outs, strict=True):
@@ -798,16 +824,41 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
                                  air_unmet_w=st.air_unmet_w, water_kg_s=st.water_kg_s,
                                  facility_out_j=h * q_fw, secondary_stored_j=zeros,
                                  facility_stored_j=zeros, pump_work_j=h * pumps)
-            rec.add_cooled_heat(h, float(heat[p.rack_loop >= 0].sum()) + float(loop_air.sum()))
         meter = power_chain + cooling_w
         last_ratio = float(flow.it_dc_w.sum()) / meter if meter > 0 else 1.0
         rec.record(k, t, h, flow=flow, fac=fac, it_w=flow.it_power_w + network_w, chain_w=power_chain,
-                   cooling_w=cooling_w, meter_w=meter, th=th, temps=temps, thermal_clock=c_th, capped=capped,
+                   cooling_w=cooling_w, meter_w=meter, th=th, temps=temps, thermal_clock=c_used,
+                   capped=capped,
                    clock=c, tokens_s=tok / h, ttft_s=w_ttft / w_n if w_n else math.nan,
                    tpot_s=w_tpot / w_n if w_n else math.nan, dry_bulb_c=float(db[k]), network_w=network_w)
         if progress is not None and (k % 100 == 0 or k == n - 1):
             progress(t + h, run.duration_s)
+    if p is not None:
+        rec.e_it_cooled_j = _cooled_energy_j(rec, p, extra_heat, loop_air)
     return rec.finish(sc, servers, [], time.perf_counter() - wall0, p)
+
+
+def _cooled_energy_j(rec: StepRecorder, p: ThermalParams, extra_heat: np.ndarray,
+                     loop_air: np.ndarray) -> float:
+    """Electrical energy the power model delivered into the cooled halls over the run. [J]
+
+    From the power side's own per-rack energies (the racks' input, step by step) plus the fabric parts
+    in compute racks and the network racks' heat in the halls' air: the energy invariant compares it
+    with what the cooling model rejected and stored.
+    """
+    inside = p.rack_loop >= 0
+    fixed_w = extra_heat[inside].sum() + loop_air.sum()
+    return float(rec.rack_energy_j[inside].sum() + rec.elapsed_s * fixed_w)
+
+
+def _racks_powered(fac, failed: np.ndarray, backup_ok: np.ndarray | None) -> np.ndarray:
+    """Racks with at least one live cord when the ``failed`` nodes are out (as the power solve finds)."""
+    from twin.power.network import energised
+
+    tree = fac.power
+    alive, _ = energised(fac, failed, backup_ok)
+    live = alive[tree.cord_node] & (tree.cord_shelves > 0)
+    return np.bincount(tree.cord_rack, weights=live, minlength=fac.num_racks) > 0
 
 
 def _rack_it(clock: np.ndarray, load: np.ndarray, cpu: np.ndarray, racks) -> np.ndarray:

@@ -90,7 +90,9 @@ class StepRecorder:
         x = out.served_per_s * dt
         from twin.serving.fluid_queue import alike
 
-        same = all(alike(a) for a in (out.served_per_s, out.ttft_s, out.tpot_s, out.arrived, out.backlog))
+        same = all(alike(a) for a in (out.served_per_s, out.ttft_s, out.tpot_s, out.arrived, out.backlog,
+                                      out.output_tokens, out.prefill_tokens)
+                   if a is not None) and (out.rejected is None or alike(out.rejected))
         if len(x) > 1 and same and np.isfinite(out.ttft_s[0]) and np.isfinite(out.tpot_s[0]):
             # every replica alike: one replica's figures times their number (cheap for 10^4 replicas)
             from dataclasses import replace
