@@ -1,7 +1,8 @@
 """Wall power of one 8-GPU server while it serves an LLM, by catalog names.
 
 The serving model (fluid mode, :func:`twin.serving.fluid.fluid_point`) gives each GPU's share of time
-in compute-bound and in memory-bound kernels for the workload; the per-part law of
+in compute-bound kernels and in the rest of its busy time (memory-bound kernels, collectives, launch
+overhead: priced at memory-bound power, as in the coupled engine) for the workload; the per-part law of
 :mod:`twin.power.parts` turns those shares, the clock and the host load into the server's DC power;
 the catalog PSU curve (:mod:`twin.power.losses`) gives the AC input, the figure an MLPerf Power
 analyser measures at the server's cords::

@@ -24,7 +24,7 @@ from twin.power.gpu import CLOCK_POWER_EXPONENT, cpu_power_w
 #: 75 W, prompt phase 700 W, token phase 380 W; Patel et al., "Splitwise", ISCA 2024). The A100-80GB
 #: entry of the same file gives 0.555. Measured decode power varies with batch (ML.ENERGY leaderboard:
 #: Llama 3.1 70B on H100 at 63 % of TDP at batch 8, 91 % at batch 1024), which a single share cannot
-#: follow; docs/coupling.md reports what this costs on the MLPerf power cases.
+#: follow; docs/validation.md ("System power under inference") reports the MLPerf power cases.
 MEMORY_BOUND_POWER = 0.488
 
 #: Load of the host CPUs while their GPUs serve, as a share of their dynamic range. Assumption: the
