@@ -243,7 +243,9 @@ def test_a_site_cap_holds_the_meter_and_costs_tokens(tmp_path):
             + f"policies:\n  caps: [{{scope: site, cap: {cap} W}}]\n")
     res = simulate(write(tmp_path, body, name="b.yaml"))
     s = res.steps_table()
-    assert s["meter_w"].iloc[5:].max() <= cap * 1.005
+    # from the first step (its budget from the uncapped start's ratio), exact once the ratio settles
+    assert s["meter_w"].iloc[0] <= cap * 1.03
+    assert s["meter_w"].iloc[10:].max() <= cap * 1.001
     assert res.kpis()["tokens_lost"] > 0
     assert s["capped_racks"].iloc[5:].min() == 1
 

@@ -553,8 +553,10 @@ def _run(prepared: Prepared, progress) -> SimResults:
                 c[cap.racks] = np.minimum(c[cap.racks], cc)
             else:
                 if cap.scope == "site":
-                    if last_meter_w is None:
-                        continue
+                    if last_meter_w is None:  # first step: the ratio of the uncapped start, measured now
+                        last_ratio = _start_ratio(fac, load, cpu, c, failed, curves, network_w, extra_heat, p,
+                                                  amb, failures, loop_air)
+                        last_meter_w = math.nan
                     scale, budget = np.ones(len(cap.racks)), cap.cap_w * last_ratio
                 else:  # a hall's racks at their cords: DC IT times each rack's shelf ratio
                     scale, budget = rec.last_shelf_ratio[cap.racks], cap.cap_w
@@ -836,6 +838,22 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
     if p is not None:
         rec.e_it_cooled_j = _cooled_energy_j(rec, p, extra_heat, loop_air)
     return rec.finish(sc, servers, [], time.perf_counter() - wall0, p)
+
+
+def _start_ratio(fac, load, cpu, c, failed, curves, network_w, extra_heat, p, amb, failures,
+                 loop_air) -> float:
+    """DC IT power over facility power of the uncapped first step (what a site cap's budget needs)."""
+    racks = fac.racks
+    g = gpu_activity_power_w(load, 0.0, c, racks.gpu_idle_w, racks.gpu_tdp_w, memory_power=1.0)
+    it = rack_parts_power_w(g, cpu, racks.num_gpus, racks.gpu_idle_w, racks.gpu_tdp_w, racks.num_cpus,
+                            racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+    flow = solve_power(fac, load, failed_nodes=failed, curves=curves, demand=(load, c, it, g))
+    ratio = flow.chain_input_w / flow.it_power_w if flow.it_power_w > 0 else 1.0
+    cooling = 0.0
+    if p is not None:
+        cooling = solve_steady(p, flow.rack_input_w + extra_heat, g, amb, failures, loop_air).cooling_power_w
+    facility = flow.chain_input_w + network_w * ratio + cooling
+    return float(flow.it_dc_w.sum()) / facility if facility > 0 else 1.0
 
 
 def _cooled_energy_j(rec: StepRecorder, p: ThermalParams, extra_heat: np.ndarray,
