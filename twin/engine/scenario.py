@@ -65,6 +65,12 @@ class ServedDeployment:
             share = 1.0 / np.bincount(self.pair_replica)[self.pair_replica]
             object.__setattr__(self, "_share", share)
         v = np.asarray(per_replica, dtype=float)
+        if v.size and alike(v):  # alike replicas: the value times each rack's share of replicas
+            w = self.__dict__.get("_token_weight")
+            if w is None or len(w) != num_racks:
+                w = np.bincount(self.pair_rack, weights=share, minlength=num_racks)
+                object.__setattr__(self, "_token_weight", w)
+            return v[0] * w
         return np.bincount(self.pair_rack, weights=v[self.pair_replica] * share, minlength=num_racks)
 
     def _rack_weight(self, num_racks: int) -> np.ndarray:
@@ -79,8 +85,12 @@ class ServedDeployment:
 
         A replica runs at its slowest.
         """
+        v = np.asarray(per_rack, dtype=float)
+        on = v[self.pair_rack]
+        if alike(on):  # every rack of the deployment alike (the common case)
+            return np.broadcast_to(on[:1], (self.num_replicas,))
         out = np.full(self.num_replicas, np.inf)
-        np.minimum.at(out, self.pair_replica, per_rack[self.pair_rack])
+        np.minimum.at(out, self.pair_replica, on)
         return out
 
 

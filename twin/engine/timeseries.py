@@ -87,20 +87,20 @@ class StepRecorder:
                                                "w_tpot": 0.0, "met": 0.0, "ttft": [], "tpot": [], "w": [],
                                                "backlog": 0.0, "slo_ttft_s": slo_ttft_s,
                                                "slo_tpot_s": slo_tpot_s})
-        x = out.served_per_s * dt
         from twin.serving.fluid_queue import alike
 
         same = all(alike(a) for a in (out.served_per_s, out.ttft_s, out.tpot_s, out.arrived, out.backlog,
                                       out.output_tokens, out.prefill_tokens)
                    if a is not None) and (out.rejected is None or alike(out.rejected))
-        if len(x) > 1 and same and np.isfinite(out.ttft_s[0]) and np.isfinite(out.tpot_s[0]):
+        if len(out.served_per_s) > 1 and same and np.isfinite(out.ttft_s[0]) and np.isfinite(out.tpot_s[0]):
             # every replica alike: one replica's figures times their number (cheap for 10^4 replicas)
             from dataclasses import replace
 
-            n = len(x)
+            n = len(out.served_per_s)
             one = replace(out, **{k: (None if v is None else v[:1]) for k, v in out.__dict__.items()})
             self.add_deployment_epoch(name, one, dt, slo_ttft_s, slo_tpot_s, times=n)
             return
+        x = out.served_per_s * dt
         ok = x > 0
         d["arrived"] += times * float(out.arrived.sum())
         d["served"] += times * float(x.sum())
