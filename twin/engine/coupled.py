@@ -36,6 +36,7 @@ from twin.engine.scenario import Prepared, ServedDeployment, load_scenario, refe
 from twin.engine.timeseries import SimResults, StepRecorder
 from twin.fabric import build_fabric
 from twin.factory import NODE_KINDS
+from twin.power.capping import clock_factor_for_cap
 from twin.power.losses import LossCurves
 from twin.power.network import solve_power
 from twin.power.parts import (
@@ -441,7 +442,6 @@ def _run(prepared: Prepared, progress) -> SimResults:
     throttle_c = racks.gpu_throttle_c
     gpu_idle, gpu_tdp = racks.gpu_idle_w, racks.gpu_tdp_w
     ng = racks.num_gpus
-    layout_cap_clock_needed = bool(np.any(racks.gpu_cap_w < racks.gpu_tdp_w))
     for k in range(n_steps):
         t = k * dt
         h = min(dt, run.duration_s - t)
@@ -498,8 +498,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
             compute[:] = 0.0
             memory[:] = 0.0
             cpu_load[:] = 0.0
-            tok = 0.0
-            w_ttft = w_tpot = w_n = 0.0
+            acc = [0.0, 0.0, 0.0, 0.0]  # tokens, served, served x TTFT, served x TPOT
             for srv in servers:
                 sd = srv.sd
                 rc = sd.replica_min(serve_clock)
@@ -507,17 +506,10 @@ def _run(prepared: Prepared, progress) -> SimResults:
                 compute += sd.rack_mean(out.compute, n_racks)
                 memory += sd.rack_mean(out.memory, n_racks)
                 cpu_load += sd.rack_mean(np.where(rc > 0, HOST_CPU_LOAD_SERVING, 0.0), n_racks)
-                rec.add_rack_tokens(sd.rack_tokens(out.output_tokens, n_racks))
-                tok += float(out.output_tokens.sum())
-                x = out.served_per_s
-                ok = x > 0
-                w_n += float(x[ok].sum())
-                w_ttft += float((x[ok] * out.ttft_s[ok]).sum())
-                w_tpot += float((x[ok] * out.tpot_s[ok]).sum())
-                rec.add_deployment_epoch(sd.plan.name, out, e_len, sd.plan.slo_ttft_s, sd.plan.slo_tpot_s)
-            epoch_tokens_s = tok / e_len if e_len > 0 else 0.0
-            ttft_mean = w_ttft / w_n if w_n > 0 else math.nan
-            tpot_mean = w_tpot / w_n if w_n > 0 else math.nan
+                _tally(rec, sd, out, e_len, n_racks, acc)
+            epoch_tokens_s = acc[0] / e_len if e_len > 0 else 0.0
+            ttft_mean = acc[2] / acc[1] if acc[1] > 0 else math.nan
+            tpot_mean = acc[3] / acc[1] if acc[1] > 0 else math.nan
         # ---------------------------------------------------------------- GPU demand and limits
         load = np.minimum(compute + MEMORY_BOUND_POWER * memory, 1.0)
         cpu = cpu_load.copy()
@@ -532,38 +524,20 @@ def _run(prepared: Prepared, progress) -> SimResults:
             c = np.minimum(c, throttle_clock(temps, throttle_c, pol.throttle.excess_k,
                                              pol.throttle.clock_factor))
         thermal_clock = c.copy()
-        if layout_cap_clock_needed:
-            dyn = (gpu_tdp - gpu_idle) * load
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cap_c = np.where(dyn > 0,
-                                 np.cbrt(np.clip((racks.gpu_cap_w - gpu_idle) / np.where(dyn > 0, dyn, 1),
-                                                 0, None)), 1.0)
-            c = np.minimum(c, np.minimum(cap_c, 1.0))
+        c = _layout_cap_clock(c, load, racks)
         capped = np.zeros(n_racks, dtype=bool)
         if pol.caps or dr is not None:  # each rack's IT power is A + B c^3 (see twin.engine.limits)
             live = prev_flow.rack_powered if prev_flow is not None else np.ones(n_racks, dtype=bool)
             # dark racks draw nothing
             a_w = np.where(live, _rack_it(np.zeros(n_racks), load, cpu, racks), 0.0)
             b_w = np.where(live, _rack_it(np.ones(n_racks), load, cpu, racks), 0.0) - a_w
-        for cap in pol.caps:
-            if cap.scope == "rack":
-                shelf = rec.last_shelf_ratio[cap.racks]
-                cc = rack_cap_clock(a_w[cap.racks], b_w[cap.racks], cap.cap_w / shelf)
-                capped[cap.racks] |= cc < c[cap.racks] - 1e-12
-                c[cap.racks] = np.minimum(c[cap.racks], cc)
-            else:
-                if cap.scope == "site":
-                    if last_meter_w is None:  # first step: the ratio of the uncapped start, measured now
-                        last_ratio = _start_ratio(fac, load, cpu, c, failed, curves, network_w, extra_heat, p,
-                                                  amb, failures, loop_air)
-                        last_meter_w = math.nan
-                    scale, budget = np.ones(len(cap.racks)), cap.cap_w * last_ratio
-                else:  # a hall's racks at their cords: DC IT times each rack's shelf ratio
-                    scale, budget = rec.last_shelf_ratio[cap.racks], cap.cap_w
-                cg = group_clock(a_w[cap.racks] * scale, b_w[cap.racks] * scale, c[cap.racks], budget)
-                new = np.minimum(c[cap.racks], cg)
-                capped[cap.racks] |= new < c[cap.racks] - 1e-12
-                c[cap.racks] = new
+        if pol.caps:
+            if last_meter_w is None and any(cap.scope == "site" for cap in pol.caps):
+                # first step: the ratio of the uncapped start, measured now
+                last_ratio = _start_ratio(fac, load, cpu, c, failed, curves, network_w, extra_heat, p, amb,
+                                          failures, loop_air)
+                last_meter_w = math.nan
+            c = _apply_caps(c, capped, pol.caps, a_w, b_w, rec.last_shelf_ratio, last_ratio)
         if dr is not None and np.isfinite(dr_start_w):
             # down to the target within the ramp, held, then back up over the same ramp
             frac = 1.0 if dr.ramp_s <= 0 else min(1.0, (t + h - dr.time_s) / dr.ramp_s)
@@ -716,7 +690,6 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
     db, rh = sc.weather.at(times + 0.5 * h)
     wb = wet_bulb_psychrometric_c(db, rh)
     rec = StepRecorder(n, n_racks, len(fac.power), p.num_loops if p is not None else 0)
-    gpu_idle, gpu_tdp = racks.gpu_idle_w, racks.gpu_tdp_w
     failed = np.zeros(len(fac.power), dtype=bool)
     net_ratio = None
     last_ratio = None
@@ -741,34 +714,14 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
                 memory += sd.rack_mean(out.memory, n_racks)
                 cpu += sd.rack_mean(np.where(rc > 0, HOST_CPU_LOAD_SERVING, 0.0), n_racks)
             load = np.minimum(compute + MEMORY_BOUND_POWER * memory, 1.0)
-            c = c_th.copy()
+            c = _layout_cap_clock(c_th.copy(), load, racks)
             capped = np.zeros(n_racks, dtype=bool)
-            if np.any(racks.gpu_cap_w < gpu_tdp):
-                dyn = (gpu_tdp - gpu_idle) * load
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    cap_c = np.where(dyn > 0, np.cbrt(np.clip(
-                        (racks.gpu_cap_w - gpu_idle) / np.where(dyn > 0, dyn, 1), 0, None)), 1.0)
-                c = np.minimum(c, np.minimum(cap_c, 1.0))
-            if pol.caps:
+            if pol.caps:  # the first pass finds the site's ratio (ratio_it None: site caps wait)
                 a_w = _rack_it(np.zeros(n_racks), load, cpu, racks)
                 b_w = _rack_it(np.ones(n_racks), load, cpu, racks) - a_w
-                for cap in pol.caps:
-                    if cap.scope == "rack":
-                        cc = rack_cap_clock(a_w[cap.racks], b_w[cap.racks], cap.cap_w / shelf_it[cap.racks])
-                    else:
-                        if cap.scope == "site" and ratio_it is None:
-                            continue  # the first pass finds the site's meter-to-IT ratio
-                        scale = (np.ones(len(cap.racks)) if cap.scope == "site" else shelf_it[cap.racks])
-                        budget = cap.cap_w * ratio_it if cap.scope == "site" else cap.cap_w
-                        cc = group_clock(a_w[cap.racks] * scale, b_w[cap.racks] * scale, c[cap.racks], budget)
-                    new = np.minimum(c[cap.racks], cc)
-                    capped[cap.racks] |= new < c[cap.racks] - 1e-12
-                    c[cap.racks] = new
+                c = _apply_caps(c, capped, pol.caps, a_w, b_w, shelf_it, ratio_it)
             c = np.maximum(c, np.where(load > 0, racks.gpu_min_clock, 0.0))
-            gpu_w = gpu_activity_power_w(load, 0.0, c, gpu_idle, gpu_tdp, memory_power=1.0)
-            it_w = rack_parts_power_w(gpu_w, cpu, racks.num_gpus, gpu_idle, gpu_tdp, racks.num_cpus,
-                                      racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w,
-                                      racks.fixed_max_w)
+            gpu_w, it_w = _rack_power(load, cpu, c, racks)
             flow = solve_power(fac, load, failed_nodes=failed, curves=curves, demand=(load, c, it_w, gpu_w))
             heat = flow.rack_input_w + extra_heat
             st = None
@@ -795,19 +748,10 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
                 break
             c_th = np.clip(0.5 * (c_th + want), racks.gpu_min_clock, 1.0) if it else want
             c_serve = c
-        tok = 0.0
-        w_ttft = w_tpot = w_n = 0.0
+        acc = [0.0, 0.0, 0.0, 0.0]  # tokens, served, served x TTFT, served x TPOT
         for srv, (state, out) in zip(servers, outs, strict=True):
-            sd = srv.sd
             srv.commit(state, out, h)
-            rec.add_rack_tokens(sd.rack_tokens(out.output_tokens, n_racks))
-            tok += float(out.output_tokens.sum())
-            x = out.served_per_s
-            ok = x > 0
-            w_n += float(x[ok].sum())
-            w_ttft += float((x[ok] * out.ttft_s[ok]).sum())
-            w_tpot += float((x[ok] * out.tpot_s[ok]).sum())
-            rec.add_deployment_epoch(sd.plan.name, out, h, sd.plan.slo_ttft_s, sd.plan.slo_tpot_s)
+            _tally(rec, srv.sd, out, h, n_racks, acc)
         chain_w = flow.chain_input_w
         if net_ratio is None:
             net_ratio = chain_w / flow.it_power_w if flow.it_power_w > 0 else 1.0
@@ -831,8 +775,9 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
         rec.record(k, t, h, flow=flow, fac=fac, it_w=flow.it_power_w + network_w, chain_w=power_chain,
                    cooling_w=cooling_w, meter_w=meter, th=th, temps=temps, thermal_clock=c_used,
                    capped=capped,
-                   clock=c, tokens_s=tok / h, ttft_s=w_ttft / w_n if w_n else math.nan,
-                   tpot_s=w_tpot / w_n if w_n else math.nan, dry_bulb_c=float(db[k]), network_w=network_w)
+                   clock=c, tokens_s=acc[0] / h, ttft_s=acc[2] / acc[1] if acc[1] else math.nan,
+                   tpot_s=acc[3] / acc[1] if acc[1] else math.nan, dry_bulb_c=float(db[k]),
+                   network_w=network_w)
         if progress is not None and (k % 100 == 0 or k == n - 1):
             progress(t + h, run.duration_s)
     if p is not None:
@@ -843,10 +788,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
 def _start_ratio(fac, load, cpu, c, failed, curves, network_w, extra_heat, p, amb, failures,
                  loop_air) -> float:
     """DC IT power over facility power of the uncapped first step (what a site cap's budget needs)."""
-    racks = fac.racks
-    g = gpu_activity_power_w(load, 0.0, c, racks.gpu_idle_w, racks.gpu_tdp_w, memory_power=1.0)
-    it = rack_parts_power_w(g, cpu, racks.num_gpus, racks.gpu_idle_w, racks.gpu_tdp_w, racks.num_cpus,
-                            racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+    g, it = _rack_power(load, cpu, c, fac.racks)
     flow = solve_power(fac, load, failed_nodes=failed, curves=curves, demand=(load, c, it, g))
     ratio = flow.chain_input_w / flow.it_power_w if flow.it_power_w > 0 else 1.0
     cooling = 0.0
@@ -879,10 +821,64 @@ def _racks_powered(fac, failed: np.ndarray, backup_ok: np.ndarray | None) -> np.
     return np.bincount(tree.cord_rack, weights=live, minlength=fac.num_racks) > 0
 
 
-def _rack_it(clock: np.ndarray, load: np.ndarray, cpu: np.ndarray, racks) -> np.ndarray:
+def _rack_power(load: np.ndarray, cpu: np.ndarray, clock: np.ndarray, racks) -> tuple[np.ndarray, np.ndarray]:
+    """(one GPU's power, rack DC IT power) of every rack at its GPU load share, host load and clock. [W]"""
     g = gpu_activity_power_w(load, 0.0, clock, racks.gpu_idle_w, racks.gpu_tdp_w, memory_power=1.0)
-    return rack_parts_power_w(g, cpu, racks.num_gpus, racks.gpu_idle_w, racks.gpu_tdp_w, racks.num_cpus,
-                              racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+    return g, rack_parts_power_w(g, cpu, racks.num_gpus, racks.gpu_idle_w, racks.gpu_tdp_w, racks.num_cpus,
+                                 racks.cpu_idle_w, racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
+
+
+def _rack_it(clock: np.ndarray, load: np.ndarray, cpu: np.ndarray, racks) -> np.ndarray:
+    return _rack_power(load, cpu, clock, racks)[1]
+
+
+def _layout_cap_clock(c: np.ndarray, load: np.ndarray, racks) -> np.ndarray:
+    """``c`` lowered where the layout's GPU power cap needs it (``clock_factor_for_cap``)."""
+    if not np.any(racks.gpu_cap_w < racks.gpu_tdp_w):
+        return c
+    return np.minimum(c, clock_factor_for_cap(load, racks.gpu_cap_w, racks.gpu_idle_w, racks.gpu_tdp_w,
+                                              racks.gpu_min_clock))
+
+
+def _apply_caps(c: np.ndarray, capped: np.ndarray, caps, a_w: np.ndarray, b_w: np.ndarray,
+                shelf_ratio: np.ndarray, site_ratio: float | None) -> np.ndarray:
+    """The clocks under rack, hall and site caps (``capped`` marks the racks a cap lowered).
+
+    A rack's DC IT power is ``A + B c³`` (:mod:`twin.engine.limits`); a rack cap is on its input (DC
+    times its shelf ratio), a hall cap on its racks' inputs, a site cap on the facility power, carried
+    to DC IT power by ``site_ratio`` (DC IT over facility power; a site cap waits while it is None).
+    """
+    c = c.copy()
+    for cap in caps:
+        r = cap.racks
+        if cap.scope == "rack":
+            cc = rack_cap_clock(a_w[r], b_w[r], cap.cap_w / shelf_ratio[r])
+        elif cap.scope == "hall":
+            cc = group_clock(a_w[r] * shelf_ratio[r], b_w[r] * shelf_ratio[r], c[r], cap.cap_w)
+        elif site_ratio is None:
+            continue
+        else:
+            cc = group_clock(a_w[r], b_w[r], c[r], cap.cap_w * site_ratio)
+        new = np.minimum(c[r], cc)
+        capped[r] |= new < c[r] - 1e-12
+        c[r] = new
+    return c
+
+
+def _tally(rec: StepRecorder, sd: ServedDeployment, out: EpochServing, dt: float, n_racks: int,
+           acc: list[float]) -> None:
+    """Record one deployment's epoch: its tokens per rack and its figures.
+
+    ``acc`` (tokens, served, served-weighted TTFT and TPOT) gathers what the step table's means need.
+    """
+    rec.add_rack_tokens(sd.rack_tokens(out.output_tokens, n_racks))
+    x = out.served_per_s
+    ok = x > 0
+    acc[0] += float(out.output_tokens.sum())
+    acc[1] += float(x[ok].sum())
+    acc[2] += float((x[ok] * out.ttft_s[ok]).sum())
+    acc[3] += float((x[ok] * out.tpot_s[ok]).sum())
+    rec.add_deployment_epoch(sd.plan.name, out, dt, sd.plan.slo_ttft_s, sd.plan.slo_tpot_s)
 
 
 def _loop_air(p: ThermalParams, fabric) -> np.ndarray:
