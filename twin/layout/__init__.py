@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from twin.errors import InputError, Problem
 from twin.factory import Factory
 from twin.layout.catalog_io import BUNDLED_CATALOG, Catalog, load_catalog
 from twin.layout.expand import expand
-from twin.layout.problems import problems_from_validation
+from twin.layout.problems import validate_marked
 from twin.layout.schema import Layout
-from twin.layout.yamlio import MarkedDict, line_of, load_yaml
+from twin.layout.yamlio import line_of, load_mapping, load_yaml
 
 __all__ = [
     "BUNDLED_CATALOG", "Catalog", "Layout", "check_file", "load_catalog", "load_layout",
@@ -26,17 +24,8 @@ __all__ = [
 
 def parse_layout(path: str | Path) -> tuple[Layout, object]:
     """Read and schema-check a layout file; returns (Layout, raw marked data)."""
-    path = Path(path)
-    display = str(path)
-    data = load_yaml(path, display)
-    if not isinstance(data, MarkedDict):
-        raise InputError([Problem(display, getattr(data, "line", 1), "",
-                                  "expected a mapping with 'name:', 'utility_feeds:' and 'halls:'")])
-    try:
-        layout = Layout.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(problems_from_validation(exc, Layout, data, display)) from None
-    return layout, data
+    data, display = load_mapping(Path(path), "'name:', 'utility_feeds:' and 'halls:'")
+    return validate_marked(Layout, data, display), data
 
 
 def load_layout(path: str | Path, catalog: Catalog | None = None) -> Factory:

@@ -97,3 +97,13 @@ def problems_from_validation(
                     msg += f" (got {got!r})"
         out.append(Problem(file, line, field_path(full), msg))
     return out
+
+
+def validate_marked(model: type[BaseModel], data: Any, file: str) -> BaseModel:
+    """``model.model_validate(data)``; its errors raised as one ``InputError`` with file:line."""
+    from twin.errors import InputError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, model, data, file)) from None

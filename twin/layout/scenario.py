@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from twin.errors import InputError, Problem, UnitError
 from twin.factory import NODE_KINDS, Factory
 from twin.layout import load_layout_and_catalog
 from twin.layout.catalog_io import Catalog
-from twin.layout.problems import did_you_mean, problems_from_validation
+from twin.layout.problems import did_you_mean, validate_marked
 from twin.layout.schema_cooling import AMBIENT_DRY_BULB_RANGE_C
 from twin.layout.schema_scenario import RackSelector, ScenarioSpec, sexagesimal_hint
-from twin.layout.yamlio import MarkedDict, field_path, line_of, load_yaml
+from twin.layout.yamlio import field_path, line_of, load_mapping, load_yaml
 from twin.scenario import (
     COOLING_KINDS,
     DeploymentPlan,
@@ -67,21 +66,12 @@ class _Ctx:
 
 def parse_scenario(path: str | Path) -> tuple[ScenarioSpec, Any]:
     """Read and schema-check a scenario file; returns (ScenarioSpec, raw marked data)."""
-    path = Path(path)
-    display = str(path)
-    data = load_yaml(path, display)
-    if not isinstance(data, MarkedDict):
-        raise InputError([Problem(display, getattr(data, "line", 1), "",
-                                  "expected a mapping with 'name:', 'layout:' and 'run:'")])
+    data, display = load_mapping(Path(path), "'name:', 'layout:' and 'run:'")
     if "layout" not in data and "halls" in data:
         raise InputError([Problem(display, data.line or 1, "", "this is a layout, not a scenario: a scenario "
                                   "names its layout ('layout: path/to/layout.yaml') and adds 'run:', "
                                   "'deployments:', 'events:' (see scenarios/pod-design-day.yaml)")])
-    try:
-        spec = ScenarioSpec.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(problems_from_validation(exc, ScenarioSpec, data, display)) from None
-    return spec, data
+    return validate_marked(ScenarioSpec, data, display), data
 
 
 def is_scenario_file(path: str | Path) -> bool:

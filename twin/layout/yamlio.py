@@ -165,3 +165,19 @@ def field_path(loc: Sequence[Any]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def load_mapping(path: Path, expected: str) -> tuple[MarkedDict, str]:
+    """A YAML file that must hold a mapping, and the file's name for problems; ``expected`` says what keys.
+
+    Raises
+    ------
+    InputError
+        As :func:`load_yaml`, or when the file holds something else than a mapping.
+    """
+    display = str(path)
+    data = load_yaml(path, display)
+    if not isinstance(data, MarkedDict):
+        raise InputError([Problem(display, getattr(data, "line", 1), "",
+                                  f"expected a mapping with {expected}")])
+    return data, display
