@@ -76,6 +76,9 @@ class RackArrays:
     coolant_volume_m3: np.ndarray  # rack loop coolant
     coolant_position: np.ndarray  # share of the rack coolant (or air) rise upstream of the GPUs
     air_delta_t_k: np.ndarray  # air temperature rise through the rack at nameplate power
+    storage_energy_j: np.ndarray  # energy storage in the power shelves (0: none)
+    storage_power_w: np.ndarray  # ... its power rating
+    storage_efficiency: np.ndarray  # ... its round-trip efficiency
 
     def __len__(self) -> int:
         return len(self.name)

@@ -124,6 +124,20 @@ class Smoothing:
 
 
 @dataclass(frozen=True)
+class RackStorage:
+    """Rack energy storage in the power shelves, holding each rack's grid draw to ramp limits.
+
+    The storage itself (energy, power, efficiency) is the system's (catalog ``energy_storage``); see
+    :mod:`twin.power.storage`.
+    """
+
+    ramp_up_w_s: float  # per rack, of its DC draw from the grid
+    ramp_down_w_s: float
+    time_constant_s: float  # of the grid draw's moving average and of the drift back to half charge
+    racks: np.ndarray
+
+
+@dataclass(frozen=True)
 class ThrottleCurve:
     """Clock factor against GPU temperature above its throttle temperature (piecewise linear)."""
 
@@ -133,10 +147,11 @@ class ThrottleCurve:
 
 @dataclass(frozen=True)
 class Policies:
-    """Power caps, GPU power smoothing and the thermal-throttle curve."""
+    """Power caps, GPU power smoothing, rack energy storage and the thermal-throttle curve."""
 
     caps: tuple[PowerCap, ...] = ()
     smoothing: Smoothing | None = None
+    storage: RackStorage | None = None
     throttle: ThrottleCurve = field(default_factory=lambda: ThrottleCurve((0.0, 2.0), (1.0, 0.5)))
 
 

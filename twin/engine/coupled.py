@@ -46,6 +46,7 @@ from twin.power.parts import (
     rack_parts_power_w,
 )
 from twin.power.smoothing import SmoothingState, smooth_step
+from twin.power.storage import StorageState, settled_state, storage_step
 from twin.scenario import Event, Scenario
 from twin.serving.fluid import PERCENTILE_SAMPLES, PERCENTILE_SEED, FluidModel
 from twin.serving.fluid_queue import EpochServing, FluidQueue, QueueState
@@ -84,7 +85,7 @@ def simulate(scenario: str | Path | Scenario | Prepared, *,
     runner = _run_annual if prepared.scenario.run.mode == "annual" else _run
     res = runner(prepared, progress)
     sc = prepared.scenario
-    has_extras = bool(sc.events or sc.policies.caps or sc.policies.smoothing)
+    has_extras = bool(sc.events or sc.policies.caps or sc.policies.smoothing or sc.policies.storage)
     if with_reference and has_extras:
         ref = runner(reference(prepared), None)
         res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens)
@@ -99,7 +100,7 @@ def steady_point(scenario: str | Path | Scenario | Prepared, *, at_s: float = 0.
     The deployments serve their rate at ``at_s`` (fluid model), the GPUs' power follows their
     activity under the scenario's caps, the cooling plant is at steady state at the weather of
     ``at_s`` (the layout's design ambient without ``weather:``), and throttling is the fixed point
-    of clock and temperature. Events and power smoothing (time-domain behaviour) are left out. The
+    of clock and temperature. Events, power smoothing and rack storage (time-domain behaviour) are left out. The
     result is a one-step :class:`SimResults` (``steps_table()`` has one row).
     """
     from twin.scenario import RunSettings, Weather
@@ -118,7 +119,7 @@ def steady_point(scenario: str | Path | Scenario | Prepared, *, at_s: float = 0.
     start = (run.start_hour + at_s / 3600.0) % 24.0
     one = RunSettings(3600.0, 3600.0, 3600.0, start, "fluid", run.seed, "annual")
     sc1 = sc.replace(run=one, weather=weather, events=(),
-                     policies=dataclasses.replace(sc.policies, smoothing=None))
+                     policies=dataclasses.replace(sc.policies, smoothing=None, storage=None))
     return _run_annual(dataclasses.replace(prepared, scenario=sc1), None)
 
 
@@ -413,6 +414,13 @@ def _run(prepared: Prepared, progress) -> SimResults:
     if smooth is not None:
         smoothed[smooth.racks] = True
     s_state = SmoothingState(np.zeros(n_racks), np.zeros(n_racks))
+    store = pol.storage
+    if store is not None:
+        st_racks = store.racks
+        st_cap = racks.storage_energy_j[st_racks]
+        st_pmax, st_eta = racks.storage_power_w[st_racks], racks.storage_efficiency[st_racks]
+        st_state = None
+    sto_heat = np.zeros(n_racks)  # heat the storage gave up this step (discharge less stored charge)
     events = list(sc.events)
     ev_i = 0
     trainings: list[Event] = []
@@ -579,6 +587,21 @@ def _run(prepared: Prepared, progress) -> SimResults:
             it_w = rack_parts_power_w(gpu_w, cpu, ng, gpu_idle, gpu_tdp, racks.num_cpus, racks.cpu_idle_w,
                                       racks.cpu_tdp_w, racks.fixed_idle_w, racks.fixed_max_w)
             parts_key = (gpu_w, cpu, it_w)
+        if store is not None:
+            # the storage racks' draw from their cords follows the ramp limits; storage covers the rest
+            live = prev_flow.rack_powered[st_racks] if prev_flow is not None else np.ones(len(st_racks), bool)
+            if st_state is None:  # the run starts settled: drawing the load, half charged
+                st_state = settled_state(it_w[st_racks], st_cap)
+            grid, _, st_new = storage_step(it_w[st_racks], st_state, h, st_cap, st_pmax, st_eta,
+                                           store.ramp_up_w_s, store.ramp_down_w_s, store.time_constant_s)
+            # a dark rack draws nothing: its storage waits as it is
+            st_new = StorageState(np.where(live, st_new.grid_w, 0.0),
+                                  np.where(live, st_new.energy_j, st_state.energy_j),
+                                  np.where(live, st_new.mean_load_w, st_state.mean_load_w))
+            sto_heat[st_racks] = (st_state.energy_j - st_new.energy_j) / h
+            st_state = st_new
+            it_w = it_w.copy()
+            it_w[st_racks] = np.where(live, grid, it_w[st_racks])
         # ---------------------------------------------------------------- power tree
         backup_ok = None
         if rides.active:
@@ -596,7 +619,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
         powered = flow.rack_powered
         c = np.where(powered, c, 0.0)
         clock_sum += c
-        heat = np.where(powered, flow.rack_input_w, 0.0) + extra_heat
+        heat = np.where(powered, flow.rack_input_w + sto_heat, 0.0) + extra_heat
         gpu_heat = np.where(powered, gpu_w, 0.0)
         # what the utility supplies: the tree's sources less the generators and UPS batteries on site
         chain_w = flow.chain_input_w - battery_w - gen_w
@@ -647,7 +670,10 @@ def _run(prepared: Prepared, progress) -> SimResults:
                    meter_w=meter, th=th_out, temps=temps, thermal_clock=thermal_clock, capped=capped,
                    clock=c, tokens_s=epoch_tokens_s, ttft_s=ttft_mean, tpot_s=tpot_mean,
                    dry_bulb_c=amb.dry_bulb_c if amb else math.nan, network_w=network_w,
-                   battery_w=battery_w, battery_soc=rides.soc_share(), generator_w=gen_w)
+                   battery_w=battery_w, battery_soc=rides.soc_share(), generator_w=gen_w,
+                   storage_heat_w=sto_heat if store is not None else None,
+                   storage_soc=(float(st_state.energy_j.sum() / st_cap.sum()) if store is not None
+                                else math.nan))
         if progress is not None and (k % 500 == 0 or k == n_steps - 1):
             progress(t + h, run.duration_s)
     wall = time.perf_counter() - wall0
@@ -808,7 +834,8 @@ def _cooled_energy_j(rec: StepRecorder, p: ThermalParams, extra_heat: np.ndarray
     """
     inside = p.rack_loop >= 0
     fixed_w = extra_heat[inside].sum() + loop_air.sum()
-    return float(rec.rack_energy_j[inside].sum() + rec.elapsed_s * fixed_w)
+    released = rec.rack_storage_released_j[inside].sum()
+    return float(rec.rack_energy_j[inside].sum() + released + rec.elapsed_s * fixed_w)
 
 
 def _racks_powered(fac, failed: np.ndarray, backup_ok: np.ndarray | None) -> np.ndarray:

@@ -264,10 +264,10 @@ def _serve(scenario: Scenario, plan: DeploymentPlan, catalog: Catalog | None) ->
 
 
 def reference(prepared: Prepared) -> Prepared:
-    """The same scenario without its events and policies (caps, smoothing).
+    """The same scenario without its events and policies (caps, smoothing, rack storage).
 
     The baseline for ``tokens_lost``.
     """
     sc = prepared.scenario
-    pol = dataclasses.replace(sc.policies, caps=(), smoothing=None)
+    pol = dataclasses.replace(sc.policies, caps=(), smoothing=None, storage=None)
     return dataclasses.replace(prepared, scenario=sc.replace(events=(), policies=pol))

@@ -44,7 +44,7 @@ _STEP_COLUMNS = ("time_s", "meter_w", "facility_w", "generator_w", "it_w", "powe
                  "losses_w", "heat_rejected_w",
                  "tokens_per_s", "ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c", "throttled_racks",
                  "capped_racks", "unpowered_racks", "overloaded_components", "dry_bulb_c", "water_kg_s",
-                 "battery_w", "battery_soc", "power_residual_w")
+                 "battery_w", "battery_soc", "rack_storage_w", "rack_storage_soc", "power_residual_w")
 
 
 class StepRecorder:
@@ -54,6 +54,7 @@ class StepRecorder:
         self.n = n_steps
         self.steps = {c: np.zeros(n_steps) for c in _STEP_COLUMNS}
         self.rack_energy_j = np.zeros(n_racks)
+        self.rack_storage_released_j = np.zeros(n_racks)  # energy the racks' storage gave up (heat)
         self.rack_max_temp_c = np.full(n_racks, -np.inf)
         self.rack_throttled_s = np.zeros(n_racks)
         self.rack_capped_s = np.zeros(n_racks)
@@ -133,7 +134,8 @@ class StepRecorder:
 
     def record(self, k: int, t: float, h: float, *, flow, fac, it_w, chain_w, cooling_w, meter_w, th, temps,
                thermal_clock, capped, clock, tokens_s, ttft_s, tpot_s, dry_bulb_c, network_w,
-               battery_w: float = 0.0, battery_soc: float = 1.0, generator_w: float = 0.0) -> None:
+               battery_w: float = 0.0, battery_soc: float = 1.0, generator_w: float = 0.0,
+               storage_heat_w: np.ndarray | None = None, storage_soc: float = math.nan) -> None:
         """Record step ``k`` at time ``t`` (length ``h``) in the step table and the running totals."""
         s = self.steps
         s["time_s"][k] = t
@@ -146,6 +148,11 @@ class StepRecorder:
         s["losses_w"][k] = chain_w + battery_w + generator_w - it_w  # on-site sources feed the chain too
         s["battery_w"][k] = battery_w
         s["battery_soc"][k] = battery_soc
+        s["rack_storage_soc"][k] = storage_soc
+        if storage_heat_w is not None:
+            # what the racks' storage delivered to the load, net of what it took in (its losses are heat)
+            s["rack_storage_w"][k] = float(storage_heat_w.sum())
+            self.rack_storage_released_j += h * storage_heat_w
         s["tokens_per_s"][k] = tokens_s
         s["ttft_mean_s"][k] = ttft_s
         s["tpot_mean_s"][k] = tpot_s
@@ -229,8 +236,8 @@ class StepRecorder:
                if abs(d["arrived"] - d["served"] - d["backlog"] - d.get("rejected", 0.0))
                > 1e-6 * max(d["arrived"], 1.0)]
         inv["requests_conserved"] = "; ".join(bad) or None
-        nan_cols = [c for c in _STEP_COLUMNS if c not in ("ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c",
-                                                          "dry_bulb_c") and np.isnan(s[c]).any()]
+        maybe_nan = ("ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c", "rack_storage_soc", "dry_bulb_c")
+        nan_cols = [c for c in _STEP_COLUMNS if c not in maybe_nan and np.isnan(s[c]).any()]
         inv["no_nan"] = f"NaN in {', '.join(nan_cols)}" if nan_cols else None
         deps = {}
         for n, d in self.deployments.items():

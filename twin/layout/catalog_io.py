@@ -16,6 +16,8 @@ from twin.layout.yamlio import MarkedDict, MarkedList, field_path, line_of, load
 
 #: The catalog shipped with the twin (``models/`` at the repository root).
 BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "models"
+#: Subfolder of a catalog folder that holds price lists, read by :mod:`twin.economics`.
+PRICES_FOLDER = "prices"
 
 E = TypeVar("E")
 
@@ -147,7 +149,9 @@ def load_catalog(folders: list[Path] | None = None) -> Catalog:
         if folder.is_file():
             paths.append(folder)
         elif folder.is_dir():
-            paths.extend(sorted(folder.rglob("*.yaml")))
+            # price lists (``prices/``) are the economics' own catalog (twin.economics), not equipment
+            paths.extend(sorted(p for p in folder.rglob("*.yaml")
+                                if PRICES_FOLDER not in p.relative_to(folder).parts[:-1]))
         else:
             problems.append(Problem(str(folder), None, "catalog", "catalog folder or file not found"))
     raw = _raw_entries(paths, problems)

@@ -406,6 +406,7 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
     ps = entry.power_supply
     scope_mult = per[ps.scope]
     tdp = entry.gpu.tdp.si
+    es = entry.energy_storage
     return {
         "num_gpus": nodes * entry.gpus_per_node.si,
         "gpu_idle_w": entry.gpu.idle_power.si,
@@ -432,6 +433,9 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
         "coolant_volume_m3": entry.thermal.coolant_volume.si,
         "coolant_position": entry.thermal.coolant_position.si,
         "air_delta_t_k": entry.thermal.air_delta_t.si,
+        "storage_energy_j": es.energy.si if es is not None else 0.0,
+        "storage_power_w": es.power.si if es is not None else 0.0,
+        "storage_efficiency": es.round_trip_efficiency.si if es is not None else 1.0,
     }
 
 

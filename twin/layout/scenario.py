@@ -31,6 +31,7 @@ from twin.scenario import (
     Event,
     Policies,
     PowerCap,
+    RackStorage,
     RunSettings,
     Scenario,
     Smoothing,
@@ -187,6 +188,9 @@ def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:
         if spec.policies.gpu_power_smoothing is not None:
             ctx.add(("policies", "gpu_power_smoothing"), "power smoothing acts within seconds; annual mode "
                     "solves hourly steady points: drop it or use `mode: transient`")
+        if spec.policies.rack_energy_storage is not None:
+            ctx.add(("policies", "rack_energy_storage"), "rack energy storage acts within seconds; annual "
+                    "mode solves hourly steady points: drop it or use `mode: transient`")
         if r.duration % 3600.0:
             ctx.add(("run", "duration"), f"annual mode runs whole hours; got {r.duration:g} s")
         return RunSettings(r.duration, 3600.0, 3600.0, h + m / 60.0, r.serving, r.seed, "annual")
@@ -388,10 +392,37 @@ def _policies(spec: ScenarioSpec, factory: Factory, ctx: _Ctx) -> Policies:
         racks = (np.arange(factory.num_racks) if s.racks is None
                  else select_racks(factory, s.racks, ctx, ("policies", "gpu_power_smoothing", "racks")))
         smoothing = Smoothing(s.floor, s.ramp_up, s.ramp_down, s.ramp_down_hysteresis, racks)
+    storage = None
+    if p.rack_energy_storage is not None:
+        s = p.rack_energy_storage
+        loc = ("policies", "rack_energy_storage")
+        racks = (np.arange(factory.num_racks) if s.racks is None
+                 else select_racks(factory, s.racks, ctx, (*loc, "racks")))
+        without = racks[factory.racks.storage_energy_j[racks] <= 0]
+        if len(without):
+            names = sorted({factory.systems[i].name for i in factory.racks.system_idx[without]})
+            having = sorted({sy.name for sy, e in zip(factory.systems, _storage_of(factory), strict=True)
+                             if e})
+            ctx.add(loc if s.racks is None else (*loc, "racks"),
+                    f"{len(without)} of the {len(racks)} racks it selects have no energy storage in their "
+                    f"power shelves (system {', '.join(names)}; catalog `energy_storage:`)"
+                    + (f"; systems with storage here: {', '.join(having)}" if having else
+                       "; no system of this layout has it (GB300 NVL72 does)")
+                    + ": select the racks that have it")
+        else:
+            storage = RackStorage(s.ramp_up, s.ramp_down, s.time_constant, racks)
     throttle = ThrottleCurve((0.0, 2.0), (1.0, 0.5))
     if p.thermal_throttle is not None:
         throttle = ThrottleCurve(tuple(p.thermal_throttle.excess), tuple(p.thermal_throttle.clock))
-    return Policies(tuple(caps), smoothing, throttle)
+    return Policies(tuple(caps), smoothing, storage, throttle)
+
+
+def _storage_of(factory: Factory) -> list[bool]:
+    """Whether each of the layout's systems has energy storage in its power shelves."""
+    out = [False] * len(factory.systems)
+    for i, e in zip(factory.racks.system_idx, factory.racks.storage_energy_j, strict=True):
+        out[int(i)] = out[int(i)] or e > 0
+    return out
 
 
 def component_names(factory: Factory) -> dict[str, tuple[str, int]]:

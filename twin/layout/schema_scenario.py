@@ -184,6 +184,16 @@ class SmoothingSpec(Strict):
     racks: RackSelector | str | None = None
 
 
+class StorageSpec(Strict):
+    """Rack energy storage where the system has it: the ramp limits of each rack's grid draw."""
+
+    ramp_up: qty("power_ramp")
+    ramp_down: qty("power_ramp")
+    #: the grid draw follows the load's moving average over this time (and the charge drifts back to half)
+    time_constant: qty("time") = 10.0
+    racks: RackSelector | str | None = None
+
+
 class ThrottleSpec(Strict):
     """The thermal-throttle curve: clock factor at temperatures above the GPU's throttle temperature."""
 
@@ -207,6 +217,7 @@ class PoliciesSpec(Strict):
 
     caps: list[CapSpec] = Field(default_factory=list)
     gpu_power_smoothing: SmoothingSpec | None = None
+    rack_energy_storage: StorageSpec | None = None
     thermal_throttle: ThrottleSpec | None = None
 
 

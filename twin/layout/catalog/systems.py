@@ -67,6 +67,14 @@ class PowerSupplySpec(Strict):
     psus_per_shelf: Count
 
 
+class EnergyStorageSpec(Strict):
+    """Energy storage in the rack's power shelves (GB300 NVL72 PSUs), see :mod:`twin.power.storage`."""
+
+    energy: sourced("energy", positive=True)
+    power: PositivePower
+    round_trip_efficiency: Fraction
+
+
 class KernelTables(Strict):
     """Which GPU's measured kernel tables (aiconfigurator-core ``systems/data/<device>``) price this system.
 
@@ -112,6 +120,8 @@ class SystemEntry(_Entry):
     rack: RackPhysical
     #: measured kernel tables of the serving model; absent: roofline GEMM times only
     kernel_tables: KernelTables | None = None
+    #: energy storage in the power shelves, where the system has it
+    energy_storage: EnergyStorageSpec | None = None
 
     @field_validator("nodes_per_rack", "gpus_per_node", "nvlink_domain_gpus")
     @classmethod
