@@ -100,8 +100,8 @@ def steady_point(scenario: str | Path | Scenario | Prepared, *, at_s: float = 0.
     The deployments serve their rate at ``at_s`` (fluid model), the GPUs' power follows their
     activity under the scenario's caps, the cooling plant is at steady state at the weather of
     ``at_s`` (the layout's design ambient without ``weather:``), and throttling is the fixed point
-    of clock and temperature. Events, power smoothing and rack storage (time-domain behaviour) are left out. The
-    result is a one-step :class:`SimResults` (``steps_table()`` has one row).
+    of clock and temperature. Events, power smoothing and rack storage (time-domain behaviour) are
+    left out. The result is a one-step :class:`SimResults` (``steps_table()`` has one row).
     """
     from twin.scenario import RunSettings, Weather
 
