@@ -62,8 +62,26 @@ class WorkloadSpec:
 
 
 @dataclass(frozen=True)
+class PrefillPlan:
+    """The prefill pool of a disaggregated deployment: racks (all of one system) and replica shape."""
+
+    racks: np.ndarray
+    system: str
+    tp: int
+    pp: int
+    ep: int
+    attention_dp: bool
+    max_batch: int
+    max_num_tokens: int
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
 class DeploymentPlan:
-    """One deployment of a model on a set of racks (all of one system)."""
+    """One deployment of a model on a set of racks (all of one system).
+
+    With ``prefill`` it is disaggregated: ``racks`` and the shape are its decode pool.
+    """
 
     name: str
     racks: np.ndarray  # rack indices
@@ -80,6 +98,7 @@ class DeploymentPlan:
     slo_ttft_s: float | None = None
     slo_tpot_s: float | None = None
     where: Where | None = None
+    prefill: PrefillPlan | None = None
 
 
 @dataclass(frozen=True)

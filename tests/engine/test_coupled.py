@@ -89,6 +89,74 @@ def test_coupling_off_reproduces_the_standalone_fluid_serving(tmp_path):
     assert all(res.invariants.values()), res.invariant_messages
 
 
+def test_fluid_mode_reports_request_percentiles_as_the_fluid_model_gives_them(tmp_path):
+    # varied lengths: TTFT and TPOT spread over requests; percentiles per step and over the run come
+    # from each solved point's tables (1,000 sampled requests), the standalone fluid model from 20,000
+    lengths = 'input_tokens: "normal:2048,768", output_tokens: "normal:256,96"'
+    body = "run: {duration: 10 min}\n" + SERVE.format(rate=40).replace(
+        "input_tokens: 2048, output_tokens: 256", lengths)
+    path = write(tmp_path, body)
+    res = simulate(path, with_reference=False)
+    sd = load_scenario(path).served[0]
+    wl = Workload(rate_per_s=40.0, input_len=parse_length("normal:2048,768"),
+                  output_len=parse_length("normal:256,96"), duration_s=600.0)
+    alone = fluid_point(sd.perf, wl, sd.num_replicas).to_dict(72)
+    d = res.deployments["chat"]
+    for key in ("ttft_s", "tpot_s"):
+        p50, p90, p99 = (d[key][q] for q in ("p50", "p90", "p99"))
+        assert p50 < p90 < p99
+        for q in ("p50", "p90", "p99"):
+            assert d[key][q] == pytest.approx(alone[key][q], rel=0.12), (key, q)
+    s = res.steps_table()
+    assert (s["ttft_p99_s"] > s["ttft_p50_s"]).all()
+    assert s["ttft_p99_s"].iloc[-1] == pytest.approx(d["ttft_s"]["p99"], rel=0.05)  # a steady load
+    assert (s["tpot_p99_s"] >= s["tpot_p50_s"]).all()
+
+
+DISAGGREGATED = """run: {duration: 4 min}
+deployments:
+  - name: chat
+    racks: {name: "hall/row02/*"}
+    model: llama-3.1-70b
+    precision: fp8
+    tp: 8
+    workload: {rate: 300, input_tokens: 2048, output_tokens: 256}
+    sla: {ttft: 1 s, tpot: 50 ms}
+    prefill: {racks: {name: "hall/row01/r0[12]"}, tp: 4}
+"""
+
+
+def test_a_disaggregated_deployment_serves_prefill_and_decode_pools_as_the_standalone_simulator(tmp_path):
+    from twin.serving.api import simulate as serve_sim
+
+    res = simulate(write(tmp_path, DISAGGREGATED, POD), with_reference=False)
+    pre, dec = res.deployments["chat/prefill"], res.deployments["chat/decode"]
+    # every request passes both pools: one token from prefill, the rest from decode
+    assert pre["requests_served"] == pytest.approx(300 * 240, rel=1e-6)
+    assert dec["requests_served"] == pytest.approx(pre["requests_served"], rel=1e-6)
+    assert pre["output_tokens"] == pytest.approx(pre["requests_served"], rel=1e-9)
+    assert dec["output_tokens"] == pytest.approx(255 * dec["requests_served"], rel=1e-9)
+    assert pre["tpot_mean_s"] is None
+    assert dec["ttft_mean_s"] is None
+    assert all(res.invariants.values()), res.invariant_messages
+    # the standalone simulator's disaggregated run, request by request: 2 racks of TP4 prefill
+    # replicas, 4 racks of TP8 decode replicas
+    sd = load_scenario(write(tmp_path, DISAGGREGATED, POD, "again.yaml")).served
+    wl = Workload(rate_per_s=300.0, input_len=parse_length("2048"), output_len=parse_length("256"),
+                  duration_s=120.0)
+    alone = serve_sim(sd[1].model, sd[1].hardware, sd[1].deployment, wl, 4 * 72 + 2 * 72,
+                      prefill_gpus=2 * 72, prefill_deployment=sd[0].deployment)
+    tokens_s = (pre["output_tokens"] + dec["output_tokens"]) / 240.0
+    assert tokens_s == pytest.approx(alone["output_tokens_per_s"], rel=0.03)
+    assert dec["tpot_mean_s"] == pytest.approx(alone["tpot_s"]["mean"], rel=0.05)
+    # the fluid model queues Poisson arrivals at each prefill replica; round-robin routing of the
+    # discrete run spreads them evenly (36 replicas: nearly regular), so it waits less
+    assert alone["ttft_s"]["mean"] < pre["ttft_mean_s"] < 1.5 * alone["ttft_s"]["mean"]
+    # both pools draw power: the prefill racks' GPUs busier per request token than at idle
+    racks = res.racks_table()
+    assert (racks["energy_j"] > 0).all()
+
+
 def test_with_serving_fixed_power_and_heat_are_the_standalone_solvers(tmp_path):
     path = write(tmp_path, "run: {duration: 30 min}\n" + SERVE.format(rate=60))
     res = simulate(path, with_reference=False)

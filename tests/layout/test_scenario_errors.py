@@ -267,6 +267,37 @@ def test_two_deployments_claiming_the_same_racks(tmp_path):
         "already in deployment 'a'", "a rack serves one deployment")
 
 
+def test_a_prefill_pool_on_the_deployments_own_racks(tmp_path):
+    # lines: 3 run, 4 deployments, 5 - name, 6 racks, 7 model, 8 tp, 9 prefill, 10 racks, 11 workload
+    extra = "    prefill:\n      racks: 'hall/row02/r01'\n"
+    body = RUN + "deployments:\n" + serving(racks="{row: hall/row02}", extra=extra)
+    one(bad(tmp_path, body, layout=POD), "deployments[0].prefill.racks", 10,
+        "1 of its racks (first hall/row02/r01) are already in its own decode pool", "a rack serves one pool")
+
+
+def test_a_prefill_pool_whose_replicas_do_not_fill_its_racks(tmp_path):
+    extra = "    prefill:\n      racks: 'hall/row01/r01'\n      tp: 16\n"
+    body = RUN + "deployments:\n" + serving(racks="{row: hall/row02}", extra=extra)
+    one(bad(tmp_path, body, layout=POD), "deployments[0].prefill.tp", 11, "TP16 x PP1 = 16 GPUs",
+        "whole replicas")
+
+
+def test_disaggregated_serving_request_by_request_points_to_serve_sim(tmp_path):
+    extra = "    prefill: {racks: 'hall/row01/r01'}\n"
+    body = "run: {duration: 1 h, serving: discrete}\ndeployments:\n" + serving(racks="{row: hall/row02}",
+                                                                              extra=extra)
+    one(bad(tmp_path, body, layout=POD), "deployments[0].prefill", 9, "served with the fluid model",
+        "twin serve-sim --prefill-gpus")
+
+
+def test_a_disaggregated_deployment_needs_more_than_one_output_token(tmp_path):
+    extra = "    prefill: {racks: 'hall/row01/r01'}\n"
+    body = RUN + "deployments:\n" + serving(racks="{row: hall/row02}", extra=extra,
+                                             workload="{rate: 10, output_tokens: 1}")
+    one(bad(tmp_path, body, layout=POD), "deployments[0].workload.output_tokens", 10,
+        "decode pool serves the tokens after the first")
+
+
 def test_two_deployments_with_one_name(tmp_path):
     body = (RUN + "deployments:\n" + serving(name="a", racks="{row: hall/row01}")
             + serving(name="a", racks="{row: hall/row02}"))

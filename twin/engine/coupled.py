@@ -49,7 +49,7 @@ from twin.power.smoothing import SmoothingState, smooth_step
 from twin.power.storage import StorageState, settled_state, storage_step
 from twin.scenario import Event, Scenario
 from twin.serving.fluid import PERCENTILE_SAMPLES, PERCENTILE_SEED, FluidModel
-from twin.serving.fluid_queue import EpochServing, FluidQueue, QueueState
+from twin.serving.fluid_queue import LATENCY_QUANTILES, EpochLatency, EpochServing, FluidQueue, QueueState
 from twin.thermal.fluids import wet_bulb_psychrometric_c
 from twin.thermal.plant import Failures, ThermalParams
 from twin.thermal.steady import Ambient, solve_steady
@@ -149,12 +149,27 @@ class _Server:
             self.arrivals = np.sort(np.asarray(tr.arrival_s, dtype=float))
             n_in, n_out = float(tr.input_tokens.mean()), float(tr.output_tokens.mean())
             cv2 = float(tr.input_tokens.var()) / n_in ** 2
+
+            def draw(k, rng, tr=tr):  # the trace's own requests
+                i = rng.integers(0, len(tr), k)
+                return tr.input_tokens[i], tr.output_tokens[i]
         else:
             self.arrivals = None
             probe = sd.input_len.sample(PERCENTILE_SAMPLES, np.random.default_rng(PERCENTILE_SEED))
             cv2 = float(np.var(probe)) / float(np.mean(probe)) ** 2
             n_in, n_out = sd.input_len.mean, sd.output_len.mean
-        self.queue = FluidQueue(FluidModel(perf), n_in, n_out, cv2)
+
+            def draw(k, rng, sd=sd):
+                return sd.input_len.sample(k, rng), sd.output_len.sample(k, rng)
+        if sd.role == "decode":
+            # requests arrive with their prompt and first token in the KV cache and decode the rest
+            n_in, n_out = n_in + 1.0, n_out - 1.0
+
+            def draw(k, rng, first=draw):  # noqa: F811 - the same requests, after their first token
+                lin, lout = first(k, rng)
+                return np.asarray(lin) + 1, np.maximum(np.asarray(lout) - 1, 1)
+        self.queue = FluidQueue(FluidModel(perf), n_in, n_out, cv2, draw_lengths=draw, role=sd.role)
+        self.feed = 0.0  # a decode pool's arrivals: its prefill pool's completions [requests/s]
         self.state = QueueState(np.zeros(sd.num_replicas))
         wl = sd.plan.workload
         from twin.serving.workload import Workload
@@ -168,8 +183,11 @@ class _Server:
     def rate(self, t_mid: float, dt: float = 0.0) -> float:
         """Deployment arrival rate at time ``t_mid`` of the run. [requests/s]
 
-        For a trace: its arrivals in the epoch of length ``dt`` around ``t_mid``, per second.
+        For a trace: its arrivals in the epoch of length ``dt`` around ``t_mid``, per second. For a
+        decode pool: what its prefill pool completed in the epoch (:attr:`feed`).
         """
+        if self.sd.upstream is not None:
+            return self.feed
         if self.arrivals is not None:
             lo, hi = np.searchsorted(self.arrivals, [t_mid - 0.5 * dt, t_mid + 0.5 * dt])
             return float(hi - lo) / dt * self.factor if dt > 0 else 0.0
@@ -286,7 +304,7 @@ class _DiscreteServer(_Server):
             ttft_s=np.full(r, float(ttft.mean()) if len(ttft) else np.nan),
             tpot_s=np.full(r, float(tpot.mean()) if len(tpot) else np.nan),
             arrived=ea.arrived.astype(float), backlog=ea.in_flight.astype(float),
-            rejected=ea.rejected.astype(float))
+            rejected=ea.rejected.astype(float), latency=_completed_latency(ttft, tpot))
         self.arrived += float(ea.arrived.sum())
         self.served += n_done
         self.tokens += float(ea.output_tokens.sum())
@@ -447,6 +465,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
     wall0 = time.perf_counter()
     epoch_tokens_s = 0.0
     ttft_mean = tpot_mean = math.nan
+    pct = (math.nan,) * 4
     throttle_c = racks.gpu_throttle_c
     gpu_idle, gpu_tdp = racks.gpu_idle_w, racks.gpu_tdp_w
     ng = racks.num_gpus
@@ -484,7 +503,9 @@ def _run(prepared: Prepared, progress) -> SimResults:
                     changes["rack_supply_c"] = rs
                 p = dataclasses.replace(p, **changes)
             elif e.kind == "load_step":
-                servers[e.deployment].factor = e.factor
+                # a disaggregated deployment's rate enters at its prefill pool
+                next(s for s in servers if s.sd.plan_index == e.deployment and s.sd.role != "decode"
+                     ).factor = e.factor
             elif e.kind == "training":
                 trainings.append(e)
             elif e.kind == "demand_response":
@@ -506,18 +527,23 @@ def _run(prepared: Prepared, progress) -> SimResults:
             compute[:] = 0.0
             memory[:] = 0.0
             cpu_load[:] = 0.0
-            acc = [0.0, 0.0, 0.0, 0.0]  # tokens, served, served x TTFT, served x TPOT
+            acc = [0.0, 0.0, 0.0, 0.0, [], 0.0]  # tokens, served, x TTFT, x TPOT, latencies, served (TPOT)
+            epoch_served = []  # each server's completions this epoch [requests/s]
             for srv in servers:
                 sd = srv.sd
                 rc = sd.replica_min(serve_clock)
+                if sd.upstream is not None:
+                    srv.feed = float(epoch_served[sd.upstream])
                 out = srv.epoch(t, e_len, rc)
+                epoch_served.append(float(out.served_per_s.sum()))
                 compute += sd.rack_mean(out.compute, n_racks)
                 memory += sd.rack_mean(out.memory, n_racks)
                 cpu_load += sd.rack_mean(np.where(rc > 0, HOST_CPU_LOAD_SERVING, 0.0), n_racks)
                 _tally(rec, sd, out, e_len, n_racks, acc)
             epoch_tokens_s = acc[0] / e_len if e_len > 0 else 0.0
             ttft_mean = acc[2] / acc[1] if acc[1] > 0 else math.nan
-            tpot_mean = acc[3] / acc[1] if acc[1] > 0 else math.nan
+            tpot_mean = acc[3] / acc[5] if acc[5] > 0 else math.nan
+            pct = _percentiles(acc[4])
         # ---------------------------------------------------------------- GPU demand and limits
         load = np.minimum(compute + MEMORY_BOUND_POWER * memory, 1.0)
         cpu = cpu_load.copy()
@@ -668,7 +694,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
         last_ratio = float(flow.it_dc_w.sum()) / (meter + gen_w + battery_w) if meter > 0 else 1.0
         rec.record(k, t, h, flow=flow, fac=fac, it_w=it_total, chain_w=power_chain, cooling_w=cooling_w,
                    meter_w=meter, th=th_out, temps=temps, thermal_clock=thermal_clock, capped=capped,
-                   clock=c, tokens_s=epoch_tokens_s, ttft_s=ttft_mean, tpot_s=tpot_mean,
+                   clock=c, tokens_s=epoch_tokens_s, ttft_s=ttft_mean, tpot_s=tpot_mean, percentiles=pct,
                    dry_bulb_c=amb.dry_bulb_c if amb else math.nan, network_w=network_w,
                    battery_w=battery_w, battery_soc=rides.soc_share(), generator_w=gen_w,
                    storage_heat_w=sto_heat if store is not None else None,
@@ -734,6 +760,8 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             for srv in servers:
                 sd = srv.sd
                 rc = sd.replica_min(c_serve)
+                if sd.upstream is not None:
+                    srv.feed = float(outs[sd.upstream][1].served_per_s.sum())
                 state, out = srv.preview(t, h, rc)
                 outs.append((state, out))
                 compute += sd.rack_mean(out.compute, n_racks)
@@ -774,7 +802,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
                 break
             c_th = np.clip(0.5 * (c_th + want), racks.gpu_min_clock, 1.0) if it else want
             c_serve = c
-        acc = [0.0, 0.0, 0.0, 0.0]  # tokens, served, served x TTFT, served x TPOT
+        acc = [0.0, 0.0, 0.0, 0.0, [], 0.0]  # tokens, served, x TTFT, x TPOT, latencies, served (TPOT)
         for srv, (state, out) in zip(servers, outs, strict=True):
             srv.commit(state, out, h)
             _tally(rec, srv.sd, out, h, n_racks, acc)
@@ -802,8 +830,8 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
                    cooling_w=cooling_w, meter_w=meter, th=th, temps=temps, thermal_clock=c_used,
                    capped=capped,
                    clock=c, tokens_s=acc[0] / h, ttft_s=acc[2] / acc[1] if acc[1] else math.nan,
-                   tpot_s=acc[3] / acc[1] if acc[1] else math.nan, dry_bulb_c=float(db[k]),
-                   network_w=network_w)
+                   tpot_s=acc[3] / acc[5] if acc[5] else math.nan, percentiles=_percentiles(acc[4]),
+                   dry_bulb_c=float(db[k]), network_w=network_w)
         if progress is not None and (k % 100 == 0 or k == n - 1):
             progress(t + h, run.duration_s)
     if p is not None:
@@ -896,16 +924,41 @@ def _tally(rec: StepRecorder, sd: ServedDeployment, out: EpochServing, dt: float
            acc: list[float]) -> None:
     """Record one deployment's epoch: its tokens per rack and its figures.
 
-    ``acc`` (tokens, served, served-weighted TTFT and TPOT) gathers what the step table's means need.
+    ``acc`` (tokens, requests with a TTFT, their summed TTFT, summed TPOT, latency distributions,
+    requests with a TPOT) gathers what the step table's means and percentiles need.
     """
     rec.add_rack_tokens(sd.rack_tokens(out.output_tokens, n_racks))
     x = out.served_per_s
     ok = x > 0
     acc[0] += float(out.output_tokens.sum())
-    acc[1] += float(x[ok].sum())
-    acc[2] += float((x[ok] * out.ttft_s[ok]).sum())
-    acc[3] += float((x[ok] * out.tpot_s[ok]).sum())
+    # TTFT from a disaggregated deployment's prefill pool, TPOT from its decode pool
+    if sd.role != "decode":
+        acc[1] += float(x[ok].sum())
+        acc[2] += float((x[ok] * out.ttft_s[ok]).sum())
+    if sd.role != "prefill":
+        acc[5] += float(x[ok].sum())
+        acc[3] += float((x[ok] * out.tpot_s[ok]).sum())
+    acc[4].append(out.latency)
     rec.add_deployment_epoch(sd.plan.name, out, dt, sd.plan.slo_ttft_s, sd.plan.slo_tpot_s)
+
+
+def _completed_latency(ttft_s: np.ndarray, tpot_s: np.ndarray) -> EpochLatency:
+    """The exact latency distribution of the requests an epoch completed (discrete mode), as one group."""
+    k = len(LATENCY_QUANTILES)
+    if not len(ttft_s):
+        return EpochLatency(np.zeros((0, k)), np.zeros((0, k)), np.zeros(0))
+    tp = np.quantile(tpot_s, LATENCY_QUANTILES) if len(tpot_s) else np.full(k, np.nan)
+    return EpochLatency(np.quantile(ttft_s, LATENCY_QUANTILES)[None, :], tp[None, :],
+                        np.array([float(len(ttft_s))]))
+
+
+def _percentiles(latencies: list) -> tuple[float, float, float, float]:
+    """(TTFT P50, TTFT P99, TPOT P50, TPOT P99) of the requests of an epoch's deployments. [s]"""
+    pooled = EpochLatency.pool(latencies)
+    if pooled is None:
+        return (math.nan,) * 4
+    ttft, tpot = pooled.quantiles((0.5, 0.99))
+    return float(ttft[0]), float(ttft[1]), float(tpot[0]), float(tpot[1])
 
 
 def _loop_air(p: ThermalParams, fabric) -> np.ndarray:

@@ -49,6 +49,12 @@ class ServedDeployment:
     pair_rack: np.ndarray
     pair_weight: np.ndarray
     trace: Requests | None = None  # the workload's requests when it is a trace
+    #: "both" (aggregated), or a disaggregated deployment's "prefill" / "decode" pool
+    role: str = "both"
+    #: a decode pool's prefill pool (index into Prepared.served): its completions are the arrivals here
+    upstream: int | None = None
+    #: index of its deployment in the scenario (a disaggregated deployment has two pools)
+    plan_index: int = 0
 
     def rack_mean(self, per_replica: np.ndarray, num_racks: int) -> np.ndarray:
         """Per-rack mean of a per-replica quantity, weighted by GPUs (zero on racks it does not use)."""
@@ -137,21 +143,55 @@ def prepare(scenario: Scenario, catalog: Catalog | None = None) -> Prepared:
         where = plan.where
         file, line = (where.file, where.line) if where else (scenario.source_file, None)
         base = where.field if where else f"deployments[{i}]"
+        for pool, role, prefix in _pools(plan):
+            def add(field: str, message: str, line=line, base=base, file=file, prefix=prefix) -> None:
+                path = ".".join(x for x in (base, prefix if field not in _SHARED else "", field) if x)
+                problems.append(Problem(file, lines.of(file, path) or line, path, message))
 
-        def add(field: str, message: str, line=line, base=base, file=file) -> None:
-            path = f"{base}.{field}" if field else base
-            problems.append(Problem(file, lines.of(file, path) or line, path, message))
-
-        try:
-            served.append(_serve(scenario, plan, catalog))
-        except _Bad as exc:
-            add(exc.field, exc.message)
-        except ServingInputError as exc:
-            for field, message in _split(exc):
-                add(field, message)
+            try:
+                sd = _serve(scenario, pool, catalog)
+            except _Bad as exc:
+                add(exc.field, exc.message)
+                continue
+            except ServingInputError as exc:
+                for field, message in _split(exc):
+                    add(field, message)
+                continue
+            sd = dataclasses.replace(sd, plan_index=i)
+            if role == "decode":
+                if sd.output_len.mean <= 1.0:
+                    add("workload.output_tokens", "a disaggregated deployment's decode pool serves the "
+                        "tokens after the first: its requests need more than one output token on average")
+                    continue
+                sd = dataclasses.replace(sd, role=role, upstream=len(served) - 1)
+            elif role == "prefill":
+                sd = dataclasses.replace(sd, role=role)
+            served.append(sd)
     if problems:
         raise InputError(problems)
     return Prepared(scenario, tuple(served), catalog)
+
+
+#: Fields of a deployment that its prefill pool shares (a problem with them is the deployment's).
+_SHARED = ("model", "precision", "workload", "workload.input_tokens", "workload.output_tokens",
+           "workload.trace", "workload.profile", "")
+
+
+def _pools(plan: DeploymentPlan) -> list[tuple[DeploymentPlan, str, str]]:
+    """(plan, role, field prefix) of each pool a deployment runs: itself, or its prefill and decode pools.
+
+    The prefill pool serves every request to its first token (output length 1) on its own racks
+    and shape; the decode pool, the deployment's racks and shape, serves the rest.
+    """
+    pf = plan.prefill
+    if pf is None:
+        return [(plan, "both", "")]
+    wl = dataclasses.replace(plan.workload, output_tokens="1")
+    pre = dataclasses.replace(plan, name=f"{plan.name}/prefill", racks=pf.racks, system=pf.system, tp=pf.tp,
+                              pp=pf.pp, ep=pf.ep, attention_dp=pf.attention_dp, max_batch=pf.max_batch,
+                              max_num_tokens=pf.max_num_tokens, workload=wl, slo_tpot_s=None, prefill=None)
+    dec = dataclasses.replace(plan, name=f"{plan.name}/decode", slo_ttft_s=None, prefill=None)
+    return [(pre, "prefill", "prefill"), (dec, "decode", "")]
 
 
 class _Lines:

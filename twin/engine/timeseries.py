@@ -40,9 +40,13 @@ POWER_RTOL = 1e-9
 #: Frequency band of power fluctuations that grid operators watch (0.1-20 Hz: arXiv 2508.14318). [Hz]
 GRID_BAND_HZ = (0.1, 20.0)
 
+#: Bin edges of the run's latency histograms: 100 per decade from 1 us to 10^6 s.
+LATENCY_BINS_S = np.geomspace(1e-6, 1e6, 1201)
+
 _STEP_COLUMNS = ("time_s", "meter_w", "facility_w", "generator_w", "it_w", "power_chain_w", "cooling_w",
                  "losses_w", "heat_rejected_w",
-                 "tokens_per_s", "ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c", "throttled_racks",
+                 "tokens_per_s", "ttft_mean_s", "tpot_mean_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s",
+                 "tpot_p99_s", "max_gpu_temp_c", "throttled_racks",
                  "capped_racks", "unpowered_racks", "overloaded_components", "dry_bulb_c", "water_kg_s",
                  "battery_w", "battery_soc", "rack_storage_w", "rack_storage_soc", "power_residual_w")
 
@@ -82,24 +86,53 @@ class StepRecorder:
         """Add the tokens each rack produced over a step to its total."""
         self.rack_tokens += tokens
 
-    def add_deployment_epoch(self, name: str, out, dt: float, slo_ttft_s, slo_tpot_s, times: int = 1) -> None:
-        """Accumulate one serving epoch of deployment ``name``: requests, tokens, latencies, SLO hits."""
-        d = self.deployments.setdefault(name, {"arrived": 0.0, "served": 0.0, "tokens": 0.0, "w_ttft": 0.0,
-                                               "w_tpot": 0.0, "met": 0.0, "ttft": [], "tpot": [], "w": [],
-                                               "backlog": 0.0, "slo_ttft_s": slo_ttft_s,
-                                               "slo_tpot_s": slo_tpot_s})
+    def add_deployment_epoch(self, name: str, out, dt: float, slo_ttft_s, slo_tpot_s, times: int = 1,
+                             with_latency: bool = False) -> None:
+        """Accumulate one serving epoch of deployment ``name``: requests, tokens, latencies, SLO hits.
+
+        ``with_latency``: the epoch's latency distribution was already counted (the SLO share too).
+        """
+        d = self.deployments.get(name)
+        if d is None:
+            d = self.deployments[name] = {
+                "arrived": 0.0, "served": 0.0, "tokens": 0.0, "w_ttft": 0.0, "w_tpot": 0.0, "met": 0.0,
+                "backlog": 0.0, "slo_ttft_s": slo_ttft_s, "slo_tpot_s": slo_tpot_s,
+                "n_ttft": 0.0, "n_tpot": 0.0,
+                "ttft_hist": np.zeros(len(LATENCY_BINS_S) + 1),
+                "tpot_hist": np.zeros(len(LATENCY_BINS_S) + 1)}
+        lat = out.latency
+        with_latency = with_latency or lat is not None
+        if lat is not None and len(lat.weight):
+            # the requests' latency distribution, binned (a run's percentiles at ~2 % resolution)
+            k = lat.ttft_s.shape[1]
+            w = np.repeat(lat.weight / k, k)
+            for key, table in (("ttft_hist", lat.ttft_s), ("tpot_hist", lat.tpot_s)):
+                v = table.reshape(-1)
+                ok = np.isfinite(v)
+                d[key] += np.bincount(np.searchsorted(LATENCY_BINS_S, v[ok]), weights=w[ok],
+                                      minlength=len(LATENCY_BINS_S) + 1)
+            if slo_ttft_s is not None or slo_tpot_s is not None:
+                # requests within the SLO: per group, P(TTFT <= a) P(TPOT <= b) (taken as independent)
+                f = np.ones(len(lat.weight))
+                if slo_ttft_s is not None:
+                    f *= (lat.ttft_s <= slo_ttft_s).mean(axis=1)
+                if slo_tpot_s is not None:
+                    f *= np.where(np.isnan(lat.tpot_s), True, lat.tpot_s <= slo_tpot_s).mean(axis=1)
+                d["met"] += float((lat.weight * f).sum())
         from twin.serving.fluid_queue import alike
 
         same = all(alike(a) for a in (out.served_per_s, out.ttft_s, out.tpot_s, out.arrived, out.backlog,
                                       out.output_tokens, out.prefill_tokens)
                    if a is not None) and (out.rejected is None or alike(out.rejected))
-        if len(out.served_per_s) > 1 and same and np.isfinite(out.ttft_s[0]) and np.isfinite(out.tpot_s[0]):
+        if len(out.served_per_s) > 1 and same and out.served_per_s[0] > 0:
             # every replica alike: one replica's figures times their number (cheap for 10^4 replicas)
             from dataclasses import replace
 
             n = len(out.served_per_s)
-            one = replace(out, **{k: (None if v is None else v[:1]) for k, v in out.__dict__.items()})
-            self.add_deployment_epoch(name, one, dt, slo_ttft_s, slo_tpot_s, times=n)
+            one = replace(out, **{k: (None if v is None else v[:1]) for k, v in out.__dict__.items()
+                                  if k != "latency"}, latency=None)
+            self.add_deployment_epoch(name, one, dt, slo_ttft_s, slo_tpot_s, times=n,
+                                      with_latency=with_latency)
             return
         x = out.served_per_s * dt
         ok = x > 0
@@ -110,30 +143,23 @@ class StepRecorder:
         if out.rejected is not None:
             d["rejected"] = d.get("rejected", 0.0) + times * float(out.rejected.sum())
         if ok.any():
-            d["w_ttft"] += times * float((x[ok] * out.ttft_s[ok]).sum())
-            d["w_tpot"] += times * float((x[ok] * out.tpot_s[ok]).sum())
-            met = np.ones(int(ok.sum()), dtype=bool)
-            if slo_ttft_s is not None:
-                met &= out.ttft_s[ok] <= slo_ttft_s
-            if slo_tpot_s is not None:
-                met &= out.tpot_s[ok] <= slo_tpot_s
-            d["met"] += times * float(x[ok][met].sum())
-            # distinct (ttft, tpot) per epoch, weighted by requests served
-            t_ok = out.ttft_s[ok]
-            if t_ok.min() == t_ok.max():
-                d["ttft"].append(t_ok[:1])
-                d["tpot"].append(np.array([float(np.average(out.tpot_s[ok], weights=x[ok]))]))
-                d["w"].append(np.array([times * float(x[ok].sum())]))
-                return
-            key_t, idx = np.unique(np.round(t_ok, 9), return_inverse=True)
-            w = times * np.bincount(idx.reshape(-1), weights=x[ok])
-            tp = times * np.bincount(idx.reshape(-1), weights=x[ok] * out.tpot_s[ok]) / np.maximum(w, 1e-300)
-            d["ttft"].append(key_t)
-            d["tpot"].append(tp)
-            d["w"].append(w)
+            # a disaggregated pool has TTFT (prefill) or TPOT (decode) only: means over what it has
+            for key, v in (("ttft", out.ttft_s[ok]), ("tpot", out.tpot_s[ok])):
+                f = np.isfinite(v)
+                d[f"w_{key}"] += times * float((x[ok][f] * v[f]).sum())
+                d[f"n_{key}"] += times * float(x[ok][f].sum())
+            if not with_latency and (slo_ttft_s is not None or slo_tpot_s is not None):
+                # no distribution: each replica's epoch means against the SLO
+                met = np.ones(int(ok.sum()), dtype=bool)
+                if slo_ttft_s is not None:
+                    met &= out.ttft_s[ok] <= slo_ttft_s
+                if slo_tpot_s is not None:
+                    met &= out.tpot_s[ok] <= slo_tpot_s
+                d["met"] += times * float(x[ok][met].sum())
 
     def record(self, k: int, t: float, h: float, *, flow, fac, it_w, chain_w, cooling_w, meter_w, th, temps,
                thermal_clock, capped, clock, tokens_s, ttft_s, tpot_s, dry_bulb_c, network_w,
+               percentiles=(math.nan,) * 4,
                battery_w: float = 0.0, battery_soc: float = 1.0, generator_w: float = 0.0,
                storage_heat_w: np.ndarray | None = None, storage_soc: float = math.nan) -> None:
         """Record step ``k`` at time ``t`` (length ``h``) in the step table and the running totals."""
@@ -156,6 +182,7 @@ class StepRecorder:
         s["tokens_per_s"][k] = tokens_s
         s["ttft_mean_s"][k] = ttft_s
         s["tpot_mean_s"][k] = tpot_s
+        s["ttft_p50_s"][k], s["ttft_p99_s"][k], s["tpot_p50_s"][k], s["tpot_p99_s"][k] = percentiles
         finite = temps[np.isfinite(temps) | (temps == np.inf)]
         s["max_gpu_temp_c"][k] = float(finite.max()) if finite.size else math.nan
         throttled = thermal_clock < 1.0 - 1e-12
@@ -236,24 +263,22 @@ class StepRecorder:
                if abs(d["arrived"] - d["served"] - d["backlog"] - d.get("rejected", 0.0))
                > 1e-6 * max(d["arrived"], 1.0)]
         inv["requests_conserved"] = "; ".join(bad) or None
-        maybe_nan = ("ttft_mean_s", "tpot_mean_s", "max_gpu_temp_c", "rack_storage_soc", "dry_bulb_c")
+        maybe_nan = ("ttft_mean_s", "tpot_mean_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s",
+                     "max_gpu_temp_c", "rack_storage_soc", "dry_bulb_c")
         nan_cols = [c for c in _STEP_COLUMNS if c not in maybe_nan and np.isnan(s[c]).any()]
         inv["no_nan"] = f"NaN in {', '.join(nan_cols)}" if nan_cols else None
         deps = {}
         for n, d in self.deployments.items():
             served = d["served"]
-            ttft = np.concatenate(d["ttft"]) if d["ttft"] else np.zeros(0)
-            tpot = np.concatenate(d["tpot"]) if d["tpot"] else np.zeros(0)
-            w = np.concatenate(d["w"]) if d["w"] else np.zeros(0)
             deps[n] = {
                 "requests_arrived": d["arrived"], "requests_served": served,
                 "requests_waiting_at_end": d["backlog"],
                 "requests_rejected": d.get("rejected", 0.0),
                 "output_tokens": d["tokens"],
-                "ttft_mean_s": d["w_ttft"] / served if served > 0 else None,
-                "tpot_mean_s": d["w_tpot"] / served if served > 0 else None,
-                "ttft_p99_of_epoch_means_s": _wq(ttft, w, 0.99),
-                "tpot_p99_of_epoch_means_s": _wq(tpot, w, 0.99),
+                "ttft_mean_s": d["w_ttft"] / d["n_ttft"] if d["n_ttft"] > 0 else None,
+                "tpot_mean_s": d["w_tpot"] / d["n_tpot"] if d["n_tpot"] > 0 else None,
+                "ttft_s": _hist_percentiles(d["ttft_hist"]),
+                "tpot_s": _hist_percentiles(d["tpot_hist"]),
                 "slo_ttft_s": d["slo_ttft_s"], "slo_tpot_s": d["slo_tpot_s"],
                 "slo_met_share": (d["met"] / served
                                   if served > 0 and (d["slo_ttft_s"] or d["slo_tpot_s"]) else None),
@@ -278,15 +303,22 @@ class StepRecorder:
         )
 
 
-def _wq(values: np.ndarray, weights: np.ndarray, q: float) -> float | None:
-    """Weighted quantile ``q`` of ``values`` (None when empty)."""
-    ok = np.isfinite(values) & (weights > 0)
-    if not ok.any():
-        return None
-    v, w = values[ok], weights[ok]
-    order = np.argsort(v)
-    cw = np.cumsum(w[order])
-    return float(v[order][np.searchsorted(cw, q * cw[-1])])
+def _hist_percentiles(hist: np.ndarray) -> dict[str, float | None]:
+    """P50 / P90 / P99 of a latency histogram over :data:`LATENCY_BINS_S` (geometric within a bin). [s]"""
+    total = hist.sum()
+    out: dict[str, float | None] = {}
+    edges = np.concatenate([[LATENCY_BINS_S[0]], LATENCY_BINS_S, [LATENCY_BINS_S[-1]]])
+    cum = np.cumsum(hist)
+    for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        if total <= 0:
+            out[name] = None
+            continue
+        i = int(np.searchsorted(cum, q * total))
+        below = cum[i - 1] if i > 0 else 0.0
+        frac = (q * total - below) / hist[i] if hist[i] > 0 else 0.0
+        lo, hi = edges[i], edges[i + 1]
+        out[name] = float(lo * (hi / lo) ** frac)
+    return out
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from twin.scenario import (
     Event,
     Policies,
     PowerCap,
+    PrefillPlan,
     RackStorage,
     RunSettings,
     Scenario,
@@ -141,6 +142,11 @@ def resolve_scenario(path: str | Path, layout: str | Path | None = None
                     "system: split it into one deployment per system")
         if d.name in {x.name for x in deployments}:
             ctx.add((*loc, "name"), f"deployment name {d.name!r} is used twice")
+        prefill = _prefill(d, factory, ctx, loc, claimed, i, spec) if d.prefill is not None else None
+        if prefill is not None and run.serving == "discrete":
+            ctx.add((*loc, "prefill"), "disaggregated deployments are served with the fluid model in the "
+                    "coupled twin (`run.serving: fluid`); request by request, use `twin serve-sim "
+                    "--prefill-gpus`")
         w = d.workload
         deployments.append(DeploymentPlan(
             name=d.name, racks=racks, model=d.model, system=factory.system_names[int(systems[0])],
@@ -150,7 +156,7 @@ def resolve_scenario(path: str | Path, layout: str | Path | None = None
                                   tuple(w.hourly) if w.hourly else None, ctx.where((*loc, "workload")),
                                   str(path.parent / w.trace) if w.trace else None),
             slo_ttft_s=d.sla.ttft if d.sla else None, slo_tpot_s=d.sla.tpot if d.sla else None,
-            where=ctx.where(loc)))
+            where=ctx.where(loc), prefill=prefill))
     weather = _weather(spec, ctx, path, run)
     policies = _policies(spec, factory, ctx)
     events = _events(spec, factory, ctx, run, [d.name for d in deployments], claimed)
@@ -160,6 +166,35 @@ def resolve_scenario(path: str | Path, layout: str | Path | None = None
 
 
 # ---------------------------------------------------------------------------------------------- pieces
+def _prefill(d, factory: Factory, ctx: _Ctx, loc: tuple, claimed: np.ndarray, i: int,
+             spec: ScenarioSpec) -> PrefillPlan | None:
+    """The prefill pool of deployment ``d`` (its racks claimed like the deployment's own)."""
+    pf = d.prefill
+    ploc = (*loc, "prefill")
+    racks = select_racks(factory, pf.racks, ctx, (*ploc, "racks"))
+    if len(racks) == 0:
+        return None
+    again = claimed[racks] >= 0
+    if again.any():
+        j = int(claimed[racks][again][0])
+        other = "its own decode pool" if j == i else f"deployment {spec.deployments[j].name!r}"
+        first = factory.racks.name[racks][again][0]
+        ctx.add((*ploc, "racks"), f"{int(again.sum())} of its racks (first {first}) are already in {other}; "
+                "a rack serves one pool")
+    claimed[racks] = i
+    systems = np.unique(factory.racks.system_idx[racks])
+    if len(systems) > 1:
+        names = ", ".join(factory.system_names[s] for s in systems)
+        ctx.add((*ploc, "racks"), f"its racks hold different systems ({names}); a pool runs on one system")
+
+    def own(name):
+        v = getattr(pf, name)
+        return getattr(d, name) if v is None else v
+
+    return PrefillPlan(racks, factory.system_names[int(systems[0])], own("tp"), own("pp"), own("ep"),
+                       own("attention_dp"), own("max_batch"), own("max_num_tokens"), ctx.where(ploc))
+
+
 def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:
     r = spec.run
     h, m = (int(x) for x in r.start.strip().split(":"))

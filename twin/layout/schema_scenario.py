@@ -104,8 +104,23 @@ class SlaSpec(Strict):
     tpot: Seconds | None = None
 
 
+class PrefillSpec(Strict):
+    """The prefill pool of a disaggregated deployment: its racks and, where it differs, its replica shape.
+
+    The deployment's own racks and shape are then its decode pool.
+    """
+
+    racks: RackSelector | str
+    tp: int | None = Field(default=None, ge=1)
+    pp: int | None = Field(default=None, ge=1)
+    ep: int | None = Field(default=None, ge=1)
+    attention_dp: bool | None = None
+    max_batch: int | None = Field(default=None, ge=1)
+    max_num_tokens: int | None = Field(default=None, ge=1)
+
+
 class DeploymentSpec(Strict):
-    """A model served on a set of racks of one system."""
+    """A model served on a set of racks of one system (with ``prefill:``, disaggregated)."""
 
     name: str = Field(min_length=1)
     racks: RackSelector | str
@@ -119,6 +134,7 @@ class DeploymentSpec(Strict):
     max_num_tokens: int = Field(default=8192, ge=1)
     workload: WorkloadSpec
     sla: SlaSpec | None = None
+    prefill: PrefillSpec | None = None
 
 
 AmbientC = Annotated[qty("temperature", positive=False), AfterValidator(check_ambient_c)]

@@ -125,13 +125,17 @@ class FluidModel:
 
     def curve(
         self, rate_per_s, mean_input, mean_output, *, clock_factor=1.0, duration_s: float = float("inf"),
-        input_cv2: float = 0.0,
+        input_cv2: float = 0.0, decode_only: bool = False,
     ) -> FluidCurve:
         """Steady state of every replica; inputs are scalars or arrays over replicas.
 
         Replicas with equal (rate, lengths, clock) are solved once. ``input_cv2`` is the squared
         coefficient of variation of the prompt lengths (0 for fixed lengths), used by the prefill wait.
+        ``decode_only``: the decode pool of a disaggregated deployment, whose requests arrive with
+        their prompt's KV cache (context ``mean_input``) and decode ``mean_output`` tokens, no prefill
+        (``P = 0``; TTFT is then the wait for the first decode iteration).
         """
+        pf = 0.0 if decode_only else 1.0  # prefill tokens per prompt token
         lam0 = np.atleast_1d(np.asarray(rate_per_s, dtype=float))
         shape0 = lam0.shape
         keys = np.stack(
@@ -160,10 +164,10 @@ class FluidModel:
         else:
             kv_req = mem.kv_capacity_tokens / ve / (n_in + n_out / 2.0)
         n_tok = float(self.perf.max_tokens)
-        b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok * n_out / (n_in + n_out))
+        b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok * n_out / (pf * n_in + n_out))
         b_sat = np.maximum(b_sat, 1.0)
         chunk_sat = np.maximum(np.minimum(n_in, n_tok - b_sat), 1.0)
-        t_sat, _, _ = self.mixed(b_sat, b_sat * n_in / n_out, n_in, n_out, chunk_sat, sc, sm)
+        t_sat, _, _ = self.mixed(b_sat, pf * b_sat * n_in / n_out, n_in, n_out, chunk_sat, sc, sm)
         mu = b_sat / (n_out * t_sat)
         sat = lam >= mu
         # bisection on t for the unsaturated replicas: h(t) = F(lam O t, lam I t) - t is decreasing
@@ -173,13 +177,13 @@ class FluidModel:
             mid = 0.5 * (lo + hi)
             b = lam * n_out * mid
             ch = np.maximum(np.minimum(n_in, n_tok - b), 1.0)
-            tm, _, _ = self.mixed(b, lam * n_in * mid, n_in, n_out, ch, sc, sm)
+            tm, _, _ = self.mixed(b, pf * lam * n_in * mid, n_in, n_out, ch, sc, sm)
             up = tm > mid
             lo = np.where(up, mid, lo)
             hi = np.where(up, hi, mid)
         t = np.where(sat, t_sat, hi)
         B = np.where(sat, b_sat, lam * n_out * t)
-        P = np.where(sat, b_sat * n_in / n_out, lam * n_in * t)
+        P = pf * np.where(sat, b_sat * n_in / n_out, lam * n_in * t)
         chunk = np.maximum(np.minimum(n_in, n_tok - B), 1.0)
         q, (t_dec, c0, m0), (t_mix, c1, m1) = self.mixed_pieces(B, P, n_in, n_out, chunk, sc, sm)
         cc, mm = c0 + q * (c1 - c0), m0 + q * (m1 - m0)
@@ -196,9 +200,9 @@ class FluidModel:
         # prefill: a full chunk of C tokens per iteration; the prompt queue is M/G/1 (Pollaczek-Khinchine)
         cap = np.maximum(n_tok - B, 1.0)
         t_cap, _, _ = self.parts(B, cap, n_in, n_out, sc, sm)
-        full = np.ceil(n_in / cap) - 1.0
-        t_rest, _, _ = self.parts(B, n_in - full * cap, n_in, n_out, sc, sm)
-        s_pre = n_in / cap * t_cap
+        full = pf * (np.ceil(n_in / cap) - 1.0)
+        t_rest, _, _ = self.parts(B, pf * (n_in - full * cap), n_in, n_out, sc, sm)
+        s_pre = pf * n_in / cap * t_cap
         rho_p = np.clip(lam * s_pre, 0.0, 0.999)
         w_pre = np.where(sat, 0.0, lam * s_pre ** 2 * (1.0 + input_cv2) / (2.0 * (1.0 - rho_p)))
         p_slot = np.where(sat, 1.0, p_wait)
@@ -245,29 +249,8 @@ class FluidResult:
         w = np.where(np.isfinite(c.completed_per_s), c.completed_per_s, 0.0)
         r = rng.choice(len(w), size=n, p=w / w.sum()) if w.sum() > 0 else np.zeros(n, dtype=int)
         lin, lout = (np.asarray(x, dtype=float) for x in self.draw_lengths(n, rng))
-        t, B = c.iteration_s[r], c.batch[r] / self.model.perf.dep.pp
-        cap, t_cap = c.chunk_tokens[r], c.chunk_iteration_s[r]
-        full = np.ceil(lin / cap) - 1.0
-        t_rest = self.model.parts(B, lin - full * cap, self.mean_input, self.mean_output,
-                                  c.compute_scale[r], c.memory_scale[r])[0]
-        u = rng.random(n)
-        if self.offline:
-            # every request is present at t=0 and starts when a slot frees: uniform over the run
-            ttft = t + u * 2.0 * np.maximum(c.ttft_s[r] - t, 0.0)
-        else:
-            def wait(prob, mean):  # zero, or exponential with the given overall mean
-                hit = rng.random(n) < prob
-                return np.where(hit, rng.exponential(1.0, n) * mean / np.maximum(prob, 1e-12), 0.0)
-
-            backlog = rng.random(n) * 2.0 * c.slot_wait_s[r]      # saturated: uniform over the window
-            slot = np.where(c.saturated[r], backlog, wait(c.slot_wait_probability[r], c.slot_wait_s[r]))
-            ttft = u * t + full * t_cap + t_rest + slot + wait(c.prefill_utilisation[r], c.prefill_wait_s[r])
-        steps = np.maximum(lout - 1.0, 1.0)
-        mixed = rng.binomial(steps.astype(np.int64), np.clip(c.mixed_fraction[r], 0.0, 1.0))
-        tpot = c.decode_iteration_s[r] + (c.mixed_iteration_s[r] - c.decode_iteration_s[r]) * mixed / steps
-        tpot = np.where(lout > 1, tpot, np.nan)
-        e2e = ttft + (lout - 1.0) * np.nan_to_num(tpot)
-        return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": e2e}
+        return request_latency_samples(self.model, c, r, lin, lout, rng, self.mean_input, self.mean_output,
+                                       offline=self.offline)
 
     def to_dict(self, num_gpus: int) -> dict:
         """The summary of :func:`twin.serving.metrics.summarize`, for ``num_gpus`` GPUs."""
@@ -310,6 +293,40 @@ class FluidResult:
             "compute_bound_fraction": float(np.mean(c.compute_fraction)),
             "memory_bound_fraction": float(np.mean(c.memory_fraction)),
         }
+
+
+def request_latency_samples(model: FluidModel, c: FluidCurve, r: np.ndarray, lin: np.ndarray,
+                            lout: np.ndarray, rng: np.random.Generator, mean_input: float, mean_output: float,
+                            *, offline: bool = False) -> dict[str, np.ndarray]:
+    """TTFT, TPOT and end-to-end latency [s] of requests ``i`` served at point ``r[i]`` of curve ``c``.
+
+    ``lin``/``lout`` are the requests' prompt and output lengths; the waits and the mix of iterations
+    are drawn with ``rng`` (see the module notes).
+    """
+    n = len(r)
+    t, B = c.iteration_s[r], c.batch[r] / model.perf.dep.pp
+    cap, t_cap = c.chunk_tokens[r], c.chunk_iteration_s[r]
+    full = np.ceil(lin / cap) - 1.0
+    t_rest = model.parts(B, lin - full * cap, mean_input, mean_output, c.compute_scale[r],
+                         c.memory_scale[r])[0]
+    u = rng.random(n)
+    if offline:
+        # every request is present at t=0 and starts when a slot frees: uniform over the run
+        ttft = t + u * 2.0 * np.maximum(c.ttft_s[r] - t, 0.0)
+    else:
+        def wait(prob, mean):  # zero, or exponential with the given overall mean
+            hit = rng.random(n) < prob
+            return np.where(hit, rng.exponential(1.0, n) * mean / np.maximum(prob, 1e-12), 0.0)
+
+        backlog = rng.random(n) * 2.0 * c.slot_wait_s[r]      # saturated: uniform over the window
+        slot = np.where(c.saturated[r], backlog, wait(c.slot_wait_probability[r], c.slot_wait_s[r]))
+        ttft = u * t + full * t_cap + t_rest + slot + wait(c.prefill_utilisation[r], c.prefill_wait_s[r])
+    steps = np.maximum(lout - 1.0, 1.0)
+    mixed = rng.binomial(steps.astype(np.int64), np.clip(c.mixed_fraction[r], 0.0, 1.0))
+    tpot = c.decode_iteration_s[r] + (c.mixed_iteration_s[r] - c.decode_iteration_s[r]) * mixed / steps
+    tpot = np.where(lout > 1, tpot, np.nan)
+    e2e = ttft + (lout - 1.0) * np.nan_to_num(tpot)
+    return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": e2e}
 
 
 def fluid_point(perf: PerfModel, workload: Workload, num_replicas: int, clock_factor=1.0) -> FluidResult:

@@ -14,6 +14,14 @@ served rate, plus the mean wait of the backlog ``(Q + Q') / (2x)`` (Little's law
 iteration time. A replica that is down (clock 0: unpowered) serves nothing; the engine routes its
 arrivals and backlog to the deployment's live replicas.
 
+Request latency distributions: each solved point also keeps tables of the TTFT (before the
+backlog's wait) and TPOT quantiles of its requests, at :data:`LATENCY_QUANTILES`, from
+:data:`LATENCY_SAMPLES` requests sampled as the steady fluid model samples its percentiles
+(:func:`twin.serving.fluid.request_latency_samples`: waits for a slot and for the prefill budget,
+the prompt's chunks, the mix of iterations over a request's output). An epoch's requests are then
+the replicas' tables, each shifted by its backlog's mean wait and weighted by the requests it
+served (:class:`EpochLatency`): percentiles of TTFT and TPOT per epoch and over a run, not only means.
+
 Replicas with the same (offered rate, clock) are solved once; offered rates and clocks are rounded
 to :data:`RATE_DIGITS` significant digits and :data:`CLOCK_STEP` before solving, and each distinct
 point is remembered, so a day of slowly changing load costs a few hundred fluid solves.
@@ -21,16 +29,25 @@ point is remembered, so a day of slowly changing load costs a few hundred fluid 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from twin.serving.fluid import FluidModel
+from twin.serving.fluid import PERCENTILE_SEED, FluidModel, request_latency_samples
 
 #: Offered rates are solved at this many significant digits (relative error <= 5e-4).
 RATE_DIGITS = 4
 #: Clock factors are solved on this grid.
 CLOCK_STEP = 1e-3
+
+#: Quantile levels of each solved point's latency tables: mid-points of 200 equal-probability bins.
+LATENCY_QUANTILES = (np.arange(200) + 0.5) / 200.0
+#: Requests sampled per solved point for its latency tables.
+LATENCY_SAMPLES = 1000
+#: Backlog waits are grouped at this many significant digits when an epoch's latencies are pooled.
+WAIT_DIGITS = 3
 
 _FIELDS = ("completed_per_s", "iteration_s", "ttft_s", "slot_wait_s", "saturated", "compute_fraction",
            "memory_fraction", "busy_fraction")
@@ -41,6 +58,49 @@ class QueueState:
     """Backlog of every replica at the start of an epoch. [requests]"""
 
     backlog: np.ndarray
+
+
+@dataclass(frozen=True)
+class EpochLatency:
+    """Latencies of the requests one epoch served, as weighted groups of quantile tables.
+
+    Group ``g`` holds ``weight[g]`` requests whose TTFT and TPOT quantiles at :data:`LATENCY_QUANTILES`
+    are the rows ``ttft_s[g]`` and ``tpot_s[g]`` (nan: no request of the group has a TPOT).
+    """
+
+    ttft_s: np.ndarray  # (groups, quantiles) [s]
+    tpot_s: np.ndarray
+    weight: np.ndarray  # (groups,) requests
+
+    def scaled(self, factor: float) -> EpochLatency:
+        """The same distribution for ``factor`` times as many requests."""
+        return EpochLatency(self.ttft_s, self.tpot_s, self.weight * factor)
+
+    def quantiles(self, q: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """(TTFT, TPOT) at the levels ``q`` of the pooled requests. [s]"""
+        return _pooled_quantile(self.ttft_s, self.weight, q), _pooled_quantile(self.tpot_s, self.weight, q)
+
+    @staticmethod
+    def pool(parts: Sequence[EpochLatency | None]) -> EpochLatency | None:
+        """Several epochs' or deployments' requests as one distribution (None when none served)."""
+        parts = [p for p in parts if p is not None and len(p.weight)]
+        if not parts:
+            return None
+        return EpochLatency(*(np.concatenate([getattr(p, f) for p in parts])
+                              for f in ("ttft_s", "tpot_s", "weight")))
+
+
+def _pooled_quantile(table: np.ndarray, weight: np.ndarray, q: Sequence[float]) -> np.ndarray:
+    """Quantiles at levels ``q`` of the groups' tables pooled with their weights (nan values left out)."""
+    v = table.reshape(-1)
+    w = np.repeat(weight / table.shape[1], table.shape[1])
+    ok = np.isfinite(v) & (w > 0)
+    if not ok.any():
+        return np.full(len(q), np.nan)
+    order = np.argsort(v[ok], kind="stable")
+    v, w = v[ok][order], w[ok][order]
+    cum = (np.cumsum(w) - 0.5 * w) / w.sum()  # each value at the middle of its probability mass
+    return np.interp(np.asarray(q, dtype=float), cum, v)
 
 
 @dataclass(frozen=True)
@@ -57,6 +117,7 @@ class EpochServing:
     arrived: np.ndarray  # requests
     backlog: np.ndarray  # at the end of the epoch (discrete: queued + running)
     rejected: np.ndarray | None = None  # requests that can never fit the KV pool (discrete mode)
+    latency: EpochLatency | None = None  # the latency distribution of the epoch's requests
 
 
 class FluidQueue:
@@ -69,12 +130,44 @@ class FluidQueue:
         Mean prompt and output lengths. [tokens]
     input_cv2 : float
         Squared coefficient of variation of prompt lengths.
+    draw_lengths : callable(n, rng) -> (prompt lengths, output lengths), optional
+        The workload's request lengths, for the latency tables (without it, epochs carry no
+        :class:`EpochLatency`).
+    role : str
+        ``both`` (aggregated serving), or a disaggregated deployment's ``prefill`` pool (requests of
+        one output token: TTFT, no TPOT) or ``decode`` pool (requests arrive with their KV cache,
+        :meth:`FluidModel.curve` with ``decode_only``: TPOT, no TTFT).
     """
 
-    def __init__(self, model: FluidModel, mean_input: float, mean_output: float, input_cv2: float = 0.0):
+    def __init__(self, model: FluidModel, mean_input: float, mean_output: float, input_cv2: float = 0.0,
+                 draw_lengths: Callable | None = None, role: str = "both"):
         self.model, self.n_in, self.n_out, self.cv2 = model, float(mean_input), float(mean_output), input_cv2
+        self.role = role
         self._memo: dict[tuple[float, float, float], tuple] = {}
         self.solves = 0
+        self._lengths = None
+        if draw_lengths is not None:
+            lin, lout = draw_lengths(LATENCY_SAMPLES, np.random.default_rng(PERCENTILE_SEED))
+            self._lengths = (np.asarray(lin, dtype=float), np.asarray(lout, dtype=float))
+
+    def _tables(self, cur) -> tuple[np.ndarray, np.ndarray]:
+        """TTFT (before the backlog's wait) and TPOT quantile tables of each point of ``cur``. [s]"""
+        n_pts, m = len(cur.iteration_s), LATENCY_SAMPLES
+        # a saturated point's wait is the backlog's, which the epoch adds itself
+        c = dataclasses.replace(cur, slot_wait_s=np.where(cur.saturated > 0, 0.0, cur.slot_wait_s))
+        r = np.repeat(np.arange(n_pts), m)
+        lin, lout = (np.tile(x, n_pts) for x in self._lengths)
+        smp = request_latency_samples(self.model, c, r, lin, lout, np.random.default_rng(PERCENTILE_SEED),
+                                      self.n_in, self.n_out)
+        ttft = np.quantile(smp["ttft_s"].reshape(n_pts, m), LATENCY_QUANTILES, axis=1).T
+        if self.role == "decode":  # the first token came from the prefill pool
+            ttft = np.full_like(ttft, np.nan)
+        tp = smp["tpot_s"].reshape(n_pts, m)
+        tpot = np.full((n_pts, len(LATENCY_QUANTILES)), np.nan)
+        has = np.isfinite(tp).any(axis=1)
+        if has.any():
+            tpot[has] = np.nanquantile(tp[has], LATENCY_QUANTILES, axis=1).T
+        return ttft, tpot
 
     def _solve(self, offered: np.ndarray, clock: np.ndarray, dt: float) -> dict[str, np.ndarray]:
         rate = np.where(offered > 0, offered, 0.0)
@@ -98,14 +191,19 @@ class FluidQueue:
             r_m = uniq[missing, 0]
             c_m = uniq[missing, 1]
             cur = self.model.curve(np.maximum(r_m, 1e-12), self.n_in, self.n_out,
-                                   clock_factor=np.maximum(c_m, 1e-3), duration_s=dt, input_cv2=self.cv2)
+                                   clock_factor=np.maximum(c_m, 1e-3), duration_s=dt, input_cv2=self.cv2,
+                                   decode_only=self.role == "decode")
             self.solves += len(missing)
+            tq = self._tables(cur) if self._lengths is not None else None
             for k, j in enumerate(missing):
-                row = tuple(float(getattr(cur, f)[k]) for f in _FIELDS)
+                row = (tuple(float(getattr(cur, f)[k]) for f in _FIELDS),
+                       None if tq is None else (tq[0][k], tq[1][k]))
                 rows[j] = row
                 self._memo[(float(uniq[j, 0]), float(uniq[j, 1]), dt)] = row
-        table = np.array(rows, dtype=float)[inverse]
+        table = np.array([row[0] for row in rows], dtype=float)[inverse]
         out = {f: table[:, i] for i, f in enumerate(_FIELDS)}
+        out["point"] = inverse
+        out["tables"] = [row[1] for row in rows]
         # the memo holds the fluid answer at the rounded rate; the served rate never exceeds what was offered
         idle = rate <= 0
         for f in ("completed_per_s", "compute_fraction", "memory_fraction", "busy_fraction"):
@@ -128,8 +226,10 @@ class FluidQueue:
             # every replica in the same state (the common case): solve one, share the answer
             st1, one = self.epoch(QueueState(q[:1]), lam[:1], dt_s, c[:1])
             # read-only views of one value (no copies of 10^4-element arrays)
-            wide = {k: (None if v is None else np.broadcast_to(v[:1], (n,))) for k, v in one.__dict__.items()}
-            return QueueState(np.broadcast_to(st1.backlog[:1], (n,))), EpochServing(**wide)
+            wide = {k: (None if v is None else np.broadcast_to(v[:1], (n,))) for k, v in one.__dict__.items()
+                    if k != "latency"}
+            lat = None if one.latency is None else one.latency.scaled(n)
+            return QueueState(np.broadcast_to(st1.backlog[:1], (n,))), EpochServing(**wide, latency=lat)
         up = c > 0
         offered = np.where(up, lam + q / dt_s, 0.0)
         s = self._solve(offered, np.where(up, c, 1.0), dt_s)
@@ -139,7 +239,15 @@ class FluidQueue:
             base = s["ttft_s"] - np.where(s["saturated"] > 0, s["slot_wait_s"], 0.0)
             ttft = np.where(x > 0, base + 0.5 * (q + q_new) / x, np.nan)
         tpot = np.where(x > 0, s["iteration_s"], np.nan)
+        if self.role == "decode":  # the first token came from the prefill pool
+            ttft = np.full_like(ttft, np.nan)
+        elif self.role == "prefill":  # one token per request here: no time per output token
+            tpot = np.full_like(tpot, np.nan)
         served = x * dt_s
+        latency = None
+        if self._lengths is not None:
+            wait = 0.5 * (q + q_new) / np.where(x > 0, x, 1.0)
+            latency = _epoch_latency(s["point"], s["tables"], served, wait)
         out = EpochServing(
             served_per_s=x,
             output_tokens=served * self.n_out,
@@ -150,8 +258,25 @@ class FluidQueue:
             tpot_s=tpot,
             arrived=lam * dt_s,
             backlog=q_new,
+            latency=latency,
         )
         return QueueState(q_new), out
+
+
+def _epoch_latency(point: np.ndarray, tables: list, served: np.ndarray, wait_s: np.ndarray) -> EpochLatency:
+    """The epoch's requests as groups of (solved point, backlog wait rounded to WAIT_DIGITS)."""
+    ok = served > 0
+    if not ok.any():
+        return EpochLatency(np.zeros((0, len(LATENCY_QUANTILES))), np.zeros((0, len(LATENCY_QUANTILES))),
+                            np.zeros(0))
+    w = _round_sig(wait_s[ok], WAIT_DIGITS)
+    keys = np.stack([point[ok].astype(float), w], axis=1)
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    weight = np.bincount(inv.reshape(-1), weights=served[ok], minlength=len(uniq))
+    pts = uniq[:, 0].astype(int)
+    ttft = np.stack([tables[i][0] for i in pts]) + uniq[:, 1:2]
+    tpot = np.stack([tables[i][1] for i in pts])
+    return EpochLatency(ttft, tpot, weight)
 
 
 def alike(x: np.ndarray) -> bool:
