@@ -211,8 +211,12 @@ class _Server:
         self.served += float(out.served_per_s.sum()) * dt
         self.tokens += float(out.output_tokens.sum())
 
-    def preview(self, t0: float, dt: float, replica_clock: np.ndarray) -> tuple[QueueState, EpochServing]:
-        """What serving ``[t0, t0 + dt)`` would do, without keeping it (annual fixed points iterate)."""
+    def preview(self, t0: float, dt: float, replica_clock: np.ndarray, latency: bool = True
+                ) -> tuple[QueueState, EpochServing]:
+        """What serving ``[t0, t0 + dt)`` would do, without keeping it (annual fixed points iterate).
+
+        ``latency=False`` leaves out the requests' latency distribution (cheaper; for iterations).
+        """
         sd = self.sd
         up = replica_clock > 0
         n_up = int(up.sum())
@@ -226,7 +230,7 @@ class _Server:
             stranded = float(backlog[~up].sum())
             if stranded:
                 backlog = np.where(up, backlog + stranded / n_up, 0.0)
-        return self.queue.epoch(QueueState(backlog), lam, dt, replica_clock)
+        return self.queue.epoch(QueueState(backlog), lam, dt, replica_clock, latency)
 
 
 class _DiscreteServer(_Server):
