@@ -175,6 +175,24 @@ class Policies:
 
 
 @dataclass(frozen=True)
+class EconomicsPlan:
+    """A scenario's ``economics:``: the price list it uses and the prices it overrides (SI units)."""
+
+    prices: str | None = None  # a bundled price list's name, or a file (relative to the scenario)
+    tariff: str | None = None  # "flat" | "time_of_use"
+    energy_usd_per_j: float | None = None
+    demand_usd_per_w_s: float | None = None
+    capacity_usd_per_w_s: float | None = None
+    water_usd_per_m3: float | None = None
+    wacc: float | None = None
+    staff_usd_per_w_s: float | None = None
+    facility_usd_per_w: float | None = None  # the total per W of critical load; the list's split is kept
+    life_s: dict = field(default_factory=dict)  # asset class -> life
+    system_usd: dict = field(default_factory=dict)  # system -> price per rack or node (as the list's)
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
 class Event:
     """Something that happens at ``time_s``.
 
@@ -220,6 +238,7 @@ class Scenario:
     weather: Weather | None  # None: the layout's design ambient, constant
     policies: Policies
     events: tuple[Event, ...]
+    economics: EconomicsPlan | None = None
 
     def replace(self, **changes) -> Scenario:
         """A copy with fields replaced (e.g. ``events=()`` for the reference run)."""

@@ -39,6 +39,9 @@ KINDS: dict[str, tuple[str, str]] = {
     "money": ("USD", "$3.1M"),
     "price_per_energy": ("USD/J", "$0.08/kWh"),
     "price_per_power": ("USD/W", "$10.7M/MW"),
+    "price_per_power_time": ("USD/W/s", "$15/kW/month"),  # demand, capacity and staff rates
+    "price_per_time": ("USD/s", "$2.21/hour"),
+    "price_per_volume": ("USD/m**3", "$1.02/m**3"),
     "fraction": ("dimensionless", "95 %"),
     "volume": ("m**3", "40 L"),
     "thermal_resistance": ("K/W", "0.025 K/W"),

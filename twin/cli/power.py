@@ -229,14 +229,18 @@ def evaluate_cmd(
 
 def _evaluate_scenario(scenario: Path, layout: Path | None, json_out: str | None) -> None:
     """``twin evaluate [FILE] --scenario S``: print the steady coupled point."""
-    from twin.engine.coupled import steady_point
+    from twin.cli.economics import print_costs, warn_stale
+    from twin.engine.costs import scenario_prices
+    from twin.engine.coupled import steady_point, with_costs
     from twin.engine.scenario import load_scenario
 
     try:
         prepared = load_scenario(scenario, layout)
+        prices = scenario_prices(prepared.scenario)
     except InputError as exc:
         fail_input(exc)
-    res = steady_point(prepared)
+    warn_stale(prices)
+    res = with_costs(steady_point(prepared), prepared, prices)
     d = {"mode": "steady coupled point"} | res.to_dict()
     if json_out != "-":
         st = res.steps_table().iloc[0]
@@ -254,7 +258,8 @@ def _evaluate_scenario(scenario: Path, layout: Path | None, json_out: str | None
             lines.append(f"  {name}: mean TTFT {(dep['ttft_mean_s'] or 0) * 1e3:.0f} ms, mean TPOT "
                          f"{(dep['tpot_mean_s'] or 0) * 1e3:.1f} ms")
         failed = [n for n, ok in res.invariants.items() if not ok]
-        lines.append("  invariants: " + ("all hold" if not failed else "FAILED " + ", ".join(failed)))
         click.echo("\n".join(lines))
+        print_costs(res.costs)
+        click.echo("  invariants: " + ("all hold" if not failed else "FAILED " + ", ".join(failed)))
     if json_out:
         write_json(d, json_out)

@@ -8,6 +8,7 @@ import time
 import click
 
 from twin.cli.common import check_json_out, fail_input, write_json
+from twin.cli.economics import print_costs, warn_stale
 from twin.errors import InputError
 
 
@@ -52,29 +53,35 @@ class _Progress:
               "tokens_lost is measured against (halves the time of a scenario with events).")
 def simulate_cmd(scenario: str, out_dir: str | None, json_out: str | None, no_reference: bool) -> None:
     """Run SCENARIO through the coupled twin: serving, power, cooling and throttling in time."""
+    from twin.engine.costs import scenario_prices
     from twin.engine.coupled import simulate
-    from twin.engine.scenario import load_scenario
+    from twin.engine.scenario import has_extras, load_scenario
 
     try:
         prepared = load_scenario(scenario)
+        prices = scenario_prices(prepared.scenario)  # a bad price list is reported before the run
     except InputError as exc:
         fail_input(exc)
-    has_extras = bool(prepared.scenario.events or prepared.scenario.policies.caps
-                      or prepared.scenario.policies.smoothing)
+    warn_stale(prices)
     prog = _Progress(prepared.scenario.name)
-    res = simulate(prepared, progress=prog, with_reference=False)
-    if has_extras and not no_reference:
+    res = simulate(prepared, progress=prog, with_reference=False, priced=False)
+    if has_extras(prepared.scenario) and not no_reference:
         ref_prog = _Progress(f"{prepared.scenario.name} (reference: no events, no policies)")
         from twin.engine.scenario import reference
 
-        ref = simulate(reference(prepared), progress=ref_prog, with_reference=False)
+        ref = simulate(reference(prepared), progress=ref_prog, with_reference=False, priced=False)
         import dataclasses
 
-        res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens)
+        res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens,
+                                  reference_energy_j=ref.energy_j)
     elif not no_reference:
         import dataclasses
 
-        res = dataclasses.replace(res, reference_output_tokens=res.output_tokens)
+        res = dataclasses.replace(res, reference_output_tokens=res.output_tokens,
+                                  reference_energy_j=res.energy_j)
+    from twin.engine.coupled import with_costs
+
+    res = with_costs(res, prepared, prices)
     k = res.kpis()
     pq = res.power_quality()
     click.echo(f"{prepared.scenario.name} on {prepared.scenario.factory.name}: "
@@ -94,6 +101,7 @@ def simulate_cmd(scenario: str, out_dir: str | None, json_out: str | None, no_re
         click.echo(f"  {name}: {d['requests_served']:.4g} requests served, mean TTFT "
                    f"{(d['ttft_mean_s'] or 0) * 1e3:.0f} ms, mean TPOT {(d['tpot_mean_s'] or 0) * 1e3:.1f} ms"
                    + (f", SLA met for {met:.1%}" if met is not None else ""))
+    print_costs(res.costs)
     for e in res.events:
         click.echo(f"  at {_format_s(e['time_s']):>7}: {e['event']}")
     failed = [n for n, ok in res.invariants.items() if not ok]

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from twin.engine.limits import group_clock, rack_cap_clock
-from twin.engine.scenario import Prepared, ServedDeployment, load_scenario, reference
+from twin.engine.scenario import Prepared, ServedDeployment, has_extras, load_scenario, reference
 from twin.engine.timeseries import SimResults, StepRecorder
 from twin.fabric import build_fabric
 from twin.factory import NODE_KINDS
@@ -63,7 +63,7 @@ _COOLING_FIELD = {"cdu": "cdus", "cdu_pump": "cdu_pumps", "facility_pump": "fw_p
 
 def simulate(scenario: str | Path | Scenario | Prepared, *,
              progress: Callable[[float, float], None] | None = None,
-             with_reference: bool = True) -> SimResults:
+             with_reference: bool = True, prices=None, priced: bool = True) -> SimResults:
     """Run a scenario through the coupled twin; returns :class:`~twin.engine.timeseries.SimResults`.
 
     Parameters
@@ -75,6 +75,10 @@ def simulate(scenario: str | Path | Scenario | Prepared, *,
     with_reference : bool
         Also run the scenario without its events and policies, for ``tokens_lost`` (skipped when it
         has none).
+    prices : twin.economics.prices.Prices, optional
+        Price the run with this list (default: the scenario's ``economics:``, else the bundled list).
+    priced : bool
+        Price the run at all (``SimResults.costs``).
 
     Raises
     ------
@@ -85,13 +89,21 @@ def simulate(scenario: str | Path | Scenario | Prepared, *,
     runner = _run_annual if prepared.scenario.run.mode == "annual" else _run
     res = runner(prepared, progress)
     sc = prepared.scenario
-    has_extras = bool(sc.events or sc.policies.caps or sc.policies.smoothing or sc.policies.storage)
-    if with_reference and has_extras:
+    if with_reference and has_extras(sc):
         ref = runner(reference(prepared), None)
-        res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens)
+        res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens,
+                                  reference_energy_j=ref.energy_j)
     elif with_reference:
-        res = dataclasses.replace(res, reference_output_tokens=res.output_tokens)
-    return res
+        res = dataclasses.replace(res, reference_output_tokens=res.output_tokens,
+                                  reference_energy_j=res.energy_j)
+    return with_costs(res, prepared, prices) if priced else res
+
+
+def with_costs(res: SimResults, prepared: Prepared, prices=None) -> SimResults:
+    """``res`` priced (:func:`twin.engine.costs.run_costs`), its :class:`CostReport` in ``costs``."""
+    from twin.engine.costs import run_costs
+
+    return dataclasses.replace(res, costs=run_costs(res, prices, prepared.catalog))
 
 
 def steady_point(scenario: str | Path | Scenario | Prepared, *, at_s: float = 0.0) -> SimResults:

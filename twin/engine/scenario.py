@@ -303,6 +303,12 @@ def _serve(scenario: Scenario, plan: DeploymentPlan, catalog: Catalog | None) ->
                             trace)
 
 
+def has_extras(scenario: Scenario) -> bool:
+    """Whether a scenario has events or policies (caps, smoothing, rack storage) to measure against."""
+    pol = scenario.policies
+    return bool(scenario.events or pol.caps or pol.smoothing or pol.storage)
+
+
 def reference(prepared: Prepared) -> Prepared:
     """The same scenario without its events and policies (caps, smoothing, rack storage).
 

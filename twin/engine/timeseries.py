@@ -95,7 +95,8 @@ class StepRecorder:
         d = self.deployments.get(name)
         if d is None:
             d = self.deployments[name] = {
-                "arrived": 0.0, "served": 0.0, "tokens": 0.0, "w_ttft": 0.0, "w_tpot": 0.0, "met": 0.0,
+                "arrived": 0.0, "served": 0.0, "tokens": 0.0, "input_tokens": 0.0, "w_ttft": 0.0,
+                "w_tpot": 0.0, "met": 0.0,
                 "backlog": 0.0, "slo_ttft_s": slo_ttft_s, "slo_tpot_s": slo_tpot_s,
                 "n_ttft": 0.0, "n_tpot": 0.0,
                 "ttft_hist": np.zeros(len(LATENCY_BINS_S) + 1),
@@ -139,6 +140,7 @@ class StepRecorder:
         d["arrived"] += times * float(out.arrived.sum())
         d["served"] += times * float(x.sum())
         d["tokens"] += times * float(out.output_tokens.sum())
+        d["input_tokens"] += times * float(out.prefill_tokens.sum())
         d["backlog"] = times * float(out.backlog.sum())
         if out.rejected is not None:
             d["rejected"] = d.get("rejected", 0.0) + times * float(out.rejected.sum())
@@ -275,6 +277,7 @@ class StepRecorder:
                 "requests_waiting_at_end": d["backlog"],
                 "requests_rejected": d.get("rejected", 0.0),
                 "output_tokens": d["tokens"],
+                "input_tokens": d["input_tokens"],
                 "ttft_mean_s": d["w_ttft"] / d["n_ttft"] if d["n_ttft"] > 0 else None,
                 "tpot_mean_s": d["w_tpot"] / d["n_tpot"] if d["n_tpot"] > 0 else None,
                 "ttft_s": _hist_percentiles(d["ttft_hist"]),
@@ -346,8 +349,11 @@ class SimResults:
     wall_s: float
     invariant_messages: dict[str, str | None] = field(default_factory=dict)
     reference_output_tokens: float | None = None
+    reference_energy_j: float | None = None  # at the meter, of the same run without events and policies
     #: discrete serving: every request's arrival, first-token and completion time, by deployment
     request_times: dict = field(default_factory=dict)
+    #: what the run cost (:class:`twin.economics.tco.CostReport`), when priced
+    costs: object = None
 
     # ------------------------------------------------------------------ headline figures
     @property
@@ -435,7 +441,21 @@ class SimResults:
             "wue_l_per_kwh": self.wue_l_per_kwh,
             "peak_overloaded_components": (int(s["overloaded_components"].max())
                                            if s["overloaded_components"].size else 0),
+            **self.cost_kpis(),
         }
+
+    def cost_kpis(self) -> dict:
+        """The economics' headline figures (empty when the run was not priced)."""
+        if self.costs is None:
+            return {}
+        k = self.costs.kpis
+        return {key: k[key] for key in ("cost_usd", "usd_per_gpu_hour", "tokens_per_dollar",
+                                        "usd_per_million_tokens", "usd_per_million_total_tokens",
+                                        "tokens_per_mw", "tokens_per_kwh", "lost_tokens_usd")}
+
+    def costs_table(self):
+        """The cost lines of the run (category, item, usd, usd_per_hour, usd_per_year); None unpriced."""
+        return None if self.costs is None else self.costs.table()
 
     def to_dict(self) -> dict:
         """KPIs, power quality, deployments, the event log, invariants (``--json``)."""
@@ -447,6 +467,7 @@ class SimResults:
             "power_quality": self.power_quality(),
             "deployments": self.deployments,
             "events": self.events,
+            "economics": self.costs.to_dict() if self.costs is not None else None,
             "invariants": self.invariants,
             "invariant_failures": {k: v for k, v in self.invariant_messages.items() if v},
             "wall_s": self.wall_s,
@@ -507,7 +528,7 @@ class SimResults:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
     def to_parquet(self, folder: str | Path) -> list[Path]:
-        """Write steps, racks, components and events as Parquet into ``folder``, all or nothing.
+        """Write steps, racks, components, events (and costs) as Parquet into ``folder``, all or nothing.
 
         The tables are written to a temporary folder beside ``folder`` and moved into place at the
         end; an existing ``folder`` is replaced only then.
@@ -520,6 +541,8 @@ class SimResults:
                      "components": self.components_table, "events": self.events_table}
             if self.request_times:
                 names["requests"] = self.requests_table
+            if self.costs is not None:
+                names["costs"] = self.costs_table
             for name, table in names.items():
                 table().to_parquet(tmp / f"{name}.parquet", index=False)
             if out.exists():

@@ -28,6 +28,7 @@ from twin.layout.yamlio import field_path, line_of, load_mapping, load_yaml
 from twin.scenario import (
     COOLING_KINDS,
     DeploymentPlan,
+    EconomicsPlan,
     Event,
     Policies,
     PowerCap,
@@ -160,8 +161,9 @@ def resolve_scenario(path: str | Path, layout: str | Path | None = None
     weather = _weather(spec, ctx, path, run)
     policies = _policies(spec, factory, ctx)
     events = _events(spec, factory, ctx, run, [d.name for d in deployments], claimed)
+    economics = _economics(spec, ctx, factory)
     scenario = Scenario(spec.name, spec.description, str(path), factory, run, tuple(deployments), weather,
-                        policies, tuple(sorted(events, key=lambda e: e.time_s)))
+                        policies, tuple(sorted(events, key=lambda e: e.time_s)), economics)
     return scenario, catalog, ctx.problems
 
 
@@ -193,6 +195,28 @@ def _prefill(d, factory: Factory, ctx: _Ctx, loc: tuple, claimed: np.ndarray, i:
 
     return PrefillPlan(racks, factory.system_names[int(systems[0])], own("tp"), own("pp"), own("ep"),
                        own("attention_dp"), own("max_batch"), own("max_num_tokens"), ctx.where(ploc))
+
+
+def _economics(spec: ScenarioSpec, ctx: _Ctx, factory: Factory) -> EconomicsPlan | None:
+    e = spec.economics
+    if e is None:
+        return None
+    for name in e.systems:
+        if name not in factory.system_names:
+            ctx.add(("economics", "systems", name), f"no system {name!r} in the layout"
+                    f"{did_you_mean(name, list(factory.system_names))}; its systems: "
+                    f"{', '.join(factory.system_names)}")
+    tariff, energy = None, None
+    if e.energy is not None:
+        if e.energy.strip() in ("flat", "time_of_use"):
+            tariff = e.energy.strip()
+        else:
+            tariff, energy = "flat", parse(e.energy, "price_per_energy")
+    return EconomicsPlan(prices=e.prices, tariff=tariff, energy_usd_per_j=energy,
+                         demand_usd_per_w_s=e.demand_charge, capacity_usd_per_w_s=e.capacity_charge,
+                         water_usd_per_m3=e.water, wacc=e.wacc, staff_usd_per_w_s=e.staff,
+                         facility_usd_per_w=e.facility, life_s=dict(e.life), system_usd=dict(e.systems),
+                         where=ctx.where(("economics",)))
 
 
 def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:

@@ -263,7 +263,7 @@ class FluidQueue:
         out = EpochServing(
             served_per_s=x,
             output_tokens=served * self.n_out,
-            prefill_tokens=served * self.n_in,
+            prefill_tokens=served * (0.0 if self.role == "decode" else self.n_in),
             compute=np.where(up, s["compute_fraction"], 0.0),
             memory=np.where(up, s["busy_fraction"] - s["compute_fraction"], 0.0),
             ttft_s=ttft,

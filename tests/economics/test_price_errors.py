@@ -1,0 +1,153 @@
+"""Careless price lists and economics sections: every problem with file:line, field and what was expected."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twin.economics.prices import PRICES_DIR, load_prices
+from twin.engine.scenario import load_scenario
+from twin.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = (PRICES_DIR / "us-2026.yaml").read_text()
+
+
+def problems(path: Path):
+    with pytest.raises(InputError) as info:
+        load_prices(path)
+    return info.value.problems
+
+
+def edited(tmp_path: Path, old: str, new: str) -> Path:
+    assert old in BUNDLED, old
+    p = tmp_path / "prices.yaml"
+    p.write_text(BUNDLED.replace(old, new, 1))
+    return p
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(i for i, s in enumerate(path.read_text().splitlines(), 1) if text in s)
+
+
+def test_a_price_without_source_or_assumption_is_an_error_on_its_line(tmp_path):
+    rack = '    value: "$3.1M"\n    per: rack\n'
+    p = edited(tmp_path, rack, rack + '    assumption: "x"\n')
+    (pr,) = [x for x in problems(p) if x.field.startswith("systems.gb200-nvl72")]
+    assert "exactly one of 'source:'" in pr.message
+    assert pr.line == line_of(p, "gb200-nvl72:")
+
+
+def test_a_price_without_a_date_is_an_error(tmp_path):
+    p = edited(tmp_path, '    date: "2025-08-20"\n', "")
+    assert any(x.field == "systems.gb200-nvl72.date" and "required" in x.message for x in problems(p))
+
+
+def test_a_bad_date_says_what_is_expected(tmp_path):
+    p = edited(tmp_path, 'date: "2025-08-20"', 'date: "20 Aug 2025"')
+    assert any("expected YYYY-MM or YYYY-MM-DD" in x.message for x in problems(p))
+
+
+def test_a_price_in_the_wrong_unit_names_the_unit_expected(tmp_path):
+    p = edited(tmp_path, 'value: "$0.086/kWh"', 'value: "$0.086/kW"')
+    (pr,) = [x for x in problems(p) if x.field.startswith("energy.flat")]
+    assert "price_per_energy" in pr.message
+    assert pr.line == line_of(p, '"$0.086/kW"')  # the value's own line
+
+
+def test_a_misspelt_section_suggests_the_right_one(tmp_path):
+    p = edited(tmp_path, "demand_charge:", "demand_charges:")
+    msgs = " ".join(x.message for x in problems(p))
+    assert "did you mean 'demand_charge'" in msgs
+
+
+def test_a_tariff_that_leaves_hours_out(tmp_path):
+    p = edited(tmp_path, "{hours: [21, 22, 23], ", "{hours: [21, 22], ")
+    assert any("hours [23] are in no period" in x.message for x in problems(p))
+
+
+def test_an_unknown_price_list_name_lists_the_bundled_ones():
+    with pytest.raises(InputError) as info:
+        load_prices("us-2062")
+    assert "did you mean 'us-2026'" in str(info.value)
+
+
+SCENARIO = """name: s
+layout: {layout}
+run: {{duration: 10 min}}
+deployments:
+  - name: chat
+    racks: "*"
+    model: llama-3.1-70b
+    tp: 8
+    workload: {{rate: 20}}
+economics:
+{economics}"""
+
+
+def scenario(tmp_path: Path, economics: str) -> Path:
+    p = tmp_path / "s.yaml"
+    p.write_text(SCENARIO.format(layout=ROOT / "layouts" / "rack-nvl72.yaml", economics=economics))
+    return p
+
+
+def test_scenario_economics_problems_have_their_lines(tmp_path):
+    p = scenario(tmp_path, '  energy: "$0.05/kW"\n  wacc: 8\n')
+    with pytest.raises(InputError) as info:
+        load_scenario(p)
+    by = {x.field: x for x in info.value.problems}
+    assert by["economics.energy"].line == 11
+    assert "'$0.05/kWh'" in by["economics.energy"].message
+    assert by["economics.wacc"].line == 12
+    assert "between 0 and 1" in by["economics.wacc"].message
+    p = scenario(tmp_path, '  systems: {gb200-nv72: "$3M"}\n')
+    with pytest.raises(InputError) as info:
+        load_scenario(p)
+    (pr,) = info.value.problems
+    assert pr.field == "economics.systems.gb200-nv72"
+    assert "did you mean 'gb200-nvl72'" in pr.message
+
+
+def test_scenario_overrides_change_the_bill(tmp_path):
+    from twin.engine.coupled import simulate
+
+    base = simulate(scenario(tmp_path, "  prices: us-2026\n"), with_reference=False).costs
+    cheap = simulate(scenario(tmp_path, '  energy: "$0.043/kWh"\n  wacc: 8 %\n'), with_reference=False).costs
+    line = {x["item"]: x["usd"] for x in base.lines}
+    line2 = {x["item"]: x["usd"] for x in cheap.lines}
+    assert line2["energy (flat)"] == pytest.approx(line["energy (flat)"] * 0.043 / 0.086, rel=1e-9)
+    assert line2["it"] == pytest.approx(line["it"], rel=1e-12)
+    tou = simulate(scenario(tmp_path, "  energy: time_of_use\n"), with_reference=False).costs
+    items = {x["item"] for x in tou.lines}
+    assert {"energy (time of use)", "demand charge", "capacity charge"} <= items
+
+
+def test_twin_simulate_prints_and_writes_the_costs(tmp_path):
+    p = scenario(tmp_path, "  prices: us-2026\n")
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "simulate", str(p), "--json", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "per GPU-hour" in proc.stdout
+    assert "older than 18 months" in proc.stderr
+    d = json.loads(out.read_text())
+    for key in ("cost_usd", "usd_per_gpu_hour", "tokens_per_dollar", "usd_per_million_tokens",
+                "tokens_per_mw"):
+        assert d[key] > 0, key
+    assert d["tokens_per_dollar"] == pytest.approx(d["output_tokens"] / d["cost_usd"], rel=1e-9)
+    assert {x["category"] for x in d["economics"]["lines"]} == {"capex", "energy", "water", "operations"}
+
+
+def test_a_bad_price_list_stops_twin_simulate_before_it_runs(tmp_path):
+    bad = edited(tmp_path, 'value: "$0.086/kWh"', 'value: "cheap"')
+    p = scenario(tmp_path, f"  prices: {bad}\n")
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "simulate", str(p)], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 2
+    assert f"{bad}:" in proc.stderr
+    assert "energy.flat" in proc.stderr
+    assert "Traceback" not in proc.stderr
