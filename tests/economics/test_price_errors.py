@@ -151,3 +151,38 @@ def test_a_bad_price_list_stops_twin_simulate_before_it_runs(tmp_path):
     assert f"{bad}:" in proc.stderr
     assert "energy.flat" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_tornado_and_cost_curve_of_a_steady_point(tmp_path):
+    p = scenario(tmp_path, "  prices: us-2026\n")
+    out = tmp_path / "e.json"
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "evaluate", "--scenario", str(p), "--tornado",
+                           "--cost-curve", "--json", str(out)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Tornado" in proc.stdout
+    assert "throughput-latency curve" in proc.stdout
+    d = json.loads(out.read_text())
+    rows = d["tornado"]
+    assert [r["swing"] for r in rows] == sorted((r["swing"] for r in rows), reverse=True)
+    by = {r["input"].split(" ")[0]: r for r in rows}
+    assert by["tokens"]["low"] > by["tokens"]["base"] > by["tokens"]["high"]  # more tokens: cheaper each
+    assert by["energy"]["low"] < by["energy"]["base"] < by["energy"]["high"]
+    curve = d["cost_curve"]
+    cost = [r["usd_per_million_tokens"] for r in curve]
+    user = [r["tokens_per_s_per_user"] for r in curve]
+    gpu = [r["tokens_per_s_per_gpu"] for r in curve]
+    assert cost == sorted(cost, reverse=True)  # busier GPUs: cheaper tokens ...
+    assert user == sorted(user, reverse=True)  # ... and slower ones for each user
+    assert gpu == sorted(gpu)
+    # each point's cost is its GPU-hour over its tokens per GPU-hour
+    r = curve[3]
+    per_gpu_hour_tokens = 3600 * r["tokens_per_s_per_gpu"]
+    assert r["usd_per_million_tokens"] == pytest.approx(r["usd_per_gpu_hour"] / per_gpu_hour_tokens * 1e6,
+                                                         rel=1e-9)
+
+
+def test_tornado_and_cost_curve_need_a_scenario():
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "evaluate", "--tornado"], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 2
+    assert "add --scenario" in proc.stderr

@@ -187,6 +187,10 @@ def _evaluate(factory, utilisation: float, cap: float | None, amb: float | None,
 @click.option("--scenario", "scenario", type=click.Path(dir_okay=False, path_type=Path),
               help="The steady coupled point of a scenario on FILE: its deployments serve their rate at the "
                    "scenario's start, power and cooling at its weather, throttling solved with them.")
+@click.option("--tornado", is_flag=True, help="With --scenario: which prices and inputs move $ per million "
+              "tokens most, each over a stated range.")
+@click.option("--cost-curve", is_flag=True, help="With --scenario: $ per million tokens along each "
+              "deployment's throughput-latency curve (tokens/s per GPU vs per user).")
 @json_option
 @click.pass_context
 def evaluate_cmd(
@@ -198,6 +202,8 @@ def evaluate_cmd(
     no_n_minus_1: bool,
     top: int,
     scenario: Path | None,
+    tornado: bool,
+    cost_curve: bool,
     json_out: str | None,
 ) -> None:
     """Power, fabric and cooling of FILE (default: the bundled 8-rack GB200 pod), with N-1 analyses."""
@@ -206,8 +212,10 @@ def evaluate_cmd(
                  if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
         if given:
             raise click.UsageError(f"--scenario sets the load, caps and weather: drop {', '.join(given)}")
-        _evaluate_scenario(scenario, file, json_out)
+        _evaluate_scenario(scenario, file, json_out, tornado, cost_curve)
         return
+    if tornado or cost_curve:
+        raise click.UsageError("--tornado and --cost-curve price a scenario's steady point: add --scenario")
     path = file or DEFAULT_LAYOUT
     cap = parse_power(gpu_power_cap)
     amb = parse_ambient(ambient)
@@ -227,7 +235,8 @@ def evaluate_cmd(
         write_json(d, json_out)
 
 
-def _evaluate_scenario(scenario: Path, layout: Path | None, json_out: str | None) -> None:
+def _evaluate_scenario(scenario: Path, layout: Path | None, json_out: str | None, tornado: bool = False,
+                       cost_curve: bool = False) -> None:
     """``twin evaluate [FILE] --scenario S``: print the steady coupled point."""
     from twin.cli.economics import print_costs, warn_stale
     from twin.engine.costs import scenario_prices
@@ -242,6 +251,18 @@ def _evaluate_scenario(scenario: Path, layout: Path | None, json_out: str | None
     warn_stale(prices)
     res = with_costs(steady_point(prepared), prepared, prices)
     d = {"mode": "steady coupled point"} | res.to_dict()
+    extra = []
+    if tornado:
+        from twin.economics.tco import tornado as tornado_rows
+        from twin.engine.costs import cost_inputs
+
+        d["tornado"] = tornado_rows(cost_inputs(res, prepared.catalog), prices)
+        extra.append(_tornado_text(d["tornado"]))
+    if cost_curve:
+        from twin.engine.costs import cost_curve as curve_rows
+
+        d["cost_curve"] = curve_rows(prepared, res, prices)
+        extra.append(_curve_text(d["cost_curve"]))
     if json_out != "-":
         st = res.steps_table().iloc[0]
         sc = prepared.scenario
@@ -261,5 +282,29 @@ def _evaluate_scenario(scenario: Path, layout: Path | None, json_out: str | None
         click.echo("\n".join(lines))
         print_costs(res.costs)
         click.echo("  invariants: " + ("all hold" if not failed else "FAILED " + ", ".join(failed)))
+        for text in extra:
+            click.echo(text)
     if json_out:
         write_json(d, json_out)
+
+
+def _tornado_text(rows: list[dict]) -> str:
+    base = rows[0]["base"] if rows else 0.0
+    out = [f"Tornado: $ per million output tokens (base ${base:.3f}), each input over its range"]
+    width = max((r["swing"] for r in rows), default=0.0) or 1.0
+    for r in rows:
+        bar = "#" * max(1, round(30 * r["swing"] / width))
+        out.append(f"  {r['input']:<44} ${r['low']:8.3f} .. ${r['high']:8.3f}  {bar}")
+    return "\n".join(out)
+
+
+def _curve_text(rows: list[dict]) -> str:
+    out = ["$ per million output tokens along the throughput-latency curve",
+           "  deployment     load   tokens/s/GPU  tokens/s/user   TTFT [ms]  TPOT [ms]   $/GPU-h"
+           "    $/M tokens"]
+    for r in rows:
+        out.append(f"  {r['deployment']:<12} {r['share_of_saturation']:6.0%} "
+                   f"{r['tokens_per_s_per_gpu']:13.1f} {r['tokens_per_s_per_user']:14.1f} "
+                   f"{r['ttft_s'] * 1e3:11.0f} {r['tpot_s'] * 1e3:10.1f} "
+                   f"{r['usd_per_gpu_hour']:9.3f} {r['usd_per_million_tokens']:13.3f}")
+    return "\n".join(out)

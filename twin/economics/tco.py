@@ -202,3 +202,73 @@ def costs(inputs: CostInputs, prices: Prices) -> CostReport:
             band[system] = {"usd_per_gpu_hour": mine, "published_low": lo, "published_high": hi,
                             "verdict": "below" if mine < lo else "above" if mine > hi else "within"}
     return CostReport(tuple(lines), capex, kpis, prices.name, inputs.unpriced, band)
+
+
+#: Default ranges of the tornado: (name, what it scales, low, high). Each is an assumption on how far
+#: the input is uncertain at planning time, stated so that a user can replace it.
+TORNADO_RANGES: tuple[tuple[str, str, float, float], ...] = (
+    ("system prices -20 % / +20 %", "system_price", 0.8, 1.2),
+    ("fabric prices -30 % / +30 %", "fabric_price", 0.7, 1.3),
+    ("facility capex per MW -20 % / +20 %", "facility_price", 0.8, 1.2),
+    ("energy price -30 % / +30 %", "energy_price", 0.7, 1.3),
+    ("WACC 6 % / 10 %", "wacc", 0.06, 0.10),
+    ("IT and fabric life 4 / 7 years", "it_life", 4.0, 7.0),
+    ("IT maintenance 2 % / 10 % a year", "it_maintenance", 0.02, 0.10),
+    ("tokens served -20 % / +20 % (utilisation)", "tokens", 0.8, 1.2),
+    ("energy used -10 % / +10 % (PUE, load)", "energy_used", 0.9, 1.1),
+)
+
+
+def _varied(inputs: CostInputs, prices: Prices, what: str, x: float) -> tuple[CostInputs, Prices]:
+    import dataclasses as dc
+
+    if what == "system_price":
+        systems = {k: (v * x, per) for k, (v, per) in prices.system_usd.items()}
+        return inputs, dc.replace(prices, system_usd=systems)
+    if what == "fabric_price":
+        return inputs, dc.replace(prices, equipment_usd={k: v * x for k, v in prices.equipment_usd.items()})
+    if what == "facility_price":
+        facility = {k: v * x for k, v in prices.facility_usd_per_w.items()}
+        return inputs, dc.replace(prices, facility_usd_per_w=facility)
+    if what == "energy_price":
+        tou = None if prices.tou_usd_per_j is None else tuple(v * x for v in prices.tou_usd_per_j)
+        return inputs, dc.replace(prices, energy_usd_per_j=prices.energy_usd_per_j * x, tou_usd_per_j=tou)
+    if what == "wacc":
+        return inputs, dc.replace(prices, wacc=x)
+    if what == "it_life":
+        return inputs, dc.replace(prices, life_s={**prices.life_s, "it": x * YEAR_S, "fabric": x * YEAR_S})
+    if what == "it_maintenance":
+        return inputs, dc.replace(prices, it_maintenance_share=x)
+    if what == "tokens":
+        return dc.replace(inputs, output_tokens=inputs.output_tokens * x,
+                          input_tokens=inputs.input_tokens * x), prices
+    if what == "energy_used":
+        return dc.replace(inputs, energy_j=inputs.energy_j * x, energy_by_hour_j=inputs.energy_by_hour_j * x,
+                          peak_w=inputs.peak_w * x), prices
+    raise ValueError(f"unknown tornado input {what!r}")
+
+
+def tornado(inputs: CostInputs, prices: Prices, ranges=TORNADO_RANGES, kpi: str = "usd_per_million_tokens"
+            ) -> list[dict]:
+    """How far each input moves a KPI (default $ per million output tokens), largest swing first.
+
+    Each input is set to the low and the high end of its range (:data:`TORNADO_RANGES`), the others
+    held; rows ``{input, low, high, base, swing}`` give the KPI at each end.
+    """
+    base = costs(inputs, prices).kpis[kpi]
+    rows = []
+    for name, what, lo, hi in ranges:
+        vals = [costs(*_varied(inputs, prices, what, x)).kpis[kpi] for x in (lo, hi)]
+        rows.append({"input": name, "low": vals[0], "high": vals[1], "base": base,
+                     "swing": abs(vals[1] - vals[0]) if None not in vals else 0.0})
+    return sorted(rows, key=lambda r: -r["swing"])
+
+
+def usd_per_million_tokens(usd_per_hour: float, tokens_per_s) -> np.ndarray:
+    """Cost of a million tokens when ``usd_per_hour`` buys ``tokens_per_s``. [USD]
+
+    .. math:: c = \\frac{C_h}{3600\\,r} \\cdot 10^6
+    """
+    r = np.asarray(tokens_per_s, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(r > 0, usd_per_hour / (HOUR_S * r) * 1e6, np.inf)

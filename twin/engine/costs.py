@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from twin.economics.prices import Prices, apply_overrides, load_prices
-from twin.economics.tco import CostInputs, CostReport, costs
+from twin.economics.tco import CostInputs, CostReport, costs, usd_per_million_tokens
 from twin.errors import InputError, Problem
 
 
@@ -124,3 +124,69 @@ def scenario_prices(scenario) -> Prices:
         return load_prices()
     base = Path(scenario.source_file).parent if scenario.source_file else None
     return apply_overrides(load_prices(econ.prices, base), econ)
+
+
+def cost_curve(prepared, res, prices: Prices, points: int = 10) -> list[dict]:
+    """$ per million output tokens along each deployment's throughput-latency curve.
+
+    ``res`` is a priced run (:class:`SimResults` with ``costs``). The operator's choice is a point on
+    the curve, not one number: more requests per GPU lower the
+    cost per token and raise the time per output token. For each (aggregated) deployment the steady
+    fluid model is solved from 5 % of its replicas' saturated rate to saturation; at each point the
+    cost per GPU-hour is the run's fixed cost per GPU-hour of its system (everything but energy and
+    water) plus the energy of that point: its GPUs' and rack parts' power (:mod:`twin.power.parts`)
+    per GPU, times the run's PUE and mean energy price. Interactivity is ``1 / TPOT`` (output tokens
+    per second seen by one user). Disaggregated pools are left out (their cost splits over two pools).
+    """
+    from twin.power.parts import (
+        HOST_CPU_LOAD_SERVING,
+        MEMORY_BOUND_POWER,
+        gpu_activity_power_w,
+        rack_parts_power_w,
+    )
+    from twin.serving.fluid import FluidModel
+
+    report: CostReport = res.costs
+    k = report.kpis
+    lines = {x["item"]: x["usd"] for x in report.lines}
+    energy_usd = sum(x["usd"] for x in report.lines if x["category"] == "energy")
+    hours = k["cost_usd"] / k["usd_per_hour"] if k["usd_per_hour"] else 0.0
+    if not hours:
+        return []
+    fac = prepared.scenario.factory
+    racks = fac.racks
+    gpus_total = float(racks.num_gpus.sum())
+    var_per_gpu_hour = (energy_usd + lines.get("water", 0.0)) / hours / gpus_total
+    usd_per_j = energy_usd / res.energy_j if res.energy_j > 0 else prices.energy_usd_per_j
+    pue = res.pue or 1.0
+    rows = []
+    for sd in prepared.served:
+        if sd.role != "both":
+            continue
+        system = sd.plan.system
+        gpu_hour = report.rental_band.get(system, {}).get("usd_per_gpu_hour", k["usd_per_gpu_hour"])
+        fixed = gpu_hour - var_per_gpu_hour
+        fm = FluidModel(sd.perf)
+        n_in, n_out = sd.input_len.mean, sd.output_len.mean
+        sat = float(fm.curve(1e9, n_in, n_out).completed_per_s[0])
+        rates = sat * np.r_[np.linspace(0.05, 0.95, points - 1), 0.999]
+        cur = fm.curve(rates, n_in, n_out)
+        r = int(sd.plan.racks[0])
+        load = np.minimum(cur.compute_fraction + MEMORY_BOUND_POWER * cur.memory_fraction, 1.0)
+        g = gpu_activity_power_w(load, 0.0, 1.0, racks.gpu_idle_w[r], racks.gpu_tdp_w[r], memory_power=1.0)
+        it = rack_parts_power_w(g, HOST_CPU_LOAD_SERVING, racks.num_gpus[r], racks.gpu_idle_w[r],
+                                racks.gpu_tdp_w[r], racks.num_cpus[r], racks.cpu_idle_w[r],
+                                racks.cpu_tdp_w[r], racks.fixed_idle_w[r], racks.fixed_max_w[r])
+        w_per_gpu = np.asarray(it, dtype=float) / racks.num_gpus[r] * pue
+        usd_h = fixed + w_per_gpu * usd_per_j * 3600.0
+        tok_gpu = cur.completed_per_s * n_out / sd.deployment.num_gpus
+        cost = usd_per_million_tokens(usd_h, tok_gpu)
+        for i in range(len(rates)):
+            rows.append({"deployment": sd.plan.name, "system": system,
+                         "rate_per_s": float(rates[i] * sd.num_replicas),
+                         "share_of_saturation": float(rates[i] / sat),
+                         "tokens_per_s_per_gpu": float(tok_gpu[i]),
+                         "tokens_per_s_per_user": float(1.0 / cur.tpot_s[i]),
+                         "ttft_s": float(cur.ttft_s[i]), "tpot_s": float(cur.tpot_s[i]),
+                         "usd_per_gpu_hour": float(usd_h[i]), "usd_per_million_tokens": float(cost[i])})
+    return rows
