@@ -13,7 +13,7 @@ other side carry the whole rack (the transfer rule of 2N and distributed-redunda
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -204,6 +204,35 @@ class CoolingPlant:
 
 
 @dataclass(frozen=True)
+class Where:
+    """Where a record came from in its file, for problems found after loading (serving checks)."""
+
+    file: str
+    line: int | None
+    field: str
+
+
+@dataclass(frozen=True)
+class EconomicsPlan:
+    """A layout's or scenario's ``economics:``: its price list and the prices it overrides (SI units)."""
+
+    prices: str | None = None  # a bundled price list's name, or a file (relative to its file)
+    tariff: str | None = None  # "flat" | "time_of_use"
+    energy_usd_per_j: float | None = None
+    demand_usd_per_w_s: float | None = None
+    capacity_usd_per_w_s: float | None = None
+    water_usd_per_m3: float | None = None
+    wacc: float | None = None
+    staff_usd_per_w_s: float | None = None
+    facility_usd_per_w: float | None = None  # the total per W of critical load; the list's split is kept
+    life_s: dict = field(default_factory=dict)  # asset class -> life
+    system_usd: dict = field(default_factory=dict)  # system -> price per rack or node (as the list's)
+    hourly_usd_per_j: tuple | None = None  # energy price at each hour from the run's start
+    dr_payment_usd_per_j: float | None = None  # paid per J a demand-response event takes off the meter
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
 class Factory:
     """A whole site as SI records: racks, power tree, cooling plant, fabric design and systems.
 
@@ -220,6 +249,7 @@ class Factory:
     halls: tuple[str, ...]
     cooling: CoolingPlant | None = None
     fabric: FabricDesign | None = None  # the layout's scale-out fabric; None: NVLink domains only
+    economics: EconomicsPlan | None = None  # the layout's price list and overrides
 
     @property
     def num_racks(self) -> int:

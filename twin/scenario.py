@@ -13,20 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from twin.factory import Factory
+from twin.factory import EconomicsPlan, Factory, Where
 
 #: Kinds of components an event may trip or restore, and where their counts live.
 POWER_KINDS = ("feed", "switchgear", "transformer", "ups", "busway", "ups_module")
 COOLING_KINDS = ("cdu", "cdu_pump", "facility_pump", "dry_cooler", "trim_chiller", "crah", "air_chiller")
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a record came from in its file, for problems found after loading (serving checks)."""
-
-    file: str
-    line: int | None
-    field: str
 
 
 @dataclass(frozen=True)
@@ -172,24 +163,6 @@ class Policies:
     smoothing: Smoothing | None = None
     storage: RackStorage | None = None
     throttle: ThrottleCurve = field(default_factory=lambda: ThrottleCurve((0.0, 2.0), (1.0, 0.5)))
-
-
-@dataclass(frozen=True)
-class EconomicsPlan:
-    """A scenario's ``economics:``: the price list it uses and the prices it overrides (SI units)."""
-
-    prices: str | None = None  # a bundled price list's name, or a file (relative to the scenario)
-    tariff: str | None = None  # "flat" | "time_of_use"
-    energy_usd_per_j: float | None = None
-    demand_usd_per_w_s: float | None = None
-    capacity_usd_per_w_s: float | None = None
-    water_usd_per_m3: float | None = None
-    wacc: float | None = None
-    staff_usd_per_w_s: float | None = None
-    facility_usd_per_w: float | None = None  # the total per W of critical load; the list's split is kept
-    life_s: dict = field(default_factory=dict)  # asset class -> life
-    system_usd: dict = field(default_factory=dict)  # system -> price per rack or node (as the list's)
-    where: Where | None = None
 
 
 @dataclass(frozen=True)

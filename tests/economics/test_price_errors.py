@@ -186,3 +186,70 @@ def test_tornado_and_cost_curve_need_a_scenario():
                           text=True, check=False)
     assert proc.returncode == 2
     assert "add --scenario" in proc.stderr
+
+
+def test_a_layouts_economics_applies_and_a_scenarios_overrides_it(tmp_path):
+    from twin.engine.costs import scenario_prices
+
+    layout = tmp_path / "rack.yaml"
+    layout.write_text((ROOT / "layouts" / "rack-nvl72.yaml").read_text()
+                      + 'economics:\n  energy: "$0.05/kWh"\n  systems: {gb200-nvl72: "$2.9M"}\n')
+    p = tmp_path / "s.yaml"
+    p.write_text(SCENARIO.format(layout=layout, economics='  energy: "$0.07/kWh"\n'))
+    prices = scenario_prices(load_scenario(p).scenario)
+    assert prices.energy_usd_per_j * 3.6e6 == pytest.approx(0.07)  # the scenario's
+    assert prices.system_usd["gb200-nvl72"] == (2.9e6, "rack")  # the layout's
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "layouts" / "rack-nvl72.yaml").read_text()
+                   + 'economics:\n  systems: {hgx-h100: "$1"}\n')
+    from twin.layout import load_layout
+
+    with pytest.raises(InputError) as info:
+        load_layout(bad)
+    (pr,) = info.value.problems
+    assert pr.field == "economics.systems.hgx-h100"
+    assert "no system 'hgx-h100' in the layout" in pr.message
+
+
+def test_an_hourly_price_series_bills_each_hour_at_its_price(tmp_path):
+    csv = tmp_path / "lmp.csv"
+    csv.write_text("hour,usd_per_mwh\n0,40\n1,-5\n2,120\n")
+    p = tmp_path / "s.yaml"
+    rack = ROOT / "layouts" / "rack-nvl72.yaml"
+    body = SCENARIO.format(layout=rack, economics="  energy_prices: lmp.csv\n")
+    p.write_text(body.replace("duration: 10 min", "duration: 3 h, physics_step: 60 s, serving_epoch: 60 s"))
+    from twin.engine.coupled import simulate
+
+    res = simulate(p, with_reference=False)
+    s = res.steps_table()
+    e = [float((s["meter_w"][(s["time_s"] >= 3600 * i) & (s["time_s"] < 3600 * (i + 1))] * 60).sum())
+         for i in range(3)]
+    by = {x["item"]: x["usd"] for x in res.costs.lines}
+    hand = (e[0] * 40 - e[1] * 5 + e[2] * 120) / 3.6e9  # $/MWh over J per MWh
+    assert by["energy (hourly prices)"] == pytest.approx(hand, rel=1e-9)
+    short = tmp_path / "short.csv"
+    short.write_text("hour,usd_per_mwh\n0,40\n2,50\n")
+    p.write_text(p.read_text().replace("lmp.csv", "short.csv"))
+    with pytest.raises(InputError) as info:
+        load_scenario(p)
+    (pr,) = info.value.problems
+    assert (pr.file, pr.line) == (str(short), 3)
+    assert "hour 1 expected" in pr.message
+
+
+def test_a_demand_response_payment_is_a_credit_for_the_energy_taken_off_the_meter(tmp_path):
+    p = tmp_path / "s.yaml"
+    body = SCENARIO.format(layout=ROOT / "layouts" / "rack-nvl72.yaml",
+                           economics='  demand_response_payment: "$200/MWh"\n')
+    body = body.replace("workload: {rate: 20}", "workload: {rate: 60}").replace(
+        "economics:", "events:\n  - {at: 1 min, demand_response: {target: 75 %, duration: 5 min, "
+        "ramp: 30 s}}\neconomics:")
+    p.write_text(body)
+    from twin.engine.coupled import simulate
+
+    res = simulate(p)
+    cut = res.reference_energy_j - res.energy_j
+    assert cut > 0
+    by = {x["item"]: x["usd"] for x in res.costs.lines}
+    assert by["demand-response payment"] == pytest.approx(-cut / 3.6e9 * 200, rel=1e-9)
+    assert res.costs.kpis["energy_saved_usd"] > 0

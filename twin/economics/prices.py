@@ -264,6 +264,10 @@ class Prices:
     tariff: str = "flat"
     #: bill the demand and capacity charges with a flat price too (a scenario that gives them)
     charges_demand: bool = False
+    #: energy price at each hour from the run's start (a scenario's series; replaces flat and tariff)
+    hourly_usd_per_j: tuple[float, ...] | None = None
+    #: paid per J that demand response (the run's events and policies) takes off the meter
+    dr_payment_usd_per_j: float | None = None
 
 
 def resolve_prices_path(name_or_path: str | Path | None, base: Path | None = None) -> Path:
@@ -413,7 +417,7 @@ def apply_overrides(prices: Prices, plan) -> Prices:
         if v is not None:
             ch[key] = v
             ch["charges_demand"] = True
-    for key in ("water_usd_per_m3", "wacc", "staff_usd_per_w_s"):
+    for key in ("water_usd_per_m3", "wacc", "staff_usd_per_w_s", "hourly_usd_per_j", "dr_payment_usd_per_j"):
         v = getattr(plan, key)
         if v is not None:
             ch[key] = v

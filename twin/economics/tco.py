@@ -54,6 +54,7 @@ class CostInputs:
     lost_output_tokens: float = 0.0
     token_value_usd: float = 0.0  # value of one lost output token
     reference_energy_j: float | None = None  # the same run without its events and policies
+    energy_by_run_hour_j: np.ndarray | None = None  # the energy by hour from the run's start
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,21 @@ def cost_lines(inputs: CostInputs, prices: Prices) -> tuple[dict[str, float], li
         a = float(annual_capital_cost(capex[c], prices.wacc, life_y[c], prices.residual_share[c]))
         add("capex", c, a * share)
     tou = prices.tariff == "time_of_use" and prices.tou_usd_per_j is not None
-    if tou:
+    series = prices.hourly_usd_per_j
+    if series is not None:
+        e = inputs.energy_by_run_hour_j
+        e = np.array([inputs.energy_j]) if e is None else e
+        if len(series) < len(e):
+            raise ValueError(f"the hourly price series has {len(series)} prices; the run needs {len(e)}")
+        add("energy", "energy (hourly prices)", float(np.dot(e, np.asarray(series[:len(e)]))))
+    elif tou:
         add("energy", "energy (time of use)", float(np.dot(inputs.energy_by_hour_j, prices.tou_usd_per_j)))
     else:
         add("energy", "energy (flat)", inputs.energy_j * prices.energy_usd_per_j)
+    if prices.dr_payment_usd_per_j is not None and inputs.reference_energy_j is not None:
+        # a credit: the energy the events and policies took off the meter, at the programme's price
+        cut = max(inputs.reference_energy_j - inputs.energy_j, 0.0)
+        add("energy", "demand-response payment", -cut * prices.dr_payment_usd_per_j)
     if tou or prices.charges_demand:
         add("energy", "demand charge", inputs.peak_w * prices.demand_usd_per_w_s * d)
         add("energy", "capacity charge", inputs.peak_w * prices.capacity_usd_per_w_s * d)
@@ -173,7 +185,7 @@ def costs(inputs: CostInputs, prices: Prices) -> CostReport:
     per_hour = total / d * HOUR_S if d > 0 else None
     out_t, all_t = inputs.output_tokens, inputs.output_tokens + inputs.input_tokens
     mean_mw = inputs.energy_j / d / 1e6 if d > 0 else 0.0
-    energy_usd = sum(x["usd"] for x in lines if x["category"] == "energy")
+    energy_usd = sum(x["usd"] for x in lines if x["category"] == "energy" and x["usd"] > 0)
     kpis: dict[str, float | None] = {
         "cost_usd": total,
         "usd_per_hour": per_hour,

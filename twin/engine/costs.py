@@ -53,6 +53,7 @@ def cost_inputs(res, catalog=None) -> CostInputs:
     meter = np.asarray(s["meter_w"], dtype=float)
     hour = (((sc.run.start_hour * 3600.0 + t) // 3600.0) % 24).astype(int)
     by_hour = np.bincount(hour, weights=meter * h, minlength=24)
+    by_run_hour = np.bincount((t // 3600.0).astype(int), weights=meter * h) if len(t) else np.zeros(1)
     inputs_t = sum(d.get("input_tokens", 0.0) for d in res.deployments.values())
     lost = max((res.reference_output_tokens or res.output_tokens) - res.output_tokens, 0.0)
     return CostInputs(
@@ -62,7 +63,7 @@ def cost_inputs(res, catalog=None) -> CostInputs:
         output_tokens=float(res.output_tokens), input_tokens=float(inputs_t), gpus_by_system=gpus_by,
         nameplate_by_system_w=nameplate,
         unpriced=tuple(unpriced), lost_output_tokens=lost,
-        reference_energy_j=getattr(res, "reference_energy_j", None))
+        reference_energy_j=getattr(res, "reference_energy_j", None), energy_by_run_hour_j=by_run_hour)
 
 
 def _nic_optic(row: dict, catalog) -> str | None:
@@ -100,6 +101,9 @@ def run_costs(res, prices: Prices | None = None, catalog=None) -> CostReport:
         return costs(inputs, prices)
     except KeyError as exc:
         raise InputError([Problem(prices.file, None, "systems", str(exc.args[0]))]) from None
+    except ValueError as exc:  # an hourly price series shorter than the run (a layout's)
+        raise InputError([Problem(res.scenario.factory.source_file, None, "economics.energy_prices",
+                                  str(exc))]) from None
 
 
 def _with_token_value(inputs: CostInputs, res, prices: Prices) -> CostInputs:
@@ -118,12 +122,20 @@ def _with_token_value(inputs: CostInputs, res, prices: Prices) -> CostInputs:
 
 
 def scenario_prices(scenario) -> Prices:
-    """The price list a scenario names (``economics: {prices: ...}``), with its overrides applied."""
-    econ = getattr(scenario, "economics", None)
-    if econ is None:
-        return load_prices()
-    base = Path(scenario.source_file).parent if scenario.source_file else None
-    return apply_overrides(load_prices(econ.prices, base), econ)
+    """The price list of a scenario, with the layout's and then the scenario's overrides applied.
+
+    The list is the one the scenario names (``economics: {prices: ...}``), else the layout's, else
+    the bundled one; a file path is relative to the file that names it.
+    """
+    layout_econ = scenario.factory.economics
+    econ = scenario.economics
+    if econ is not None and econ.prices is not None:
+        prices = load_prices(econ.prices, Path(scenario.source_file).parent)
+    elif layout_econ is not None and layout_econ.prices is not None:
+        prices = load_prices(layout_econ.prices, Path(scenario.factory.source_file).parent)
+    else:
+        prices = load_prices()
+    return apply_overrides(apply_overrides(prices, layout_econ), econ)
 
 
 def cost_curve(prepared, res, prices: Prices, points: int = 10) -> list[dict]:

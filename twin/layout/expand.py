@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from twin.factory import (
     LossModel,
     PowerTree,
     RackArrays,
+    Where,
 )
 from twin.layout.catalog import (
     BuswayEntry,
@@ -37,6 +39,7 @@ from twin.layout.catalog_io import Catalog
 from twin.layout.records import fabric_design, system_spec
 from twin.layout.schema import REDUNDANCY, Hall, Layout, RowSpec
 from twin.layout.schema_cooling import COOLANT_FREEZE_C
+from twin.layout.schema_economics import resolve_economics
 from twin.layout.schema_fabric import check_fabric
 from twin.layout.yamlio import field_path, line_of
 
@@ -381,6 +384,14 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
     arr["gpu_liquid"] = arr["gpu_liquid"].astype(bool)
     rack_arrays = RackArrays(**arr)
     cooling = _build_cooling(layout, catalog, hall_ranges, rack_arrays)
+    economics = None
+    if layout.economics is not None:
+        # the layout's systems, by catalog name, in the order of Factory.systems
+        economics = resolve_economics(layout.economics, list(systems), ctx.add,
+                                      lambda loc: Where(file, line_of(data, loc), field_path(loc)),
+                                      Path(file).parent, ctx.problems)
+        if ctx.problems:
+            return None, ctx.problems
     factory = Factory(
         name=layout.name,
         source_file=file,
@@ -391,6 +402,7 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
         halls=tuple(hall_names),
         cooling=cooling,
         fabric=fabric_design(layout.fabric, catalog, systems),
+        economics=economics,
     )
     return factory, []
 

@@ -23,6 +23,7 @@ from twin.layout import load_layout_and_catalog
 from twin.layout.catalog_io import Catalog
 from twin.layout.problems import did_you_mean, validate_marked
 from twin.layout.schema_cooling import AMBIENT_DRY_BULB_RANGE_C
+from twin.layout.schema_economics import resolve_economics
 from twin.layout.schema_scenario import RackSelector, ScenarioSpec, sexagesimal_hint
 from twin.layout.yamlio import field_path, line_of, load_mapping, load_yaml
 from twin.scenario import (
@@ -198,25 +199,16 @@ def _prefill(d, factory: Factory, ctx: _Ctx, loc: tuple, claimed: np.ndarray, i:
 
 
 def _economics(spec: ScenarioSpec, ctx: _Ctx, factory: Factory) -> EconomicsPlan | None:
-    e = spec.economics
-    if e is None:
+    if spec.economics is None:
         return None
-    for name in e.systems:
-        if name not in factory.system_names:
-            ctx.add(("economics", "systems", name), f"no system {name!r} in the layout"
-                    f"{did_you_mean(name, list(factory.system_names))}; its systems: "
-                    f"{', '.join(factory.system_names)}")
-    tariff, energy = None, None
-    if e.energy is not None:
-        if e.energy.strip() in ("flat", "time_of_use"):
-            tariff = e.energy.strip()
-        else:
-            tariff, energy = "flat", parse(e.energy, "price_per_energy")
-    return EconomicsPlan(prices=e.prices, tariff=tariff, energy_usd_per_j=energy,
-                         demand_usd_per_w_s=e.demand_charge, capacity_usd_per_w_s=e.capacity_charge,
-                         water_usd_per_m3=e.water, wacc=e.wacc, staff_usd_per_w_s=e.staff,
-                         facility_usd_per_w=e.facility, life_s=dict(e.life), system_usd=dict(e.systems),
-                         where=ctx.where(("economics",)))
+    plan = resolve_economics(spec.economics, factory.system_names, ctx.add, lambda loc: ctx.where(loc),
+                             Path(ctx.file).parent, ctx.problems)
+    need = math.ceil(spec.run.duration / 3600.0 - 1e-9)
+    if plan.hourly_usd_per_j is not None and len(plan.hourly_usd_per_j) < need:
+        n = len(plan.hourly_usd_per_j)
+        ctx.add(("economics", "energy_prices"), f"{spec.economics.energy_prices} has {n} hourly prices; the "
+                f"run needs {need}")
+    return plan
 
 
 def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:

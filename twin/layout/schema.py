@@ -27,6 +27,7 @@ from pydantic import Field
 
 from twin.layout.fields import Strict, qty
 from twin.layout.schema_cooling import Ambient, CoolingSpec
+from twin.layout.schema_economics import EconomicsSpec
 from twin.layout.schema_fabric import FabricSpec
 
 Name = str
@@ -110,3 +111,4 @@ class Layout(Strict):
     utility_feeds: list[UtilityFeed] = Field(min_length=1)
     halls: list[Hall] = Field(min_length=1)
     fabric: FabricSpec | None = None
+    economics: EconomicsSpec | None = None

@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from twin.layout.fields import Strict, qty
 from twin.layout.schema_cooling import Temperature, check_ambient_c
+from twin.layout.schema_economics import EconomicsSpec
 
 
 def _fraction(v: float) -> float:
@@ -235,38 +236,6 @@ class PoliciesSpec(Strict):
     gpu_power_smoothing: SmoothingSpec | None = None
     rack_energy_storage: StorageSpec | None = None
     thermal_throttle: ThrottleSpec | None = None
-
-
-class EconomicsSpec(Strict):
-    """The price list a scenario uses (``prices:``, a bundled name or a file) and prices it overrides."""
-
-    prices: str | None = None
-    #: "$0.05/kWh" (a flat price), or "time_of_use" (the list's tariff, with demand and capacity charges)
-    energy: str | None = None
-    demand_charge: qty("price_per_power_time", positive=False) | None = None
-    capacity_charge: qty("price_per_power_time", positive=False) | None = None
-    water: qty("price_per_volume", positive=False) | None = None
-    wacc: Fraction | None = None
-    staff: qty("price_per_power_time", positive=False) | None = None
-    #: facility capex per MW of critical load in all ("$11.7M/MW"): the list's split is kept
-    facility: qty("price_per_power") | None = None
-    life: dict[Literal["it", "fabric", "power_cooling", "building"], qty("time")] = Field(
-        default_factory=dict)
-    systems: dict[str, qty("money")] = Field(default_factory=dict)
-
-    @field_validator("energy")
-    @classmethod
-    def _energy(cls, v: str | None) -> str | None:
-        if v is None or v.strip() in ("flat", "time_of_use"):
-            return v
-        from twin.units import parse
-
-        try:
-            parse(v, "price_per_energy")
-        except Exception as exc:  # UnitError
-            raise ValueError(f"expected a price such as '$0.05/kWh', or 'flat' / 'time_of_use': {exc}"
-                             ) from None
-        return v
 
 
 class SetpointSpec(Strict):
