@@ -229,6 +229,13 @@ class EconomicsPlan:
     system_usd: dict = field(default_factory=dict)  # system -> price per rack or node (as the list's)
     hourly_usd_per_j: tuple | None = None  # energy price at each hour from the run's start
     dr_payment_usd_per_j: float | None = None  # paid per J a demand-response event takes off the meter
+    maintenance_share: float | None = None
+    it_maintenance_share: float | None = None
+    insurance_share: float | None = None
+    property_tax_share: float | None = None
+    residual_share: dict = field(default_factory=dict)  # asset class -> share left at the end of its life
+    equipment_usd: dict = field(default_factory=dict)  # catalog equipment name -> unit price
+    uptime: float | None = None  # share of the time the factory serves
     where: Where | None = None
 
 

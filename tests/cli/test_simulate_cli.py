@@ -71,7 +71,8 @@ def test_a_small_scenario_runs_and_prints_its_headline(small_run):
                  "chat: ", "requests served", "SLA met for", "at    60 s: trip lab/cdu-group-01/cdu-pump",
                  "invariants: all hold"):
         assert text in out, f"{text!r} not in:\n{out}"
-    assert "wrote 4 tables to" in res.stderr
+    assert "wrote 5 tables to" in res.stderr
+    assert "per GPU-hour" in out
 
 
 def test_json_has_the_headline_figures(small_run):
@@ -97,8 +98,8 @@ def test_json_has_the_headline_figures(small_run):
 def test_out_has_the_tables_readable_with_pandas(small_run):
     _, tmp = small_run
     folder = tmp / "tables"
-    assert sorted(p.name for p in folder.iterdir()) == ["components.parquet", "events.parquet",
-                                                        "racks.parquet", "steps.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == ["components.parquet", "costs.parquet",
+                                                        "events.parquet", "racks.parquet", "steps.parquet"]
     steps = pd.read_parquet(folder / "steps.parquet")
     assert len(steps) == 60  # 2 min at 2 s steps: one row per physics step
     assert steps["time_s"].tolist() == [2.0 * i for i in range(60)]
@@ -108,6 +109,9 @@ def test_out_has_the_tables_readable_with_pandas(small_run):
     assert len(pd.read_parquet(folder / "components.parquet")) > 0
     events = pd.read_parquet(folder / "events.parquet")
     assert events["event"].tolist() == ["trip lab/cdu-group-01/cdu-pump"]
+    costs = pd.read_parquet(folder / "costs.parquet")
+    assert {"category", "item", "usd", "usd_per_hour", "usd_per_year"} <= set(costs.columns)
+    assert costs["usd"].sum() > 0
     assert not any(p.name.startswith(".") for p in tmp.iterdir())  # no temporary folder left behind
 
 

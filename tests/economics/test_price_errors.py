@@ -124,6 +124,13 @@ def test_scenario_overrides_change_the_bill(tmp_path):
     tou = simulate(scenario(tmp_path, "  energy: time_of_use\n"), with_reference=False).costs
     items = {x["item"] for x in tou.lines}
     assert {"energy (time of use)", "demand charge", "capacity charge"} <= items
+    more = simulate(scenario(tmp_path, "  uptime: 90 %\n  maintenance: 0 %\n  residual_value: {it: 10 %}\n"),
+                    with_reference=False).costs
+    line3 = {x["item"]: x["usd"] for x in more.lines}
+    assert line3["maintenance"] == 0.0
+    assert line3["it"] < line["it"]  # a residual value lowers the capital to recover
+    assert more.kpis["tokens_per_dollar"] * more.kpis["cost_usd"] == pytest.approx(
+        0.9 * base.kpis["tokens_per_dollar"] * base.kpis["cost_usd"], rel=1e-9)  # 90 % of the tokens
 
 
 def test_twin_simulate_prints_and_writes_the_costs(tmp_path):
@@ -253,3 +260,17 @@ def test_a_demand_response_payment_is_a_credit_for_the_energy_taken_off_the_mete
     by = {x["item"]: x["usd"] for x in res.costs.lines}
     assert by["demand-response payment"] == pytest.approx(-cut / 3.6e9 * 200, rel=1e-9)
     assert res.costs.kpis["energy_saved_usd"] > 0
+
+
+@pytest.mark.parametrize("layout", ["rack-nvl72", "pod-8x-nvl72", "hall-100mw", "campus-1gw"])
+def test_the_shipped_layouts_cost_per_gpu_hour_is_within_the_published_rental_band(tmp_path, layout):
+    # a sanity band, not a fit: the InferenceX hyperscaler-to-rental tiers of each GPU class
+    from twin.engine.coupled import steady_point, with_costs
+
+    p = tmp_path / "s.yaml"
+    p.write_text(f"name: s\nlayout: {ROOT / 'layouts' / f'{layout}.yaml'}\nrun: {{duration: 1 h}}\n")
+    prep = load_scenario(p)
+    band = with_costs(steady_point(prep), prep).costs.rental_band
+    assert band, "no system of the layout has a published band"
+    for system, b in band.items():
+        assert b["verdict"] == "within", (system, b)

@@ -268,6 +268,8 @@ class Prices:
     hourly_usd_per_j: tuple[float, ...] | None = None
     #: paid per J that demand response (the run's events and policies) takes off the meter
     dr_payment_usd_per_j: float | None = None
+    #: share of the time the factory serves: the tokens of a run are taken at this share
+    uptime: float = 1.0
 
 
 def resolve_prices_path(name_or_path: str | Path | None, base: Path | None = None) -> Path:
@@ -417,7 +419,9 @@ def apply_overrides(prices: Prices, plan) -> Prices:
         if v is not None:
             ch[key] = v
             ch["charges_demand"] = True
-    for key in ("water_usd_per_m3", "wacc", "staff_usd_per_w_s", "hourly_usd_per_j", "dr_payment_usd_per_j"):
+    for key in ("water_usd_per_m3", "wacc", "staff_usd_per_w_s", "hourly_usd_per_j", "dr_payment_usd_per_j",
+                "maintenance_share", "it_maintenance_share", "insurance_share", "property_tax_share",
+                "uptime"):
         v = getattr(plan, key)
         if v is not None:
             ch[key] = v
@@ -427,6 +431,10 @@ def apply_overrides(prices: Prices, plan) -> Prices:
         ch["facility_usd_per_w"] = {k: v * scale for k, v in prices.facility_usd_per_w.items()}
     if plan.life_s:
         ch["life_s"] = {**prices.life_s, **plan.life_s}
+    if plan.residual_share:
+        ch["residual_share"] = {**prices.residual_share, **plan.residual_share}
+    if plan.equipment_usd:
+        ch["equipment_usd"] = {**prices.equipment_usd, **plan.equipment_usd}
     if plan.system_usd:
         systems = dict(prices.system_usd)
         for name, usd in plan.system_usd.items():

@@ -179,6 +179,11 @@ def gpu_hour_by_system(inputs: CostInputs, prices: Prices, capex: dict[str, floa
 
 def costs(inputs: CostInputs, prices: Prices) -> CostReport:
     """Cost lines, capex and the per-token figures of a run (see the module notes)."""
+    if prices.uptime != 1.0:  # downtime the run does not simulate: fewer tokens, the same costs
+        import dataclasses as dc
+
+        inputs = dc.replace(inputs, output_tokens=inputs.output_tokens * prices.uptime,
+                            input_tokens=inputs.input_tokens * prices.uptime)
     capex, lines = cost_lines(inputs, prices)
     d = inputs.duration_s
     total = sum(x["usd"] for x in lines)

@@ -37,6 +37,15 @@ class EconomicsSpec(Strict):
     energy_prices: str | None = None
     #: paid per MWh a demand-response event takes off the meter (against the run without events)
     demand_response_payment: qty("price_per_energy", positive=False) | None = None
+    maintenance: qty("fraction", positive=False) | None = None  # of power/cooling and building capex a year
+    it_maintenance: qty("fraction", positive=False) | None = None  # of IT and fabric capex a year
+    insurance: qty("fraction", positive=False) | None = None  # of all capex a year
+    property_tax: qty("fraction", positive=False) | None = None
+    residual_value: dict[Literal["it", "fabric", "power_cooling", "building"],
+                         qty("fraction", positive=False)] = Field(default_factory=dict)
+    equipment: dict[str, qty("money")] = Field(default_factory=dict)  # unit prices by catalog name
+    #: share of the time the factory serves (planned and unplanned downtime); scales the tokens
+    uptime: qty("fraction", positive=False) | None = None
 
     @field_validator("energy")
     @classmethod
@@ -52,10 +61,10 @@ class EconomicsSpec(Strict):
                              ) from None
         return v
 
-    @field_validator("wacc")
+    @field_validator("wacc", "maintenance", "it_maintenance", "insurance", "property_tax", "uptime")
     @classmethod
     def _share(cls, v: float | None) -> float | None:
-        if v is not None and not 0.0 <= v < 1.0:
+        if v is not None and not 0.0 <= v <= 1.0:
             raise ValueError(f"must be between 0 and 1 (0 % and 100 %), got {v:g} ({v:.0%})")
         return v
 
@@ -87,6 +96,10 @@ def resolve_economics(e: EconomicsSpec, system_names: Sequence[str], add: Callab
                          demand_usd_per_w_s=e.demand_charge, capacity_usd_per_w_s=e.capacity_charge,
                          water_usd_per_m3=e.water, wacc=e.wacc, staff_usd_per_w_s=e.staff,
                          facility_usd_per_w=e.facility, life_s=dict(e.life), system_usd=dict(e.systems),
+                         maintenance_share=e.maintenance, it_maintenance_share=e.it_maintenance,
+                         insurance_share=e.insurance, property_tax_share=e.property_tax,
+                         residual_share=dict(e.residual_value), equipment_usd=dict(e.equipment),
+                         uptime=e.uptime,
                          where=where(("economics",)))
 
 
