@@ -117,7 +117,9 @@ def parse(value: str | float | int, kind: str) -> float:
             return out
         raise UnitError(f"expected a {kind} with units such as '{example}', got the bare number {value!r}")
     if not isinstance(value, str):
-        raise UnitError(f"expected a {kind} such as '{example}', got {type(value).__name__} {value!r}")
+        raise UnitError(f"expected a {kind} such as '{example}', got {type(value).__name__} "
+                        f"{_short(value)}")
+    _check_text(value, kind, example)
     ureg = _registry()
     try:
         q = ureg.Quantity(_normalise(value))
@@ -139,6 +141,42 @@ def parse(value: str | float | int, kind: str) -> float:
     if not math.isfinite(out):
         raise UnitError(f"expected a finite {kind}, got {value!r}")
     return out
+
+
+#: Longest quantity text read ("2.5 PFLOP/s", "$0.086/kWh" are ~10 characters).
+MAX_QUANTITY_CHARS = 80
+_NUMBER = re.compile(r"(\d*\.?\d+)(?:[eE]([+-]?\d+))?")
+_POWER = re.compile(r"(\*\*|\^)\s*(\(?\s*[-+]?\s*[\w.]+\)?)")
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr`` of a value cut to ``limit`` characters (long values are not echoed whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value)):,} characters)"
+
+
+def _check_text(value: str, kind: str, example: str) -> None:
+    """Refuse quantity text that would make pint compute for long (before pint reads it).
+
+    At most :data:`MAX_QUANTITY_CHARS` characters; each number at most 20 digits with an exponent
+    within ±300; powers (``**``, ``^``) only of units and only by a whole number up to 9
+    (``m**3``), never of numbers (``10**10**10``).
+    """
+    if len(value) > MAX_QUANTITY_CHARS:
+        raise UnitError(f"expected a {kind} such as '{example}', got text of {len(value):,} characters "
+                        f"({_short(value)}); a quantity is at most {MAX_QUANTITY_CHARS}")
+    for m in _NUMBER.finditer(value):
+        digits = len(m.group(1).replace(".", ""))
+        if digits > 20 or (m.group(2) is not None and abs(int(m.group(2))) > 300):
+            raise UnitError(f"expected a {kind} such as '{example}', got the number {_short(m.group(0))} in "
+                            f"{_short(value)}: at most 20 digits and exponents within e-300..e300")
+    for m in _POWER.finditer(value):
+        before = value[:m.start()].rstrip()
+        exp = m.group(2).strip("() ").replace(" ", "")
+        of_unit = bool(before) and (before[-1].isalpha() or before[-1] == "_")
+        if not of_unit or not re.fullmatch(r"[-+]?[1-9]", exp):
+            raise UnitError(f"expected a {kind} such as '{example}', got {_short(value)}: powers are taken "
+                            "of units only, by a whole number up to 9 (m**3, s^-1)")
 
 
 def format_si(value_si: float, unit: str, digits: int = 3) -> str:

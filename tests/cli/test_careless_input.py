@@ -132,4 +132,4 @@ def test_folder_or_binary_file_says_what_was_expected(cmd, tmp_path):
     assert f"{tmp_path}: is a folder; expected a YAML file" in res.output
     res = _run(cmd, str(binary))
     assert res.exit_code == 2
-    assert f"{binary}: not a UTF-8 text file (byte 0); expected a YAML file" in res.output
+    assert f"{binary}:3: is a binary file (a NUL byte at offset 10), not a YAML file" in res.output

@@ -54,8 +54,16 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ai-factory-twin")
-def main() -> None:
+@click.option("--allow-catalog", "allow_catalog", multiple=True, metavar="DIR",
+              help="Also read layout catalog: folders inside DIR (by default only those inside the "
+                   "layout's project are read). Repeatable; the same as TWIN_ALLOW_CATALOG.")
+def main(allow_catalog: tuple[str, ...]) -> None:
     """AI Factory Twin: power, cooling, fabric and token throughput of AI factories."""
+    if allow_catalog:
+        import os
+
+        given = [p for p in os.environ.get("TWIN_ALLOW_CATALOG", "").split(os.pathsep) if p]
+        os.environ["TWIN_ALLOW_CATALOG"] = os.pathsep.join([*given, *allow_catalog])
 
 
 if __name__ == "__main__":  # pragma: no cover

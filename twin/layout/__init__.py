@@ -6,6 +6,8 @@ once as :class:`~twin.errors.InputError`, each with file, line, field path and w
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from twin.errors import InputError, Problem
@@ -47,20 +49,46 @@ def load_layout(path: str | Path, catalog: Catalog | None = None) -> Factory:
     return load_layout_and_catalog(path, catalog)[0]
 
 
-def load_layout_and_catalog(path: str | Path, catalog: Catalog | None = None) -> tuple[Factory, Catalog]:
+def project_root(path: Path) -> Path:
+    """The folder a layout's ``catalog:`` paths must stay in: its project, or its own folder.
+
+    The project is the nearest folder above the layout that holds ``.git`` or ``pyproject.toml``;
+    without one, the layout's own folder.
+    """
+    folder = path.resolve().parent
+    for f in (folder, *folder.parents):
+        if (f / ".git").exists() or (f / "pyproject.toml").is_file():
+            return f
+    return folder
+
+
+def load_layout_and_catalog(path: str | Path, catalog: Catalog | None = None,
+                            allow_catalog: Sequence[str | Path] = ()) -> tuple[Factory, Catalog]:
     """:func:`load_layout`, also returning the catalog it was expanded with.
 
-    Scenarios look models up in it.
+    Scenarios look models up in it. ``catalog:`` folders must lie inside the layout's project
+    (:func:`project_root`) or inside a folder of ``allow_catalog`` or of the ``TWIN_ALLOW_CATALOG``
+    environment variable (``twin --allow-catalog DIR``): a layout from elsewhere (an upload)
+    cannot make the twin read ``/etc`` or ``../../..``.
     """
     path = Path(path)
     layout, data = parse_layout(path)
     if catalog is None:
         extra = [(path.parent / p) for p in layout.catalog]
-        missing = [Problem(str(path), line_of(data, ("catalog", i)), f"catalog[{i}]",
-                           f"catalog folder or file not found: {p}")
-                   for i, p in enumerate(extra) if not p.exists()]
-        if missing:
-            raise InputError(missing)
+        env = [a for a in os.environ.get("TWIN_ALLOW_CATALOG", "").split(os.pathsep) if a]
+        roots = [project_root(path), *(Path(a).resolve() for a in (*allow_catalog, *env))]
+        problems = []
+        for i, p in enumerate(extra):
+            where = (str(path), line_of(data, ("catalog", i)), f"catalog[{i}]")
+            real = p.resolve()
+            if not any(real == r or real.is_relative_to(r) for r in roots):
+                problems.append(Problem(*where, f"catalog folder {layout.catalog[i]!r} is outside the "
+                                        f"layout's project ({roots[0]}); move it inside, or allow it "
+                                        f"with --allow-catalog {real}"))
+            elif not p.exists():
+                problems.append(Problem(*where, f"catalog folder or file not found: {p}"))
+        if problems:
+            raise InputError(problems)
         catalog = load_catalog([BUNDLED_CATALOG, *extra])
     factory, problems = expand(layout, catalog, str(path), data)
     if problems:

@@ -6,6 +6,7 @@ design choices with units. Both are parsed with :func:`twin.units.parse` into SI
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, get_args
 
 from pydantic import (
@@ -13,6 +14,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PrivateAttr,
     ValidationInfo,
     field_validator,
@@ -21,6 +23,27 @@ from pydantic import (
 
 from twin.errors import UnitError
 from twin.units import parse
+
+#: The largest whole number any input field takes (a campus holds ~10^6 GPUs).
+MAX_WHOLE_NUMBER = 10**9
+
+
+def _big(v: int) -> str:
+    """A huge integer written briefly (its digits are not echoed)."""
+    digits = len(str(abs(v)))
+    return f"{v:,}" if digits <= 15 else f"a {digits}-digit number"
+
+
+def bounded(hi: int, what: str, lo: int = 1):
+    """Annotated whole number from ``lo`` to ``hi``; the message names ``what`` the limit is."""
+
+    def check(v: int) -> int:
+        if v > hi:
+            limit = "" if f"{hi:,}" in what else f" ({hi:,})"
+            raise ValueError(f"{_big(v)} is more than {what}{limit}")
+        return v
+
+    return Annotated[int, Field(ge=lo), AfterValidator(check)]
 
 
 class Strict(BaseModel):
@@ -31,12 +54,20 @@ class Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_as_number(cls, v: Any, info: ValidationInfo) -> Any:
-        """``true``/``false`` where a number is expected is an error (pydantic would read 1/0)."""
+        """``true``/``false`` where a number is expected is an error (pydantic would read 1/0).
+
+        Numbers are also held to what a factory can hold: a whole number beyond
+        :data:`MAX_WHOLE_NUMBER` or a number that is not finite is refused wherever it appears.
+        """
         if isinstance(v, bool) and info.field_name in cls.model_fields:
             ann = cls.model_fields[info.field_name].annotation
             kinds = set(get_args(ann)) | {ann}
             if bool not in kinds and kinds & {int, float}:
                 raise ValueError("expected a number, got a true/false value")
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_WHOLE_NUMBER:
+            raise ValueError(f"{_big(v)} is too large: no count in a factory exceeds {MAX_WHOLE_NUMBER:,}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"expected a finite number, got {v}")
         return v
 
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from twin.layout.fields import Strict, qty
+from twin.layout.fields import Strict, bounded, qty
 from twin.layout.schema_cooling import Ambient, CoolingSpec
 from twin.layout.schema_economics import EconomicsSpec
 from twin.layout.schema_fabric import FabricSpec
@@ -49,18 +49,22 @@ class UtilityFeed(Strict):
     rating: qty("power")
 
 
+#: Most racks a layout may expand to (the 1 GW campus has 6,480).
+MAX_RACKS = 1_000_000
+
+
 class GeneratorRef(Strict):
     """Standby generators on each switchgear line-up of a power line-up."""
 
     model: Name
-    count: int = Field(ge=1)
+    count: bounded(64, "the generators one switchgear line-up can parallel")
 
 
 class UpsRef(Strict):
     """A UPS system: ``modules`` catalog UPS modules in parallel sharing the load."""
 
     model: Name
-    modules: int = Field(ge=1)
+    modules: bounded(64, "the modules one UPS system can parallel")
 
 
 class Lineup(Strict):
@@ -74,28 +78,28 @@ class Lineup(Strict):
     transformer: Name
     ups: UpsRef
     busway: Name
-    racks_per_busway: int = Field(ge=1)
-    busways_per_block: int = Field(ge=1)
-    blocks: int | None = Field(default=None, ge=1)
+    racks_per_busway: bounded(1000, "the racks one busway can feed")
+    busways_per_block: bounded(1000, "the busways one power block can feed")
+    blocks: bounded(MAX_RACKS, "the blocks a layout may hold") | None = None
 
 
 class RowSpec(Strict):
     """``count`` identical rows of ``racks_per_row`` racks of one catalog system."""
 
     name: Name = Field(min_length=1)
-    count: int = Field(default=1, ge=1)
-    racks_per_row: int = Field(ge=1)
+    count: bounded(MAX_RACKS, f"the {MAX_RACKS:,} racks a layout may expand to") = 1
+    racks_per_row: bounded(MAX_RACKS, f"the {MAX_RACKS:,} racks a layout may expand to")
     system: Name
     lineup: Name | None = None
     gpu_power_cap: qty("power") | None = None
-    nodes_per_rack: int | None = Field(default=None, ge=1)
+    nodes_per_rack: bounded(1000, "the nodes a rack can hold") | None = None
 
 
 class Hall(Strict):
     """A data hall; ``copies`` > 1 builds identical halls named ``<name>-1``, ``<name>-2`` …"""
 
     name: Name = Field(min_length=1)
-    copies: int = Field(default=1, ge=1)
+    copies: bounded(MAX_RACKS, f"the {MAX_RACKS:,} racks a layout may expand to") = 1
     rows: list[RowSpec] = Field(min_length=1)
     lineups: list[Lineup] = Field(default_factory=list)
     cooling: CoolingSpec | None = None
@@ -112,3 +116,11 @@ class Layout(Strict):
     halls: list[Hall] = Field(min_length=1)
     fabric: FabricSpec | None = None
     economics: EconomicsSpec | None = None
+
+    @model_validator(mode="after")
+    def _size(self) -> Layout:
+        racks = sum(h.copies * sum(r.count * r.racks_per_row for r in h.rows) for h in self.halls)
+        if racks > MAX_RACKS:
+            raise ValueError(f"halls: the layout expands to {racks:,} racks, more than the {MAX_RACKS:,} "
+                             "racks a layout may expand to")
+        return self

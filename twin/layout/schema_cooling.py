@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from twin.layout.fields import Strict, qty
+from twin.layout.fields import Strict, bounded, qty
 
 #: Design ambient dry bulb accepted by layouts and ``--ambient`` [degC]: wider than any air
 #: temperature recorded on Earth (-89.2 / +56.7 degC), inside the psychrometric model's range.
@@ -53,15 +53,15 @@ class UnitsRef(Strict):
     """``count`` identical units of a catalog model, in parallel."""
 
     model: str
-    count: int = Field(ge=1)
+    count: bounded(1000, "the units of one kind a hall's plant may have")
 
 
 class CduRule(Strict):
     """CDU model and the grouping of the hall's liquid-cooled racks: racks per group, CDUs per group."""
 
     model: str
-    racks_per_group: int = Field(ge=1)
-    cdus_per_group: int = Field(default=1, ge=1)
+    racks_per_group: bounded(10_000, "the racks one CDU group may cool")
+    cdus_per_group: bounded(64, "the CDUs one group may have") = 1
 
 
 class FacilityWater(Strict):

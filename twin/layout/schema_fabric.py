@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from twin.layout.fields import Strict
+from twin.layout.fields import Strict, bounded
 
 Name = str
 
@@ -40,8 +40,8 @@ class FrontendSpec(Strict):
 
     switch: Name
     nic: Name
-    nics_per_node: int = Field(default=1, ge=1)
-    oversubscription: float = Field(default=2.0, ge=1.0)
+    nics_per_node: bounded(64, "the NICs a node can hold") = 1
+    oversubscription: float = Field(default=2.0, ge=1.0, le=64.0)
     transceiver: Name
     cable: Name
 
@@ -78,9 +78,9 @@ class FabricSpec(Strict):
 
     switch: Name
     nic: Name | dict[Name, Name]
-    nics_per_gpu: int = Field(default=1, ge=1)
-    oversubscription: float = Field(default=1.0, ge=1.0)
-    planes: int = Field(default=1, ge=1)
+    nics_per_gpu: bounded(16, "the NICs one GPU can have") = 1
+    oversubscription: float = Field(default=1.0, ge=1.0, le=64.0)
+    planes: bounded(16, "the planes a fabric can have") = 1
     scope: Literal["hall", "site"] = "hall"
     transceiver: Name
     cable: Name

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from twin.errors import InputError, Problem
+from twin.inputs import read_text
 
 
 class MarkedDict(dict):
@@ -40,11 +41,15 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> MarkedDict:
+    own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
+    # merge keys (<<) put their pairs first; the node's own pairs may override them
+    merged = len(node.value) - own
     out = MarkedDict()
     out.line = node.start_mark.line + 1
     out.key_lines = {}
-    for key_node, value_node in node.value:
+    own_keys: set = set()
+    for i, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         try:
             hash(key)
@@ -53,8 +58,10 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> MarkedDict:
                 "while constructing a mapping", node.start_mark,
                 "found a key that is a list or mapping; keys must be plain names", key_node.start_mark,
             ) from None
-        if key in out:
-            loader.duplicates.append((key_node.start_mark.line + 1, key, out))
+        if i >= merged:
+            if key in own_keys:
+                loader.duplicates.append((key_node.start_mark.line + 1, key, out))
+            own_keys.add(key)
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
@@ -87,23 +94,16 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
         If the file is missing, is not valid YAML, or repeats a key in one mapping.
     """
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(name, None, "", "file not found")]) from None
-    except IsADirectoryError:
-        raise InputError(
-            [Problem(name, None, "", "is a folder; expected a YAML file (all files in it: FOLDER/*.yaml)")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            [Problem(name, None, "", f"not a UTF-8 text file (byte {exc.start}); expected a YAML file")]
-        ) from None
-    except OSError as exc:
-        raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
+    if Path(path).is_dir():
+        raise InputError([Problem(name, None, "", "is a folder; expected a YAML file (all files in it: "
+                                  "FOLDER/*.yaml)")])
+    text = read_text(path, name)
     loader = _Loader(text)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is not None:
+            _check_size(node, name)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -114,6 +114,9 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
         raise InputError([Problem(name, line, "", f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(name, None, "", f"YAML error: {exc}")]) from None
+    except RecursionError:
+        raise InputError([Problem(name, None, "", f"nests lists and mappings too deeply to read (at most "
+                                  f"{MAX_DEPTH} levels)")]) from None
     finally:
         loader.dispose()
     if loader.duplicates:
@@ -125,6 +128,47 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
             ]
         )
     return data
+
+
+#: Deepest nesting of lists and mappings a file may have (layouts use fewer than 10 levels).
+MAX_DEPTH = 64
+#: Most values a file may hold once its aliases are expanded ("billion laughs" stops here).
+MAX_NODES = 1_000_000
+
+
+def _check_size(root: yaml.Node, name: str) -> None:
+    """Refuse a composed document that nests deeper than MAX_DEPTH or expands beyond MAX_NODES.
+
+    Aliases share nodes, so the expanded count is computed once per node (memoised), not by
+    expanding: a few kilobytes of nested aliases that would expand to 10^9 values are refused at once.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        kids = ([c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode)
+                else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if not done:
+            if key in depth and depth[key] < 0:  # on the stack: an alias to an enclosing node
+                raise InputError([Problem(name, node.start_mark.line + 1, "",
+                                          "an alias refers to a list or mapping that contains it")])
+            depth[key] = -1
+            stack.append((node, True))
+            stack.extend((c, False) for c in kids if id(c) not in size)
+            continue
+        size[key] = 1 + sum(size[id(c)] for c in kids)
+        depth[key] = 1 + max((depth[id(c)] for c in kids), default=0)
+        if depth[key] > MAX_DEPTH:
+            raise InputError([Problem(name, node.start_mark.line + 1, "", f"nests lists and mappings more "
+                                      f"than {MAX_DEPTH} levels deep")])
+        if size[key] > MAX_NODES:
+            raise InputError([Problem(name, node.start_mark.line + 1, "", f"expands to more than "
+                                      f"{MAX_NODES:,} values (aliases repeating aliases); write the "
+                                      f"values out")])
 
 
 def _path_to(data: Any, target: Any) -> tuple | None:
