@@ -39,7 +39,7 @@ def test_binary_trace_and_folder(tmp_path):
     binary.write_bytes(bytes(range(256)) * 4)
     res = _run(["--trace", str(binary)])
     assert res.returncode == 2
-    assert "not a text CSV file" in res.stderr
+    assert "is a binary file" in res.stderr
     res = _run(["--trace", str(tmp_path)])
     assert res.returncode == 2
     assert "is a folder" in res.stderr

@@ -34,6 +34,13 @@ def positive_number(ctx: click.Context, param: click.Parameter, value: float | N
     return value
 
 
+def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Option callback: a finite number (nan passes click's ranges, since every comparison fails)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number, got {value}")
+    return value
+
+
 def write_json(data: dict, out: str) -> None:
     """Write ``data`` as indented JSON to stdout (``out`` = ``-``) or to the file ``out``; exit 2 if not."""
     text = json.dumps(data, indent=2, allow_nan=False)

@@ -13,10 +13,22 @@ from pathlib import Path
 
 import click
 
-from twin.cli.common import json_option, positive_number, write_json
+from twin.cli.common import finite, json_option, positive_number, write_json
 from twin.engine.serve import serve_sim
 from twin.errors import InputError, ServingInputError
 from twin.serving.perf_model import ELEMENTWISE
+from twin.serving.workload import MAX_REQUESTS
+
+#: Bounds of serve-sim's numbers: what one campus holds (~4x10^5 GPUs), with room.
+MAX_GPUS = 1_000_000
+#: Largest TP / PP / EP of one replica (an NVLink domain is at most 576 GPUs).
+MAX_PARALLEL = 1024
+#: Largest batch and tokens per iteration of one replica.
+MAX_BATCH, MAX_TOKENS_PER_ITERATION = 100_000, 10_000_000
+#: Largest arrival rate [requests/s] (the library bounds the window and the requests it makes).
+MAX_RATE = 1e9
+#: Most closed-loop clients.
+MAX_CONCURRENCY = 10_000_000
 
 #: Python API argument (as :func:`twin.serve_sim` and its errors name it) -> the flag of this command
 FLAGS: dict[str, str] = {
@@ -132,19 +144,23 @@ def _adp_balance(ctx, param, value):
 
 @click.command("serve-sim")
 @click.option("--system", required=True, help="System catalog name (e.g. gb200-nvl72, hgx-h100).")
-@click.option("--gpus", type=int, required=True, help="GPUs to use; replicas = gpus // (tp * pp).")
+@click.option("--gpus", type=click.IntRange(max=MAX_GPUS), required=True,
+              help="GPUs to use; replicas = gpus // (tp * pp).")
 @click.option("--model", "model_name", required=True, help="LLM catalog name (e.g. llama-3.1-70b).")
 @click.option("--precision", default="fp8", show_default=True, help="Weight precision: bf16, fp8, fp4.")
-@click.option("--tp", type=int, default=1, show_default=True, help="Tensor-parallel GPUs per replica.")
-@click.option("--pp", type=int, default=1, show_default=True, help="Pipeline stages per replica.")
-@click.option("--ep", type=int, default=1, show_default=True, help="Expert-parallel GPUs (MoE).")
+@click.option("--tp", type=click.IntRange(max=MAX_PARALLEL), default=1, show_default=True,
+              help="Tensor-parallel GPUs per replica.")
+@click.option("--pp", type=click.IntRange(max=MAX_PARALLEL), default=1, show_default=True,
+              help="Pipeline stages per replica.")
+@click.option("--ep", type=click.IntRange(max=MAX_PARALLEL), default=1, show_default=True,
+              help="Expert-parallel GPUs (MoE).")
 @click.option("--attention-dp", is_flag=True, help="Attention data-parallel over the TP GPUs (MoE).")
-@click.option("--max-batch", type=int, default=256, show_default=True,
+@click.option("--max-batch", type=click.IntRange(max=MAX_BATCH), default=256, show_default=True,
               help="Max sequences per iteration, per replica (per attention-DP rank with --attention-dp, as "
                    "TensorRT-LLM's max_batch_size).")
 @click.option(
     "--max-num-tokens",
-    type=int,
+    type=click.IntRange(max=MAX_TOKENS_PER_ITERATION),
     default=8192,
     show_default=True,
     help="Max tokens per iteration (prefill chunk budget), per replica (per attention-DP rank with "
@@ -157,7 +173,8 @@ def _adp_balance(ctx, param, value):
     help="Batch scheduler: trtllm (reserve KV, no eviction), trtllm-max-util or vllm (KV on demand, "
     "preempt the newest when full).",
 )
-@click.option("--rate", type=float, help="Poisson arrival rate, all replicas [requests/s].")
+@click.option("--rate", type=click.FloatRange(max=MAX_RATE), callback=finite,
+              help="Poisson arrival rate, all replicas [requests/s].")
 @click.option(
     "--input-tokens",
     default="2048",
@@ -166,7 +183,8 @@ def _adp_balance(ctx, param, value):
     "lognormal:MEAN,STD[,MAX] | exponential:MEAN[,MAX] (MAX clips the tail).",
 )
 @click.option("--output-tokens", default="256", show_default=True, help="Output length (same forms).")
-@click.option("--duration", type=float, default=600.0, show_default=True, help="Arrival window [s].")
+@click.option("--duration", type=float, callback=finite,
+              default=600.0, show_default=True, help="Arrival window [s].")
 @click.option(
     "--rate-profile",
     default="constant",
@@ -176,24 +194,28 @@ def _adp_balance(ctx, param, value):
 @click.option("--offline", is_flag=True, help="Send all requests at time zero (MLPerf Offline).")
 @click.option(
     "--concurrency",
-    type=int,
+    type=click.IntRange(max=MAX_CONCURRENCY),
     help="Closed loop: this many clients, each sending the next "
     "request when its previous one completes (needs --num-requests).",
 )
-@click.option("--prefill-gpus", type=int, help="Disaggregated: GPUs of the prefill pool (the rest decode).")
-@click.option("--prefill-tp", type=int, help="Disaggregated: TP of a prefill replica (default: --tp).")
-@click.option("--prefill-ep", type=int, help="Disaggregated: EP of a prefill replica (default: --ep).")
-@click.option("--prefill-max-batch", type=int,
+@click.option("--prefill-gpus", type=click.IntRange(max=MAX_GPUS),
+              help="Disaggregated: GPUs of the prefill pool (the rest decode).")
+@click.option("--prefill-tp", type=click.IntRange(max=MAX_PARALLEL),
+              help="Disaggregated: TP of a prefill replica (default: --tp).")
+@click.option("--prefill-ep", type=click.IntRange(max=MAX_PARALLEL),
+              help="Disaggregated: EP of a prefill replica (default: --ep).")
+@click.option("--prefill-max-batch", type=click.IntRange(max=MAX_BATCH),
               help="Disaggregated: prefill batch limit, per replica or per attention-DP rank like "
                    "--max-batch (default: --max-batch).")
-@click.option("--prefill-max-num-tokens", type=int,
+@click.option("--prefill-max-num-tokens", type=click.IntRange(max=MAX_TOKENS_PER_ITERATION),
               help="Disaggregated: prefill tokens per iteration, per replica or per attention-DP rank like "
                    "--max-num-tokens (default: --max-num-tokens).")
-@click.option("--num-requests", type=int, help="Number of requests (offline, or a cap).")
+@click.option("--num-requests", type=click.IntRange(max=MAX_REQUESTS),
+              help="Number of requests (offline, or a cap).")
 @click.option(
     "--trace", type=click.Path(path_type=Path), help="CSV with arrival_s,input_tokens,output_tokens."
 )
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Random seed.")
 @click.option("--fluid", is_flag=True, help="Analytic (queueing) mode instead of the discrete simulation.")
 @click.option("--backend", default="auto", show_default=True, help="GEMM times: auto, tables, roofline.")
 @click.option("--slo-ttft", type=float, callback=positive_number, help="SLA on TTFT for goodput [s].")

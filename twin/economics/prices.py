@@ -297,7 +297,7 @@ def load_prices(name_or_path: str | Path | None = None, base: Path | None = None
         Every problem of the file, with file:line; or the name of a price list that does not exist.
     """
     path = resolve_prices_path(name_or_path, base)
-    if not path.is_file():
+    if not path.exists():
         names = bundled_names()
         hint = did_you_mean(str(name_or_path), names) if name_or_path is not None else ""
         raise InputError([Problem(str(path), None, "prices", f"price list not found{hint}; bundled price "

@@ -44,8 +44,16 @@ class Catalog:
 
 
 def _deep_merge(base: Any, over: Any) -> Any:
-    """Merge ``over`` into a copy of ``base``; mappings merge, everything else is replaced."""
+    """Merge ``over`` into a copy of ``base``; mappings merge, everything else is replaced.
+
+    A figure's provenance is replaced, not merged: an entry that gives ``assumption:`` for a figure
+    whose parent has ``source:`` (or the reverse) drops the parent's.
+    """
     if isinstance(base, dict) and isinstance(over, dict):
+        base = dict(base)
+        for mine, theirs in (("source", "assumption"), ("assumption", "source")):
+            if mine in over and theirs in base and theirs not in over:
+                base.pop(theirs)
         out = MarkedDict(copy.copy(base))
         out.line = getattr(over, "line", 0)
         out.key_lines = dict(getattr(base, "key_lines", {}))
@@ -85,6 +93,10 @@ def _raw_entries(paths: list[Path], problems: list[Problem]) -> dict[str, tuple[
     return raw
 
 
+#: Longest chain of catalog entries extending one another.
+MAX_EXTENDS = 16
+
+
 def _resolve_extends(raw: dict[str, tuple[str, Any]], problems: list[Problem]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
 
@@ -103,6 +115,11 @@ def _resolve_extends(raw: dict[str, tuple[str, Any]], problems: list[Problem]) -
             resolved[name] = None
             return None
         path = [*chain, name]
+        if len(path) > MAX_EXTENDS:
+            problems.append(Problem(file, line, "extends", f"extends chain longer than {MAX_EXTENDS} entries "
+                                    f"({' -> '.join(path[:3])} -> ...)"))
+            resolved[name] = None
+            return None
         if parent in path:
             cycle = " -> ".join([*path[path.index(parent):], parent])
             problems.append(Problem(file, line, "extends", f"reference cycle: {cycle}"))

@@ -224,6 +224,12 @@ def _check_references(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
                         f"GPU power cap {row.gpu_power_cap:g} W is below the GPU idle power "
                         f"{sysent.gpu.idle_power.si:g} W of {row.system!r}",
                     )
+                if row.gpu_power_cap is not None and row.gpu_power_cap > sysent.gpu.tdp.si:
+                    ctx.add(
+                        (*rl, "gpu_power_cap"),
+                        f"GPU power cap {row.gpu_power_cap:g} W is above the TDP {sysent.gpu.tdp.si:g} W of "
+                        f"{row.system!r}: it would cap nothing; lower it or remove it",
+                    )
             if row.lineup is None:
                 if len(hall.lineups) != 1:
                     ctx.add(
@@ -312,6 +318,17 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
     _check_references(layout, catalog, ctx)
     _check_cooling(layout, catalog, ctx)
     check_fabric(layout, catalog, ctx.add)
+    seen: dict[str, int] = {}
+    for h, hall in enumerate(layout.halls):
+        for c in range(hall.copies):
+            hname = hall.name if hall.copies == 1 else f"{hall.name}-{c + 1}"
+            if hname in seen:
+                other = layout.halls[seen[hname]].name
+                ctx.add(("halls", h, "name"), f"hall name {hname!r} is used twice"
+                        + (f" (a copy of hall {other!r} is named so)" if other != hname or hall.copies > 1
+                           else "") + ": rename one")
+                break
+            seen[hname] = h
     if ctx.problems:
         return None, ctx.problems
 

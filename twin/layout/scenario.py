@@ -19,6 +19,7 @@ import numpy as np
 
 from twin.errors import InputError, Problem, UnitError
 from twin.factory import NODE_KINDS, Factory
+from twin.inputs import MAX_CSV_BYTES, read_text
 from twin.layout import load_layout_and_catalog
 from twin.layout.catalog_io import Catalog
 from twin.layout.problems import did_you_mean, validate_marked
@@ -118,7 +119,7 @@ def resolve_scenario(path: str | Path, layout: str | Path | None = None
     spec, data = parse_scenario(path)
     ctx = _Ctx(str(path), data)
     layout_path = Path(layout) if layout is not None else path.parent / spec.layout
-    if not layout_path.is_file():
+    if not layout_path.exists():
         ctx.add(("layout",), f"layout file not found: {layout_path}")
         raise InputError(ctx.problems)
     factory, catalog = load_layout_and_catalog(layout_path)
@@ -322,13 +323,13 @@ def _weather_csv(file: Path, ctx: _Ctx, run: RunSettings) -> Weather | None:
     RH in 0..1 or percent.
     """
     name = str(file)
-    if not file.is_file():
+    if not file.exists():
         ctx.add(("weather", "csv"), f"weather file not found: {file}")
         return None
     try:
-        lines = file.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        ctx.add(("weather", "csv"), f"cannot read weather file {file}: {exc}")
+        lines = read_text(file, max_bytes=MAX_CSV_BYTES, what="an hourly weather CSV").splitlines()
+    except InputError as exc:
+        ctx.problems.extend(exc.problems)
         return None
     header = [h.strip() for h in (lines[0].split(",") if lines else [])]
     need = ("hour", "dry_bulb_c", "relative_humidity")
@@ -391,8 +392,13 @@ def _weather_tmy(tmy: str, path: Path, ctx: _Ctx, run: RunSettings) -> Weather |
         file = Path(pvlib.__file__).parent / "data" / DEFAULT_TMY3
     else:
         file = path.parent / tmy
-    if not file.is_file():
+    if not file.exists():
         ctx.add(("weather", "tmy"), f"typical-year file not found: {file}")
+        return None
+    try:  # the twin's own checks first (a regular UTF-8 text file of a sane size), then pvlib's
+        read_text(file, max_bytes=MAX_CSV_BYTES, what="a TMY3 or EPW file")
+    except InputError as exc:
+        ctx.problems.extend(exc.problems)
         return None
     try:
         if file.suffix.lower() == ".epw":

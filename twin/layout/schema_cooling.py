@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 
 from twin.layout.fields import Strict, bounded, qty
 
@@ -64,6 +64,10 @@ class CduRule(Strict):
     cdus_per_group: bounded(64, "the CDUs one group may have") = 1
 
 
+#: A facility-water loop's volume: from a lab loop to a campus plant. [m3]
+MIN_LOOP_VOLUME_M3, MAX_LOOP_VOLUME_M3 = 0.01, 100_000.0
+
+
 class FacilityWater(Strict):
     """Facility water loop of one hall: coolant, supply temperature, pumps and loop volume."""
 
@@ -71,6 +75,15 @@ class FacilityWater(Strict):
     supply_temp: Temperature
     pumps: UnitsRef
     volume: qty("volume") = Field(default=50.0, description="water in the loop [m3]")
+
+    @field_validator("volume")
+    @classmethod
+    def _real_loop(cls, v: float) -> float:
+        if not MIN_LOOP_VOLUME_M3 <= v <= MAX_LOOP_VOLUME_M3:
+            raise ValueError(f"a facility-water loop holds {MIN_LOOP_VOLUME_M3 * 1e3:g} L to "
+                             f"{MAX_LOOP_VOLUME_M3:,.0f} m**3, got {v:g} m**3 (its heat capacity sets the "
+                             "transient's time step)")
+        return v
 
 
 class AirSide(Strict):
@@ -88,6 +101,15 @@ class CoolingSpec(Strict):
     rack_supply_temp: Temperature
     flow_per_power: qty("flow_per_power")
     cdu: CduRule
+
+    @field_validator("flow_per_power")
+    @classmethod
+    def _real_flow(cls, v: float) -> float:
+        lpm_kw = v * 60e3 * 1e3  # m3/s/W -> L/min/kW
+        if not 0.1 <= lpm_kw <= 20.0:
+            raise ValueError(f"coolant flow of {lpm_kw:.3g} L/min/kW is outside 0.1-20 L/min/kW "
+                             "(liquid-cooled racks are designed at ~1-2 L/min/kW)")
+        return v
     facility_water: FacilityWater
     dry_coolers: UnitsRef
     adiabatic: bool = False

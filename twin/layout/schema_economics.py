@@ -9,8 +9,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from twin.errors import Problem
+from twin.errors import InputError, Problem
 from twin.factory import EconomicsPlan, Where
+from twin.inputs import MAX_CSV_BYTES, read_text
 from twin.layout.fields import Strict, qty
 from twin.layout.problems import did_you_mean
 from twin.units import parse
@@ -109,13 +110,13 @@ def read_price_series(file: Path, add: Callable[[tuple, str], None], problems: l
     Negative prices are allowed (markets have them). Problems: a missing file (at the section's
     ``energy_prices``), a bad header, a row that is not two numbers, a gap (with the CSV's line).
     """
-    if not file.is_file():
+    if not file.exists():
         add(("economics", "energy_prices"), f"price series not found: {file}")
         return None
     try:
-        lines = file.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        add(("economics", "energy_prices"), f"cannot read price series {file}: {exc}")
+        lines = read_text(file, max_bytes=MAX_CSV_BYTES, what="an hourly price CSV").splitlines()
+    except InputError as exc:
+        problems.extend(exc.problems)
         return None
     name = str(file)
     header = [h.strip() for h in lines[0].split(",")] if lines else []

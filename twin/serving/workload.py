@@ -145,6 +145,9 @@ def parse_length(text: str, what: str = "length") -> LengthDist:
         raise ServingInputError(
             f"{what} tokens {text!r}: {kind} takes {LENGTH_KINDS[kind]}, all > 0 and below {MAX_TOKENS:,}"
         )
+    if kind == "fixed" and (params[0] != int(params[0]) or params[0] < 1):
+        raise ServingInputError(f"{what} tokens {text!r}: a fixed length is a whole number of tokens >= 1, "
+                                f"got {params[0]:g}")
     if kind == "uniform" and params[1] < params[0]:
         raise ServingInputError(f"{what} tokens {text!r}: uniform needs LO <= HI")
     if len(params) > need:
@@ -229,6 +232,12 @@ def _context_bound_error(model: ModelSpec, n_in: float, n_out: float, d_in: Leng
     )
 
 
+#: Largest trace file read (~2.5 million requests). [bytes]
+MAX_TRACE_BYTES = 64 * 2**20
+#: Bad rows of a trace listed in one message.
+MAX_LISTED_ROWS = 50
+
+
 def read_trace(path: str | Path) -> Requests:
     """Read a CSV trace with columns ``arrival_s,input_tokens,output_tokens`` (header required).
 
@@ -238,35 +247,49 @@ def read_trace(path: str | Path) -> Requests:
         Listing every bad row as ``file:line: message`` (missing columns, non-numbers, negative
         times, lengths below 1).
     """
+    from twin.errors import InputError
+    from twin.inputs import read_text
+
     path = Path(path)
     if path.is_dir():
         raise ServingInputError(f"{path}: is a folder; expected a CSV trace file")
-    if not path.is_file():
-        raise ServingInputError(f"{path}: trace file not found")
     cols = ("arrival_s", "input_tokens", "output_tokens")
     problems: list[str] = []
     rows: list[tuple[float, int, int, int]] = []
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # tolerate the BOM spreadsheets write
-    except UnicodeDecodeError:
-        raise ServingInputError(f"{path}: not a text CSV file (expected columns {', '.join(cols)})") from None
+    try:  # a BOM (spreadsheets write one) is fine; binary, UTF-16 and oversized files are refused
+        text = read_text(path, max_bytes=MAX_TRACE_BYTES, what=f"a CSV trace ({', '.join(cols)})")
+    except InputError as exc:
+        p = exc.problems[0]
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        raise ServingInputError(f"{where}: {p.message}" if "not found" not in p.message
+                                else f"{path}: trace file not found") from None
     with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
-        if reader.fieldnames is None or any(c not in reader.fieldnames for c in cols):
-            raise ServingInputError(
-                f"{path}:1: header must name the columns {', '.join(cols)}; got "
-                f"{', '.join(reader.fieldnames or [])}"
-            )
-        for row in reader:
+        try:
+            names = reader.fieldnames
+        except csv.Error as exc:
+            raise ServingInputError(f"{path}:1: not a CSV header: {exc}") from None
+        if names is None or any(c not in names for c in cols):
+            got = ", ".join(n[:40] for n in (names or [])[:10])
+            raise ServingInputError(f"{path}:1: header must name the columns {', '.join(cols)}; got {got}")
+        rows_iter = iter(reader)
+        while True:
+            try:
+                row = next(rows_iter)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+                raise ServingInputError(f"{path}:{reader.line_num}: not a CSV row: {exc}") from None
+            if len(problems) > MAX_LISTED_ROWS:
+                break
             line = reader.line_num
             try:
                 a = float(row["arrival_s"])
                 i = float(row["input_tokens"])
                 o = float(row["output_tokens"])
             except (TypeError, ValueError):
-                problems.append(
-                    f"{path}:{line}: expected numbers in {', '.join(cols)}, got {[row.get(c) for c in cols]}"
-                )
+                got = [str(row.get(c))[:40] for c in cols]
+                problems.append(f"{path}:{line}: expected numbers in {', '.join(cols)}, got {got}")
                 continue
             if not math.isfinite(a) or not 0 <= a <= MAX_SPAN_S:
                 problems.append(
@@ -288,7 +311,9 @@ def read_trace(path: str | Path) -> Requests:
                 continue
             rows.append((a, int(i), int(o), line))
     if problems:
-        raise ServingInputError(f"{len(problems)} bad row(s) in the trace:\n  " + "\n  ".join(problems))
+        shown = problems[:MAX_LISTED_ROWS]
+        more = " (the first ones; more follow)" if len(problems) > MAX_LISTED_ROWS else ""
+        raise ServingInputError(f"{len(shown)} bad row(s) in the trace{more}:\n  " + "\n  ".join(shown))
     if not rows:
         raise ServingInputError(f"{path}: the trace has no requests")
     arr = np.array(rows, dtype=float)

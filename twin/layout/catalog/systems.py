@@ -66,6 +66,13 @@ class PowerSupplySpec(Strict):
     shelves: Count
     psus_per_shelf: Count
 
+    @model_validator(mode="after")
+    def _some_supply(self) -> PowerSupplySpec:
+        if self.shelves.si < 1 or self.psus_per_shelf.si < 1:
+            raise ValueError("a system needs at least one shelf of at least one PSU: with none its racks "
+                             "would draw nothing and survive every failure")
+        return self
+
 
 class EnergyStorageSpec(Strict):
     """Energy storage in the rack's power shelves (GB300 NVL72 PSUs), see :mod:`twin.power.storage`."""
