@@ -6,7 +6,16 @@ what was expected and what was found, so that the CLI can print it without a tra
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+#: A run of 81 or more characters without a space: cut to 60 in messages.
+_LONG_RUN = re.compile(r"\S{81,}")
+
+
+def _cut(m: re.Match) -> str:
+    text = m.group()
+    return f"{text[:60]}...[{len(text):,} characters]"
 
 
 class TwinError(Exception):
@@ -33,6 +42,12 @@ class Problem:
     line: int | None
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        # a message quotes at most a short excerpt of whatever it found (never 100 kB of a value)
+        object.__setattr__(self, "message", _LONG_RUN.sub(_cut, str(self.message)))
+        if len(self.field) > 200:
+            object.__setattr__(self, "field", self.field[:200] + "...")
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -72,6 +72,8 @@ CASES: list[Case] = [
     layout_case("unit power tower", rack("rating: 2 MW", 'rating: "10**10**10 W"'), "powers are taken of units"),
     layout_case("100,000-digit number", rack("rating: 2 MW", "rating: " + "9" * 100_000 + " W"), "characters"),
     layout_case("exponent 1e400", rack("rating: 2 MW", "rating: 1e400 W"), "exponents"),
+    layout_case("a name of 100,000 characters", rack("name: rack-nvl72", "name: " + "x" * 100_000), "at most 100 characters"),
+    layout_case("a system name of 100,000 characters", rack("system: gb200-nvl72", "system: " + "y" * 100_000), "at most 100"),
     # ---------------------------------------------------------------- files that are not layouts
     layout_case("nesting 10,000 deep", nested(10_000), "too deeply", line=False),
     layout_case("nesting 100 deep", nested(100), "levels deep"),
@@ -145,6 +147,9 @@ CASES: list[Case] = [
          {"s.yaml": f"name: s\nlayout: {ROOT}/layouts/rack-nvl72.yaml\nrun: {{duration: 1 h}}\n"
                     "economics: {prices: /proc/self/environ}\n"}, says="system file"),
     Case("scenario nesting 10,000 deep", ["simulate", "{dir}/s.yaml"], {"s.yaml": nested(10_000)}, says="deep"),
+    Case("a run of 2.6 x 10^8 steps", ["simulate", "{dir}/s.yaml"],
+         {"s.yaml": f"name: s\nlayout: {ROOT}/layouts/rack-nvl72.yaml\nrun: {{duration: 30 d, physics_step: 0.01 s, serving_epoch: 10 s}}\n"},
+         says="more than one run holds"),
     Case("scenario duration 10^300 s", ["simulate", "{dir}/s.yaml"],
          {"s.yaml": f"name: s\nlayout: {ROOT}/layouts/rack-nvl72.yaml\nrun: {{duration: 1e300 s}}\n"},
          says="366 days"),

@@ -212,6 +212,10 @@ def _economics(spec: ScenarioSpec, ctx: _Ctx, factory: Factory) -> EconomicsPlan
     return plan
 
 
+#: Most physics steps one transient run holds (its step table stays under ~1 GiB): 46 days at 1 s.
+MAX_STEPS = 4_000_000
+
+
 def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:
     r = spec.run
     h, m = (int(x) for x in r.start.strip().split(":"))
@@ -224,9 +228,11 @@ def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:
     if 0 < r.physics_step <= r.serving_epoch and abs(ratio - round(ratio)) > 1e-9:
         ctx.add(("run", "serving_epoch"), f"must be a whole number of physics steps ({r.physics_step:g} s), "
                 f"got {r.serving_epoch:g} s")
-    if r.duration > 0 and r.physics_step > 0 and r.duration / r.physics_step > 1e8:
-        ctx.add(("run", "physics_step"), f"{r.duration / r.physics_step:.3g} steps is more than one run "
-                "holds (1e8): lengthen the step or shorten the run")
+    steps = r.duration / r.physics_step if r.duration > 0 and r.physics_step > 0 else 0.0
+    if r.mode != "annual" and steps > MAX_STEPS:
+        ctx.add(("run", "physics_step"), f"{steps:,.0f} steps is more than one run holds ({MAX_STEPS:,.0f}: "
+                "each step keeps a row of ~30 figures): lengthen the step, shorten the run, or use "
+                "`mode: annual` for a year")
     if r.mode == "annual":
         if r.serving != "fluid":
             ctx.add(("run", "serving"), "annual mode serves with the fluid model (hourly quasi-steady "

@@ -21,7 +21,7 @@ Redundancy schemes (``Lineup.redundancy``):
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -30,7 +30,8 @@ from twin.layout.schema_cooling import Ambient, CoolingSpec
 from twin.layout.schema_economics import EconomicsSpec
 from twin.layout.schema_fabric import FabricSpec
 
-Name = str
+#: Names of halls, rows, line-ups, feeds and catalog entries a layout uses: at most 100 characters.
+Name = Annotated[str, Field(max_length=100)]
 
 #: redundancy scheme -> (blocks per group, cords per rack)
 REDUNDANCY: dict[str, tuple[int, int]] = {

@@ -18,13 +18,13 @@ three where the switch radix requires) per hall (``scope: hall``) or across the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from twin.layout.fields import Strict, bounded
 
-Name = str
+Name = Annotated[str, Field(max_length=100)]
 
 #: Links one switch port can break out into (OSFP 800G: 1 x 800G, 2 x 400G, 4 x 200G, 8 x 100G;
 #: NVIDIA SN5000 hardware user manual, splitter cables).
