@@ -26,8 +26,8 @@ from twin.errors import InputError, Problem
 
 #: Largest YAML file read (layouts, catalogs, scenarios, price lists are kilobytes). [bytes]
 MAX_TEXT_BYTES = 8 * 2**20
-#: Largest CSV read (weather years are ~300 kB, request traces can be long). [bytes]
-MAX_CSV_BYTES = 256 * 2**20
+#: Largest weather or price CSV read (an hourly year is ~300 kB; request traces have their own limit). [bytes]
+MAX_CSV_BYTES = 32 * 2**20
 #: Characters of an offending value quoted in a message.
 EXCERPT = 60
 #: Folders whose files are never inputs.
@@ -124,3 +124,23 @@ def decode(data: bytes, name: str, what: str = "a YAML file") -> str:
 
 #: Characters no input text has: C0 controls but tab, newline and carriage return; DEL; C1 controls.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
+
+
+def project_root(path: str | Path) -> Path:
+    """The folder the files a layout or scenario names must stay in: its project, or its own folder.
+
+    The project is the nearest folder above the file that holds ``.git`` or ``pyproject.toml``;
+    without one, the file's own folder.
+    """
+    folder = Path(path).resolve().parent
+    for f in (folder, *folder.parents):
+        if (f / ".git").exists() or (f / "pyproject.toml").is_file():
+            return f
+    return folder
+
+
+def allowed_roots(referrer: str | Path, allow: tuple = ()) -> list[Path]:
+    """Folders a file named by ``referrer`` may lie in: its project, ``allow`` and ``TWIN_ALLOW_CATALOG``."""
+    env = [a for a in os.environ.get("TWIN_ALLOW_CATALOG", "").split(os.pathsep) if a]
+    return [project_root(referrer), *(Path(a).resolve() for a in (*allow, *env))]
+

@@ -6,12 +6,12 @@ once as :class:`~twin.errors.InputError`, each with file, line, field path and w
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from twin.errors import InputError, Problem
 from twin.factory import Factory
+from twin.inputs import allowed_roots
 from twin.layout.catalog_io import BUNDLED_CATALOG, Catalog, load_catalog
 from twin.layout.expand import expand
 from twin.layout.problems import validate_marked
@@ -49,34 +49,20 @@ def load_layout(path: str | Path, catalog: Catalog | None = None) -> Factory:
     return load_layout_and_catalog(path, catalog)[0]
 
 
-def project_root(path: Path) -> Path:
-    """The folder a layout's ``catalog:`` paths must stay in: its project, or its own folder.
-
-    The project is the nearest folder above the layout that holds ``.git`` or ``pyproject.toml``;
-    without one, the layout's own folder.
-    """
-    folder = path.resolve().parent
-    for f in (folder, *folder.parents):
-        if (f / ".git").exists() or (f / "pyproject.toml").is_file():
-            return f
-    return folder
-
-
 def load_layout_and_catalog(path: str | Path, catalog: Catalog | None = None,
                             allow_catalog: Sequence[str | Path] = ()) -> tuple[Factory, Catalog]:
     """:func:`load_layout`, also returning the catalog it was expanded with.
 
     Scenarios look models up in it. ``catalog:`` folders must lie inside the layout's project
-    (:func:`project_root`) or inside a folder of ``allow_catalog`` or of the ``TWIN_ALLOW_CATALOG``
-    environment variable (``twin --allow-catalog DIR``): a layout from elsewhere (an upload)
-    cannot make the twin read ``/etc`` or ``../../..``.
+    (:func:`twin.inputs.project_root`) or inside a folder of ``allow_catalog`` or of the
+    ``TWIN_ALLOW_CATALOG`` environment variable (``twin --allow-catalog DIR``): a layout from
+    elsewhere (an upload) cannot make the twin read ``/etc`` or ``../../..``.
     """
     path = Path(path)
     layout, data = parse_layout(path)
     if catalog is None:
         extra = [(path.parent / p) for p in layout.catalog]
-        env = [a for a in os.environ.get("TWIN_ALLOW_CATALOG", "").split(os.pathsep) if a]
-        roots = [project_root(path), *(Path(a).resolve() for a in (*allow_catalog, *env))]
+        roots = allowed_roots(path, tuple(allow_catalog))
         problems = []
         for i, p in enumerate(extra):
             where = (str(path), line_of(data, ("catalog", i)), f"catalog[{i}]")
