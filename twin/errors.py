@@ -55,6 +55,10 @@ class Problem:
         return f"{where}:{fld} {self.message}"
 
 
+#: Problems printed for one input (the rest are counted).
+MAX_SHOWN_PROBLEMS = 100
+
+
 @dataclass
 class InputError(TwinError):
     """One or more problems in input files; raised after collecting all of them."""
@@ -66,8 +70,11 @@ class InputError(TwinError):
 
     def __str__(self) -> str:
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} found:"
-        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+        head = f"{n:,} problem{'s' if n != 1 else ''} found:"
+        shown = [f"  {p}" for p in self.problems[:MAX_SHOWN_PROBLEMS]]
+        if n > MAX_SHOWN_PROBLEMS:
+            shown.append(f"  ... and {n - MAX_SHOWN_PROBLEMS:,} more (mend these first)")
+        return "\n".join([head, *shown])
 
 
 class UnitError(TwinError):

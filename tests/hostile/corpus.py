@@ -153,6 +153,14 @@ CASES: list[Case] = [
     Case("a run of 2.6 x 10^8 steps", ["simulate", "{dir}/s.yaml"],
          {"s.yaml": f"name: s\nlayout: {ROOT}/layouts/rack-nvl72.yaml\nrun: {{duration: 30 d, physics_step: 0.01 s, serving_epoch: 10 s}}\n"},
          says="more than one run holds"),
+    Case("10,000 events naming unknown components", ["simulate", "{dir}/s.yaml"],
+         {"s.yaml": f"name: s\nlayout: {ROOT}/layouts/hall-100mw.yaml\nrun: {{duration: 3 h}}\nevents:\n"
+                    + "".join(f"  - {{at: {i} s, trip: hall/cdu-grop-{i}}}\n" for i in range(10_000))},
+         says="and 9,900 more"),
+    Case("10,001 events", ["simulate", "{dir}/s.yaml"],
+         {"s.yaml": f"name: s\nlayout: {ROOT}/layouts/rack-nvl72.yaml\nrun: {{duration: 3 h}}\nevents:\n"
+                    + "  - {at: 1 s, trip: utility}\n" * 10_001},
+         says="at most 10000"),
     Case("scenario duration 10^300 s", ["simulate", "{dir}/s.yaml"],
          {"s.yaml": f"name: s\nlayout: {ROOT}/layouts/rack-nvl72.yaml\nrun: {{duration: 1e300 s}}\n"},
          says="366 days"),

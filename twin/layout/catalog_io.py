@@ -16,6 +16,8 @@ from twin.layout.yamlio import MarkedDict, MarkedList, field_path, line_of, load
 
 #: The catalog shipped with the twin (``models/`` at the repository root).
 BUNDLED_CATALOG = Path(__file__).resolve().parents[2] / "models"
+#: Most YAML files one catalog folder may hold (the bundled catalog has ~40).
+MAX_CATALOG_FILES = 2000
 #: Subfolder of a catalog folder that holds price lists, read by :mod:`twin.economics`.
 PRICES_FOLDER = "prices"
 
@@ -167,8 +169,17 @@ def load_catalog(folders: list[Path] | None = None) -> Catalog:
             paths.append(folder)
         elif folder.is_dir():
             # price lists (``prices/``) are the economics' own catalog (twin.economics), not equipment
-            paths.extend(sorted(p for p in folder.rglob("*.yaml")
-                                if PRICES_FOLDER not in p.relative_to(folder).parts[:-1]))
+            found = []
+            for p in folder.rglob("*.yaml"):
+                if PRICES_FOLDER not in p.relative_to(folder).parts[:-1]:
+                    found.append(p)
+                if len(found) > MAX_CATALOG_FILES:
+                    break
+            if len(found) > MAX_CATALOG_FILES:
+                problems.append(Problem(str(folder), None, "catalog", f"holds more than "
+                                        f"{MAX_CATALOG_FILES:,} YAML files; a catalog folder holds entries"))
+                continue
+            paths.extend(sorted(found))
         else:
             problems.append(Problem(str(folder), None, "catalog", "catalog folder or file not found"))
     raw = _raw_entries(paths, problems)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.errors import InputError, Problem, UnitError
+from twin.errors import MAX_SHOWN_PROBLEMS, InputError, Problem, UnitError
 from twin.factory import NODE_KINDS, Factory
 from twin.inputs import MAX_CSV_BYTES, read_text
 from twin.layout import load_layout_and_catalog
@@ -67,6 +67,10 @@ class _Ctx:
 
     def where(self, loc: tuple) -> Where:
         return Where(self.file, line_of(self.data, loc), field_path(loc))
+
+    def hint(self, word: str, valid) -> str:
+        """A did-you-mean for the problems that will be shown (the rest would cost time, unseen)."""
+        return did_you_mean(word, valid) if len(self.problems) < MAX_SHOWN_PROBLEMS else ""
 
 
 def parse_scenario(path: str | Path) -> tuple[ScenarioSpec, Any]:
@@ -271,7 +275,7 @@ def select_racks(factory: Factory, sel: RackSelector | str, ctx: _Ctx, loc: tupl
             shown = list(valid)[:8]
             more = f" ... ({len(valid)} in all)" if len(valid) > 8 else ""
             ctx.add((*loc, key) if isinstance(ctx.data, dict) else loc,
-                    f"no {key} matches {pattern!r}{did_you_mean(pattern, [str(v) for v in valid])}; "
+                    f"no {key} matches {pattern!r}{ctx.hint(pattern, [str(v) for v in valid])}; "
                     f"{key}s: {', '.join(map(str, shown))}{more}")
             return np.array([], dtype=np.int64)
         mask &= hit
@@ -579,7 +583,7 @@ def _events(spec: ScenarioSpec, factory: Factory, ctx: _Ctx, run: RunSettings, d
             key = "trip" if e.trip is not None else "restore"
             comp = e.trip if e.trip is not None else e.restore
             if comp not in names:
-                ctx.add((*loc, key), f"no component {comp!r}{did_you_mean(comp, list(names))}; "
+                ctx.add((*loc, key), f"no component {comp!r}{ctx.hint(comp, list(names))}; "
                         "components are power nodes by name (with '/module' for one UPS module) and "
                         "cooling units as '<cdu group>/cdu', '<cdu group>/cdu-pump', '<hall>/facility-pump', "
                         "'<hall>/dry-cooler', '<hall>/trim-chiller', '<hall>/crah', '<hall>/air-chiller'")

@@ -74,7 +74,7 @@ class Lineup(Strict):
 
     name: Name = Field(min_length=1)
     redundancy: Literal["N", "N+1", "2N", "3N/2", "4N/3"]
-    feeds: list[Name] = Field(min_length=1)
+    feeds: list[Name] = Field(min_length=1, max_length=100)
     switchgear: Name
     generator: GeneratorRef | None = None
     transformer: Name
@@ -102,8 +102,8 @@ class Hall(Strict):
 
     name: Name = Field(min_length=1)
     copies: bounded(MAX_RACKS, f"the {MAX_RACKS:,} racks a layout may expand to") = 1
-    rows: list[RowSpec] = Field(min_length=1)
-    lineups: list[Lineup] = Field(default_factory=list)
+    rows: list[RowSpec] = Field(min_length=1, max_length=1000)
+    lineups: list[Lineup] = Field(default_factory=list, max_length=1000)
     cooling: CoolingSpec | None = None
 
 
@@ -112,10 +112,10 @@ class Layout(Strict):
 
     name: Name = Field(min_length=1)
     description: str = ""
-    catalog: list[str] = Field(default_factory=list)
+    catalog: list[str] = Field(default_factory=list, max_length=100)
     ambient: Ambient | None = None
-    utility_feeds: list[UtilityFeed] = Field(min_length=1)
-    halls: list[Hall] = Field(min_length=1)
+    utility_feeds: list[UtilityFeed] = Field(min_length=1, max_length=1000)
+    halls: list[Hall] = Field(min_length=1, max_length=1000)
     fabric: FabricSpec | None = None
     economics: EconomicsSpec | None = None
 

@@ -232,7 +232,7 @@ class ThrottleSpec(Strict):
 class PoliciesSpec(Strict):
     """Power caps, GPU power smoothing, the thermal-throttle curve."""
 
-    caps: list[CapSpec] = Field(default_factory=list)
+    caps: list[CapSpec] = Field(default_factory=list, max_length=1000)
     gpu_power_smoothing: SmoothingSpec | None = None
     rack_energy_storage: StorageSpec | None = None
     thermal_throttle: ThrottleSpec | None = None
@@ -301,8 +301,8 @@ class ScenarioSpec(Strict):
     description: str = ""
     layout: str
     run: RunSpec
-    deployments: list[DeploymentSpec] = Field(default_factory=list)
+    deployments: list[DeploymentSpec] = Field(default_factory=list, max_length=1000)
     weather: WeatherSpec | None = None
     policies: PoliciesSpec = Field(default_factory=PoliciesSpec)
-    events: list[EventSpec] = Field(default_factory=list)
+    events: list[EventSpec] = Field(default_factory=list, max_length=10_000)
     economics: EconomicsSpec | None = None
