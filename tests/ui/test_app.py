@@ -1,0 +1,91 @@
+"""The planner's app: its figures from the engine's numbers, a bad upload's problems, and a real browser.
+
+The browser test starts ``app.py`` on a free localhost port and loads the page in headless Chromium
+(Debian's ``chromium``, installed by ``.ci/run``), letting the page run its callbacks; the capacity
+table it renders must hold the engine's figures for the default layout.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import twin
+from twin.ui import LAYOUTS_DIR
+from twin.ui.pages.floor import METRICS, capacity_rows, floor_plan_figure, load_choice
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def pod():
+    return twin.evaluate(twin.load_layout(ROOT / "layouts" / "pod-8x-nvl72.yaml"), utilisation=0.8)
+
+
+def test_the_floor_plan_has_every_rack_coloured_by_the_metric(pod):
+    for metric, (_, _, scale) in METRICS.items():
+        fig = floor_plan_figure(pod, metric)
+        names = [n for tr in fig.data for n in tr.customdata]
+        assert sorted(names) == sorted(pod.racks()["name"])
+        colours = {n: c for tr in fig.data for n, c in zip(tr.customdata, tr.marker.color, strict=True)}
+        want = dict(zip(pod.racks()["name"], pod.racks()[metric] * scale, strict=True))
+        assert colours == pytest.approx(want)
+
+
+def test_the_capacity_table_is_the_engines(pod):
+    rows = {r["what"]: r["value"] for r in capacity_rows(pod)}
+    assert rows["IT power"] == f"{pod.it_power_w / 1e6:,.3f} MW"
+    assert rows["racks"] == "8"
+    assert rows["power N-1"] in ("holds", "FAILS")
+
+
+def test_a_bad_upload_shows_the_problems_twin_validate_prints(tmp_path):
+    text = (ROOT / "layouts" / "rack-nvl72.yaml").read_text().replace("racks_per_row: 1",
+                                                                     "racks_per_row: many")
+    upload = "data:application/x-yaml;base64," + base64.b64encode(text.encode()).decode()
+    factory, problems = load_choice(None, upload, "mine.yaml", LAYOUTS_DIR)
+    assert factory is None
+    assert "mine.yaml:17: halls[0].rows[0].racks_per_row" in problems
+    huge = "data:;base64," + base64.b64encode(b"x" * (2 * 2**20)).decode()
+    assert "may be at most" in load_choice(None, huge, "big.yaml", LAYOUTS_DIR)[1]
+    binary = "data:;base64," + base64.b64encode(b"\x00\x01 not yaml").decode()
+    assert "binary file" in load_choice(None, binary, "x.yaml", LAYOUTS_DIR)[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_app_renders_the_engines_figures_in_a_real_browser(pod):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line
+        dom = ""
+        for _ in range(3):  # the server may need a moment after printing its address
+            time.sleep(1.0)
+            dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                  "--virtual-time-budget=20000", "--dump-dom", f"http://127.0.0.1:{port}/"],
+                                 capture_output=True, text=True, timeout=90, check=False).stdout
+            if 'id="cap-IT-power"' in dom:
+                break
+        assert "AI Factory Twin" in dom
+        assert f'id="cap-IT-power">{pod.it_power_w / 1e6:,.3f} MW<' in dom
+        assert f'id="cap-racks">{pod.factory.num_racks}<' in dom
+        assert "js-plotly-plot" in dom  # the floor plan was drawn
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,0 +1,12 @@
+"""Pages of the app; each module registers itself with :func:`dash.register_page` in ``register``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register_all(app, layouts_dir: Path) -> None:
+    """Register every page of the app."""
+    from twin.ui.pages import floor
+
+    floor.register(app, layouts_dir)
