@@ -89,3 +89,21 @@ def test_the_app_renders_the_engines_figures_in_a_real_browser(pod):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_clicked_rack_shows_its_power_paths_and_cooling_loop(pod):
+    from twin.ui.pages.floor import details_text, rack_details
+
+    d = rack_details(pod, "hall/row02/r03")
+    assert len(d["paths"]) == 2  # the pod is fed 2N: one path per cord
+    nodes = pod.power_nodes().set_index("name")
+    for path in d["paths"]:
+        assert path[-1]["kind"] == "feed"
+        for p in path:
+            assert p["loading"] == pytest.approx(nodes.loc[p["name"], "loading"])
+    assert d["figures"]["rack_input_w"] == pytest.approx(
+        float(pod.racks().set_index("name").loc["hall/row02/r03", "rack_input_w"]))
+    assert d["cooling"]["cdu_group"] in set(pod.cdu_groups()["name"])
+    text = details_text(d)
+    assert "power path 2:" in text
+    assert "<- utility-" in text

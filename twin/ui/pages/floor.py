@@ -80,6 +80,56 @@ def capacity_rows(results) -> list[dict]:
     return rows
 
 
+def rack_details(results, rack: str) -> dict:
+    """What a click on a rack shows: its figures, each power path up to the utility, its cooling loop.
+
+    ``paths`` has one list per cord, from the busway to the feed: ``{name, kind, loading}``;
+    ``cooling`` the rack's CDU group and hall loop with their loading and temperatures.
+    """
+    import numpy as np
+
+    fac = results.factory
+    racks = results.racks()
+    i = int(np.flatnonzero(racks["name"].to_numpy() == rack)[0])
+    tree = fac.power
+    nodes = results.power_nodes().set_index("name")
+    paths = []
+    for cord in np.flatnonzero(tree.cord_rack == i):
+        n, path = int(tree.cord_node[cord]), []
+        while n >= 0:
+            name = str(tree.name[n])
+            path.append({"name": name, "kind": str(nodes.loc[name, "kind"]),
+                         "loading": float(nodes.loc[name, "loading"])})
+            n = int(tree.parent[n])
+        paths.append(path)
+    row = racks.iloc[i]
+    out = {"rack": rack, "figures": {k: float(row[k]) for k in ("rack_input_w", "gpu_temp_c",
+                                                                 "throttle_margin_k", "coolant_return_c")},
+           "paths": paths, "cooling": None}
+    cool = fac.cooling
+    if cool is not None and int(cool.rack_group[i]) >= 0:
+        g = results.cdu_groups().iloc[int(cool.rack_group[i])]
+        out["cooling"] = {"cdu_group": str(g["name"]), "loading": float(g["loading"]),
+                          "supply_c": float(g["supply_c"]), "return_c": float(g["return_c"]),
+                          "loop": str(cool.loops[int(cool.rack_loop[i])].name)}
+    return out
+
+
+def details_text(d: dict) -> str:
+    """The click panel's text of :func:`rack_details`."""
+    f = d["figures"]
+    lines = [f"{d['rack']}: input {f['rack_input_w'] / 1e3:.1f} kW, hottest GPU {f['gpu_temp_c']:.1f} degC "
+             f"({f['throttle_margin_k']:.1f} K to throttling), coolant return "
+             f"{f['coolant_return_c']:.1f} degC"]
+    for k, path in enumerate(d["paths"], 1):
+        lines.append(f"power path {k}: " + " <- ".join(f"{p['name']} ({p['loading']:.0%})" for p in path))
+    c = d["cooling"]
+    if c is not None:
+        lines.append(f"cooling: CDU group {c['cdu_group']} ({c['loading']:.0%} loaded, "
+                     f"{c['supply_c']:.1f} -> {c['return_c']:.1f} degC) on loop {c['loop']}")
+    return "\n".join(lines)
+
+
 def load_choice(choice: str | None, upload: str | None, upload_name: str | None, layouts_dir: Path):
     """The factory a planner chose, or the problems of the file they uploaded (as `twin validate` prints)."""
     from twin.errors import InputError
@@ -129,6 +179,7 @@ def register(app, layouts_dir: Path) -> None:
         ]),
         html.Pre(id="problems", style={"color": "crimson"}),
         dcc.Loading(dcc.Graph(id="floor-plan")),
+        html.Pre(id="rack-details", children="Click a rack to see its power paths and cooling loop."),
         html.Table(id="capacity"),
     ])
     dash.register_page("floor", path="/", name="Layout", layout=layout)
@@ -145,7 +196,27 @@ def register(app, layouts_dir: Path) -> None:
         factory, problems = load_choice(choice, upload, upload_name, layouts_dir)
         if factory is None:
             return {}, [], problems
-        results = twin.evaluate(factory, utilisation=0.8, with_n_minus_1=factory.num_racks <= 1000)
+        results = _evaluate(factory)
         table = [html.Tr([html.Td(r["what"]), html.Td(r["value"], id=f"cap-{r['what'].replace(' ', '-')}")])
                  for r in capacity_rows(results)]
         return floor_plan_figure(results, metric), table, ""
+
+    @app.callback(Output("rack-details", "children"), Input("floor-plan", "clickData"),
+                  Input("layout-choice", "value"), Input("layout-upload", "contents"),
+                  Input("layout-upload", "filename"), prevent_initial_call=True)
+    def details(click, choice, upload, upload_name):
+        if not click or not click.get("points"):
+            return "Click a rack to see its power paths and cooling loop."
+        factory, problems = load_choice(choice, upload, upload_name, layouts_dir)
+        if factory is None:
+            return ""
+        return details_text(rack_details(_evaluate(factory), click["points"][0]["customdata"]))
+
+    def _evaluate(factory):
+        key = (factory.source_file, factory.num_racks)
+        if key not in cache:
+            cache.clear()  # one layout at a time
+            cache[key] = twin.evaluate(factory, utilisation=0.8, with_n_minus_1=factory.num_racks <= 1000)
+        return cache[key]
+
+    cache: dict = {}
