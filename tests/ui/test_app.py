@@ -1,5 +1,8 @@
 """The planner's app: its figures from the engine's numbers, a bad upload's problems, and a real browser.
 
+Pages: the layout page (floor plan, capacity, a clicked rack's paths) and the power page (Sankey,
+loading, N-1).
+
 The browser test starts ``app.py`` on a free localhost port and loads the page in headless Chromium
 (Debian's ``chromium``, installed by ``.ci/run``), letting the page run its callbacks; the capacity
 table it renders must hold the engine's figures for the default layout.
@@ -86,6 +89,12 @@ def test_the_app_renders_the_engines_figures_in_a_real_browser(pod):
         assert f'id="cap-IT-power">{pod.it_power_w / 1e6:,.3f} MW<' in dom
         assert f'id="cap-racks">{pod.factory.num_racks}<' in dom
         assert "js-plotly-plot" in dom  # the floor plan was drawn
+        power = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                "--virtual-time-budget=20000", "--dump-dom", f"http://127.0.0.1:{port}/power"],
+                               capture_output=True, text=True, timeout=90, check=False).stdout
+        holds = "survives" if pod.n_minus_1_survives else "does NOT survive"
+        assert f"power N-1: the design {holds} every single failure ({len(pod.power_cases)} cases)" in power
+        assert "sankey" in power
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -107,3 +116,22 @@ def test_a_clicked_rack_shows_its_power_paths_and_cooling_loop(pod):
     text = details_text(d)
     assert "power path 2:" in text
     assert "<- utility-" in text
+
+
+def test_the_power_sankey_conserves_the_engines_megawatts(pod):
+    from twin.ui.pages.power import loading_figure, n_minus_1_rows, power_flows, power_sankey
+
+    flows = power_flows(pod)
+    out_of = {}
+    for a, _, w in flows:
+        out_of[a] = out_of.get(a, 0.0) + w
+    assert out_of["facility (meter)"] == pytest.approx(pod.facility_power_w, rel=1e-9)
+    assert out_of["IT power"] == pytest.approx(pod.it_power_w, rel=1e-9)
+    fig = power_sankey(pod)
+    assert sum(fig.data[0].link.value) == pytest.approx(sum(w for _, _, w in flows if w > 0) / 1e6)
+    bars = loading_figure(pod, top=5)
+    top = pod.power_nodes().sort_values("loading", ascending=False).head(5)
+    assert list(bars.data[0].y) == list(top["name"])
+    rows = n_minus_1_rows(pod)
+    assert len(rows) == len(pod.power_cases)
+    assert all(r["survives"] in ("yes", "NO") for r in rows)
