@@ -135,3 +135,20 @@ def test_the_power_sankey_conserves_the_engines_megawatts(pod):
     rows = n_minus_1_rows(pod)
     assert len(rows) == len(pod.power_cases)
     assert all(r["survives"] in ("yes", "NO") for r in rows)
+
+
+def test_the_cooling_page_follows_the_ambient_as_the_engine_does():
+    from twin.ui.pages.cooling import cdu_loading_figure, loop_rows
+
+    f = twin.load_layout(ROOT / "layouts" / "pod-8x-nvl72.yaml")
+    fans = []
+    for ambient in (20.0, 44.0):
+        res = twin.evaluate(f, utilisation=0.8, with_n_minus_1=False, ambient_c=ambient)
+        (row,) = loop_rows(res)
+        loop = res.loops().iloc[0]
+        assert row["facility return [degC]"] == f"{loop['facility_return_c']:.1f}"
+        assert row["dry-cooler fans"] == f"{loop['dry_cooler_fan_speed']:.0%}"
+        fans.append(loop["dry_cooler_fan_speed"])
+        bars = cdu_loading_figure(res)
+        assert list(bars.data[0].y) == pytest.approx(list(res.cdu_groups()["loading"] * 100.0))
+    assert fans[1] > fans[0]  # a hotter day: the dry coolers' fans work harder
