@@ -368,8 +368,8 @@ def test_invariants_catch_a_broken_coupling(tmp_path, monkeypatch):
     # a serving model that forgets its backlog
     real_epoch = FluidQueue.epoch
 
-    def leaky(self, state, rate, dt, clock, latency=True):
-        st, out = real_epoch(self, state, rate * 30, dt, clock, latency)  # overloaded: a backlog builds
+    def leaky(self, state, rate, dt, clock):
+        st, out = real_epoch(self, state, rate * 30, dt, clock)  # overloaded: a backlog builds
         return QueueState(st.backlog * 0.5), EpochServing(**{**out.__dict__, "backlog": out.backlog * 0.5})
 
     monkeypatch.setattr(FluidQueue, "epoch", leaky)

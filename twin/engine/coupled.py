@@ -63,7 +63,8 @@ _COOLING_FIELD = {"cdu": "cdus", "cdu_pump": "cdu_pumps", "facility_pump": "fw_p
 
 def simulate(scenario: str | Path | Scenario | Prepared, *,
              progress: Callable[[float, float], None] | None = None,
-             with_reference: bool = True, prices=None, priced: bool = True) -> SimResults:
+             with_reference: bool = True, prices=None, priced: bool = True,
+             reference_progress: Callable[[float, float], None] | None = None) -> SimResults:
     """Run a scenario through the coupled twin; returns :class:`~twin.engine.timeseries.SimResults`.
 
     Parameters
@@ -79,6 +80,8 @@ def simulate(scenario: str | Path | Scenario | Prepared, *,
         Price the run with this list (default: the scenario's ``economics:``, else the bundled list).
     priced : bool
         Price the run at all (``SimResults.costs``).
+    reference_progress : callable(simulated_s, total_s), optional
+        Called as the reference run advances.
 
     Raises
     ------
@@ -90,7 +93,7 @@ def simulate(scenario: str | Path | Scenario | Prepared, *,
     res = runner(prepared, progress)
     sc = prepared.scenario
     if with_reference and has_extras(sc):
-        ref = runner(reference(prepared), None)
+        ref = runner(reference(prepared), reference_progress)
         res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens,
                                   reference_energy_j=ref.energy_j)
     elif with_reference:
@@ -223,12 +226,8 @@ class _Server:
         self.served += float(out.served_per_s.sum()) * dt
         self.tokens += float(out.output_tokens.sum())
 
-    def preview(self, t0: float, dt: float, replica_clock: np.ndarray, latency: bool = True
-                ) -> tuple[QueueState, EpochServing]:
-        """What serving ``[t0, t0 + dt)`` would do, without keeping it (annual fixed points iterate).
-
-        ``latency=False`` leaves out the requests' latency distribution (cheaper; for iterations).
-        """
+    def preview(self, t0: float, dt: float, replica_clock: np.ndarray) -> tuple[QueueState, EpochServing]:
+        """What serving ``[t0, t0 + dt)`` would do, without keeping it (annual fixed points iterate)."""
         sd = self.sd
         up = replica_clock > 0
         n_up = int(up.sum())
@@ -242,7 +241,7 @@ class _Server:
             stranded = float(backlog[~up].sum())
             if stranded:
                 backlog = np.where(up, backlog + stranded / n_up, 0.0)
-        return self.queue.epoch(QueueState(backlog), lam, dt, replica_clock, latency)
+        return self.queue.epoch(QueueState(backlog), lam, dt, replica_clock)
 
 
 class _DiscreteServer(_Server):

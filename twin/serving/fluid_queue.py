@@ -169,8 +169,7 @@ class FluidQueue:
             tpot[has] = np.nanquantile(tp[has], LATENCY_QUANTILES, axis=1).T
         return ttft, tpot
 
-    def _solve(self, offered: np.ndarray, clock: np.ndarray, dt: float, latency: bool = True
-               ) -> dict[str, np.ndarray]:
+    def _solve(self, offered: np.ndarray, clock: np.ndarray, dt: float) -> dict[str, np.ndarray]:
         rate = np.where(offered > 0, offered, 0.0)
         q_rate = _round_sig(rate, RATE_DIGITS)
         q_clock = np.round(clock / CLOCK_STEP) * CLOCK_STEP
@@ -195,22 +194,12 @@ class FluidQueue:
                                    clock_factor=np.maximum(c_m, 1e-3), duration_s=dt, input_cv2=self.cv2,
                                    decode_only=self.role == "decode")
             self.solves += len(missing)
-            tq = self._tables(cur) if self._lengths is not None and latency else None
+            tq = self._tables(cur) if self._lengths is not None else None
             for k, j in enumerate(missing):
                 row = (tuple(float(getattr(cur, f)[k]) for f in _FIELDS),
                        None if tq is None else (tq[0][k], tq[1][k]))
                 rows[j] = row
                 self._memo[(float(uniq[j, 0]), float(uniq[j, 1]), dt)] = row
-        lacking = [j for j, row in enumerate(rows) if row[1] is None]
-        if latency and self._lengths is not None and lacking:
-            # points first solved without their tables (latency=False): solved again, with them
-            cur = self.model.curve(np.maximum(uniq[lacking, 0], 1e-12), self.n_in, self.n_out,
-                                   clock_factor=np.maximum(uniq[lacking, 1], 1e-3), duration_s=dt,
-                                   input_cv2=self.cv2, decode_only=self.role == "decode")
-            tq = self._tables(cur)
-            for k, j in enumerate(lacking):
-                rows[j] = (rows[j][0], (tq[0][k], tq[1][k]))
-                self._memo[(float(uniq[j, 0]), float(uniq[j, 1]), dt)] = rows[j]
         table = np.array([row[0] for row in rows], dtype=float)[inverse]
         out = {f: table[:, i] for i, f in enumerate(_FIELDS)}
         out["point"] = inverse
@@ -222,13 +211,12 @@ class FluidQueue:
         out["completed_per_s"] = np.minimum(out["completed_per_s"], rate)
         return out
 
-    def epoch(self, state: QueueState, rate_per_s: np.ndarray, dt_s: float, clock: np.ndarray,
-              latency: bool = True) -> tuple[QueueState, EpochServing]:
+    def epoch(self, state: QueueState, rate_per_s: np.ndarray, dt_s: float, clock: np.ndarray
+              ) -> tuple[QueueState, EpochServing]:
         """Advance every replica by ``dt_s`` at arrival rates ``rate_per_s`` and clock factors ``clock``.
 
         A replica with ``clock <= 0`` is down: it serves nothing (its arrivals and backlog should be
-        routed elsewhere by the caller; what is given to it stays in its backlog). ``latency=False``
-        leaves the latency distribution out (``EpochServing.latency`` None; fixed-point previews).
+        routed elsewhere by the caller; what is given to it stays in its backlog).
         """
         lam = np.asarray(rate_per_s, dtype=float)
         c = np.asarray(clock, dtype=float)
@@ -236,7 +224,7 @@ class FluidQueue:
         n = len(q)
         if n > 1 and alike(lam) and alike(c) and alike(q):
             # every replica in the same state (the common case): solve one, share the answer
-            st1, one = self.epoch(QueueState(q[:1]), lam[:1], dt_s, c[:1], latency)
+            st1, one = self.epoch(QueueState(q[:1]), lam[:1], dt_s, c[:1])
             # read-only views of one value (no copies of 10^4-element arrays)
             wide = {k: (None if v is None else np.broadcast_to(v[:1], (n,))) for k, v in one.__dict__.items()
                     if k != "latency"}
@@ -244,7 +232,7 @@ class FluidQueue:
             return QueueState(np.broadcast_to(st1.backlog[:1], (n,))), EpochServing(**wide, latency=lat)
         up = c > 0
         offered = np.where(up, lam + q / dt_s, 0.0)
-        s = self._solve(offered, np.where(up, c, 1.0), dt_s, latency)
+        s = self._solve(offered, np.where(up, c, 1.0), dt_s)
         x = np.where(up, s["completed_per_s"], 0.0)
         q_new = np.maximum(q + (lam - x) * dt_s, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -257,7 +245,7 @@ class FluidQueue:
             tpot = np.full_like(tpot, np.nan)
         served = x * dt_s
         dist = None
-        if self._lengths is not None and latency:
+        if self._lengths is not None:
             wait = 0.5 * (q + q_new) / np.where(x > 0, x, 1.0)
             dist = _epoch_latency(s["point"], s["tables"], served, wait)
         out = EpochServing(
