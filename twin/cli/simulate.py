@@ -24,11 +24,13 @@ class _Progress:
     """Simulated time and ETA on one terminal line (stderr), redrawn at most ten times a second."""
 
     def __init__(self, label: str) -> None:
-        self.label, self.t0, self.last = label, time.perf_counter(), 0.0
+        self.label, self.t0, self.last = label, None, 0.0  # the clock starts at the first report
         self.tty = sys.stderr.isatty()
 
     def __call__(self, done_s: float, total_s: float) -> None:
         now = time.perf_counter()
+        if self.t0 is None:
+            self.t0 = now
         if now - self.last < 0.1 and done_s < total_s:
             return
         self.last = now
@@ -55,7 +57,7 @@ def simulate_cmd(scenario: str, out_dir: str | None, json_out: str | None, no_re
     """Run SCENARIO through the coupled twin: serving, power, cooling and throttling in time."""
     from twin.engine.costs import scenario_prices
     from twin.engine.coupled import simulate
-    from twin.engine.scenario import has_extras, load_scenario
+    from twin.engine.scenario import load_scenario
 
     try:
         prepared = load_scenario(scenario)
@@ -63,25 +65,9 @@ def simulate_cmd(scenario: str, out_dir: str | None, json_out: str | None, no_re
     except InputError as exc:
         fail_input(exc)
     warn_stale(prices)
-    prog = _Progress(prepared.scenario.name)
-    res = simulate(prepared, progress=prog, with_reference=False, priced=False)
-    if has_extras(prepared.scenario) and not no_reference:
-        ref_prog = _Progress(f"{prepared.scenario.name} (reference: no events, no policies)")
-        from twin.engine.scenario import reference
-
-        ref = simulate(reference(prepared), progress=ref_prog, with_reference=False, priced=False)
-        import dataclasses
-
-        res = dataclasses.replace(res, reference_output_tokens=ref.output_tokens,
-                                  reference_energy_j=ref.energy_j)
-    elif not no_reference:
-        import dataclasses
-
-        res = dataclasses.replace(res, reference_output_tokens=res.output_tokens,
-                                  reference_energy_j=res.energy_j)
-    from twin.engine.coupled import with_costs
-
-    res = with_costs(res, prepared, prices)
+    name = prepared.scenario.name
+    res = simulate(prepared, progress=_Progress(name), with_reference=not no_reference, prices=prices,
+                   reference_progress=_Progress(f"{name} (reference: no events, no policies)"))
     k = res.kpis()
     pq = res.power_quality()
     click.echo(f"{prepared.scenario.name} on {prepared.scenario.factory.name}: "
