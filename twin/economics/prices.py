@@ -307,7 +307,7 @@ def load_prices(name_or_path: str | Path | None = None, base: Path | None = None
     return _records(spec, data, display)
 
 
-def _per_s(text: str, kind: str, where: str) -> float:
+def _parse_field(text: str, kind: str, where: str) -> float:
     try:
         return parse(text, kind)
     except UnitError as exc:
@@ -341,7 +341,8 @@ def _records(spec: PriceListSpec, data: Any, file: str) -> Prices:
     for k, v in spec.rental_reference.items():
         note(("rental_reference", k), v)
         try:
-            rentals[k] = (_per_s(v.low, "price_per_time", "low"), _per_s(v.high, "price_per_time", "high"))
+            rentals[k] = (_parse_field(v.low, "price_per_time", "low"),
+                          _parse_field(v.high, "price_per_time", "high"))
         except ValueError as exc:
             problems.append(Problem(file, line_of(data, ("rental_reference", k)), f"rental_reference.{k}",
                                     str(exc)))
@@ -349,7 +350,8 @@ def _records(spec: PriceListSpec, data: Any, file: str) -> Prices:
     for k, v in spec.token_prices.items():
         note(("token_prices", k), v)
         try:
-            tokens[k] = (_per_s(v.input, "money", "input") / 1e6, _per_s(v.output, "money", "output") / 1e6)
+            tokens[k] = (_parse_field(v.input, "money", "input") / 1e6,
+                         _parse_field(v.output, "money", "output") / 1e6)
         except ValueError as exc:
             problems.append(Problem(file, line_of(data, ("token_prices", k)), f"token_prices.{k}", str(exc)))
     if problems:

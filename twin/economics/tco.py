@@ -50,7 +50,6 @@ class CostInputs:
     input_tokens: float
     gpus_by_system: dict[str, float] = field(default_factory=dict)
     nameplate_by_system_w: dict[str, float] = field(default_factory=dict)  # racks' nameplate IT power
-    unpriced: tuple[str, ...] = ()  # parts of the layout with no price in the list
     lost_output_tokens: float = 0.0
     token_value_usd: float = 0.0  # value of one lost output token
     reference_energy_j: float | None = None  # the same run without its events and policies
@@ -218,7 +217,9 @@ def costs(inputs: CostInputs, prices: Prices) -> CostReport:
             lo, hi = ref[0] * HOUR_S, ref[1] * HOUR_S
             band[system] = {"usd_per_gpu_hour": mine, "published_low": lo, "published_high": hi,
                             "verdict": "below" if mine < lo else "above" if mine > hi else "within"}
-    return CostReport(tuple(lines), capex, kpis, prices.name, inputs.unpriced, band)
+    unpriced = tuple(f"{k} x {n:,.0f}" for k, n in sorted(inputs.fabric_counts.items())
+                     if k not in prices.equipment_usd)
+    return CostReport(tuple(lines), capex, kpis, prices.name, unpriced, band)
 
 
 #: Default ranges of the tornado: (name, what it scales, low, high). Each is an assumption on how far

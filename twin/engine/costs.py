@@ -17,6 +17,7 @@ import numpy as np
 from twin.economics.prices import Prices, apply_overrides, load_prices
 from twin.economics.tco import CostInputs, CostReport, costs, usd_per_million_tokens
 from twin.errors import InputError, Problem
+from twin.fabric.bom import nic_of_optic
 
 
 def cost_inputs(res, catalog=None) -> CostInputs:
@@ -37,7 +38,6 @@ def cost_inputs(res, catalog=None) -> CostInputs:
         nameplate[spec.name] = float(racks.nameplate_w[on].sum())
     fabric = build_fabric(fac)
     counts: dict[str, float] = {}
-    unpriced: list[str] = []
     for row in fabric.bom:
         item, model, n = row["item"], row["model"], float(row["count"])
         if item == "nic_transceivers":
@@ -61,8 +61,7 @@ def cost_inputs(res, catalog=None) -> CostInputs:
         duration_s=res.duration_s, energy_j=float(res.energy_j), energy_by_hour_j=by_hour,
         peak_w=float(meter.max()) if len(meter) else 0.0, water_m3=float(res.water_kg) / 1000.0,
         output_tokens=float(res.output_tokens), input_tokens=float(inputs_t), gpus_by_system=gpus_by,
-        nameplate_by_system_w=nameplate,
-        unpriced=tuple(unpriced), lost_output_tokens=lost,
+        nameplate_by_system_w=nameplate, lost_output_tokens=lost,
         reference_energy_j=getattr(res, "reference_energy_j", None), energy_by_run_hour_j=by_run_hour)
 
 
@@ -70,8 +69,7 @@ def _nic_optic(row: dict, catalog) -> str | None:
     """The catalog transceiver that fits a NIC's cage: same speed as its port (None without a catalog)."""
     if catalog is None:
         return None
-    nic_name = row["model"].removeprefix("optic in ").split(" (")[0]
-    nic = catalog.entries.get(nic_name)
+    nic = catalog.entries.get(nic_of_optic(row["model"]))
     if nic is None or getattr(nic, "port_speed", None) is None:
         return None
     speed = nic.port_speed.si
@@ -89,14 +87,7 @@ def run_costs(res, prices: Prices | None = None, catalog=None) -> CostReport:
         The price list has no price for a system of the layout.
     """
     prices = prices if prices is not None else scenario_prices(res.scenario)
-    inputs = cost_inputs(res, catalog)
-    missing = [k for k in inputs.fabric_counts if k not in prices.equipment_usd]
-    inputs = _with_token_value(inputs, res, prices)
-    if missing:
-        import dataclasses
-
-        inputs = dataclasses.replace(inputs, unpriced=tuple(
-            f"{k} x {inputs.fabric_counts[k]:,.0f}" for k in sorted(missing)))
+    inputs = _with_token_value(cost_inputs(res, catalog), res, prices)
     try:
         return costs(inputs, prices)
     except KeyError as exc:

@@ -16,6 +16,16 @@ IN_RACK_PARTS: frozenset[str] = frozenset(
     {"nic_ports", "nic_transceivers", "nic_cards", "nvlink_switch_trays"}
 )
 
+def nic_optic_model(nic: str) -> str:
+    """BOM ``model`` of the NIC-side transceivers of NIC ``nic`` (their power is in the NIC's)."""
+    return f"optic in {nic} (power in NIC)"
+
+
+def nic_of_optic(model: str) -> str:
+    """The NIC whose cage holds the transceivers of BOM ``model`` (inverse of :func:`nic_optic_model`)."""
+    return model.removeprefix("optic in ").removesuffix(" (power in NIC)")
+
+
 def switch_side_transceivers(num_links, breakout) -> np.ndarray:
     """Switch cages (one transceiver each) that carry ``num_links`` logical links.
 

@@ -31,7 +31,7 @@ from twin.fabric.bandwidth import (
     oversubscription_ratio,
     switch_hops,
 )
-from twin.fabric.bom import bom_rows, cluster_parts, power_by_location_w
+from twin.fabric.bom import bom_rows, cluster_parts, nic_optic_model, power_by_location_w
 from twin.factory import Factory
 from twin.records import FabricDesign, FrontendDesign
 
@@ -333,7 +333,7 @@ def build_fabric(factory: Factory) -> Fabric:
         rows += bom_rows(clusters["location"][sel], {"nic_ports": parts["nic_ports"][sel]},
                          {"nic_ports": (nm, unit)}, "compute")
         rows += bom_rows(clusters["location"][sel], {"nic_transceivers": parts["nic_transceivers"][sel]},
-                         {"nic_transceivers": (f"optic in {nm} (power in NIC)", 0.0)}, "compute")
+                         {"nic_transceivers": (nic_optic_model(nm), 0.0)}, "compute")
     rows = bom_rows(clusters["location"], parts, models, "compute") + rows
     for k, v in parts.items():
         clusters[k] = v
