@@ -53,15 +53,10 @@ def register(app, layouts_dir) -> None:
     import dash
     from dash import Input, Output, dcc, html
 
-    import twin
-    from twin.ui import DEFAULT_LAYOUT
-    from twin.ui.pages.floor import load_choice
+    from twin.ui.pages.floor import evaluate_layout, layout_picker, load_choice
 
-    names = sorted(p.name for p in layouts_dir.glob("*.yaml"))
     layout = html.Div([
-        html.Label("Layout "),
-        dcc.Dropdown(id="cooling-layout", options=names, value=DEFAULT_LAYOUT, clearable=False,
-                     style={"width": "20em", "display": "inline-block"}),
+        *layout_picker("cooling-layout", layouts_dir),
         html.Label(" ambient dry bulb [degC] "),
         dcc.Slider(id="cooling-ambient", min=-10, max=50, step=1, value=35,
                    marks={v: str(v) for v in range(-10, 51, 10)}),
@@ -80,7 +75,7 @@ def register(app, layouts_dir) -> None:
             return [], {}, problems
         if factory.cooling is None:
             return [html.P("this layout has no cooling design")], {}, ""
-        results = twin.evaluate(factory, utilisation=0.8, with_n_minus_1=False, ambient_c=float(ambient))
+        results = evaluate_layout(factory, with_n_minus_1=False, ambient_c=float(ambient))
         rows = loop_rows(results)
         table = html.Table([html.Tr([html.Th(k) for k in rows[0]])]
                            + [html.Tr([html.Td(v, id=f"loop-{i}-{j}") for j, v in enumerate(r.values())])

@@ -26,6 +26,31 @@ MAX_UPLOAD_BYTES = 1 * 2**20
 ROW_PITCH_M = 2.4
 #: Width of a rack along its row when the catalog gives none. [m]
 RACK_WIDTH_M = 0.6
+#: Utilisation the pages evaluate a layout at (assumption: the design point a planner looks at
+#: first, as the README's examples; `twin evaluate --utilisation` takes any).
+UTILISATION = 0.8
+#: Largest layout the pages run the power N-1 on; larger ones leave it to `twin evaluate`. [racks]
+N_MINUS_1_MAX_RACKS = 1000
+
+
+def evaluate_layout(factory, *, with_n_minus_1: bool = True, ambient_c: float | None = None):
+    """The engine's results of ``factory`` as every page shows them (see :data:`UTILISATION`)."""
+    import twin
+
+    return twin.evaluate(factory, utilisation=UTILISATION, ambient_c=ambient_c,
+                         with_n_minus_1=with_n_minus_1 and factory.num_racks <= N_MINUS_1_MAX_RACKS)
+
+
+def layout_picker(dropdown_id: str, layouts_dir: Path) -> list:
+    """A "Layout" label and a dropdown of the shipped layouts (the default chosen)."""
+    from dash import dcc, html
+
+    from twin.ui import DEFAULT_LAYOUT
+
+    names = sorted(p.name for p in layouts_dir.glob("*.yaml"))
+    return [html.Label("Layout "),
+            dcc.Dropdown(id=dropdown_id, options=names, value=DEFAULT_LAYOUT, clearable=False,
+                         style={"width": "20em", "display": "inline-block"})]
 
 
 def floor_plan_figure(results, metric: str = "rack_input_w"):
@@ -161,15 +186,9 @@ def register(app, layouts_dir: Path) -> None:
     import dash
     from dash import Input, Output, dcc, html
 
-    import twin
-    from twin.ui import DEFAULT_LAYOUT
-
-    names = sorted(p.name for p in layouts_dir.glob("*.yaml"))
     layout = html.Div([
         html.Div([
-            html.Label("Layout "),
-            dcc.Dropdown(id="layout-choice", options=names, value=DEFAULT_LAYOUT, clearable=False,
-                         style={"width": "20em", "display": "inline-block"}),
+            *layout_picker("layout-choice", layouts_dir),
             dcc.Upload(id="layout-upload", children=html.Button("or upload a layout (YAML)"),
                        max_size=MAX_UPLOAD_BYTES, style={"display": "inline-block", "marginLeft": "1em"}),
             html.Label(" colour by "),
@@ -216,7 +235,7 @@ def register(app, layouts_dir: Path) -> None:
         key = (factory.source_file, factory.num_racks)
         if key not in cache:
             cache.clear()  # one layout at a time
-            cache[key] = twin.evaluate(factory, utilisation=0.8, with_n_minus_1=factory.num_racks <= 1000)
+            cache[key] = evaluate_layout(factory)
         return cache[key]
 
     cache: dict = {}

@@ -69,15 +69,10 @@ def register(app, layouts_dir) -> None:
     import dash
     from dash import Input, Output, dcc, html
 
-    import twin
-    from twin.ui import DEFAULT_LAYOUT
-    from twin.ui.pages.floor import load_choice
+    from twin.ui.pages.floor import N_MINUS_1_MAX_RACKS, evaluate_layout, layout_picker, load_choice
 
-    names = sorted(p.name for p in layouts_dir.glob("*.yaml"))
     layout = html.Div([
-        html.Label("Layout "),
-        dcc.Dropdown(id="power-layout", options=names, value=DEFAULT_LAYOUT, clearable=False,
-                     style={"width": "20em", "display": "inline-block"}),
+        *layout_picker("power-layout", layouts_dir),
         html.Pre(id="power-problems", style={"color": "crimson"}),
         dcc.Loading(dcc.Graph(id="power-sankey")),
         dcc.Graph(id="power-loading"),
@@ -92,10 +87,11 @@ def register(app, layouts_dir) -> None:
         factory, problems = load_choice(choice, None, None, layouts_dir)
         if factory is None:
             return {}, {}, [], problems
-        results = twin.evaluate(factory, utilisation=0.8, with_n_minus_1=factory.num_racks <= 1000)
+        results = evaluate_layout(factory)
         rows = n_minus_1_rows(results)
         holds = "survives" if results.n_minus_1_survives else "does NOT survive"
-        verdict = ("power N-1: not evaluated (over 1,000 racks: `twin evaluate` runs it)" if not rows else
+        verdict = (f"power N-1: not evaluated (over {N_MINUS_1_MAX_RACKS:,} racks: `twin evaluate` runs it)"
+                   if not rows else
                    f"power N-1: the design {holds} every single failure ({len(rows)} cases)")
         table = html.Table([html.Tr([html.Th(k) for k in (rows[0] if rows else {})])]
                            + [html.Tr([html.Td(str(v)) for v in r.values()]) for r in rows[:50]])
