@@ -24,7 +24,8 @@ MAX_UPLOAD_BYTES = 1 * 2**20
 #: Depth of a rack row and its aisle, for the floor plan's rows (assumption: 1.2 m racks, 1.2 m
 #: cold aisle; the plan is to scale along rows, schematic across them). [m]
 ROW_PITCH_M = 2.4
-#: Width of a rack along its row when the catalog gives none. [m]
+#: Width every rack is drawn with along its row (assumption: the catalog's NVL72 width, 600 mm; the
+#: catalog's HGX racks are 800 mm wide and are drawn narrower than they are for now). [m]
 RACK_WIDTH_M = 0.6
 #: Utilisation the pages evaluate a layout at (assumption: the design point a planner looks at
 #: first, as the README's examples; `twin evaluate --utilisation` takes any).
