@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 
 import twin
+from twin.report.figures import METRICS, floor_plan_figure
+from twin.report.tables import capacity_rows
 from twin.ui import LAYOUTS_DIR
-from twin.ui.pages.floor import METRICS, capacity_rows, floor_plan_figure, load_choice
+from twin.ui.choice import load_choice
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,7 +121,8 @@ def test_a_clicked_rack_shows_its_power_paths_and_cooling_loop(pod):
 
 
 def test_the_power_sankey_conserves_the_engines_megawatts(pod):
-    from twin.ui.pages.power import loading_figure, n_minus_1_rows, power_flows, power_sankey
+    from twin.report.figures import loading_figure, power_flows, power_sankey
+    from twin.report.tables import n_minus_1_rows
 
     flows = power_flows(pod)
     out_of = {}
@@ -138,7 +141,8 @@ def test_the_power_sankey_conserves_the_engines_megawatts(pod):
 
 
 def test_the_cooling_page_follows_the_ambient_as_the_engine_does():
-    from twin.ui.pages.cooling import cdu_loading_figure, loop_rows
+    from twin.report.figures import cdu_loading_figure
+    from twin.report.tables import loop_rows
 
     f = twin.load_layout(ROOT / "layouts" / "pod-8x-nvl72.yaml")
     fans = []

@@ -1,14 +1,18 @@
-"""Pages of the app; each module registers itself with :func:`dash.register_page` in ``register``."""
+"""Pages of the app, found here and registered in menu order.
+
+Each module has ``ORDER`` (its place in the menu) and ``register(app, layouts_dir)``, which calls
+:func:`dash.register_page` and adds the page's callbacks; a new page is a new module.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 
 def register_all(app, layouts_dir: Path) -> None:
-    """Register every page of the app."""
-    from twin.ui.pages import cooling, floor, power
-
-    floor.register(app, layouts_dir)
-    power.register(app, layouts_dir)
-    cooling.register(app, layouts_dir)
+    """Register every page of this package, in menu order."""
+    modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
+    for module in sorted(modules, key=lambda m: m.ORDER):
+        module.register(app, layouts_dir)

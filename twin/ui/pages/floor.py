@@ -1,109 +1,16 @@
 """The layout page: pick or upload a layout, see its floor plan coloured by a metric and its capacity.
 
-The figures are pure functions of the engine's results (:func:`floor_plan_figure`,
-:func:`capacity_rows`) so they are tested without a browser; the callbacks only read the choice,
-evaluate and present.
+The figures are pure functions of the engine's results, shared with the layout report
+(:func:`twin.report.figures.floor_plan_figure`, :func:`twin.report.tables.capacity_rows`), so they
+are tested without a browser; the callbacks only read the choice, evaluate and present.
 """
 
 from __future__ import annotations
 
-import base64
-import tempfile
 from pathlib import Path
 
-#: Metrics the floor plan can be coloured by: column of ``Results.racks()`` -> (label, unit, scale).
-METRICS = {
-    "rack_input_w": ("Rack input power", "kW", 1e-3),
-    "throttle_margin_k": ("GPU temperature margin to throttling", "K", 1.0),
-    "gpu_temp_c": ("Hottest GPU", "degC", 1.0),
-    "coolant_return_c": ("Coolant return temperature", "degC", 1.0),
-    "psu_load_fraction": ("Power-shelf loading", "%", 100.0),
-}
-#: Largest layout file accepted from an upload. [bytes]
-MAX_UPLOAD_BYTES = 1 * 2**20
-#: Depth of a rack row and its aisle, for the floor plan's rows (assumption: 1.2 m racks, 1.2 m
-#: cold aisle; the plan is to scale along rows, schematic across them). [m]
-ROW_PITCH_M = 2.4
-#: Width every rack is drawn with along its row (assumption: the catalog's NVL72 width, 600 mm; the
-#: catalog's HGX racks are 800 mm wide and are drawn narrower than they are for now). [m]
-RACK_WIDTH_M = 0.6
-#: Utilisation the pages evaluate a layout at (assumption: the design point a planner looks at
-#: first, as the README's examples; `twin evaluate --utilisation` takes any).
-UTILISATION = 0.8
-#: Largest layout the pages run the power N-1 on; larger ones leave it to `twin evaluate`. [racks]
-N_MINUS_1_MAX_RACKS = 1000
-
-
-def evaluate_layout(factory, *, with_n_minus_1: bool = True, ambient_c: float | None = None):
-    """The engine's results of ``factory`` as every page shows them (see :data:`UTILISATION`)."""
-    import twin
-
-    return twin.evaluate(factory, utilisation=UTILISATION, ambient_c=ambient_c,
-                         with_n_minus_1=with_n_minus_1 and factory.num_racks <= N_MINUS_1_MAX_RACKS)
-
-
-def layout_picker(dropdown_id: str, layouts_dir: Path) -> list:
-    """A "Layout" label and a dropdown of the shipped layouts (the default chosen)."""
-    from dash import dcc, html
-
-    from twin.ui import DEFAULT_LAYOUT
-
-    names = sorted(p.name for p in layouts_dir.glob("*.yaml"))
-    return [html.Label("Layout "),
-            dcc.Dropdown(id=dropdown_id, options=names, value=DEFAULT_LAYOUT, clearable=False,
-                         style={"width": "20em", "display": "inline-block"})]
-
-
-def floor_plan_figure(results, metric: str = "rack_input_w"):
-    """Halls side by side, rows top to bottom, racks along each row, coloured by ``metric``."""
-    import numpy as np
-    import plotly.graph_objects as go
-
-    df = results.racks()
-    label, unit, scale = METRICS[metric]
-    fig = go.Figure()
-    x0 = 0.0
-    for hall in dict.fromkeys(df["hall"]):
-        h = df[df["hall"] == hall]
-        rows = list(dict.fromkeys(h["row"]))
-        width = 0.0
-        for j, row in enumerate(rows):
-            r = h[h["row"] == row]
-            n = len(r)
-            xs = x0 + (np.arange(n) + 0.5) * RACK_WIDTH_M
-            width = max(width, n * RACK_WIDTH_M)
-            z = r[metric].to_numpy(dtype=float) * scale
-            text = [f"{nm}<br>{label}: {v:.1f} {unit}<br>GPU {t:.1f} degC, input {p / 1e3:.1f} kW"
-                    for nm, v, t, p in zip(r["name"], z, r["gpu_temp_c"], r["rack_input_w"], strict=True)]
-            fig.add_trace(go.Scatter(
-                x=xs, y=np.full(n, -j * ROW_PITCH_M), mode="markers", text=text, hoverinfo="text",
-                customdata=list(r["name"]), name=row, showlegend=False,
-                marker={"symbol": "square", "size": 9, "color": z, "colorscale": "Turbo",
-                        "cmin": float(df[metric].min() * scale),
-                        "cmax": float(df[metric].max() * scale) + 1e-9,
-                        "colorbar": {"title": f"{label} [{unit}]"} if j == 0 and x0 == 0.0 else None,
-                        "showscale": j == 0 and x0 == 0.0}))
-        fig.add_annotation(x=x0, y=ROW_PITCH_M, text=str(hall), showarrow=False, xanchor="left")
-        x0 += width + 3.0
-    fig.update_layout(xaxis_title="along the rows [m]", yaxis_title="rows [m]", height=500,
-                      yaxis_scaleanchor="x", margin={"t": 30})
-    return fig
-
-
-def capacity_rows(results) -> list[dict]:
-    """Power and cooling at a glance: what the layout draws, its losses, PUE and the N-1 verdict."""
-    rows = [
-        {"what": "racks", "value": f"{results.factory.num_racks:,}"},
-        {"what": "GPUs", "value": f"{results.factory.num_gpus:,}"},
-        {"what": "IT power", "value": f"{results.it_power_w / 1e6:,.3f} MW"},
-        {"what": "facility power at the meter", "value": f"{results.facility_power_w / 1e6:,.3f} MW"},
-        {"what": "power-chain losses", "value": f"{results.losses_total_w / 1e6:,.3f} MW"},
-    ]
-    if results.pue is not None:
-        rows.append({"what": "PUE", "value": f"{results.pue:.3f}"})
-    if results.n_minus_1_survives is not None:
-        rows.append({"what": "power N-1", "value": "holds" if results.n_minus_1_survives else "FAILS"})
-    return rows
+#: Place of the page in the app's menu.
+ORDER = 1
 
 
 def rack_details(results, rack: str) -> dict:
@@ -156,36 +63,14 @@ def details_text(d: dict) -> str:
     return "\n".join(lines)
 
 
-def load_choice(choice: str | None, upload: str | None, upload_name: str | None, layouts_dir: Path):
-    """The factory a planner chose, or the problems of the file they uploaded (as `twin validate` prints)."""
-    from twin.errors import InputError
-    from twin.layout import load_layout
-
-    if upload:
-        _, _, data = upload.partition(",")
-        raw = base64.b64decode(data, validate=False)
-        if len(raw) > MAX_UPLOAD_BYTES:
-            return None, (f"{upload_name}: {len(raw):,} bytes; an uploaded layout may be at most "
-                          f"{MAX_UPLOAD_BYTES:,}")
-        name = Path(upload_name or "upload.yaml").name
-        with tempfile.TemporaryDirectory(prefix="twin-upload-") as tmp:
-            path = Path(tmp) / name
-            path.write_bytes(raw)
-            try:
-                return load_layout(path), None
-            except InputError as exc:
-                return None, str(exc).replace(str(path), name)
-    path = layouts_dir / (choice or "pod-8x-nvl72.yaml")
-    try:
-        return load_layout(path), None
-    except InputError as exc:
-        return None, str(exc)
-
-
 def register(app, layouts_dir: Path) -> None:
     """Register the page and its callback."""
     import dash
     from dash import Input, Output, dcc, html
+
+    from twin.report.figures import METRICS, floor_plan_figure
+    from twin.report.tables import capacity_rows
+    from twin.ui.choice import MAX_UPLOAD_BYTES, evaluate_layout, layout_picker, load_choice
 
     layout = html.Div([
         html.Div([

@@ -1,67 +1,14 @@
 """The power page: where the megawatts go (a Sankey from the meter), component loading and N-1.
 
-Pure functions of the engine's results (:func:`power_sankey`, :func:`loading_figure`,
-:func:`n_minus_1_rows`); the callback only loads the layout the floor page chose and presents.
+The figures and tables are the report's (:func:`twin.report.figures.power_sankey`,
+:func:`~twin.report.figures.loading_figure`, :func:`twin.report.tables.n_minus_1_rows`); the
+callback only loads the chosen layout and presents.
 """
 
 from __future__ import annotations
 
-#: Stage names of ``Results.losses_w`` as the Sankey labels them.
-STAGES = {"switchgear": "switchgear losses", "transformer": "transformer losses", "ups": "UPS losses",
-          "busway": "busway losses", "network_share": "network's share of losses"}
-
-
-def power_flows(results) -> list[tuple[str, str, float]]:
-    """(from, to, W) of every flow: the meter to cooling, each loss stage and IT; IT to its parts.
-
-    Conserved by construction of the engine's figures: the meter's outflows sum to the facility
-    power, IT's to the IT power (tested).
-    """
-    flows = [("facility (meter)", "cooling", float(results.cooling_power_w or 0.0))]
-    for stage, label in STAGES.items():
-        flows.append(("facility (meter)", label, float(results.losses_w.get(stage, 0.0))))
-    flows.append(("facility (meter)", "IT power", float(results.it_power_w)))
-    shelf = float(results.losses_w.get("power_shelf", 0.0))
-    flows += [("IT power", "racks' DC load", float(results.it_power_racks_w) - shelf),
-              ("IT power", "power-shelf losses", shelf),
-              ("IT power", "network", float(results.network_power_w))]
-    return flows
-
-
-def power_sankey(results):
-    """The flows of :func:`power_flows` as a Plotly Sankey (values in MW)."""
-    import plotly.graph_objects as go
-
-    flows = [f for f in power_flows(results) if f[2] > 0]
-    labels = list(dict.fromkeys([a for a, _, _ in flows] + [b for _, b, _ in flows]))
-    ix = {n: i for i, n in enumerate(labels)}
-    fig = go.Figure(go.Sankey(node={"label": labels, "pad": 12},
-                              link={"source": [ix[a] for a, _, _ in flows],
-                                    "target": [ix[b] for _, b, _ in flows],
-                                    "value": [w / 1e6 for _, _, w in flows]},
-                              valueformat=".3f", valuesuffix=" MW"))
-    fig.update_layout(title=f"Where {results.facility_power_w / 1e6:,.2f} MW go", height=420)
-    return fig
-
-
-def loading_figure(results, top: int = 20):
-    """The most loaded power components (load / rating), with 100 % marked."""
-    import plotly.graph_objects as go
-
-    nodes = results.power_nodes().sort_values("loading", ascending=False).head(top)
-    fig = go.Figure(go.Bar(x=list(nodes["loading"] * 100.0), y=list(nodes["name"]), orientation="h",
-                           text=[f"{v:.0%}" for v in nodes["loading"]], customdata=list(nodes["kind"])))
-    fig.add_vline(x=100.0, line_dash="dash", line_color="crimson")
-    fig.update_layout(title=f"Most loaded components (top {len(nodes)})", xaxis_title="loading [%]",
-                      yaxis_autorange="reversed", height=120 + 22 * len(nodes))
-    return fig
-
-
-def n_minus_1_rows(results) -> list[dict]:
-    """One row per single failure the power N-1 tried: what failed and whether the design survives."""
-    return [{"failed": c.failed, "kind": c.kind, "survives": "yes" if c.survives else "NO",
-             "racks dropped": c.racks_dropped, "overloaded": ", ".join(c.overloaded)[:200]}
-            for c in (results.power_cases or [])]
+#: Place of the page in the app's menu.
+ORDER = 2
 
 
 def register(app, layouts_dir) -> None:
@@ -69,7 +16,9 @@ def register(app, layouts_dir) -> None:
     import dash
     from dash import Input, Output, dcc, html
 
-    from twin.ui.pages.floor import N_MINUS_1_MAX_RACKS, evaluate_layout, layout_picker, load_choice
+    from twin.report.figures import loading_figure, power_sankey
+    from twin.report.tables import n_minus_1_rows
+    from twin.ui.choice import N_MINUS_1_MAX_RACKS, evaluate_layout, layout_picker, load_choice
 
     layout = html.Div([
         *layout_picker("power-layout", layouts_dir),

@@ -1,0 +1,65 @@
+"""What every page shares: the layout a planner picked or uploaded, and its evaluation.
+
+An uploaded file is read with the same safe reader as every input (size-limited, in a temporary
+folder removed after reading, parsed with the safe YAML loader, never executed).
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from pathlib import Path
+
+#: Largest layout file accepted from an upload. [bytes]
+MAX_UPLOAD_BYTES = 1 * 2**20
+#: Utilisation the pages evaluate a layout at (assumption: the design point a planner looks at
+#: first, as the README's examples; `twin evaluate --utilisation` takes any).
+UTILISATION = 0.8
+#: Largest layout the pages run the power N-1 on; larger ones leave it to `twin evaluate`. [racks]
+N_MINUS_1_MAX_RACKS = 1000
+
+
+def evaluate_layout(factory, *, with_n_minus_1: bool = True, ambient_c: float | None = None):
+    """The engine's results of ``factory`` as every page shows them (see :data:`UTILISATION`)."""
+    import twin
+
+    return twin.evaluate(factory, utilisation=UTILISATION, ambient_c=ambient_c,
+                         with_n_minus_1=with_n_minus_1 and factory.num_racks <= N_MINUS_1_MAX_RACKS)
+
+
+def layout_picker(dropdown_id: str, layouts_dir: Path) -> list:
+    """A "Layout" label and a dropdown of the shipped layouts (the default chosen)."""
+    from dash import dcc, html
+
+    from twin.ui import DEFAULT_LAYOUT
+
+    names = sorted(p.name for p in layouts_dir.glob("*.yaml"))
+    return [html.Label("Layout "),
+            dcc.Dropdown(id=dropdown_id, options=names, value=DEFAULT_LAYOUT, clearable=False,
+                         style={"width": "20em", "display": "inline-block"})]
+
+
+def load_choice(choice: str | None, upload: str | None, upload_name: str | None, layouts_dir: Path):
+    """The factory a planner chose, or the problems of the file they uploaded (as `twin validate` prints)."""
+    from twin.errors import InputError
+    from twin.layout import load_layout
+
+    if upload:
+        _, _, data = upload.partition(",")
+        raw = base64.b64decode(data, validate=False)
+        if len(raw) > MAX_UPLOAD_BYTES:
+            return None, (f"{upload_name}: {len(raw):,} bytes; an uploaded layout may be at most "
+                          f"{MAX_UPLOAD_BYTES:,}")
+        name = Path(upload_name or "upload.yaml").name
+        with tempfile.TemporaryDirectory(prefix="twin-upload-") as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(raw)
+            try:
+                return load_layout(path), None
+            except InputError as exc:
+                return None, str(exc).replace(str(path), name)
+    path = layouts_dir / (choice or "pod-8x-nvl72.yaml")
+    try:
+        return load_layout(path), None
+    except InputError as exc:
+        return None, str(exc)
