@@ -3,28 +3,26 @@
 Pages: the layout page (floor plan, capacity, a clicked rack's paths) and the power page (Sankey,
 loading, N-1).
 
-The browser test starts ``app.py`` on a free localhost port and loads the page in headless Chromium
-(Debian's ``chromium``, installed by ``.ci/run``), letting the page run its callbacks; the capacity
-table it renders must hold the engine's figures for the default layout.
+The browser test drives ``app.py`` in headless Chromium through chromium-driver (see
+``conftest.py``): the capacity table it renders must hold the engine's figures for the default
+layout, and picking another layout must change them to that layout's.
 """
 
 from __future__ import annotations
 
 import base64
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.by import By
 
 import twin
 from twin.report.figures import METRICS, floor_plan_figure
 from twin.report.tables import capacity_rows
 from twin.ui import LAYOUTS_DIR
 from twin.ui.choice import load_choice
+
+from .conftest import choose, needs_browser, screenshot, wait_for_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,42 +62,25 @@ def test_a_bad_upload_shows_the_problems_twin_validate_prints(tmp_path):
     assert "binary file" in load_choice(None, binary, "x.yaml", LAYOUTS_DIR)[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@needs_browser
+def test_the_app_renders_the_engines_figures_in_a_real_browser(pod, app_url, browser):
+    browser.get(app_url + "/")
+    assert wait_for_text(browser, "cap-IT-power", lambda s: "MW" in s) == f"{pod.it_power_w / 1e6:,.3f} MW"
+    assert browser.find_element(By.ID, "cap-racks").text == str(pod.factory.num_racks)
+    assert "AI Factory Twin" in browser.title
+    assert browser.find_elements(By.CSS_SELECTOR, "#floor-plan .js-plotly-plot")  # the floor plan was drawn
+    screenshot(browser, "layout-pod")
+    choose(browser, "layout-choice", "rack-nvl72.yaml")  # a planner picks another layout
+    rack = twin.evaluate(twin.load_layout(ROOT / "layouts" / "rack-nvl72.yaml"), utilisation=0.8)
+    wait_for_text(browser, "cap-racks", lambda s: s == "1")
+    assert browser.find_element(By.ID, "cap-IT-power").text == f"{rack.it_power_w / 1e6:,.3f} MW"
 
-
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_the_app_renders_the_engines_figures_in_a_real_browser(pod):
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert f"http://127.0.0.1:{port}/" in line
-        dom = ""
-        for _ in range(3):  # the server may need a moment after printing its address
-            time.sleep(1.0)
-            dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                  "--virtual-time-budget=20000", "--dump-dom", f"http://127.0.0.1:{port}/"],
-                                 capture_output=True, text=True, timeout=90, check=False).stdout
-            if 'id="cap-IT-power"' in dom:
-                break
-        assert "AI Factory Twin" in dom
-        assert f'id="cap-IT-power">{pod.it_power_w / 1e6:,.3f} MW<' in dom
-        assert f'id="cap-racks">{pod.factory.num_racks}<' in dom
-        assert "js-plotly-plot" in dom  # the floor plan was drawn
-        power = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                "--virtual-time-budget=20000", "--dump-dom", f"http://127.0.0.1:{port}/power"],
-                               capture_output=True, text=True, timeout=90, check=False).stdout
-        holds = "survives" if pod.n_minus_1_survives else "does NOT survive"
-        assert f"power N-1: the design {holds} every single failure ({len(pod.power_cases)} cases)" in power
-        assert "sankey" in power
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    browser.get(app_url + "/power")
+    holds = "survives" if pod.n_minus_1_survives else "does NOT survive"
+    assert wait_for_text(browser, "power-n1-verdict", lambda s: "N-1" in s) == (
+        f"power N-1: the design {holds} every single failure ({len(pod.power_cases)} cases)")
+    assert browser.find_elements(By.CSS_SELECTOR, "#power-sankey .sankey")
+    screenshot(browser, "power-pod")
 
 
 def test_a_clicked_rack_shows_its_power_paths_and_cooling_loop(pod):
