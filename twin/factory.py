@@ -105,6 +105,9 @@ class PowerTree:
     cord_shelves: np.ndarray  # int, power shelves of the rack on this cord
     backup_start_s: np.ndarray | None = None  # standby generator start time at this node (None: at once)
     battery_j: np.ndarray | None = None  # UPS battery energy at this node (inf: ideal UPS, 0: none)
+    # racks a UPS block's busways can serve: busways per block x racks per busway / cords per rack
+    # (0 at other nodes), the floor positions the power design provides
+    rack_positions: np.ndarray | None = None
 
     @property
     def rating_w(self) -> np.ndarray:

@@ -75,9 +75,10 @@ class _Nodes:
     backup: list[float] = field(default_factory=list)
     start: list[float] = field(default_factory=list)
     battery: list[float] = field(default_factory=list)
+    positions: list[float] = field(default_factory=list)
 
     def add(self, name, kind, parent, loss, modules, module_rating, backup=0.0, start=0.0,
-            battery=0.0) -> int:
+            battery=0.0, positions=0.0) -> int:
         self.name.append(name)
         self.kind.append(_KIND_CODE[kind])
         self.parent.append(parent)
@@ -88,6 +89,7 @@ class _Nodes:
         self.backup.append(backup)
         self.start.append(start)
         self.battery.append(battery)
+        self.positions.append(positions)
         return len(self.name) - 1
 
 
@@ -393,6 +395,7 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
         cord_shelves=np.asarray(cord_psus, dtype=np.int64),
         backup_start_s=np.asarray(nodes.start, dtype=float)[order],
         battery_j=np.asarray(nodes.battery, dtype=float)[order],
+        rack_positions=np.asarray(nodes.positions, dtype=float)[order],
     )
     a = racks.arrays
     arr = {k: np.asarray(v, dtype=object if k in ("name", "hall", "row") else float) for k, v in a.items()}
@@ -565,7 +568,7 @@ def _expand_hall(
             ups_node.append(
                 nodes.add(
                     f"{bname}/ups", "ups", t, losses.get(lu.ups.model), lu.ups.modules, ups.module_rating.si,
-                    battery=battery,
+                    battery=battery, positions=lu.busways_per_block * lu.racks_per_busway / cords,
                 )
             )
         bw_count = [0] * num_blocks

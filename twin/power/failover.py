@@ -54,6 +54,20 @@ class FailureCase:
     overloaded: list[Overload] = field(default_factory=list)
     racks_dropped: int = 0
     power_dropped_w: float = 0.0
+    #: the power-chain component loaded closest to (or furthest past) its rating in this case
+    #: (:func:`most_loaded`; None for a power-shelf case, which loads only the rack's own PSUs)
+    most_loaded: Overload | None = None
+
+
+def most_loaded(factory: Factory, flow: PowerFlow) -> Overload | None:
+    """The power-chain component with the highest load / rating, over or not (None: none loaded).
+
+    Live nodes against their in-service rating and nodes on standby generators against the
+    generator, as :func:`overloads` checks them; the racks' own PSUs are left out (they come with
+    each rack, they are not the chain's capacity).
+    """
+    found = [o for o in loadings(factory, flow, threshold=None) if o.kind != "psu"]
+    return max(found, key=lambda o: o.loading) if found else None
 
 
 def overloads(factory: Factory, flow: PowerFlow) -> list[Overload]:
@@ -62,11 +76,32 @@ def overloads(factory: Factory, flow: PowerFlow) -> list[Overload]:
     Checks every live node against its in-service rating, nodes on standby generators against the
     generator rating, and the PSUs of every powered rack against the PSU rating.
     """
+    return sorted(loadings(factory, flow, threshold=1.0 + OVERLOAD_RTOL), key=lambda o: -o.loading)
+
+
+def loadings(factory: Factory, flow: PowerFlow, threshold: float | None) -> list[Overload]:
+    """Components in service loaded above ``threshold`` x their rating.
+
+    With ``threshold=None``: the most loaded live node, node on a generator and powered rack's PSU
+    (each where there is one).
+    """
     tree = factory.power
     out: list[Overload] = []
     grid = flow.node_alive & ~flow.node_on_backup
-    over = grid & (flow.node_load_w > flow.node_rating_w * (1 + OVERLOAD_RTOL))
-    for i in np.flatnonzero(over):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        node_frac = np.where(grid & (flow.node_rating_w > 0), flow.node_load_w / flow.node_rating_w, -np.inf)
+        gen_frac = np.where(flow.node_on_backup & (tree.backup_rating_w > 0),
+                            flow.node_input_w / tree.backup_rating_w, -np.inf)
+    psu_frac = np.where(flow.rack_powered, flow.psu_load_fraction, -np.inf)
+
+    def above(frac: np.ndarray) -> np.ndarray:
+        if threshold is not None:
+            return np.flatnonzero(frac > threshold)
+        top = np.flatnonzero(np.isfinite(frac) & (frac == frac.max(initial=-np.inf)))
+        return top[:1]
+
+    over, gen, psu = above(node_frac), above(gen_frac), above(psu_frac)
+    for i in over:
         out.append(
             Overload(
                 str(tree.name[i]),
@@ -75,8 +110,7 @@ def overloads(factory: Factory, flow: PowerFlow) -> list[Overload]:
                 float(flow.node_rating_w[i]),
             )
         )
-    gen = flow.node_on_backup & (flow.node_input_w > tree.backup_rating_w * (1 + OVERLOAD_RTOL))
-    for i in np.flatnonzero(gen):
+    for i in gen:
         out.append(
             Overload(
                 f"{tree.name[i]}/generator",
@@ -85,9 +119,8 @@ def overloads(factory: Factory, flow: PowerFlow) -> list[Overload]:
                 float(tree.backup_rating_w[i]),
             )
         )
-    psu = flow.rack_powered & (flow.psu_load_fraction > 1 + OVERLOAD_RTOL)
     rating = psu_rating_w(factory)
-    for i in np.flatnonzero(psu):
+    for i in psu:
         out.append(
             Overload(
                 f"{factory.racks.name[i]}/psu",
@@ -96,7 +129,7 @@ def overloads(factory: Factory, flow: PowerFlow) -> list[Overload]:
                 float(rating[i]),
             )
         )
-    return sorted(out, key=lambda o: -o.loading)
+    return out
 
 
 def _case(factory: Factory, base: PowerFlow, flow: PowerFlow, failed: str, kind: str) -> FailureCase:
@@ -109,6 +142,7 @@ def _case(factory: Factory, base: PowerFlow, flow: PowerFlow, failed: str, kind:
         overloaded=ov,
         racks_dropped=int(dropped.sum()),
         power_dropped_w=float(base.rack_input_w[dropped].sum()),
+        most_loaded=most_loaded(factory, flow),
     )
 
 

@@ -68,9 +68,11 @@ def register(app, layouts_dir: Path) -> None:
     import dash
     from dash import Input, Output, dcc, html
 
+    from twin.engine.capacity import capacity
     from twin.report.figures import METRICS, floor_plan_figure
-    from twin.report.tables import capacity_rows
+    from twin.report.tables import capacity_rows, capacity_table, first_limit_text
     from twin.ui.choice import MAX_UPLOAD_BYTES, evaluate_layout, layout_picker, load_choice
+    from twin.ui.widgets import html_table
 
     layout = html.Div([
         html.Div([
@@ -85,11 +87,18 @@ def register(app, layouts_dir: Path) -> None:
         html.Pre(id="problems", style={"color": "crimson"}),
         dcc.Loading(dcc.Graph(id="floor-plan")),
         html.Pre(id="rack-details", children="Click a rack to see its power paths and cooling loop."),
-        html.Table(id="capacity"),
+        html.Div([
+            html.Div([html.H4("The design"), html.Table(id="capacity")],
+                     style={"display": "inline-block", "verticalAlign": "top", "marginRight": "2em"}),
+            html.Div([html.H4("Capacity: maximum, planned, remaining"), html.Div(id="capacity-limits"),
+                      html.P(id="first-limit", style={"fontWeight": "bold"})],
+                     style={"display": "inline-block", "verticalAlign": "top"}),
+        ]),
     ])
     dash.register_page("floor", path="/", name="Layout", layout=layout)
 
     @app.callback(Output("floor-plan", "figure"), Output("capacity", "children"),
+                  Output("capacity-limits", "children"), Output("first-limit", "children"),
                   Output("problems", "children"),
                   Input("layout-choice", "value"), Input("layout-upload", "contents"),
                   Input("layout-upload", "filename"), Input("metric", "value"))
@@ -100,11 +109,13 @@ def register(app, layouts_dir: Path) -> None:
             upload = None  # a picked layout replaces an earlier upload
         factory, problems = load_choice(choice, upload, upload_name, layouts_dir)
         if factory is None:
-            return {}, [], problems
+            return {}, [], [], "", problems
         results = _evaluate(factory)
         table = [html.Tr([html.Td(r["what"]), html.Td(r["value"], id=f"cap-{r['what'].replace(' ', '-')}")])
                  for r in capacity_rows(results)]
-        return floor_plan_figure(results, metric), table, ""
+        cap = capacity(results)
+        return (floor_plan_figure(results, metric), table, html_table(capacity_table(cap), "limits"),
+                first_limit_text(cap), "")
 
     @app.callback(Output("rack-details", "children"), Input("floor-plan", "clickData"),
                   Input("layout-choice", "value"), Input("layout-upload", "contents"),

@@ -1,0 +1,21 @@
+"""Small presentation pieces the pages share (no figures of their own: those are twin.report's)."""
+
+from __future__ import annotations
+
+
+def html_table(rows: list[dict], table_id: str | None = None, max_rows: int | None = None):
+    """An HTML table of ``rows`` (one dict per row, keys the header).
+
+    Cell ``j`` of row ``i`` has the id ``<table_id>-<i>-<j>``, so tests and users can point at a figure.
+    """
+    from dash import html
+
+    if not rows:
+        return html.Table(id=table_id) if table_id else html.Table()
+    shown = rows if max_rows is None else rows[:max_rows]
+    head = html.Tr([html.Th(k, style={"textAlign": "left", "paddingRight": "1em"}) for k in rows[0]])
+    body = [html.Tr([html.Td(str(v), id=f"{table_id}-{i}-{j}" if table_id else None,
+                             style={"paddingRight": "1em"})
+                     for j, v in enumerate(r.values())]) for i, r in enumerate(shown)]
+    kwargs = {"id": table_id} if table_id else {}
+    return html.Table([head, *body], **kwargs)
