@@ -137,3 +137,33 @@ def test_the_cooling_page_follows_the_ambient_as_the_engine_does():
         bars = cdu_loading_figure(res)
         assert list(bars.data[0].y) == pytest.approx(list(res.cdu_groups()["loading"] * 100.0))
     assert fans[1] > fans[0]  # a hotter day: the dry coolers' fans work harder
+
+
+def test_the_one_line_diagram_shows_every_component_its_loading_and_n_minus_1_verdict():
+    from twin.report.figures import one_line_figure
+
+    res = twin.evaluate(twin.load_layout(ROOT / "layouts" / "rack-nvl72.yaml"), utilisation=0.8)
+    fig = one_line_figure(res)
+    nodes = res.power_nodes().set_index("name")
+    shown = {n: (c, w) for tr in fig.data[1:] for n, c, w in
+             zip(tr.customdata, tr.marker.color, tr.marker.line.width, strict=True)}
+    assert sorted(shown) == sorted(nodes.index)
+    fails = {c.failed for c in res.power_cases if not c.survives}
+    assert fails  # single-corded racks on one feed: losing any component upstream drops racks
+    for name, (colour, ring) in shown.items():
+        assert colour == pytest.approx(nodes.loc[name, "loading"] * 100.0)
+        assert (ring == 3) == (name in fails)
+
+
+def test_a_large_one_line_diagram_folds_its_deepest_levels():
+    from twin.report.figures import one_line_figure
+
+    res = twin.evaluate(twin.load_layout(ROOT / "layouts" / "hall-100mw.yaml"), utilisation=0.8,
+                        with_n_minus_1=False)
+    full = one_line_figure(res)
+    assert sum(len(tr.x) for tr in full.data[1:]) == len(res.factory.power)
+    folded = one_line_figure(res, max_nodes=60)
+    kinds = {tr.name for tr in folded.data[1:]}
+    assert "busway" not in kinds
+    assert sum(len(tr.x) for tr in folded.data[1:]) <= 60
+    assert "folded" in folded.layout.title.text

@@ -122,3 +122,102 @@ def cdu_loading_figure(results):
     fig.add_hline(y=100.0, line_dash="dash", line_color="crimson")
     fig.update_layout(title="CDU groups: heat / capacity", yaxis_title="loading [%]", height=360)
     return fig
+
+
+#: Marker of each power-node kind on the one-line diagram.
+NODE_SYMBOLS = {"feed": "diamond", "switchgear": "square", "transformer": "circle", "ups": "hexagon",
+                "busway": "triangle-down"}
+
+
+def one_line_figure(results, max_nodes: int = 300):
+    """The power chain as a one-line diagram, utility at the top, each component coloured by loading.
+
+    Levels are the tree's depths (feed, switchgear, transformer, UPS, busway); a busway's racks are
+    in its hover. Components whose single failure the design does not survive (the power N-1) are
+    ringed in red. Above ``max_nodes`` components the deepest levels are folded into their parents
+    (their count, racks and highest loading in the parent's hover), so a campus stays readable.
+    """
+    import numpy as np
+    import plotly.graph_objects as go
+
+    tree = results.factory.power
+    nodes = results.power_nodes()
+    n = len(tree)
+    depth = tree.depth
+    shown_depth = int(depth.max(initial=0))
+    while shown_depth > 0 and int((depth <= shown_depth).sum()) > max_nodes:
+        shown_depth -= 1
+    shown = depth <= shown_depth
+    children: list[list[int]] = [[] for _ in range(n)]
+    for i in range(n):
+        if tree.parent[i] >= 0:
+            children[int(tree.parent[i])].append(i)
+    racks_on = np.bincount(tree.cord_node, minlength=n).astype(int)  # cords = rack feeds per busway
+    loading = nodes["loading"].to_numpy(dtype=float)
+    # below-the-fold summary of every shown node: folded components, their cords and highest loading
+    folded = np.zeros(n, dtype=int)
+    folded_cords = racks_on.copy()
+    folded_max = np.where(np.isfinite(loading), loading, 0.0)
+    for i in np.argsort(-depth, kind="stable"):
+        p = int(tree.parent[i])
+        if p >= 0:
+            folded_cords[p] += folded_cords[i]
+            folded_max[p] = max(folded_max[p], folded_max[i])
+            if not shown[i]:
+                folded[p] += 1 + folded[i]
+    x = np.zeros(n)
+    nxt = 0.0
+
+    def place(i: int) -> float:
+        nonlocal nxt
+        kids = [c for c in children[i] if shown[c]]
+        if not kids:
+            x[i] = nxt
+            nxt += 1.0
+        else:
+            x[i] = float(np.mean([place(c) for c in kids]))
+        return x[i]
+
+    for r in np.flatnonzero((tree.parent < 0) & shown):
+        place(int(r))
+    fails = {c.failed for c in (results.power_cases or []) if not c.survives}
+    idx = np.flatnonzero(shown)
+    ex, ey = [], []
+    for i in idx:
+        p = int(tree.parent[i])
+        if p >= 0:
+            ex += [x[p], x[p], x[i], x[i], None]
+            ey += [-depth[p], -(depth[p] + 0.5), -(depth[p] + 0.5), -depth[i], None]
+    fig = go.Figure(go.Scatter(x=ex, y=ey, mode="lines", line={"color": "#999", "width": 1},
+                               hoverinfo="skip", showlegend=False))
+    for kind, symbol in NODE_SYMBOLS.items():
+        k = idx[nodes["kind"].to_numpy()[idx] == kind]
+        if not len(k):
+            continue
+        text = []
+        for i in k:
+            row = nodes.iloc[i]
+            verdict = "the design FAILS" if row["name"] in fails else "the design survives"
+            t = (f"{row['name']} ({kind})<br>{row['load_w'] / 1e3:,.0f} kW of {row['rating_w'] / 1e3:,.0f} "
+                 f"kW ({loading[i]:.0%})<br>N-1: {verdict} its loss")
+            if folded[i]:
+                t += f"<br>below: {folded[i]:,} components, highest loading {folded_max[i]:.0%}"
+            if folded_cords[i]:
+                t += f"<br>rack cords fed: {folded_cords[i]:,}"
+            text.append(t)
+        fig.add_trace(go.Scatter(
+            x=x[k], y=-depth[k], mode="markers", name=kind, text=text, hoverinfo="text",
+            customdata=list(nodes["name"].to_numpy()[k]),
+            marker={"symbol": symbol, "size": 14 if len(idx) < 60 else 8, "color": loading[k] * 100.0,
+                    "colorscale": "RdYlGn_r", "cmin": 0.0, "cmax": 100.0,
+                    "line": {"color": ["crimson" if nodes["name"].iloc[i] in fails else "#333" for i in k],
+                             "width": [3 if nodes["name"].iloc[i] in fails else 1 for i in k]},
+                    "colorbar": {"title": "loading [%]", "x": 1.02}}))
+    levels = [str(nodes["kind"].iloc[int(np.flatnonzero(depth == d)[0])]) for d in range(shown_depth + 1)]
+    fig.update_layout(
+        title=f"One-line diagram: {n:,} components" + (f" (levels below {levels[-1]} folded)"
+                                                       if shown_depth < int(depth.max(initial=0)) else ""),
+        xaxis={"visible": False}, height=160 + 90 * (shown_depth + 1),
+        yaxis={"tickvals": [-d for d in range(shown_depth + 1)], "ticktext": levels},
+        legend={"orientation": "h", "y": -0.05}, margin={"t": 40})
+    return fig

@@ -13,6 +13,11 @@ from pathlib import Path
 
 def register_all(app, layouts_dir: Path) -> None:
     """Register every page of this package, in menu order."""
+    import dash
+
     modules = [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)]
     for module in sorted(modules, key=lambda m: m.ORDER):
+        before = set(dash.page_registry)
         module.register(app, layouts_dir)
+        for key in set(dash.page_registry) - before:
+            dash.page_registry[key]["order"] = module.ORDER

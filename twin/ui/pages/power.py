@@ -16,26 +16,28 @@ def register(app, layouts_dir) -> None:
     import dash
     from dash import Input, Output, dcc, html
 
-    from twin.report.figures import loading_figure, power_sankey
+    from twin.report.figures import loading_figure, one_line_figure, power_sankey
     from twin.report.tables import n_minus_1_rows
     from twin.ui.choice import N_MINUS_1_MAX_RACKS, evaluate_layout, layout_picker, load_choice
 
     layout = html.Div([
         *layout_picker("power-layout", layouts_dir),
         html.Pre(id="power-problems", style={"color": "crimson"}),
-        dcc.Loading(dcc.Graph(id="power-sankey")),
+        dcc.Loading(dcc.Graph(id="power-one-line")),
+        dcc.Graph(id="power-sankey"),
         dcc.Graph(id="power-loading"),
         html.Div(id="power-n1"),
     ])
     dash.register_page("power", path="/power", name="Power", layout=layout)
 
-    @app.callback(Output("power-sankey", "figure"), Output("power-loading", "figure"),
+    @app.callback(Output("power-one-line", "figure"), Output("power-sankey", "figure"),
+                  Output("power-loading", "figure"),
                   Output("power-n1", "children"), Output("power-problems", "children"),
                   Input("power-layout", "value"))
     def show(choice):
         factory, problems = load_choice(choice, None, None, layouts_dir)
         if factory is None:
-            return {}, {}, [], problems
+            return {}, {}, {}, [], problems
         results = evaluate_layout(factory)
         rows = n_minus_1_rows(results)
         holds = "survives" if results.n_minus_1_survives else "does NOT survive"
@@ -44,5 +46,5 @@ def register(app, layouts_dir) -> None:
                    f"power N-1: the design {holds} every single failure ({len(rows)} cases)")
         table = html.Table([html.Tr([html.Th(k) for k in (rows[0] if rows else {})])]
                            + [html.Tr([html.Td(str(v)) for v in r.values()]) for r in rows[:50]])
-        return (power_sankey(results), loading_figure(results),
+        return (one_line_figure(results), power_sankey(results), loading_figure(results),
                 [html.P(verdict, id="power-n1-verdict"), table], "")
