@@ -167,3 +167,53 @@ def test_a_large_one_line_diagram_folds_its_deepest_levels():
     assert "busway" not in kinds
     assert sum(len(tr.x) for tr in folded.data[1:]) <= 60
     assert "folded" in folded.layout.title.text
+
+
+def test_a_rack_supply_what_if_moves_the_facility_water_with_it():
+    from twin.engine.whatif import with_rack_supply
+    from twin.errors import ArgumentError
+
+    f = twin.load_layout(ROOT / "layouts" / "pod-8x-nvl72.yaml")
+    base = twin.evaluate(f, utilisation=0.8, with_n_minus_1=False).loops().iloc[0]
+    warm = twin.evaluate(with_rack_supply(f, base["rack_setpoint_c"] + 8.0), utilisation=0.8,
+                         with_n_minus_1=False).loops().iloc[0]
+    assert warm["rack_setpoint_c"] == pytest.approx(base["rack_setpoint_c"] + 8.0)
+    assert warm["facility_setpoint_c"] == pytest.approx(base["facility_setpoint_c"] + 8.0)
+    # the GPUs sit on the rack coolant: 8 K warmer coolant, GPUs warmer by about as much
+    assert warm["max_gpu_temp_c"] - base["max_gpu_temp_c"] == pytest.approx(8.0, abs=1.0)
+    with pytest.raises(ArgumentError, match="outside"):
+        with_rack_supply(f, 95.0)
+
+
+def test_the_loop_schematic_carries_the_engines_temperatures(pod):
+    from twin.report.figures import loop_schematic_figure
+    from twin.ui.pages.cooling import limit_text
+
+    texts = " ".join(a.text for a in loop_schematic_figure(pod).layout.annotations)
+    lp = pod.loops().iloc[0]
+    for col in ("rack_supply_c_max", "facility_supply_c", "facility_return_c", "max_gpu_temp_c"):
+        assert f"{lp[col]:.1f} degC" in texts
+    flow_l_s = pod.racks()["coolant_flow_m3_s"].sum() * 1e3
+    assert f"{flow_l_s:,.1f} L/s" in texts
+    assert f"{pod.cooling.max_ambient_c:.1f} degC ambient" in limit_text(pod)
+
+
+@needs_browser
+def test_the_cooling_page_follows_the_supply_temperature_a_planner_sets(app_url, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    from twin.engine.whatif import with_rack_supply
+
+    browser.get(app_url + "/cooling")
+    wait_for_text(browser, "cooling-limit", lambda s: "ambient" in s)
+    assert wait_for_text(browser, "loop-0-4", lambda s: s == "40.0")  # the pod's own setpoint
+    thumb = browser.find_element(By.CSS_SELECTOR, "#cooling-supply [role=slider]")
+    thumb.click()
+    for _ in range(10):  # ten 1 K steps down, as a planner nudges it with the keyboard
+        thumb.send_keys(Keys.ARROW_LEFT)
+    f = twin.load_layout(ROOT / "layouts" / "pod-8x-nvl72.yaml")
+    want = twin.evaluate(with_rack_supply(f, 30.0), utilisation=0.8, with_n_minus_1=False,
+                         ambient_c=35.0).loops().iloc[0]
+    assert wait_for_text(browser, "loop-0-4", lambda s: s == "30.0") == "30.0"  # rack supply
+    assert wait_for_text(browser, "loop-0-7", lambda s: s == f"{want['max_gpu_temp_c']:.1f}")
+    screenshot(browser, "cooling-pod-30c")

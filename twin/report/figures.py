@@ -221,3 +221,59 @@ def one_line_figure(results, max_nodes: int = 300):
         yaxis={"tickvals": [-d for d in range(shown_depth + 1)], "ticktext": levels},
         legend={"orientation": "h", "y": -0.05}, margin={"t": 40})
     return fig
+
+
+def loop_schematic_figure(results, loop: int = 0):
+    """One hall's liquid loop as a schematic: racks, CDUs, facility water and heat rejection.
+
+    Each leg carries the engine's temperatures (and the racks' coolant flow); each box its heat,
+    loading or fan speed; the ambient the plant rejects to is on the right.
+    """
+    import numpy as np
+    import plotly.graph_objects as go
+
+    lp = results.loops().iloc[loop]
+    plant = results.factory.cooling
+    spec = plant.loops[loop]
+    racks = results.racks()
+    mine = plant.rack_loop == loop
+    liquid = mine & (plant.rack_group >= 0)
+    flow_l_s = float(racks["coolant_flow_m3_s"].to_numpy()[liquid].sum()) * 1e3
+    ret_c = float(np.average(racks["coolant_return_c"].to_numpy()[liquid],
+                             weights=np.maximum(racks["coolant_flow_m3_s"].to_numpy()[liquid], 1e-12))) \
+        if liquid.any() else float("nan")
+    ambient_c = results.cooling.ambient.dry_bulb_c
+    trim = f", {spec.num_trim_chillers} trim chillers" if spec.trim_chiller is not None else ""
+    boxes = [
+        f"{int(lp['racks']):,} racks<br>{lp['heat_to_liquid_w'] / 1e6:,.2f} MW to liquid<br>"
+        f"hottest GPU {lp['max_gpu_temp_c']:.1f} degC",
+        f"{int(lp['cdu_groups']):,} CDU group(s), {spec.cdu.name}<br>most loaded {lp['cdu_loading_max']:.0%}",
+        f"facility water ({spec.fw_coolant})<br>{spec.num_pumps} pumps",
+        f"{spec.num_dry_coolers} dry coolers ({spec.dry_cooler.name})<br>fans "
+        f"{lp['dry_cooler_fan_speed']:.0%}{trim}<br>{lp['heat_rejected_w'] / 1e6:,.2f} MW rejected",
+    ]
+    fig = go.Figure()
+    xs = [0.0, 3.0, 6.0, 9.0]
+    for label, x in zip(boxes, xs, strict=True):
+        fig.add_shape(type="rect", x0=x - 1.0, x1=x + 1.0, y0=-1.0, y1=1.0, line={"color": "#345"},
+                      fillcolor="#e8f0fa")
+        fig.add_annotation(x=x, y=0.0, text=label, showarrow=False, font={"size": 11})
+    legs = [
+        (xs[1] - 1.0, xs[0] + 1.0, 0.6, f"supply {lp['rack_supply_c_max']:.1f} degC<br>{flow_l_s:,.1f} L/s"),
+        (xs[0] + 1.0, xs[1] - 1.0, -0.6, f"return {ret_c:.1f} degC"),
+        (xs[2] - 1.0, xs[1] + 1.0, 0.6, f"supply {lp['facility_supply_c']:.1f} degC"),
+        (xs[1] + 1.0, xs[2] - 1.0, -0.6, f"return {lp['facility_return_c']:.1f} degC"),
+        (xs[3] - 1.0, xs[2] + 1.0, 0.6, "cooled water"),
+        (xs[2] + 1.0, xs[3] - 1.0, -0.6, "warm water"),
+    ]
+    for x_from, x_to, y, text in legs:
+        colour = "#1f77b4" if y > 0 else "#d62728"
+        fig.add_annotation(x=x_to, y=y, ax=x_from, ay=y, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=3, arrowwidth=2, arrowcolor=colour, text="")
+        fig.add_annotation(x=0.5 * (x_from + x_to), y=y + (0.25 if y > 0 else -0.25), text=text,
+                           showarrow=False, font={"size": 10, "color": colour})
+    fig.add_annotation(x=xs[3] + 1.6, y=0.0, text=f"ambient<br>{ambient_c:.1f} degC", showarrow=False)
+    fig.update_layout(title=f"Liquid loop of {lp['name']}", height=300, margin={"t": 40, "l": 10, "r": 10},
+                      xaxis={"visible": False, "range": [-1.3, 11.2]},
+                      yaxis={"visible": False, "range": [-1.4, 1.4]}, plot_bgcolor="white")
+    return fig

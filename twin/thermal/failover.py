@@ -176,13 +176,17 @@ def cooling_n_minus_1(
     return cases
 
 
+#: Ambient dry bulbs :func:`max_ambient_c` searches between by default. [°C]
+MAX_AMBIENT_SEARCH_C = (-20.0, 60.0)
+
+
 def max_ambient_c(
     p: ThermalParams,
     rack_heat_w: np.ndarray,
     gpu_power_w: np.ndarray,
     relative_humidity: float,
-    low_c: float = -20.0,
-    high_c: float = 60.0,
+    low_c: float = MAX_AMBIENT_SEARCH_C[0],
+    high_c: float = MAX_AMBIENT_SEARCH_C[1],
     tol_k: float = 0.05,
     loop_air_heat_w: np.ndarray | None = None,
 ) -> float | None:
