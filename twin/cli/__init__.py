@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                   "end-to-end latency."),
     "simulate": ("twin.cli.simulate", "simulate_cmd", "Run a SCENARIO through the coupled twin: tokens, "
                  "power, heat and throttling in time, with faults and policies."),
+    "report": ("twin.cli.report", "report_cmd", "Write the layout report of FILE as self-contained HTML, "
+               "XLSX or PDF: summary, plans, power, cooling, fabric, BOM, N-1, sources."),
     "serve": ("twin.cli.ui", "serve_cmd", "Start the planner's web app (localhost:8050 by default)."),
     "prices": ("twin.cli.economics", "prices_cmd", "Show a price list (default us-2026) with each price's "
                "source date; flag prices older than 18 months."),
