@@ -110,10 +110,9 @@ def register(app, layouts_dir: Path) -> None:
         factory, problems = load_choice(choice, upload, upload_name, layouts_dir)
         if factory is None:
             return {}, [], [], "", problems
-        results = _evaluate(factory)
+        results, cap = _evaluate(factory)
         table = [html.Tr([html.Td(r["what"]), html.Td(r["value"], id=f"cap-{r['what'].replace(' ', '-')}")])
                  for r in capacity_rows(results)]
-        cap = capacity(results)
         return (floor_plan_figure(results, metric), table, html_table(capacity_table(cap), "limits"),
                 first_limit_text(cap), "")
 
@@ -126,13 +125,15 @@ def register(app, layouts_dir: Path) -> None:
         factory, problems = load_choice(choice, upload, upload_name, layouts_dir)
         if factory is None:
             return ""
-        return details_text(rack_details(_evaluate(factory), click["points"][0]["customdata"]))
+        return details_text(rack_details(_evaluate(factory)[0], click["points"][0]["customdata"]))
 
     def _evaluate(factory):
+        """The layout's results and capacity, kept while the planner stays on one layout."""
         key = (factory.source_file, factory.num_racks)
         if key not in cache:
             cache.clear()  # one layout at a time
-            cache[key] = evaluate_layout(factory)
+            results = evaluate_layout(factory)
+            cache[key] = (results, capacity(results))
         return cache[key]
 
     cache: dict = {}
