@@ -217,3 +217,21 @@ def test_the_cooling_page_follows_the_supply_temperature_a_planner_sets(app_url,
     assert wait_for_text(browser, "loop-0-4", lambda s: s == "30.0") == "30.0"  # rack supply
     assert wait_for_text(browser, "loop-0-7", lambda s: s == f"{want['max_gpu_temp_c']:.1f}")
     screenshot(browser, "cooling-pod-30c")
+
+
+def test_a_layout_without_cooling_has_a_floor_plan_of_power_only(tmp_path):
+    from twin.report.figures import floor_metrics
+
+    text = (ROOT / "layouts" / "pod-8x-nvl72.yaml").read_text()
+    start = text.index("    cooling:\n")
+    end = text.find("\n  - ", start)
+    cut = text[:start] + (text[end:] if end >= 0 else "\n")
+    path = tmp_path / "pod-no-cooling.yaml"
+    path.write_text(cut)
+    res = twin.evaluate(twin.load_layout(path), utilisation=0.8, with_n_minus_1=False)
+    assert res.cooling is None
+    assert floor_metrics(res) == ["rack_input_w", "psu_load_fraction"]
+    fig = floor_plan_figure(res)
+    assert sum(len(tr.x) for tr in fig.data) == res.factory.num_racks
+    with pytest.raises(ValueError, match="cannot be coloured by 'gpu_temp_c'"):
+        floor_plan_figure(res, "gpu_temp_c")

@@ -120,9 +120,6 @@ def _summary(results, scenario_results) -> Section:
 def _floor_plan(results) -> Section:
     from twin.report.figures import floor_plan_figure
 
-    if results.cooling is None:
-        return Section("Floor plan", ("The layout has no cooling design; the floor plan is drawn with rack "
-                                      "temperatures only when the cooling is modelled.",))
     return Section("Floor plan", ("Halls side by side, rows top to bottom, coloured by rack input power.",),
                    figures=(floor_plan_figure(results),))
 

@@ -22,13 +22,26 @@ ROW_PITCH_M = 2.4
 RACK_WIDTH_M = 0.6
 
 
+def floor_metrics(results) -> list[str]:
+    """The :data:`METRICS` the results have (the thermal ones need a cooling design)."""
+    cols = set(results.racks().columns)
+    return [m for m in METRICS if m in cols]
+
+
 def floor_plan_figure(results, metric: str = "rack_input_w"):
-    """Halls side by side, rows top to bottom, racks along each row, coloured by ``metric``."""
+    """Halls side by side, rows top to bottom, racks along each row, coloured by ``metric``.
+
+    ``metric`` is one of :func:`floor_metrics`; a layout without a cooling design has power only.
+    """
     import numpy as np
     import plotly.graph_objects as go
 
     df = results.racks()
+    if metric not in floor_metrics(results):
+        raise ValueError(f"the floor plan cannot be coloured by {metric!r} here; it has "
+                         f"{', '.join(floor_metrics(results))}")
     label, unit, scale = METRICS[metric]
+    gpu_c = df["gpu_temp_c"] if "gpu_temp_c" in df else None
     fig = go.Figure()
     x0 = 0.0
     for hall in dict.fromkeys(df["hall"]):
@@ -41,8 +54,9 @@ def floor_plan_figure(results, metric: str = "rack_input_w"):
             xs = x0 + (np.arange(n) + 0.5) * RACK_WIDTH_M
             width = max(width, n * RACK_WIDTH_M)
             z = r[metric].to_numpy(dtype=float) * scale
-            text = [f"{nm}<br>{label}: {v:.1f} {unit}<br>GPU {t:.1f} degC, input {p / 1e3:.1f} kW"
-                    for nm, v, t, p in zip(r["name"], z, r["gpu_temp_c"], r["rack_input_w"], strict=True)]
+            temps = [f"GPU {t:.1f} degC, " for t in gpu_c[r.index]] if gpu_c is not None else [""] * n
+            text = [f"{nm}<br>{label}: {v:.1f} {unit}<br>{t}input {p / 1e3:.1f} kW"
+                    for nm, v, t, p in zip(r["name"], z, temps, r["rack_input_w"], strict=True)]
             fig.add_trace(go.Scatter(
                 x=xs, y=np.full(n, -j * ROW_PITCH_M), mode="markers", text=text, hoverinfo="text",
                 customdata=list(r["name"]), name=row, showlegend=False,

@@ -69,7 +69,7 @@ def register(app, layouts_dir: Path) -> None:
     from dash import Input, Output, dcc, html
 
     from twin.engine.capacity import capacity
-    from twin.report.figures import METRICS, floor_plan_figure
+    from twin.report.figures import METRICS, floor_metrics, floor_plan_figure
     from twin.report.tables import capacity_rows, capacity_table, first_limit_text
     from twin.ui.choice import MAX_UPLOAD_BYTES, evaluate_layout, layout_picker, load_choice
     from twin.ui.widgets import html_table
@@ -113,6 +113,8 @@ def register(app, layouts_dir: Path) -> None:
         results, cap = _evaluate(factory)
         table = [html.Tr([html.Td(r["what"]), html.Td(r["value"], id=f"cap-{r['what'].replace(' ', '-')}")])
                  for r in capacity_rows(results)]
+        if metric not in floor_metrics(results):
+            metric = "rack_input_w"  # a layout without a cooling design has no temperatures
         return (floor_plan_figure(results, metric), table, html_table(capacity_table(cap), "limits"),
                 first_limit_text(cap), "")
 
