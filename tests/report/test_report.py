@@ -118,3 +118,22 @@ def test_hall_report_totals(tmp_path):
     assert head["facility power at the meter"] == pytest.approx(results.facility_power_w / 1e6, rel=1e-12)
     cases = read_table(path, "Power and cooling budgets, N-1", "Power N-1: every single failure")
     assert len(cases) == len(results.power_cases)
+
+
+def test_xlsx_capacity_table_is_the_engines(pod_files, pod):
+    from twin.engine.capacity import capacity
+    from twin.report.tables import capacity_table
+
+    results = pod[0]
+    rows = read_table(pod_files[".xlsx"], "Power and cooling budgets, N-1",
+                      "Capacity: maximum, planned, remaining")
+    want = capacity_table(capacity(results))
+    assert [r["resource"] for r in rows] == [r["resource"] for r in want]
+    assert [r["maximum"] for r in rows] == [r["maximum"] for r in want]
+    assert [r["growth with N-1"] for r in rows] == [r["growth with N-1"] for r in want]
+
+
+def test_cooling_section_draws_each_loop(pod_document):
+    cooling = next(s for s in pod_document.sections if s.title == "Cooling")
+    titles = [f.layout.title.text for f in cooling.figures]
+    assert "Liquid loop of hall" in titles

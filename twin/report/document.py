@@ -145,8 +145,12 @@ def _power(results) -> Section:
                              f"{_mw(results.it_power_w):,.3f} MW of IT power.",), tuple(tables), tuple(figs))
 
 
+#: Most hall loops the report draws a schematic of (one figure each; every loop is in the tables).
+MAX_LOOP_SCHEMATICS = 4
+
+
 def _cooling(results) -> Section:
-    from twin.report.figures import cdu_loading_figure
+    from twin.report.figures import cdu_loading_figure, loop_schematic_figure
     from twin.report.tables import loop_rows
 
     cool = results.cooling
@@ -179,7 +183,9 @@ def _cooling(results) -> Section:
                    (Table("Cooling at a glance", glance),
                     Table("Hall loops", loop_rows(results)), Table("CDU groups", groups),
                     Table("Cooling power by plant", by_kind)),
-                   (cdu_loading_figure(results),))
+                   (*(loop_schematic_figure(results, i) for i in range(min(len(cool.params.loops),
+                                                                            MAX_LOOP_SCHEMATICS))),
+                    cdu_loading_figure(results)))
 
 
 #: Most scale-out clusters whose topology the report draws (one figure each).
@@ -287,7 +293,8 @@ def cooling_budget_rows(results) -> list[dict]:
 
 
 def _budgets(results) -> Section:
-    from twin.report.tables import n_minus_1_rows
+    from twin.engine.capacity import capacity
+    from twin.report.tables import capacity_table, first_limit_text, n_minus_1_rows
 
     cool = results.cooling
     feeds = results.power_nodes()
@@ -296,10 +303,13 @@ def _budgets(results) -> Section:
                   "loading": r["loading"]} for _, r in feeds.iterrows()]
     power_cases = n_minus_1_rows(results)
     power_cases.sort(key=lambda r: r["survives"] == "yes")
-    tables = [Table("Utility feeds", feed_rows),
+    cap = capacity(results)
+    tables = [Table("Capacity: maximum, planned, remaining", capacity_table(cap), first_limit_text(cap)),
+              Table("Utility feeds", feed_rows),
               Table("Power budget by component kind", power_budget_rows(results)),
               Table("Power N-1: every single failure", power_cases, "not survived first")]
-    paras = [f"Power N-1: {_verdict(results.n_minus_1_survives)} "
+    paras = [first_limit_text(cap),
+             f"Power N-1: {_verdict(results.n_minus_1_survives)} "
              f"({len(results.power_cases or [])} single failures tried)."]
     if cool is not None:
         paras.append(f"Cooling N-1: {_verdict(cool.n_minus_1_survives)} ({len(cool.cases or [])} single "
