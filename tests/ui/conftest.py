@@ -73,6 +73,9 @@ def browser():
     opts.add_experimental_option("prefs", {"download.default_directory": str(downloads_dir())})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(60)
+    # headless Chromium saves downloads only where it is told to
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow",
+                                                        "downloadPath": str(downloads_dir())})
     try:
         yield driver
     finally:

@@ -11,6 +11,7 @@ layout, and picking another layout must change them to that layout's.
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,39 @@ def test_a_layout_without_cooling_has_a_floor_plan_of_power_only(tmp_path):
     assert sum(len(tr.x) for tr in fig.data) == res.factory.num_racks
     with pytest.raises(ValueError, match="cannot be coloured by 'gpu_temp_c'"):
         floor_plan_figure(res, "gpu_temp_c")
+
+
+@needs_browser
+def test_a_planner_downloads_the_layout_report(app_url, browser):
+    from twin.report.document import SECTION_TITLES
+
+    from .conftest import downloads_dir
+
+    out = downloads_dir() / "pod-8x-nvl72-report.html"
+    out.unlink(missing_ok=True)
+    browser.get(app_url + "/")
+    wait_for_text(browser, "cap-IT-power", lambda s: "MW" in s)
+    browser.find_element(By.ID, "report-html").click()
+    wait_for_text(browser, "report-status", lambda s: s.startswith("pod-8x-nvl72-report.html"))
+    deadline = time.monotonic() + 30.0
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    html = out.read_text(encoding="utf-8")
+    for title in SECTION_TITLES:
+        if title != "Serving and economics":  # the layout page's report has no scenario
+            assert f">{title}<" in html
+    assert "<script src=" not in html  # self-contained: opens offline
+
+
+@needs_browser
+def test_a_malformed_upload_shows_its_line_numbered_problem_in_the_page(app_url, browser, tmp_path):
+    text = (ROOT / "layouts" / "rack-nvl72.yaml").read_text().replace("racks_per_row: 1",
+                                                                     "racks_per_row: many")
+    bad = tmp_path / "mine.yaml"
+    bad.write_text(text)
+    browser.get(app_url + "/")
+    wait_for_text(browser, "cap-IT-power", lambda s: "MW" in s)
+    browser.find_element(By.CSS_SELECTOR, "#layout-upload input[type=file]").send_keys(str(bad))
+    problems = wait_for_text(browser, "problems", lambda s: "mine.yaml" in s)
+    assert "mine.yaml:17: halls[0].rows[0].racks_per_row" in problems
+    screenshot(browser, "layout-bad-upload")

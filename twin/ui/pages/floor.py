@@ -63,10 +63,48 @@ def details_text(d: dict) -> str:
     return "\n".join(lines)
 
 
+#: Formats the layout page offers its report in (PDF needs headless Chromium on the server).
+REPORT_FORMATS = (".html", ".xlsx", ".pdf")
+
+
+def report_bytes(results, choice: str | None, upload: str | None, upload_name: str | None,
+                 layouts_dir: Path, suffix: str) -> tuple[bytes | None, str]:
+    """The layout report of the page's results as ``twin report`` writes it.
+
+    Returns (file bytes, file name), or (None, the problem). An uploaded layout is read again from
+    a temporary folder for its catalog sources; the report is written in a temporary folder,
+    removed afterwards.
+    """
+    import base64
+    import tempfile
+
+    from twin.errors import InputError
+    from twin.layout import load_layout_and_catalog, parse_layout
+    from twin.report import build_report, write_report
+    from twin.report.pdf import PdfError
+
+    if suffix not in REPORT_FORMATS:
+        return None, f"no report format {suffix!r}"
+    with tempfile.TemporaryDirectory(prefix="twin-report-") as tmp:
+        if upload:
+            path = Path(tmp) / Path(upload_name or "upload.yaml").name
+            path.write_bytes(base64.b64decode(upload.partition(",")[2], validate=False))
+        else:
+            path = layouts_dir / (choice or "")
+        try:
+            _, catalog = load_layout_and_catalog(path)
+            layout, _ = parse_layout(path)
+            out = Path(tmp) / f"{results.factory.name}-report{suffix}"
+            write_report(build_report(results, catalog=catalog, layout=layout), out)
+        except (InputError, PdfError) as exc:
+            return None, str(exc).replace(str(path), path.name)
+        return out.read_bytes(), out.name
+
+
 def register(app, layouts_dir: Path) -> None:
     """Register the page and its callback."""
     import dash
-    from dash import Input, Output, dcc, html
+    from dash import Input, Output, State, dcc, html
 
     from twin.engine.capacity import capacity
     from twin.report.figures import METRICS, floor_metrics, floor_plan_figure
@@ -84,6 +122,11 @@ def register(app, layouts_dir: Path) -> None:
                          value="rack_input_w", clearable=False,
                          style={"width": "22em", "display": "inline-block"}),
         ]),
+        html.Div([html.Label("Layout report: "),
+                  *[html.Button(f.removeprefix(".").upper(), id=f"report-{f.removeprefix('.')}",
+                                style={"marginRight": "0.5em"}) for f in REPORT_FORMATS],
+                  html.Span(id="report-status", style={"marginLeft": "1em"}),
+                  dcc.Download(id="report-download")], style={"marginTop": "0.5em"}),
         html.Pre(id="problems", style={"color": "crimson"}),
         dcc.Loading(dcc.Graph(id="floor-plan")),
         html.Pre(id="rack-details", children="Click a rack to see its power paths and cooling loop."),
@@ -128,6 +171,24 @@ def register(app, layouts_dir: Path) -> None:
         if factory is None:
             return ""
         return details_text(rack_details(_evaluate(factory)[0], click["points"][0]["customdata"]))
+
+    @app.callback(Output("report-download", "data"), Output("report-status", "children"),
+                  *[Input(f"report-{f.removeprefix('.')}", "n_clicks") for f in REPORT_FORMATS],
+                  State("layout-choice", "value"), State("layout-upload", "contents"),
+                  State("layout-upload", "filename"), prevent_initial_call=True)
+    def download(*args):
+        """The report of the layout on the page, in the format of the button pressed."""
+        from dash import ctx, dcc
+
+        choice, upload, upload_name = args[len(REPORT_FORMATS):]
+        suffix = "." + str(ctx.triggered_id).removeprefix("report-")
+        factory, problems = load_choice(choice, upload, upload_name, layouts_dir)
+        if factory is None:
+            return None, problems
+        data, name = report_bytes(_evaluate(factory)[0], choice, upload, upload_name, layouts_dir, suffix)
+        if data is None:
+            return None, name
+        return dcc.send_bytes(data, name), f"{name}: {len(data) / 1e6:,.1f} MB"
 
     def _evaluate(factory):
         """The layout's results and capacity, kept while the planner stays on one layout."""
