@@ -63,3 +63,46 @@ def load_choice(choice: str | None, upload: str | None, upload_name: str | None,
         return load_layout(path), None
     except InputError as exc:
         return None, str(exc)
+
+
+def scenario_names(scenarios_dir: Path) -> list[str]:
+    """The scenario files a planner can pick in ``scenarios_dir`` (file names, sorted)."""
+    return sorted(p.name for p in Path(scenarios_dir).glob("*.yaml"))
+
+
+def scenario_picker(dropdown_id: str, scenarios_dir: Path) -> list:
+    """A "Scenario" label and a dropdown of the scenarios in ``scenarios_dir``.
+
+    The default is :data:`twin.ui.DEFAULT_SCENARIO` where the folder has it, else its first file.
+    """
+    from dash import dcc, html
+
+    from twin.ui import DEFAULT_SCENARIO
+
+    names = scenario_names(scenarios_dir)
+    value = DEFAULT_SCENARIO if DEFAULT_SCENARIO in names else (names[0] if names else None)
+    return [html.Label("Scenario "),
+            dcc.Dropdown(id=dropdown_id, options=names, value=value, clearable=False,
+                         style={"width": "24em", "display": "inline-block"})]
+
+
+def load_scenario_choice(choice: str | None, scenarios_dir: Path):
+    """The prepared scenario a planner picked, or its problems (as `twin simulate` prints them).
+
+    Returns ``(prepared, None)`` or ``(None, problems)``; only a file of ``scenarios_dir`` is read
+    (a name with a folder in it is refused). Its price list is checked too, as `twin simulate` does
+    before a run.
+    """
+    from twin.engine.costs import scenario_prices
+    from twin.engine.scenario import load_scenario
+    from twin.errors import InputError
+
+    if not choice or Path(choice).name != choice or choice not in scenario_names(scenarios_dir):
+        return None, f"{choice!r}: not a scenario of {Path(scenarios_dir).name}/ (pick one of the list)"
+    path = Path(scenarios_dir) / choice
+    try:
+        prepared = load_scenario(path)
+        scenario_prices(prepared.scenario)
+    except InputError as exc:
+        return None, str(exc).replace(str(path), choice)
+    return prepared, None
