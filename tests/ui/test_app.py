@@ -272,3 +272,15 @@ def test_a_malformed_upload_shows_its_line_numbered_problem_in_the_page(app_url,
     problems = wait_for_text(browser, "problems", lambda s: "mine.yaml" in s)
     assert "mine.yaml:17: halls[0].rows[0].racks_per_row" in problems
     screenshot(browser, "layout-bad-upload")
+
+
+def test_only_a_shipped_layout_is_read_by_name():
+    factory, problems = load_choice("../pyproject.toml", None, None, LAYOUTS_DIR)
+    assert factory is None
+    assert "not a layout of layouts/" in problems
+
+
+@needs_browser
+def test_a_link_with_a_layout_opens_the_page_on_it(app_url, browser):
+    browser.get(app_url + "/?layout=rack-nvl72.yaml")
+    assert wait_for_text(browser, "cap-racks", lambda s: s == "1") == "1"

@@ -27,16 +27,24 @@ def evaluate_layout(factory, *, with_n_minus_1: bool = True, ambient_c: float | 
                          with_n_minus_1=with_n_minus_1 and factory.num_racks <= N_MINUS_1_MAX_RACKS)
 
 
-def layout_picker(dropdown_id: str, layouts_dir: Path) -> list:
-    """A "Layout" label and a dropdown of the shipped layouts (the default chosen)."""
+def layout_names(layouts_dir: Path) -> list[str]:
+    """The shipped layout files a planner can pick (file names, sorted)."""
+    return sorted(p.name for p in Path(layouts_dir).glob("*.yaml"))
+
+
+def layout_picker(dropdown_id: str, layouts_dir: Path, value: str | None = None) -> list:
+    """A "Layout" label and a dropdown of the shipped layouts.
+
+    ``value`` (a page's ``?layout=`` query) is chosen when it is one of them, else the default.
+    """
     from dash import dcc, html
 
     from twin.ui import DEFAULT_LAYOUT
 
-    names = sorted(p.name for p in layouts_dir.glob("*.yaml"))
+    names = layout_names(layouts_dir)
     return [html.Label("Layout "),
-            dcc.Dropdown(id=dropdown_id, options=names, value=DEFAULT_LAYOUT, clearable=False,
-                         style={"width": "20em", "display": "inline-block"})]
+            dcc.Dropdown(id=dropdown_id, options=names, value=value if value in names else DEFAULT_LAYOUT,
+                         clearable=False, style={"width": "20em", "display": "inline-block"})]
 
 
 def load_choice(choice: str | None, upload: str | None, upload_name: str | None, layouts_dir: Path):
@@ -58,7 +66,11 @@ def load_choice(choice: str | None, upload: str | None, upload_name: str | None,
                 return load_layout(path), None
             except InputError as exc:
                 return None, str(exc).replace(str(path), name)
-    path = layouts_dir / (choice or "pod-8x-nvl72.yaml")
+    from twin.ui import DEFAULT_LAYOUT
+
+    if choice is not None and choice not in layout_names(layouts_dir):  # only a shipped file is read
+        return None, f"{choice!r}: not a layout of {Path(layouts_dir).name}/ (pick one of the list)"
+    path = layouts_dir / (choice or DEFAULT_LAYOUT)
     try:
         return load_layout(path), None
     except InputError as exc:

@@ -23,23 +23,26 @@ def register(app, layouts_dir) -> None:
     from twin.ui.widgets import html_table
 
     lo, hi = (int(v) for v in RACK_SUPPLY_RANGE_C)
-    layout = html.Div([
-        *layout_picker("cooling-layout", layouts_dir),
-        html.Div([html.Label("ambient dry bulb [degC]"),
-                  dcc.Slider(id="cooling-ambient", min=-10, max=50, step=1, value=35,
-                             marks={v: str(v) for v in range(-10, 51, 10)}, updatemode="mouseup")],
-                 style={"width": "45%", "display": "inline-block"}),
-        html.Div([html.Label("rack coolant supply [degC] (facility water moves with it)"),
-                  dcc.Slider(id="cooling-supply", min=lo, max=hi, step=1, value=None,
-                             marks={v: str(v) for v in range(lo, hi + 1, 10)}, updatemode="mouseup")],
-                 style={"width": "45%", "display": "inline-block", "marginLeft": "5%"}),
-        html.Pre(id="cooling-problems", style={"color": "crimson"}),
-        html.P(id="cooling-limit", style={"fontWeight": "bold"}),
-        html.Div(id="cooling-loops"),
-        dcc.Loading(dcc.Graph(id="cooling-schematic")),
-        dcc.Graph(id="cooling-cdus"),
-    ])
-    dash.register_page("cooling", path="/cooling", name="Cooling", layout=layout)
+    def page(layout: str | None = None, **_query):
+        """The page; ``?layout=NAME`` opens it on a shipped layout."""
+        return html.Div([
+            *layout_picker("cooling-layout", layouts_dir, layout),
+            html.Div([html.Label("ambient dry bulb [degC]"),
+                      dcc.Slider(id="cooling-ambient", min=-10, max=50, step=1, value=35,
+                                 marks={v: str(v) for v in range(-10, 51, 10)}, updatemode="mouseup")],
+                     style={"width": "45%", "display": "inline-block"}),
+            html.Div([html.Label("rack coolant supply [degC] (facility water moves with it)"),
+                      dcc.Slider(id="cooling-supply", min=lo, max=hi, step=1, value=None,
+                                 marks={v: str(v) for v in range(lo, hi + 1, 10)}, updatemode="mouseup")],
+                     style={"width": "45%", "display": "inline-block", "marginLeft": "5%"}),
+            html.Pre(id="cooling-problems", style={"color": "crimson"}),
+            html.P(id="cooling-limit", style={"fontWeight": "bold"}),
+            html.Div(id="cooling-loops"),
+            dcc.Loading(dcc.Graph(id="cooling-schematic")),
+            dcc.Graph(id="cooling-cdus"),
+        ])
+
+    dash.register_page("cooling", path="/cooling", name="Cooling", layout=page)
 
     @app.callback(Output("cooling-supply", "value"), Input("cooling-layout", "value"))
     def design_supply(choice):

@@ -49,26 +49,29 @@ def register(app, layouts_dir: Path) -> None:
     )
     from twin.ui.choice import layout_picker, load_choice
 
-    layout = html.Div([
-        html.Div([
-            *layout_picker("fabric-layout", layouts_dir),
-            html.Label(" cluster "),
-            dcc.Dropdown(id="fabric-cluster", clearable=False,
-                         style={"width": "26em", "display": "inline-block"}),
-        ]),
-        html.Pre(id="fabric-problems", style={"color": "crimson"}),
-        html.Div([
-            html.Div([html.H4("At a glance"), html.Table(id="fabric-glance")],
-                     style={"display": "inline-block", "verticalAlign": "top", "marginRight": "2em"}),
-            html.Div(dcc.Loading(dcc.Graph(id="fabric-topology")),
-                     style={"display": "inline-block", "width": "70%", "verticalAlign": "top"}),
-        ]),
-        html.H4("Bandwidth (per direction, all planes)"),
-        html.Div(id="fabric-bandwidth"),
-        html.H4("Bill of materials (all locations)"),
-        html.Div(id="fabric-bom"),
-    ])
-    dash.register_page("fabric", path="/fabric", name="Fabric", layout=layout)
+    def page(layout: str | None = None, **_query):
+        """The page; ``?layout=NAME`` opens it on a shipped layout."""
+        return html.Div([
+            html.Div([
+                *layout_picker("fabric-layout", layouts_dir, layout),
+                html.Label(" cluster "),
+                dcc.Dropdown(id="fabric-cluster", clearable=False,
+                             style={"width": "26em", "display": "inline-block"}),
+            ]),
+            html.Pre(id="fabric-problems", style={"color": "crimson"}),
+            html.Div([
+                html.Div([html.H4("At a glance"), html.Table(id="fabric-glance")],
+                         style={"display": "inline-block", "verticalAlign": "top", "marginRight": "2em"}),
+                html.Div(dcc.Loading(dcc.Graph(id="fabric-topology")),
+                         style={"display": "inline-block", "width": "70%", "verticalAlign": "top"}),
+            ]),
+            html.H4("Bandwidth (per direction, all planes)"),
+            html.Div(id="fabric-bandwidth"),
+            html.H4("Bill of materials (all locations)"),
+            html.Div(id="fabric-bom"),
+        ])
+
+    dash.register_page("fabric", path="/fabric", name="Fabric", layout=page)
 
     def _fabric(choice):
         """The chosen layout's fabric (cached: one layout at a time), or its problems."""

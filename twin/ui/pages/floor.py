@@ -112,33 +112,36 @@ def register(app, layouts_dir: Path) -> None:
     from twin.ui.choice import MAX_UPLOAD_BYTES, evaluate_layout, layout_picker, load_choice
     from twin.ui.widgets import html_table
 
-    layout = html.Div([
-        html.Div([
-            *layout_picker("layout-choice", layouts_dir),
-            dcc.Upload(id="layout-upload", children=html.Button("or upload a layout (YAML)"),
-                       max_size=MAX_UPLOAD_BYTES, style={"display": "inline-block", "marginLeft": "1em"}),
-            html.Label(" colour by "),
-            dcc.Dropdown(id="metric", options=[{"label": v[0], "value": k} for k, v in METRICS.items()],
-                         value="rack_input_w", clearable=False,
-                         style={"width": "22em", "display": "inline-block"}),
-        ]),
-        html.Div([html.Label("Layout report: "),
-                  *[html.Button(f.removeprefix(".").upper(), id=f"report-{f.removeprefix('.')}",
-                                style={"marginRight": "0.5em"}) for f in REPORT_FORMATS],
-                  html.Span(id="report-status", style={"marginLeft": "1em"}),
-                  dcc.Download(id="report-download")], style={"marginTop": "0.5em"}),
-        html.Pre(id="problems", style={"color": "crimson"}),
-        dcc.Loading(dcc.Graph(id="floor-plan")),
-        html.Pre(id="rack-details", children="Click a rack to see its power paths and cooling loop."),
-        html.Div([
-            html.Div([html.H4("The design"), html.Table(id="capacity")],
-                     style={"display": "inline-block", "verticalAlign": "top", "marginRight": "2em"}),
-            html.Div([html.H4("Capacity: maximum, planned, remaining"), html.Div(id="capacity-limits"),
-                      html.P(id="first-limit", style={"fontWeight": "bold"})],
-                     style={"display": "inline-block", "verticalAlign": "top"}),
-        ]),
-    ])
-    dash.register_page("floor", path="/", name="Layout", layout=layout)
+    def page(layout: str | None = None, **_query):
+        """The page; ``?layout=NAME`` opens it on a shipped layout."""
+        return html.Div([
+            html.Div([
+                *layout_picker("layout-choice", layouts_dir, layout),
+                dcc.Upload(id="layout-upload", children=html.Button("or upload a layout (YAML)"),
+                           max_size=MAX_UPLOAD_BYTES, style={"display": "inline-block", "marginLeft": "1em"}),
+                html.Label(" colour by "),
+                dcc.Dropdown(id="metric", options=[{"label": v[0], "value": k} for k, v in METRICS.items()],
+                             value="rack_input_w", clearable=False,
+                             style={"width": "22em", "display": "inline-block"}),
+            ]),
+            html.Div([html.Label("Layout report: "),
+                      *[html.Button(f.removeprefix(".").upper(), id=f"report-{f.removeprefix('.')}",
+                                    style={"marginRight": "0.5em"}) for f in REPORT_FORMATS],
+                      html.Span(id="report-status", style={"marginLeft": "1em"}),
+                      dcc.Download(id="report-download")], style={"marginTop": "0.5em"}),
+            html.Pre(id="problems", style={"color": "crimson"}),
+            dcc.Loading(dcc.Graph(id="floor-plan")),
+            html.Pre(id="rack-details", children="Click a rack to see its power paths and cooling loop."),
+            html.Div([
+                html.Div([html.H4("The design"), html.Table(id="capacity")],
+                         style={"display": "inline-block", "verticalAlign": "top", "marginRight": "2em"}),
+                html.Div([html.H4("Capacity: maximum, planned, remaining"), html.Div(id="capacity-limits"),
+                          html.P(id="first-limit", style={"fontWeight": "bold"})],
+                         style={"display": "inline-block", "verticalAlign": "top"}),
+            ]),
+        ])
+
+    dash.register_page("floor", path="/", name="Layout", layout=page)
 
     @app.callback(Output("floor-plan", "figure"), Output("capacity", "children"),
                   Output("capacity-limits", "children"), Output("first-limit", "children"),

@@ -20,15 +20,18 @@ def register(app, layouts_dir) -> None:
     from twin.report.tables import n_minus_1_rows
     from twin.ui.choice import N_MINUS_1_MAX_RACKS, evaluate_layout, layout_picker, load_choice
 
-    layout = html.Div([
-        *layout_picker("power-layout", layouts_dir),
-        html.Pre(id="power-problems", style={"color": "crimson"}),
-        dcc.Loading(dcc.Graph(id="power-one-line")),
-        dcc.Graph(id="power-sankey"),
-        dcc.Graph(id="power-loading"),
-        html.Div(id="power-n1"),
-    ])
-    dash.register_page("power", path="/power", name="Power", layout=layout)
+    def page(layout: str | None = None, **_query):
+        """The page; ``?layout=NAME`` opens it on a shipped layout."""
+        return html.Div([
+            *layout_picker("power-layout", layouts_dir, layout),
+            html.Pre(id="power-problems", style={"color": "crimson"}),
+            dcc.Loading(dcc.Graph(id="power-one-line")),
+            dcc.Graph(id="power-sankey"),
+            dcc.Graph(id="power-loading"),
+            html.Div(id="power-n1"),
+        ])
+
+    dash.register_page("power", path="/power", name="Power", layout=page)
 
     @app.callback(Output("power-one-line", "figure"), Output("power-sankey", "figure"),
                   Output("power-loading", "figure"),
