@@ -284,3 +284,11 @@ def test_only_a_shipped_layout_is_read_by_name():
 def test_a_link_with_a_layout_opens_the_page_on_it(app_url, browser):
     browser.get(app_url + "/?layout=rack-nvl72.yaml")
     assert wait_for_text(browser, "cap-racks", lambda s: s == "1") == "1"
+
+
+@needs_browser
+def test_the_menu_lists_the_pages_in_their_order(app_url, browser):
+    browser.get(app_url + "/")
+    wait_for_text(browser, "cap-racks", lambda s: s != "")
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "a[href^='/']")]
+    assert links[:7] == ["Layout", "Power", "Cooling", "Scenarios", "Fabric", "Tokens & money", "Compare"]

@@ -8,6 +8,8 @@ never executed).
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,7 +36,9 @@ def create_app(layouts_dir: Path | None = None, scenarios_dir: Path | None = Non
 
     from twin.ui import pages
 
-    manager = dash.DiskcacheManager(diskcache.Cache(tempfile.mkdtemp(prefix="twin-ui-cache-")))
+    cache_dir = tempfile.mkdtemp(prefix="twin-ui-cache-")
+    atexit.register(shutil.rmtree, cache_dir, ignore_errors=True)  # nothing left behind after a run
+    manager = dash.DiskcacheManager(diskcache.Cache(cache_dir))
     app = dash.Dash(__name__, use_pages=True, pages_folder="", title="AI Factory Twin",
                     suppress_callback_exceptions=True, background_callback_manager=manager)
     app.server.config["TWIN_SCENARIOS_DIR"] = Path(scenarios_dir or SCENARIOS_DIR)
@@ -42,7 +46,7 @@ def create_app(layouts_dir: Path | None = None, scenarios_dir: Path | None = Non
     app.layout = dash.html.Div([
         dash.html.H2("AI Factory Twin"),
         dash.html.Div([dash.dcc.Link(p["name"], href=p["relative_path"], style={"marginRight": "1em"})
-                       for p in dash.page_registry.values()]),
+                       for p in sorted(dash.page_registry.values(), key=lambda p: p.get("order") or 99)]),
         dash.page_container,
     ], style={"fontFamily": "sans-serif", "margin": "1em"})
     return app

@@ -49,7 +49,7 @@ def register(app, layouts_dir) -> None:
         dcc.Loading(html.Div(id="cmp-result")),
         dcc.Graph(id="cmp-figure"),
     ])
-    dash.register_page("compare", path="/compare", name="Compare", layout=layout)
+    dash.register_page("compare", path="/compare", name="Compare", order=ORDER, layout=layout)
     cache: dict = {}
 
     def evaluated(choice):

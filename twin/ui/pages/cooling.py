@@ -42,7 +42,7 @@ def register(app, layouts_dir) -> None:
             dcc.Graph(id="cooling-cdus"),
         ])
 
-    dash.register_page("cooling", path="/cooling", name="Cooling", layout=page)
+    dash.register_page("cooling", path="/cooling", name="Cooling", order=ORDER, layout=page)
 
     @app.callback(Output("cooling-supply", "value"), Input("cooling-layout", "value"))
     def design_supply(choice):

@@ -71,7 +71,7 @@ def register(app, layouts_dir: Path) -> None:
             html.Div(id="fabric-bom"),
         ])
 
-    dash.register_page("fabric", path="/fabric", name="Fabric", layout=page)
+    dash.register_page("fabric", path="/fabric", name="Fabric", order=ORDER, layout=page)
 
     def _fabric(choice):
         """The chosen layout's fabric (cached: one layout at a time), or its problems."""

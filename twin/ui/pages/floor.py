@@ -141,7 +141,7 @@ def register(app, layouts_dir: Path) -> None:
             ]),
         ])
 
-    dash.register_page("floor", path="/", name="Layout", layout=page)
+    dash.register_page("floor", path="/", name="Layout", order=ORDER, layout=page)
 
     @app.callback(Output("floor-plan", "figure"), Output("capacity", "children"),
                   Output("capacity-limits", "children"), Output("first-limit", "children"),

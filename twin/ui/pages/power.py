@@ -31,7 +31,7 @@ def register(app, layouts_dir) -> None:
             html.Div(id="power-n1"),
         ])
 
-    dash.register_page("power", path="/power", name="Power", layout=page)
+    dash.register_page("power", path="/power", name="Power", order=ORDER, layout=page)
 
     @app.callback(Output("power-one-line", "figure"), Output("power-sankey", "figure"),
                   Output("power-loading", "figure"),

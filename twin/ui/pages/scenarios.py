@@ -165,7 +165,7 @@ def register(app, layouts_dir) -> None:
         dcc.Store(id="sc-run-id"),
         html.Div(id="sc-results"),
     ])
-    dash.register_page("scenarios", path="/scenarios", name="Scenarios", layout=layout)
+    dash.register_page("scenarios", path="/scenarios", name="Scenarios", order=ORDER, layout=layout)
 
     @app.callback(Output("sc-results", "children"), Output("sc-status", "children"),
                   Output("sc-problems", "children"), Output("sc-run-id", "data"),

@@ -91,7 +91,7 @@ def register(app, layouts_dir: Path) -> None:
             html.Div([dcc.Graph(id="tokens-tornado"), html.Div(id="tokens-tornado-table")], style=half),
         ]),
     ])
-    dash.register_page("tokens", path="/tokens", name="Tokens & money", layout=layout)
+    dash.register_page("tokens", path="/tokens", name="Tokens & money", order=ORDER, layout=layout)
 
     @app.callback(Output("tokens-title", "children"), Output("tokens-kpis", "children"),
                   Output("tokens-curve", "figure"), Output("tokens-deployments", "children"),
