@@ -41,32 +41,34 @@ def floor_plan_figure(results, metric: str = "rack_input_w"):
         raise ValueError(f"the floor plan cannot be coloured by {metric!r} here; it has "
                          f"{', '.join(floor_metrics(results))}")
     label, unit, scale = METRICS[metric]
-    gpu_c = df["gpu_temp_c"] if "gpu_temp_c" in df else None
-    fig = go.Figure()
-    x0 = 0.0
-    for hall in dict.fromkeys(df["hall"]):
-        h = df[df["hall"] == hall]
-        rows = list(dict.fromkeys(h["row"]))
-        width = 0.0
-        for j, row in enumerate(rows):
-            r = h[h["row"] == row]
-            n = len(r)
-            xs = x0 + (np.arange(n) + 0.5) * RACK_WIDTH_M
-            width = max(width, n * RACK_WIDTH_M)
-            z = r[metric].to_numpy(dtype=float) * scale
-            temps = [f"GPU {t:.1f} degC, " for t in gpu_c[r.index]] if gpu_c is not None else [""] * n
-            text = [f"{nm}<br>{label}: {v:.1f} {unit}<br>{t}input {p / 1e3:.1f} kW"
-                    for nm, v, t, p in zip(r["name"], z, temps, r["rack_input_w"], strict=True)]
-            fig.add_trace(go.Scatter(
-                x=xs, y=np.full(n, -j * ROW_PITCH_M), mode="markers", text=text, hoverinfo="text",
-                customdata=list(r["name"]), name=row, showlegend=False,
-                marker={"symbol": "square", "size": 9, "color": z, "colorscale": "Turbo",
-                        "cmin": float(df[metric].min() * scale),
-                        "cmax": float(df[metric].max() * scale) + 1e-9,
-                        "colorbar": {"title": f"{label} [{unit}]"} if j == 0 and x0 == 0.0 else None,
-                        "showscale": j == 0 and x0 == 0.0}))
-        fig.add_annotation(x=x0, y=ROW_PITCH_M, text=str(hall), showarrow=False, xanchor="left")
-        x0 += width + 3.0
+    # racks are laid out in rows, rows top to bottom in each hall, halls side by side (one trace:
+    # one validation and one colour scale for thousands of racks)
+    pos = df.groupby("row", sort=False).cumcount().to_numpy()
+    halls = list(dict.fromkeys(df["hall"]))
+    hall_index = {h: k for k, h in enumerate(halls)}
+    hall_of = np.array([hall_index[h] for h in df["hall"]], dtype=int)
+    row_rank: dict[tuple[str, str], int] = {}
+    rows_seen = dict.fromkeys(halls, 0)
+    for hall, row in dict.fromkeys(zip(df["hall"], df["row"], strict=True)):
+        row_rank[(hall, row)] = rows_seen[hall]
+        rows_seen[hall] += 1
+    row_in_hall = np.array([row_rank[k] for k in zip(df["hall"], df["row"], strict=True)], dtype=int)
+    widths = np.array([(pos[hall_of == k].max() + 1) * RACK_WIDTH_M for k in range(len(halls))])
+    x0 = np.concatenate([[0.0], np.cumsum(widths + 3.0)[:-1]])
+    x = x0[hall_of] + (pos + 0.5) * RACK_WIDTH_M
+    y = -row_in_hall * ROW_PITCH_M
+    z = df[metric].to_numpy(dtype=float) * scale
+    temps = ([f"GPU {t:.1f} degC, " for t in df["gpu_temp_c"]] if "gpu_temp_c" in df else [""] * len(df))
+    text = [f"{nm} ({row})<br>{label}: {v:.1f} {unit}<br>{t}input {p / 1e3:.1f} kW"
+            for nm, row, v, t, p in zip(df["name"], df["row"], z, temps, df["rack_input_w"], strict=True)]
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="markers", text=text, hoverinfo="text", customdata=list(df["name"]),
+        showlegend=False, marker={"symbol": "square", "size": 9, "color": z, "colorscale": "Turbo",
+                                  "cmin": float(z.min()) if len(z) else 0.0,
+                                  "cmax": (float(z.max()) if len(z) else 0.0) + 1e-9,
+                                  "colorbar": {"title": f"{label} [{unit}]"}, "showscale": True}))
+    for k, hall in enumerate(halls):
+        fig.add_annotation(x=x0[k], y=ROW_PITCH_M, text=str(hall), showarrow=False, xanchor="left")
     fig.update_layout(xaxis_title="along the rows [m]", yaxis_title="rows [m]", height=500,
                       yaxis_scaleanchor="x", margin={"t": 30})
     return fig

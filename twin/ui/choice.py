@@ -7,7 +7,9 @@ folder removed after reading, parsed with the safe YAML loader, never executed).
 from __future__ import annotations
 
 import base64
+import hashlib
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 #: Largest layout file accepted from an upload. [bytes]
@@ -19,12 +21,64 @@ UTILISATION = 0.8
 N_MINUS_1_MAX_RACKS = 1000
 
 
+class Memo:
+    """The last ``size`` values of a pure function of its key, shared by the server's threads.
+
+    The pages answer a recolour or a click without loading or solving the layout again. Keys hold
+    what they stand for (a layout file's content hash, the factory object itself), so an entry is
+    never served for something else; a layout's catalog files are read once per app process.
+    """
+
+    def __init__(self, size: int) -> None:
+        import threading
+
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key, make):
+        """The value for ``key``, made with ``make()`` the first time."""
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = make()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+#: loaded layouts by file content, and evaluations by (factory, options): the app's memory
+FACTORIES, EVALUATIONS = Memo(8), Memo(16)
+
+
 def evaluate_layout(factory, *, with_n_minus_1: bool = True, ambient_c: float | None = None):
-    """The engine's results of ``factory`` as every page shows them (see :data:`UTILISATION`)."""
+    """The engine's results of ``factory`` as every page shows them (see :data:`UTILISATION`).
+
+    Remembered per factory and options (:data:`EVALUATIONS`): every page and callback on one
+    layout shares one evaluation.
+    """
     import twin
 
-    return twin.evaluate(factory, utilisation=UTILISATION, ambient_c=ambient_c,
-                         with_n_minus_1=with_n_minus_1 and factory.num_racks <= N_MINUS_1_MAX_RACKS)
+    n1 = with_n_minus_1 and factory.num_racks <= N_MINUS_1_MAX_RACKS
+    key = (Identity(factory), n1, ambient_c)
+    return EVALUATIONS.get(key, lambda: twin.evaluate(factory, utilisation=UTILISATION, ambient_c=ambient_c,
+                                                      with_n_minus_1=n1))
+
+
+class Identity:
+    """A key that is one object itself (a Factory holds arrays and cannot be hashed by value)."""
+
+    def __init__(self, obj) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Identity) and other.obj is self.obj
 
 
 def layout_names(layouts_dir: Path) -> list[str]:
@@ -59,22 +113,30 @@ def load_choice(choice: str | None, upload: str | None, upload_name: str | None,
             return None, (f"{upload_name}: {len(raw):,} bytes; an uploaded layout may be at most "
                           f"{MAX_UPLOAD_BYTES:,}")
         name = Path(upload_name or "upload.yaml").name
-        with tempfile.TemporaryDirectory(prefix="twin-upload-") as tmp:
-            path = Path(tmp) / name
-            path.write_bytes(raw)
-            try:
-                return load_layout(path), None
-            except InputError as exc:
-                return None, str(exc).replace(str(path), name)
+
+        def load_upload():
+            with tempfile.TemporaryDirectory(prefix="twin-upload-") as tmp:
+                path = Path(tmp) / name
+                path.write_bytes(raw)
+                try:
+                    return load_layout(path), None
+                except InputError as exc:
+                    return None, str(exc).replace(str(path), name)
+
+        return FACTORIES.get(("upload", name, hashlib.sha256(raw).hexdigest()), load_upload)
     from twin.ui import DEFAULT_LAYOUT
 
     if choice is not None and choice not in layout_names(layouts_dir):  # only a shipped file is read
         return None, f"{choice!r}: not a layout of {Path(layouts_dir).name}/ (pick one of the list)"
     path = layouts_dir / (choice or DEFAULT_LAYOUT)
-    try:
-        return load_layout(path), None
-    except InputError as exc:
-        return None, str(exc)
+
+    def load_shipped():
+        try:
+            return load_layout(path), None
+        except InputError as exc:
+            return None, str(exc)
+
+    return FACTORIES.get(("file", str(path), hashlib.sha256(path.read_bytes()).hexdigest()), load_shipped)
 
 
 def scenario_names(scenarios_dir: Path) -> list[str]:

@@ -109,7 +109,7 @@ def register(app, layouts_dir: Path) -> None:
     from twin.engine.capacity import capacity
     from twin.report.figures import METRICS, floor_metrics, floor_plan_figure
     from twin.report.tables import capacity_rows, capacity_table, first_limit_text
-    from twin.ui.choice import MAX_UPLOAD_BYTES, evaluate_layout, layout_picker, load_choice
+    from twin.ui.choice import MAX_UPLOAD_BYTES, Identity, Memo, evaluate_layout, layout_picker, load_choice
     from twin.ui.widgets import html_table
 
     def page(layout: str | None = None, **_query):
@@ -194,12 +194,8 @@ def register(app, layouts_dir: Path) -> None:
         return dcc.send_bytes(data, name), f"{name}: {len(data) / 1e6:,.1f} MB"
 
     def _evaluate(factory):
-        """The layout's results and capacity, kept while the planner stays on one layout."""
-        key = (factory.source_file, factory.num_racks)
-        if key not in cache:
-            cache.clear()  # one layout at a time
-            results = evaluate_layout(factory)
-            cache[key] = (results, capacity(results))
-        return cache[key]
+        """The layout's results and capacity (both remembered while the planner works on it)."""
+        results = evaluate_layout(factory)
+        return results, capacities.get(Identity(results), lambda: capacity(results))
 
-    cache: dict = {}
+    capacities = Memo(8)
