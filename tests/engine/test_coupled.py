@@ -150,8 +150,10 @@ def test_a_disaggregated_deployment_serves_prefill_and_decode_pools_as_the_stand
     assert tokens_s == pytest.approx(alone["output_tokens_per_s"], rel=0.03)
     assert dec["tpot_mean_s"] == pytest.approx(alone["tpot_s"]["mean"], rel=0.05)
     # the fluid model queues Poisson arrivals at each prefill replica; round-robin routing of the
-    # discrete run spreads them evenly (36 replicas: nearly regular), so it waits less
-    assert alone["ttft_s"]["mean"] < pre["ttft_mean_s"] < 1.5 * alone["ttft_s"]["mean"]
+    # discrete run spreads them evenly (36 replicas: nearly regular), so it waits less: 58 ms, the
+    # 2048-token prefill alone. One such replica with Poisson arrivals (8.3 req/s, half busy) waits
+    # 86 ms in the discrete simulation (1.49x) and 93 ms in the fluid model
+    assert alone["ttft_s"]["mean"] < pre["ttft_mean_s"] < 1.7 * alone["ttft_s"]["mean"]
     # both pools draw power: the prefill racks' GPUs busier per request token than at idle
     racks = res.racks_table()
     assert (racks["energy_j"] > 0).all()

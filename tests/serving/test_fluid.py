@@ -40,6 +40,34 @@ def test_fluid_matches_discrete_below_saturation(pm, rate):
     assert abs(f["requests_per_s"] / d["requests_per_s"] - 1) < TOL_THROUGHPUT
 
 
+@pytest.mark.parametrize("rate", [0.1, 0.4])
+def test_fluid_low_load_iterations_carry_a_whole_sequence(pm, rate):
+    """Below one running sequence on average (B < 1) a busy iteration still carries one sequence and
+    reads the weights in full, and the replica idles the rest of the time: the fluid TPOT is that
+    iteration's (not an interpolated fraction of it) and its busy, compute- and memory-bound shares
+    are the discrete simulation's (an idle GPU does no work). Round-robin over 16 replicas makes each
+    replica's arrivals nearly regular, the case where the busy share is min(B, 1)."""
+    n = 16
+    wl = Workload(rate_per_s=rate * n, duration_s=1500.0, input_len=LengthDist("fixed", (1024,)),
+                  output_len=LengthDist("fixed", (256,)))
+    out = simulate_discrete(pm, wl.generate(np.random.default_rng(0)), n)
+    d = summarize(out.requests, n)
+    res = fluid_point(pm, wl, n)
+    f, c = res.to_dict(n), res.curve
+    assert c.batch[0] < 1.0
+    one = FluidModel(pm).parts(np.array([1.0]), np.array([0.0]), 1024.0, 256.0)[0][0]
+    assert c.decode_iteration_s[0] == pytest.approx(one, rel=1e-12)
+    assert abs(f["tpot_s"]["mean"] / d["tpot_s"]["mean"] - 1) < TOL_TPOT
+    assert abs(f["ttft_s"]["mean"] / d["ttft_s"]["mean"] - 1) < TOL_TTFT
+    # Little's law on the time average, and the busy share it implies
+    assert c.busy_fraction[0] == pytest.approx(rate * 256 * c.tpot_s[0], rel=1e-9)
+    span = n * wl.duration_s
+    for fluid, disc in ((c.busy_fraction, out.busy_s), (c.compute_fraction, out.compute_s),
+                        (c.memory_fraction, out.memory_s)):
+        assert fluid[0] == pytest.approx(disc.sum() / span, rel=0.10)
+    assert c.compute_fraction[0] + c.memory_fraction[0] <= c.busy_fraction[0] + 1e-12
+
+
 def test_fluid_saturated_throughput_matches_offline(pm):
     wl = _wl(n=2000)
     d = summarize(simulate_discrete(pm, wl.generate(np.random.default_rng(0)), 1).requests, 1)

@@ -8,10 +8,28 @@ decoding sequences and on the prefill tokens)::
     P = lam * n_in * t          (prefill tokens per iteration)
     t = F(B, P)              (the iteration-cost law, IterationCost, as in the discrete simulation)
 
-solved by bisection for all replicas at once. The replica saturates when ``B`` would exceed
+solved by bisection for all replicas at once.
+
+Low load (``B < 1``): ``B`` is a time average, but a serving replica never runs an iteration of a
+fraction of a sequence (each iteration reads the weights in full, whatever its batch), so ``F`` is
+priced at the batch of a *busy* iteration, ``b_act = max(B, 1)``, with ``P / u = b_act n_in / n_out``
+prefill tokens, and the replica is busy a share ``u = min(B, 1)`` of the time and idle otherwise.
+This is an M/G/1-like occupancy: below one sequence on average, requests are taken as served one at
+a time (overlaps are neglected); at ``B >= 1`` the replica is taken as always busy. It is exact for
+regular arrivals (round-robin over many replicas makes each replica's nearly so) and overstates the
+busy share for Poisson arrivals at one replica (``1 - exp(-B)`` there: 0.44 instead of 0.58 at
+``B = 0.58``), where overlapping requests share iterations. ``TPOT = t`` is the busy iteration's
+time, Little's law holds for the time average ``B = lam n_out t``, and the GPU activity shares
+(compute-bound, memory-bound, busy) are the busy iteration's times a share ``u``, so the energy of an
+idle replica is its idle power.
+(Evaluating ``F`` at a fractional batch instead interpolated the kernel tables below one token and
+gave a fraction of an iteration's time: TPOT 4-5x too short and the GPUs always busy at low load.)
+
+The replica saturates when ``B`` would exceed
 ``B_sat = min(max_batch, KV capacity in requests, max_num_tokens * n_out / (n_in + n_out))``; then
 it completes ``mu = B_sat / (n_out * t_sat)`` requests/s. Latencies: ``TPOT = t``;
-``TTFT = t/2 + W_slot + W_prefill + T_prefill``:
+``TTFT = u t/2 + W_slot + W_prefill + T_prefill`` (a share ``u`` of arrivals finds an iteration
+running and waits half of it; the rest find the replica idle):
 
 - ``W_slot``, the wait for a batch slot, from the M/D/c approximation of Sakasegawa (1977),
   ``W_slot ~ rho^(sqrt(2(c+1)) - 1) / (c (1 - rho)) * S / 2``, ``S = n_out t`` the time a request holds
@@ -25,13 +43,14 @@ it completes ``mu = B_sat / (n_out * t_sat)`` requests/s. Latencies: ``TPOT = t`
 
 Percentiles (:meth:`FluidResult.to_dict`) come from the same pieces as distributions, sampled with a
 fixed seed (20,000 requests, pooled over replicas by their completion rates): the arrival phase is
-uniform over an iteration, each wait is zero with probability ``1 - rho`` (``1 - P_wait`` for the slot,
-``P_wait = rho^(sqrt(2(c+1)) - 1)``) and exponential otherwise with the mean above, the prompt and output
-lengths are drawn from the workload, and a request's TPOT averages its ``n_out - 1`` iterations, of
-which a binomial share carries a prefill chunk (``t_mixed``) and the rest decode only (``t_decode``).
-Batch-size fluctuations are not modelled, so TPOT tails are too narrow near saturation. Tests keep
-the fluid throughput and mean TPOT within 10 %, mean TTFT within 25 %, and the P50/P90/P99 of TTFT
-and TPOT within 30 % of the discrete simulation on shared cases up to 65 % of saturation.
+uniform over an iteration with probability ``u`` and zero otherwise, each wait is zero with
+probability ``1 - rho`` (``1 - P_wait`` for the slot, ``P_wait = rho^(sqrt(2(c+1)) - 1)``) and
+exponential otherwise with the mean above, the prompt and output lengths are drawn from the
+workload, and a request's TPOT averages its ``n_out - 1`` iterations, of which a binomial share
+carries a prefill chunk (``t_mixed``) and the rest decode only (``t_decode``). Batch-size
+fluctuations are not modelled, so TPOT tails are too narrow near saturation. Tests keep the fluid
+throughput and mean TPOT within 10 %, mean TTFT within 25 %, and the P50/P90/P99 of TTFT and TPOT
+within 30 % of the discrete simulation on shared cases up to 65 % of saturation.
 
 References
 ----------
@@ -62,6 +81,7 @@ class FluidCurve:
     tpot_s: np.ndarray
     e2e_s: np.ndarray
     saturated: np.ndarray
+    #: shares of time in compute-bound and memory-bound work and busy at all (``u``, see the module notes)
     compute_fraction: np.ndarray
     memory_fraction: np.ndarray
     busy_fraction: np.ndarray
@@ -170,22 +190,25 @@ class FluidModel:
         t_sat, _, _ = self.mixed(b_sat, pf * b_sat * n_in / n_out, n_in, n_out, chunk_sat, sc, sm)
         mu = b_sat / (n_out * t_sat)
         sat = lam >= mu
-        # bisection on t for the unsaturated replicas: h(t) = F(lam O t, lam I t) - t is decreasing
+        # bisection on t for the unsaturated replicas: h(t) = F(max(lam O t, 1), P_busy) - t is decreasing
+        # (an iteration carries at least one sequence; see the module notes on low load)
         lo = np.zeros(shape)
         hi = np.array(t_sat, copy=True)
         for _ in range(40):
             mid = 0.5 * (lo + hi)
-            b = lam * n_out * mid
+            b = np.maximum(lam * n_out * mid, 1.0)
             ch = np.maximum(np.minimum(n_in, n_tok - b), 1.0)
-            tm, _, _ = self.mixed(b, pf * lam * n_in * mid, n_in, n_out, ch, sc, sm)
+            tm, _, _ = self.mixed(b, pf * b * n_in / n_out, n_in, n_out, ch, sc, sm)
             up = tm > mid
             lo = np.where(up, mid, lo)
             hi = np.where(up, hi, mid)
         t = np.where(sat, t_sat, hi)
-        B = np.where(sat, b_sat, lam * n_out * t)
-        P = pf * np.where(sat, b_sat * n_in / n_out, lam * n_in * t)
-        chunk = np.maximum(np.minimum(n_in, n_tok - B), 1.0)
-        q, (t_dec, c0, m0), (t_mix, c1, m1) = self.mixed_pieces(B, P, n_in, n_out, chunk, sc, sm)
+        B = np.where(sat, b_sat, lam * n_out * t)  # time average (Little's law)
+        u = np.minimum(B, 1.0)  # share of time the replica is busy
+        b_act = np.maximum(B, 1.0)  # decodes per busy iteration
+        P = pf * b_act * n_in / n_out  # prefill tokens per busy iteration, lam I t / u
+        chunk = np.maximum(np.minimum(n_in, n_tok - b_act), 1.0)
+        q, (t_dec, c0, m0), (t_mix, c1, m1) = self.mixed_pieces(b_act, P, n_in, n_out, chunk, sc, sm)
         cc, mm = c0 + q * (c1 - c0), m0 + q * (m1 - m0)
         done = np.where(sat, mu, lam)
         # latency: wait for a slot, half an iteration, then the prompt's chunks
@@ -206,9 +229,10 @@ class FluidModel:
         rho_p = np.clip(lam * s_pre, 0.0, 0.999)
         w_pre = np.where(sat, 0.0, lam * s_pre ** 2 * (1.0 + input_cv2) / (2.0 * (1.0 - rho_p)))
         p_slot = np.where(sat, 1.0, p_wait)
-        ttft = 0.5 * t + full * t_cap + t_rest + wq + w_pre
+        # the arrival phase: a share u of arrivals finds an iteration running, the rest an idle replica
+        ttft = 0.5 * u * t + full * t_cap + t_rest + wq + w_pre
         e2e = ttft + (n_out - 1.0) * t
-        busy = np.where(B > 0, 1.0, 0.0)
+        busy = u
         cur = FluidCurve(lam * ve, done * ve, t, B * ve, ttft, t, e2e, sat, busy * cc / t, busy * mm / t,
                          busy, t_dec, t_mix, q, cap, t_cap, p_slot, wq, np.where(sat, 1.0, rho_p), w_pre,
                          sc, sm)
@@ -320,7 +344,11 @@ def request_latency_samples(model: FluidModel, c: FluidCurve, r: np.ndarray, lin
 
         backlog = rng.random(n) * 2.0 * c.slot_wait_s[r]      # saturated: uniform over the window
         slot = np.where(c.saturated[r], backlog, wait(c.slot_wait_probability[r], c.slot_wait_s[r]))
-        ttft = u * t + full * t_cap + t_rest + slot + wait(c.prefill_utilisation[r], c.prefill_wait_s[r])
+        # arrival phase: uniform over a running iteration with probability busy, else none (idle replica);
+        # u < busy is that event and u / busy, given it, is uniform (no further draw)
+        busy = c.busy_fraction[r]
+        phase = np.where(u < busy, u / np.maximum(busy, 1e-300), 0.0) * t
+        ttft = phase + full * t_cap + t_rest + slot + wait(c.prefill_utilisation[r], c.prefill_wait_s[r])
     steps = np.maximum(lout - 1.0, 1.0)
     mixed = rng.binomial(steps.astype(np.int64), np.clip(c.mixed_fraction[r], 0.0, 1.0))
     tpot = c.decode_iteration_s[r] + (c.mixed_iteration_s[r] - c.decode_iteration_s[r]) * mixed / steps
