@@ -71,3 +71,26 @@ def test_report_with_a_scenario_writes_html(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "<h2>Serving and economics</h2>" in text
     assert "Tornado" in text
+
+
+def test_an_annual_scenario_adds_its_year_by_month(tmp_path):
+    import twin
+
+    rack = ROOT / "layouts" / "rack-nvl72.yaml"
+    scenario = tmp_path / "annual.yaml"
+    scenario.write_text(f"name: annual-test\nlayout: {rack}\n"
+                        "run: {duration: 800 h, mode: annual}\nweather: {tmy: default}\n"
+                        "deployments:\n  - {name: chat, racks: '*', model: llama-3.1-70b, precision: fp8,\n"
+                        "     tp: 8, workload: {rate: 60, input_tokens: 2048, output_tokens: 256}}\n")
+    out = tmp_path / "rack.xlsx"
+    done = _twin("report", str(rack), "--scenario", str(scenario), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "running the year of" in done.stderr
+    months = read_table(out, "Annual figures", "By month")
+    assert [m["month"] for m in months] == ["Jan", "Feb"]
+    from twin.report.timeseries import monthly_table
+
+    run = twin.simulate(scenario, with_reference=False, priced=False)
+    assert [float(m["hours"]) for m in months] == [744.0, 56.0]
+    want = monthly_table(run.steps_table(), run.physics_step_s)
+    assert [m["PUE"] for m in months] == [f"{v:.3f}" for v in want["pue"]]  # deterministic: the same year

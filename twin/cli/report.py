@@ -29,6 +29,23 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
+def _annual_run(money, scenario: Path):
+    """The scenario's year, hour by hour, with a progress line on stderr (as `twin simulate`)."""
+    from twin.engine.coupled import simulate
+
+    total_h = money.prepared.scenario.run.duration_s / 3600.0
+    _say(f"running the year of {scenario} ({total_h:,.0f} h) for the annual figures ...")
+    shown = [-1]
+
+    def progress(done_s: float, total_s: float) -> None:
+        pct = int(100 * done_s / total_s) if total_s > 0 else 100
+        if pct // 5 != shown[0] // 5:
+            shown[0] = pct
+            click.echo(f"\r  {pct:3d} % of {total_h:,.0f} h", err=True, nl=pct >= 100)
+
+    return simulate(money.prepared, progress=progress, with_reference=False, prices=money.prices)
+
+
 @click.command("report")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--scenario", "scenario", type=click.Path(dir_okay=False, path_type=Path),
@@ -58,7 +75,7 @@ def report_cmd(file: Path, scenario: Path | None, utilisation: float, out: Path)
     _say(f"evaluating {file}: {factory.num_racks:,} racks, power N-1 over {num_cases(factory):,} single "
          "failures, cooling N-1 ...")
     results = evaluate(factory, utilisation)
-    money = None
+    money = annual = None
     if scenario is not None:
         from twin.cli.economics import warn_stale
         from twin.report.money import steady_money
@@ -70,7 +87,9 @@ def report_cmd(file: Path, scenario: Path | None, utilisation: float, out: Path)
         except InputError as exc:
             fail_input(exc)
         warn_stale(money.prices)
-    document = build_report(results, scenario_results=money, catalog=catalog, layout=layout)
+        if money.prepared.scenario.run.mode == "annual":
+            annual = _annual_run(money, scenario)
+    document = build_report(results, scenario_results=money, catalog=catalog, layout=layout, annual=annual)
     printing = " (printing with headless Chromium)" if out.suffix.lower() == ".pdf" else ""
     _say(f"writing {out} ...{printing}")
     try:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: Titles of the sections, in report order ("Serving and economics" only with a scenario).
+#: Titles of the sections, in report order ("Serving and economics" only with a scenario, "Annual
+#: figures" only with an annual run).
 SECTION_TITLES = ("Summary", "Floor plan", "Power", "Cooling", "Fabric", "Bill of materials",
-                  "Power and cooling budgets, N-1", "Serving and economics", "Assumptions and sources")
+                  "Power and cooling budgets, N-1", "Serving and economics", "Annual figures",
+                  "Assumptions and sources")
 
 
 @dataclass(frozen=True)
@@ -389,12 +391,11 @@ def _serving(scenario_results) -> Section:
         tables, figs = _money_parts(scenario_results)
     else:
         tables, figs = _sim_tables(res), []
-    annual = "The scenario runs a year" if sc.run.mode == "annual" else "For the annual figures"
     paras = ("The steady coupled point of the scenario (as twin evaluate FILE --scenario S): its deployments "
              "serve their rate at the scenario's start, power and cooling at its weather, throttling solved "
              "with them. Costs are per hour of that point and per year at it.",
-             f"{annual}: twin simulate {sc.source_file} gives energy, PUE and tokens over the whole run "
-             "(not run for this report).")
+             "An annual scenario's year is in the annual figures; for a time-domain scenario, twin simulate "
+             f"{sc.source_file} gives energy, PUE and tokens over the whole run (not run for this report).")
     if res.costs is not None and res.costs.unpriced:
         paras += (f"Not priced (no price in the list): {', '.join(res.costs.unpriced)}.",)
     return Section("Serving and economics", paras, (Table("Steady coupled point", _point_rows(res)), *tables),
@@ -421,7 +422,18 @@ def _assumptions(results, scenario_results, catalog, layout) -> Section:
     return Section("Assumptions and sources", paras, (Table("Catalog figures", rows),))
 
 
-def build_report(results, *, scenario_results=None, catalog=None, layout=None) -> Document:
+def _annual(run) -> Section:
+    from twin.report.timeseries import annual_figure, kpi_rows, monthly_rows
+
+    sc = run.scenario
+    paras = (f"The scenario {sc.name!r} over its weather year ({run.duration_s / 3600.0:,.0f} h, hour by "
+             "hour: serving, power, cooling and throttling solved each hour at that hour's weather), as "
+             f"twin simulate {sc.source_file} runs it.",)
+    return Section("Annual figures", paras, (Table("Over the year", kpi_rows(run)),
+                                             Table("By month", monthly_rows(run))), (annual_figure(run),))
+
+
+def build_report(results, *, scenario_results=None, catalog=None, layout=None, annual=None) -> Document:
     """The layout report of ``results`` as a :class:`Document` (sections in :data:`SECTION_TITLES` order).
 
     Parameters
@@ -438,6 +450,10 @@ def build_report(results, *, scenario_results=None, catalog=None, layout=None) -
     layout : twin.layout.Layout, optional
         The parsed layout (for the standby generators of the bill of materials). When ``catalog``
         or ``layout`` is not given both are read again from ``results.factory.source_file``.
+    annual : SimResults, optional
+        An annual run of the scenario (``run: {mode: annual}`` with a weather year, from
+        :func:`twin.engine.coupled.simulate`): adds the annual figures (the year's KPIs, PUE and
+        throttled hours by month).
 
     Raises
     ------
@@ -455,6 +471,8 @@ def build_report(results, *, scenario_results=None, catalog=None, layout=None) -
                 _fabric(results), _bom(results, layout), _budgets(results)]
     if scenario_results is not None:
         sections.append(_serving(scenario_results))
+    if annual is not None:
+        sections.append(_annual(annual))
     sections.append(_assumptions(results, scenario_results, catalog, layout))
     subtitle = (f"{f.num_racks:,} racks, {f.num_gpus:,} GPUs in {len(f.halls)} hall(s); "
                 f"{results.it_power_w / 1e6:,.2f} MW IT, {results.facility_power_w / 1e6:,.2f} MW at the "
