@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("twin.cli.report", "report_cmd", "Write the layout report of FILE as self-contained HTML, "
                "XLSX or PDF: summary, plans, power, cooling, fabric, BOM, N-1, sources."),
     "serve": ("twin.cli.ui", "serve_cmd", "Start the planner's web app (localhost:8050 by default)."),
+    "sweep": ("twin.cli.sweep", "sweep", "Sweep a layout or scenario over its fields on Dask "
+              "(run SPEC --out DIR)."),
     "prices": ("twin.cli.economics", "prices_cmd", "Show a price list (default us-2026) with each price's "
                "source date; flag prices older than 18 months."),
 }

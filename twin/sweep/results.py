@@ -1,0 +1,167 @@
+"""The results of a sweep on disk: one Parquet part per finished scenario, one table rebuilt from them.
+
+The contract (docs/sweeps.md, relied on by plots): ``DIR/results.parquet`` has one row per scenario
+and the columns, in this order,
+
+- ``scenario`` (int): its index in the sweep's order;
+- ``key`` (str): hex sha256 of its resolved inputs and the base files' content;
+- one column per axis, named by its path exactly as written in the sweep file (SI floats for
+  quantities, else the value as given; lists and mappings as JSON text);
+- one column per KPI, named as the KPI (SI; yes/no KPIs as nullable booleans);
+- ``feasible`` (bool): every constraint holds; then one bool column per constraint,
+  ``constraint: <text>``;
+- ``status`` (``"ok"`` | ``"failed"``), ``error`` (str, empty when ok), ``wall_s`` (float, seconds
+  to load and run the scenario).
+
+Each finished scenario is written as ``DIR/parts/<key>.parquet`` (a temporary name, then
+``os.replace``: a kill never leaves half a file). Only the client writes. ``DIR/sweep.yaml`` is a
+copy of the sweep file and ``DIR/keys.json`` its keys in order; a different sweep is refused in the
+same folder unless its keys are the same.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from twin.errors import TwinError
+
+#: The table's file name inside the sweep's folder.
+RESULTS = "results.parquet"
+
+
+class SweepDirError(TwinError):
+    """The output folder holds something else than this sweep's results."""
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def prepare_dir(out: Path, sweep) -> None:
+    """Make ``out`` ready for ``sweep``: new, or holding the same sweep (same keys); else refuse.
+
+    Raises
+    ------
+    SweepDirError
+        When ``out`` is a file, holds other files than a sweep's, or another sweep's results.
+    """
+    keys = [p.key for p in sweep.points]
+    if out.exists() and not out.is_dir():
+        raise SweepDirError(f"--out {out} is a file; expected a folder for the sweep's results")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "sweep.yaml").is_file() or not (out / "keys.json").is_file():
+            raise SweepDirError(f"{out} is not empty and holds no sweep (no sweep.yaml and keys.json); "
+                                "write the results to a new or empty folder")
+        try:
+            old = json.loads((out / "keys.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SweepDirError(f"{out / 'keys.json'} cannot be read ({exc}); delete {out} to start again") \
+                from None
+        if old != keys:
+            differ = len(set(keys) - set(old))
+            raise SweepDirError(
+                f"{out} holds the results of another sweep: {differ} of this sweep's {len(keys)} scenarios "
+                f"are not in it ({sweep.file} differs from {out / 'sweep.yaml'} in what it computes); "
+                f"write to another --out folder, or delete {out} to start again")
+    (out / "parts").mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "sweep.yaml", sweep.text.encode("utf-8"))
+    _atomic_write(out / "keys.json", json.dumps(keys).encode())
+    for stale in (out / "parts").glob(".*.tmp"):  # a run killed while writing a part
+        stale.unlink(missing_ok=True)
+
+
+def done_keys(out: Path) -> set[str]:
+    """Keys of the scenarios already written in ``out/parts``."""
+    return {p.name.removesuffix(".parquet") for p in (out / "parts").glob("*.parquet")}
+
+
+def columns(sweep) -> list[str]:
+    """The table's columns in order (see the module notes)."""
+    return (["scenario", "key", *(a.column for a in sweep.axes), *sweep.kpis, "feasible",
+             *(c.column for c in sweep.constraints), "status", "error", "wall_s"])
+
+
+def row(sweep, point, result: dict) -> dict[str, Any]:
+    """One table row from a worker's result for ``point``."""
+    kpis = result["kpis"]
+    holds = {c.column: result["status"] == "ok" and c.holds(kpis) for c in sweep.constraints}
+    out: dict[str, Any] = {"scenario": point.index, "key": point.key}
+    out |= {a.column: sweep.columns[a.column][point.index] for a in sweep.axes}
+    out |= {k: kpis.get(k) for k in sweep.kpis}
+    out["feasible"] = result["status"] == "ok" and all(holds.values())
+    out |= holds
+    out |= {"status": result["status"], "error": result["error"], "wall_s": float(result["wall_s"])}
+    return out
+
+
+def _frame(sweep, rows: list[dict]):
+    """Rows as a DataFrame with the contract's column types."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=columns(sweep))
+    df["scenario"] = df["scenario"].astype("int64")
+    df["key"] = df["key"].astype(object)
+    for a in sweep.axes:
+        values = sweep.columns[a.column]
+        if all(isinstance(v, float | int) and not isinstance(v, bool) for v in values):
+            kind = "int64" if all(isinstance(v, int) for v in values) else "float64"
+            df[a.column] = df[a.column].astype(kind)
+        elif all(isinstance(v, bool) for v in values):
+            df[a.column] = df[a.column].astype(bool)
+        else:
+            df[a.column] = df[a.column].map(lambda v: v if isinstance(v, str) else json.dumps(v))
+    for name, kpi in sweep.kpi_specs.items():
+        if kpi.dtype == "bool":
+            df[name] = df[name].astype("boolean")
+        elif kpi.dtype == "str":
+            df[name] = df[name].astype(object)
+        else:
+            df[name] = pd.to_numeric(df[name].map(lambda v: math.nan if v is None else v)).astype("float64")
+    for c in ["feasible", *(c.column for c in sweep.constraints)]:
+        df[c] = df[c].astype(bool)
+    df["wall_s"] = df["wall_s"].astype("float64")
+    return df
+
+
+def write_part(out: Path, sweep, point, result: dict) -> None:
+    """Write the finished scenario ``point`` as ``parts/<key>.parquet`` (atomically)."""
+    df = _frame(sweep, [row(sweep, point, result)])
+    path = out / "parts" / f"{point.key}.parquet"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def assemble(out: Path, sweep):
+    """Rebuild ``results.parquet`` from the parts of ``sweep``'s scenarios (those finished), in order.
+
+    A scenario whose inputs equal an earlier one's (the same key) gets that part's figures. Returns
+    the table.
+    """
+    import pandas as pd
+
+    parts = out / "parts"
+    cache: dict[str, dict] = {}
+    rows = []
+    for p in sweep.points:
+        if p.key not in cache:
+            f = parts / f"{p.key}.parquet"
+            if not f.is_file():
+                continue
+            rec = pd.read_parquet(f).iloc[0].to_dict()
+            cache[p.key] = rec
+        rec = dict(cache[p.key])
+        rec["scenario"] = p.index
+        rec |= {a.column: sweep.columns[a.column][p.index] for a in sweep.axes}
+        rows.append({k: (None if v is pd.NA else v) for k, v in rec.items()})
+    df = _frame(sweep, rows)
+    tmp = out / f".{RESULTS}.{os.getpid()}.tmp"
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, out / RESULTS)
+    return df
