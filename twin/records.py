@@ -191,6 +191,8 @@ class SystemSpec:
     nvlink_domain_gpus: int
     nvlink_switch_trays: int
     hardware: HardwareSpec
+    rack_width_m: float = 0.6  # the catalog's rack width (NVL72 600 mm, HGX 800 mm) [m]
+    rack_depth_m: float = 1.2  # the catalog's rack depth [m]
 
     @property
     def nvlink_bw_per_direction_bytes_s(self) -> float:

@@ -292,3 +292,18 @@ def test_the_menu_lists_the_pages_in_their_order(app_url, browser):
     wait_for_text(browser, "cap-racks", lambda s: s != "")
     links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "a[href^='/']")]
     assert links[:7] == ["Layout", "Power", "Cooling", "Scenarios", "Fabric", "Tokens & money", "Compare"]
+
+
+def test_racks_sit_along_their_rows_at_their_catalog_widths():
+    res = twin.evaluate(twin.load_layout(ROOT / "layouts" / "campus-1gw.yaml"), utilisation=0.8,
+                        with_n_minus_1=False, with_cooling_n_minus_1=False)
+    fig = floor_plan_figure(res)
+    tr = fig.data[0]
+    racks = res.racks()
+    x = dict(zip(tr.customdata, tr.x, strict=True))
+    for system in racks["system"].unique():
+        row = racks[racks["system"] == system]["row"].iloc[0]
+        names = list(racks[racks["row"] == row]["name"])
+        width_m = next(s.rack_width_m for s in res.factory.systems if s.name == system)
+        assert x[names[1]] - x[names[0]] == pytest.approx(width_m)  # neighbours one rack width apart
+    assert {s.rack_width_m for s in res.factory.systems} == {0.6, 0.8}  # NVL72 and HGX

@@ -77,6 +77,8 @@ def system_spec(entry: SystemEntry) -> SystemSpec:
         nvlink_domain_gpus=int(entry.nvlink_domain_gpus.si),
         nvlink_switch_trays=trays,
         hardware=hardware_spec(entry),
+        rack_width_m=entry.rack.width.si,
+        rack_depth_m=entry.rack.depth.si,
     )
 
 

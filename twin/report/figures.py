@@ -17,9 +17,6 @@ METRICS = {
 #: Depth of a rack row and its aisle, for the floor plan's rows (assumption: 1.2 m racks, 1.2 m
 #: cold aisle; the plan is to scale along rows, schematic across them). [m]
 ROW_PITCH_M = 2.4
-#: Width every rack is drawn with along its row (assumption: the catalog's NVL72 width, 600 mm; the
-#: catalog's HGX racks are 800 mm wide and are drawn narrower than they are for now). [m]
-RACK_WIDTH_M = 0.6
 
 
 def floor_metrics(results) -> list[str]:
@@ -34,6 +31,7 @@ def floor_plan_figure(results, metric: str = "rack_input_w"):
     ``metric`` is one of :func:`floor_metrics`; a layout without a cooling design has power only.
     """
     import numpy as np
+    import pandas as pd
     import plotly.graph_objects as go
 
     df = results.racks()
@@ -41,9 +39,12 @@ def floor_plan_figure(results, metric: str = "rack_input_w"):
         raise ValueError(f"the floor plan cannot be coloured by {metric!r} here; it has "
                          f"{', '.join(floor_metrics(results))}")
     label, unit, scale = METRICS[metric]
-    # racks are laid out in rows, rows top to bottom in each hall, halls side by side (one trace:
-    # one validation and one colour scale for thousands of racks)
-    pos = df.groupby("row", sort=False).cumcount().to_numpy()
+    # racks are laid out in rows at their catalog widths, rows top to bottom in each hall, halls side
+    # by side (one trace: one validation and one colour scale for thousands of racks)
+    f = results.factory
+    width_m = np.array([s.rack_width_m for s in f.systems])[f.racks.system_idx]
+    # each rack's left edge along its row: the widths of the racks before it in the row
+    start_m = (pd.Series(width_m).groupby(pd.factorize(df["row"])[0]).cumsum() - width_m).to_numpy()
     halls = list(dict.fromkeys(df["hall"]))
     hall_index = {h: k for k, h in enumerate(halls)}
     hall_of = np.array([hall_index[h] for h in df["hall"]], dtype=int)
@@ -53,9 +54,9 @@ def floor_plan_figure(results, metric: str = "rack_input_w"):
         row_rank[(hall, row)] = rows_seen[hall]
         rows_seen[hall] += 1
     row_in_hall = np.array([row_rank[k] for k in zip(df["hall"], df["row"], strict=True)], dtype=int)
-    widths = np.array([(pos[hall_of == k].max() + 1) * RACK_WIDTH_M for k in range(len(halls))])
+    widths = np.array([(start_m + width_m)[hall_of == k].max() for k in range(len(halls))])
     x0 = np.concatenate([[0.0], np.cumsum(widths + 3.0)[:-1]])
-    x = x0[hall_of] + (pos + 0.5) * RACK_WIDTH_M
+    x = x0[hall_of] + start_m + 0.5 * width_m
     y = -row_in_hall * ROW_PITCH_M
     z = df[metric].to_numpy(dtype=float) * scale
     temps = ([f"GPU {t:.1f} degC, " for t in df["gpu_temp_c"]] if "gpu_temp_c" in df else [""] * len(df))
