@@ -47,17 +47,20 @@ KPI_DIRECTIONS: dict[str, bool] = {
     "pue": False,
     "wue": False,
     "max_gpu_temp_c": False,
+    "max_ambient_c": True,  # the hottest day the plant holds without throttling
+    "output_tokens": True,
     "usd_per_million_tokens": False,
     "wall_s": False,
 }
 
 #: Name patterns, tried in order after :data:`KPI_DIRECTIONS`: ``(regex, higher is better)``.
 KPI_PATTERNS: tuple[tuple[re.Pattern, bool], ...] = tuple((re.compile(p), high) for p, high in (
-    (r"tokens_per_(s|second|dollar|usd|joule|j|kwh|wh)\b", True),
-    (r"(margin|headroom|growth|survives|throughput|goodput|revenue|profit|attainment|sla_met|"
-     r"availability|uptime|capacity)", True),
+    (r"(^|_)tokens_per_", True),  # tokens per s, per dollar, per MW, per kWh
+    (r"(margin|headroom|growth|survives|throughput|goodput|revenue|profit|attainment|sla_met|slo_met|"
+     r"availability|uptime|capacity|_hold$)", True),
     (r"(power|_w$|_mw$|_kw$|pue|wue|cost|usd|price|capex|opex|tco|temp|_c$|_k$|latency|ttft|tpot|"
-     r"e2e|throttl|energy|_j$|_wh$|_kwh$|loss|water|carbon|co2|emission|_s$|violation)", False),
+     r"e2e|throttl|energy|_j$|_wh$|_kwh$|loss|lost|overload|water|carbon|co2|emission|_s$|_seconds$|"
+     r"violation)", False),
 ))
 
 

@@ -110,7 +110,8 @@ def scatter_figure(df, x: str, y: str, color: str | None = None, maximise: Seque
     title = f"{df.attrs.get('name', 'sweep')}: {y} against {x} (Pareto front: {dirs})"
     title += f"; {len(df) - failed:,} scenarios ran" + (f", {failed:,} failed (not shown)" if failed else "")
     fig.update_layout(title={"text": title, "font": {"size": 14}}, xaxis_title=x, yaxis_title=y,
-                      legend={"itemsizing": "constant"}, template="plotly_white")
+                      legend={"itemsizing": "constant", "orientation": "h", "x": 0.0, "y": 1.0,
+                              "yanchor": "bottom"}, template="plotly_white", margin={"t": 110})
     return fig
 
 
