@@ -276,8 +276,7 @@ def test_the_html_is_self_contained(tmp_path, results_dir):
 # ------------------------------------------------------------------------------------------ CLI
 def test_twin_sweep_plot_end_to_end(tmp_path, results_dir):
     out = tmp_path / "plot.html"
-    code = "from twin.cli.sweep_plot import plot_cmd; plot_cmd()"
-    cmd = [sys.executable, "-c", code, str(results_dir), "--x", "tokens_per_dollar",
+    cmd = [sys.executable, "-m", "twin.cli", "sweep", "plot", str(results_dir), "--x", "tokens_per_dollar",
            "--y", "facility_power_w", "--color", "model", "-o", str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -287,7 +286,7 @@ def test_twin_sweep_plot_end_to_end(tmp_path, results_dir):
     assert "<script src=" not in text
     assert text.count("Plotly.newPlot") == 2
     # an unknown column: exit 2, a did-you-mean, no traceback
-    bad = subprocess.run(cmd[:7] + ["facility_power", "-o", str(out)], capture_output=True, text=True,
+    bad = subprocess.run(cmd[:9] + ["facility_power", "-o", str(out)], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2
     assert ("--y 'facility_power': the results have no such column (did you mean 'facility_power_w'?)"

@@ -7,6 +7,7 @@ import sys
 import click
 
 from twin.cli.common import fail_input
+from twin.cli.sweep_plot import plot_cmd
 from twin.errors import InputError
 
 
@@ -56,3 +57,6 @@ def run_cmd(spec: str, out_dir: str, scheduler: str | None, workers: int | None)
             sys.exit(1)
         where = int(df.loc[errors.index[0], "scenario"])
         click.echo(f"  first failure (scenario {where}): {first}", err=True)
+
+
+sweep.add_command(plot_cmd)
