@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-#: A run of 81 or more characters without a space: cut to 60 in messages.
-_LONG_RUN = re.compile(r"\S{81,}")
+#: A run of 241 or more characters without a space (a hostile value, not a path a user wrote) is
+#: cut in messages to its first 60 and last 60 characters: the end of a path names the file.
+_LONG_RUN = re.compile(r"\S{241,}")
 
 
 def _cut(m: re.Match) -> str:
     text = m.group()
-    return f"{text[:60]}...[{len(text):,} characters]"
+    return f"{text[:60]}...[{len(text):,} characters]...{text[-60:]}"
 
 
 class TwinError(Exception):
