@@ -142,7 +142,7 @@ def assemble(out: Path, sweep):
     """Rebuild ``results.parquet`` from the parts of ``sweep``'s scenarios (those finished), in order.
 
     A scenario whose inputs equal an earlier one's (the same key) gets that part's figures. Returns
-    the table.
+    the table as read back from the file.
     """
     import pandas as pd
 
@@ -164,4 +164,4 @@ def assemble(out: Path, sweep):
     tmp = out / f".{RESULTS}.{os.getpid()}.tmp"
     df.to_parquet(tmp, index=False)
     os.replace(tmp, out / RESULTS)
-    return df
+    return pd.read_parquet(out / RESULTS)  # exactly what the file holds (its column types)
