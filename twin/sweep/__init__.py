@@ -1,7 +1,8 @@
 """Scenario sweeps: a base layout or scenario, axes over its fields, run on dask.distributed.
 
 ``run(spec, out_dir)`` computes every point of a sweep file into a resumable folder and returns the
-results table (docs/sweeps.md). Dask is imported only when a sweep runs.
+results table; ``optimise(spec, out_dir)`` searches the axes for the best feasible design with
+Optuna on the same cluster (docs/sweeps.md). Dask and Optuna are imported only when a sweep runs.
 """
 
 from __future__ import annotations
@@ -17,4 +18,12 @@ def run(spec, out_dir, *, scheduler=None, workers=None, progress=None):
     return _run(spec, out_dir, scheduler=scheduler, workers=workers, progress=progress)
 
 
-__all__ = ["Sweep", "SweepDirError", "load_sweep", "run"]
+def optimise(spec, out_dir, *, trials=None, scheduler=None, workers=None, progress=None, pareto=None):
+    """Search a sweep's axes for its best feasible design; see :func:`twin.sweep.search.optimise`."""
+    from twin.sweep.search import optimise as _optimise
+
+    return _optimise(spec, out_dir, trials=trials, scheduler=scheduler, workers=workers, progress=progress,
+                     pareto=pareto)
+
+
+__all__ = ["Sweep", "SweepDirError", "load_sweep", "optimise", "run"]

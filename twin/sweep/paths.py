@@ -3,7 +3,9 @@
 A path is dotted keys, each optionally followed by ``[i]`` (one list item) or ``[*]`` (every item).
 :func:`expand` turns a path into the concrete locations (tuples of keys and indices) it addresses in
 a file's parsed YAML; a key that is not there is an error with a did-you-mean over the keys at that
-level. :func:`assign` writes a value at one location of a plain copy of the data.
+level. :func:`assign` writes a value at one location of a plain copy of the data; :func:`assigned`
+returns parsed YAML with values set at several locations, copying only the containers on their
+paths (the rest is shared with the original, which is not changed).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from typing import Any
 
 from twin.layout.problems import did_you_mean
-from twin.layout.yamlio import field_path
+from twin.layout.yamlio import MarkedDict, MarkedList, field_path
 
 #: The ``[*]`` marker in a parsed path.
 STAR = "*"
@@ -110,3 +112,39 @@ def plain(node: Any) -> Any:
     if isinstance(node, list):
         return [plain(v) for v in node]
     return node
+
+
+def _shallow(node: Any) -> Any:
+    """A shallow copy of a container, keeping a Marked container's lines."""
+    if isinstance(node, MarkedDict):
+        new = MarkedDict(node)
+        new.line, new.key_lines = node.line, node.key_lines
+        return new
+    if isinstance(node, MarkedList):
+        new = MarkedList(node)
+        new.line, new.item_lines = node.line, node.item_lines
+        return new
+    return dict(node) if isinstance(node, dict) else list(node)
+
+
+def assigned(data: Any, assignments: list[tuple[tuple, Any]]) -> Any:
+    """``data`` with each ``(loc, value)`` set; ``data`` itself is left as it is.
+
+    Only the containers on the assigned paths are copied (shallow, Marked lines kept, so problems
+    still point at the base file's lines); the values are deep-copied plain data.
+    """
+    import copy
+
+    root = _shallow(data)
+    copied: dict[tuple, Any] = {(): root}
+    for loc, value in assignments:
+        loc = tuple(loc)
+        node = root
+        for i, part in enumerate(loc[:-1]):
+            prefix = loc[:i + 1]
+            if prefix not in copied:
+                copied[prefix] = _shallow(node[part])
+                node[part] = copied[prefix]
+            node = copied[prefix]
+        node[loc[-1]] = copy.deepcopy(value)
+    return root

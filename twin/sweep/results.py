@@ -13,8 +13,10 @@ and the columns, in this order,
 - ``status`` (``"ok"`` | ``"failed"``), ``error`` (str, empty when ok), ``wall_s`` (float, seconds
   to load and run the scenario).
 
-Each finished scenario is written as ``DIR/parts/<key>.parquet`` (a temporary name, then
-``os.replace``: a kill never leaves half a file). Only the client writes. ``DIR/sweep.yaml`` is a
+Each finished task's scenarios are written as one part (a temporary name, then ``os.replace``: a
+kill never leaves half a file): ``DIR/parts/<key>.parquet`` for a task of one scenario,
+``DIR/parts/b-<first key>-<n>.parquet`` for a batch of ``n`` (its ``key`` column says which). A
+scenario is done when a part holds its key. Only the client writes. ``DIR/sweep.yaml`` is a
 copy of the sweep file and ``DIR/keys.json`` its keys in order; a different sweep is refused in the
 same folder unless its keys are the same.
 """
@@ -37,7 +39,8 @@ class SweepDirError(TwinError):
     """The output folder holds something else than this sweep's results."""
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary name and ``os.replace``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -70,15 +73,33 @@ def prepare_dir(out: Path, sweep) -> None:
                 f"are not in it ({sweep.file} differs from {out / 'sweep.yaml'} in what it computes); "
                 f"write to another --out folder, or delete {out} to start again")
     (out / "parts").mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "sweep.yaml", sweep.text.encode("utf-8"))
-    _atomic_write(out / "keys.json", json.dumps(keys).encode())
+    atomic_write(out / "sweep.yaml", sweep.text.encode("utf-8"))
+    atomic_write(out / "keys.json", json.dumps(keys).encode())
     for stale in (out / "parts").glob(".*.tmp"):  # a run killed while writing a part
         stale.unlink(missing_ok=True)
 
 
+#: File-name prefix of a part holding several scenarios.
+BATCH_PREFIX = "b-"
+
+
+def _part_files(out: Path) -> tuple[list[Path], list[Path]]:
+    """(one-scenario parts, batch parts) in ``out/parts``."""
+    single, batch = [], []
+    for p in sorted((out / "parts").glob("*.parquet")):
+        (batch if p.name.startswith(BATCH_PREFIX) else single).append(p)
+    return single, batch
+
+
 def done_keys(out: Path) -> set[str]:
     """Keys of the scenarios already written in ``out/parts``."""
-    return {p.name.removesuffix(".parquet") for p in (out / "parts").glob("*.parquet")}
+    import pyarrow.parquet as pq
+
+    single, batch = _part_files(out)
+    keys = {p.name.removesuffix(".parquet") for p in single}
+    for p in batch:
+        keys.update(pq.read_table(p, columns=["key"]).column("key").to_pylist())
+    return keys
 
 
 def columns(sweep) -> list[str]:
@@ -131,11 +152,37 @@ def _frame(sweep, rows: list[dict]):
 
 def write_part(out: Path, sweep, point, result: dict) -> None:
     """Write the finished scenario ``point`` as ``parts/<key>.parquet`` (atomically)."""
-    df = _frame(sweep, [row(sweep, point, result)])
-    path = out / "parts" / f"{point.key}.parquet"
+    write_parts(out, sweep, [(point, result)])
+
+
+def write_parts(out: Path, sweep, finished: list) -> None:
+    """Write finished ``(point, result)`` pairs as one part (atomically; see the module notes)."""
+    if not finished:
+        return
+    df = _frame(sweep, [row(sweep, p, r) for p, r in finished])
+    first = finished[0][0].key
+    name = f"{first}.parquet" if len(finished) == 1 else f"{BATCH_PREFIX}{first}-{len(finished)}.parquet"
+    path = out / "parts" / name
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     df.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+def records(out: Path, wanted: set[str]) -> dict[str, dict]:
+    """The rows the parts hold for the keys of ``wanted``: key -> row (the keys without a part left out)."""
+    import pyarrow.parquet as pq
+
+    single, batch = _part_files(out)
+    cache: dict[str, dict] = {}
+    for f in single:
+        if f.name.removesuffix(".parquet") in wanted:
+            for rec in pq.read_table(f).to_pylist():
+                cache[rec["key"]] = rec
+    for f in batch:
+        for rec in pq.read_table(f).to_pylist():
+            if rec["key"] in wanted:
+                cache.setdefault(rec["key"], rec)
+    return cache
 
 
 def assemble(out: Path, sweep):
@@ -144,22 +191,22 @@ def assemble(out: Path, sweep):
     A scenario whose inputs equal an earlier one's (the same key) gets that part's figures. Returns
     the table as read back from the file.
     """
-    import pandas as pd
-
-    parts = out / "parts"
-    cache: dict[str, dict] = {}
+    cache = records(out, {p.key for p in sweep.points})
     rows = []
     for p in sweep.points:
         if p.key not in cache:
-            f = parts / f"{p.key}.parquet"
-            if not f.is_file():
-                continue
-            rec = pd.read_parquet(f).iloc[0].to_dict()
-            cache[p.key] = rec
+            continue
         rec = dict(cache[p.key])
         rec["scenario"] = p.index
         rec |= {a.column: sweep.columns[a.column][p.index] for a in sweep.axes}
-        rows.append({k: (None if v is pd.NA else v) for k, v in rec.items()})
+        rows.append(rec)
+    return write_table(out, sweep, rows)
+
+
+def write_table(out: Path, sweep, rows: list[dict]):
+    """Write ``rows`` (in ``sweep.points``' order) as ``results.parquet``; returns the table read back."""
+    import pandas as pd
+
     df = _frame(sweep, rows)
     tmp = out / f".{RESULTS}.{os.getpid()}.tmp"
     df.to_parquet(tmp, index=False)

@@ -3,7 +3,7 @@
 The client submits batches of points to the workers (:func:`twin.sweep.worker.run_batch`); the first
 few points go one per task, and their time sizes the batches of the rest so that each task runs at
 least :data:`MIN_TASK_S` (the scheduler's ~1 ms per task stays small) while every worker keeps
-several tasks. As each batch returns, the client writes each scenario's part
+several tasks. As each batch returns, the client writes its scenarios as one part
 (:mod:`twin.sweep.results`); when the run ends, or is interrupted, ``results.parquet`` is rebuilt
 from the parts. Points already in the folder are not computed again. Dask is imported here only.
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin.sweep.results import assemble, done_keys, prepare_dir, write_part
+from twin.sweep.results import assemble, done_keys, prepare_dir, write_parts
 from twin.sweep.spec import Sweep, load_sweep
 
 #: Shortest run time a task should have. [s]
@@ -186,9 +186,9 @@ def _compute(sweep: Sweep, todo: list, have: set, out: Path, scheduler, workers,
             except Exception as exc:  # a worker lost: its points stay missing, a re-run computes them
                 lost.append(f"{type(exc).__name__}: {exc}")
                 continue
-            for r in results:
-                p = by_key[r["key"]]
-                write_part(out, sweep, p, r)
+            finished = [(by_key[r["key"]], r) for r in results]
+            write_parts(out, sweep, finished)  # one part per task: a kill loses at most the tasks in flight
+            for p, r in finished:
                 state["done"] += count[p.key]
                 state["computed"] += count[p.key]
                 state["failed"] += count[p.key] if r["status"] != "ok" else 0

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from twin.errors import InputError, Problem, UnitError
+from twin.errors import ArgumentError, InputError, Problem, UnitError
 from twin.layout.fields import Strict, bounded
 from twin.layout.problems import did_you_mean, validate_marked
 from twin.layout.yamlio import MarkedDict, MarkedList, line_of, load_mapping
@@ -43,6 +43,24 @@ class SampleSpec(Strict):
     n: bounded(MAX_POINTS, "the points a sweep may hold") | None = None
 
 
+#: Samplers of ``optimise:`` (Optuna's).
+SAMPLERS = ("tpe", "random", "grid", "nsga2")
+#: Trials of ``twin sweep optimise`` when neither the file nor the command says.
+DEFAULT_TRIALS = 40
+#: Objective of a scenario base when ``optimise:`` names none.
+DEFAULT_SCENARIO_OBJECTIVE = "tokens_per_dollar"
+
+
+class OptimiseSpec(Strict):
+    """The ``optimise:`` block: what ``twin sweep optimise`` searches for, and how."""
+
+    objective: str | None = None
+    direction: Literal["maximise", "minimise"] | None = None
+    trials: bounded(100_000, "the trials a study may run") | None = None
+    sampler: Literal["tpe", "random", "grid", "nsga2"] = "tpe"
+    pareto: str | None = None  # a second KPI: the Pareto set (and nsga2's second objective)
+
+
 class SweepFile(Strict):
     """Schema of a sweep file."""
 
@@ -55,6 +73,31 @@ class SweepFile(Strict):
     sample: SampleSpec = SampleSpec()
     kpis: list[str] = Field(min_length=1)
     constraints: list[str] = Field(default_factory=list)
+    n_minus_1: bool = True  # layout bases: both N-1 analyses at every point
+    utilisation: float | None = Field(default=None, ge=0.0, le=1.0)  # layout bases [-]
+    ambient: str | float | None = None  # layout bases: the dry bulb instead of the design ambient
+    optimise: OptimiseSpec | None = None
+
+
+#: KPIs that only an evaluation with its N-1 analyses has.
+N_MINUS_1_KPIS = ("n_minus_1_survives", "cooling_n_minus_1_survives")
+
+
+@dataclass(frozen=True)
+class Optimise:
+    """The checked ``optimise:`` block (see :mod:`twin.sweep.search`)."""
+
+    objective: str
+    maximise: bool
+    trials: int
+    sampler: str
+    pareto: str | None
+    line: int | None
+
+    @property
+    def direction(self) -> str:
+        """``"maximise"`` or ``"minimise"``."""
+        return "maximise" if self.maximise else "minimise"
 
 
 @dataclass(frozen=True)
@@ -150,6 +193,10 @@ class Sweep:
     points: tuple[Point, ...]
     base_digest: str
     columns: dict[str, Any] = field(default_factory=dict)  # axis column -> tuple of values per point
+    key_inputs: dict = field(default_factory=dict)  # what every key covers besides the point's values
+    options: dict = field(default_factory=dict)  # a layout's run: n_minus_1, utilisation, ambient_c
+    optimise: Optimise | None = None  # the optimise: block, None when the file has none
+    line: int | None = None  # of the name: (problems of the file as a whole)
 
     @property
     def kpi_specs(self) -> dict[str, Kpi]:
@@ -162,7 +209,11 @@ class Sweep:
         return {"base": str(self.base), "base_kind": self.base_kind,
                 "layout": str(self.layout) if self.layout else None, "run": self.run,
                 "kpis": list(self.kpis), "digest": self.base_digest,
-                "axes": [(a.target, a.locs) for a in self.axes]}
+                "axes": [(a.target, a.locs) for a in self.axes], "options": dict(self.options)}
+
+    def point(self, index: int, written: tuple) -> Point:
+        """A point of these axes outside the sweep's own (an optimiser's trial), with its key."""
+        return Point(index, tuple(written), point_key(self.key_inputs, tuple(written), self.axes))
 
 
 def _digest(*files: Path) -> str:
@@ -260,6 +311,8 @@ def load_sweep(path: str | Path) -> Sweep:
             constraints.append(c)
             if c.kpi not in kpis:
                 kpis.append(c.kpi)
+    options = _options(spec, base_kind, kpis, data, add)
+    opt = _optimise(spec, base_kind, axes, kpis, reg, data, add)
     if problems:
         raise InputError(sorted(problems, key=lambda p: p.line or 0))
 
@@ -268,11 +321,97 @@ def load_sweep(path: str | Path) -> Sweep:
     digest = _digest(*files)
     inputs = {"v": KEY_VERSION, "run": spec.run, "kpis": kpis, "constraints": [c.text for c in constraints],
               "base": digest}
+    defaults = {"n_minus_1": True, "utilisation": 1.0, "ambient_c": None}
+    changed = {k: v for k, v in options.items() if v != defaults[k]}
+    if changed:  # the default run keeps the keys it always had (folders written before resume)
+        inputs["options"] = changed
     points = tuple(Point(i, w, point_key(inputs, w, tuple(axes))) for i, w in enumerate(written))
     columns = {a.column: tuple(a.si(w[j]) for w in written) for j, a in enumerate(axes)}
     return Sweep(spec.name, display, path.read_text(encoding="utf-8"), base, base_kind, layout_path,
                  spec.run, spec.seed, method, tuple(axes), tuple(kpis), tuple(constraints), points, digest,
-                 columns)
+                 columns, inputs, options, opt, line_of(data, ("name",)))
+
+
+def _options(spec: SweepFile, base_kind: str, kpis: list[str], data: MarkedDict, add) -> dict:
+    """``n_minus_1``, ``utilisation`` and ``ambient`` checked (a layout base's steady run)."""
+    given = [k for k in ("n_minus_1", "utilisation", "ambient") if k in data]
+    if base_kind != "layout":
+        for k in given:
+            add((k,), k, f"{k!r} sets a layout's steady evaluation; this base is a scenario (its "
+                "policies and weather say how it runs): write it in the scenario, or sweep a layout")
+        return {"n_minus_1": True, "utilisation": 1.0, "ambient_c": None}
+    ambient_c = None
+    if spec.ambient is not None:
+        try:
+            ambient_c = parse(spec.ambient, "temperature")
+        except UnitError as exc:
+            add(("ambient",), "ambient", str(exc))
+    if not spec.n_minus_1:
+        for i, name in enumerate(kpis):
+            if name in N_MINUS_1_KPIS:
+                where = ("kpis", i) if i < len(spec.kpis) else ("n_minus_1",)
+                add(where, f"kpis[{i}]" if i < len(spec.kpis) else "n_minus_1",
+                    f"{name!r} needs the N-1 analyses and this sweep has 'n_minus_1: false': drop the KPI "
+                    "(and its constraint), or set 'n_minus_1: true'")
+    util = 1.0 if spec.utilisation is None else float(spec.utilisation)
+    return {"n_minus_1": bool(spec.n_minus_1), "utilisation": util, "ambient_c": ambient_c}
+
+
+def _optimise(spec: SweepFile, base_kind: str, axes: list[Axis], kpis: list[str], reg: dict[str, Kpi],
+              data: MarkedDict, add) -> Optimise | None:
+    """The ``optimise:`` block checked; its objective and Pareto KPI are added to ``kpis``."""
+    if spec.optimise is None:
+        return None
+    o = spec.optimise
+    where = ("optimise",)
+    objective = o.objective
+    if objective is None:
+        if base_kind == "layout":
+            add(where, "optimise.objective", "a layout base has no default objective: name the KPI to "
+                "search for, e.g. 'objective: pue' with 'direction: minimise'")
+            return None
+        objective = DEFAULT_SCENARIO_OBJECTIVE
+    ok = True
+    for key, name in (("objective", objective), ("pareto", o.pareto)):
+        if name is None:
+            continue
+        loc = ("optimise", key) if key in data["optimise"] else where
+        if name not in reg:
+            add(loc, f"optimise.{key}", f"unknown KPI {name!r}{did_you_mean(name, list(reg))}; KPIs of a "
+                f"{base_kind}: {', '.join(reg)}")
+            ok = False
+        elif reg[name].dtype == "str" or (key == "objective" and reg[name].dtype != "float"):
+            add(loc, f"optimise.{key}", f"{name!r} is {'yes/no' if reg[name].dtype == 'bool' else 'a name'}"
+                f"; an objective is a number: make it a constraint ('{name}') and optimise a figure")
+            ok = False
+    if o.sampler == "grid":
+        ranges = [a for a in axes if not a.values]
+        for a in ranges:
+            add(("axes", a.path), f"axes.{a.path}", "'sampler: grid' takes every value of list-valued "
+                "axes; this axis is a range {low, high}: list its values, or use 'sampler: tpe'")
+            ok = False
+    if o.sampler == "nsga2" and o.pareto is None:
+        add(("optimise", "sampler"), "optimise.sampler", "'sampler: nsga2' searches two objectives: "
+            "name the second KPI with 'pareto: <kpi>'")
+        ok = False
+    if not ok:
+        return None
+    if o.direction is not None:
+        maximise = o.direction == "maximise"
+    else:
+        from twin.sweep.pareto import better_high
+
+        try:
+            maximise = better_high(objective)
+        except ArgumentError:  # a direction the name does not tell
+            add(where, "optimise.direction", f"whether {objective!r} is better high or low is not known: "
+                "write 'direction: maximise' or 'direction: minimise'")
+            return None
+    for name in (objective, o.pareto):
+        if name is not None and name not in kpis:
+            kpis.append(name)
+    return Optimise(objective, maximise, o.trials or DEFAULT_TRIALS, o.sampler, o.pareto,
+                    line_of(data, where))
 
 
 def _axis(path_text, raw, loc, fld, method, base_kind, base_data, layout_data, model, data, add):

@@ -1,13 +1,16 @@
 """What a Dask worker runs: a batch of sweep points, each applied to the base file, loaded and run.
 
 The base (its parsed YAML and, for a layout, its catalog) is read once per worker process and
-reused by every batch of the same base content. For each point the values are written into a plain
-copy of the base's YAML, which is saved in a temporary folder (relative paths such as ``catalog:``,
-a scenario's ``layout:``, weather and trace files made absolute against the base's folder) and read
-back with the twin's own loaders (:func:`twin.layout.load_layout`,
-:func:`twin.engine.scenario.load_scenario`), so a point is checked exactly as a file would be. A
-point whose file has problems, or whose run raises, is returned as failed with its message; it never
-stops the batch. Workers return rows; the client alone writes results.
+reused by every batch of the same base content. A layout point is the base's parsed mapping with
+the point's values set (:func:`twin.sweep.paths.assigned`: only the containers on the axes' paths
+are copied), checked and expanded by the layout loader's own steps (the schema, then
+:func:`twin.layout.expand.expand` with the cached catalog), exactly as ``load_layout`` checks a
+file, its problems naming the base file. A scenario point's values are written into a plain copy of
+the base's YAML, saved in a temporary folder (relative paths such as a scenario's ``layout:``,
+weather and trace files made absolute against the base's folder) and read back with
+:func:`twin.engine.scenario.load_scenario`. A point whose data has problems, or whose run raises,
+is returned as failed with its message; it never stops the batch. Workers return rows; the client
+alone writes results.
 """
 
 from __future__ import annotations
@@ -47,8 +50,10 @@ def _base(job: dict) -> dict:
             "layout_data": plain(load_yaml(files[1])) if len(files) > 1 else None}
     if job["base_kind"] == "layout":
         from twin.layout import load_layout_and_catalog
+        from twin.layout.yamlio import load_mapping
 
         try:
+            base["marked"] = load_mapping(files[0], "'name:', 'utility_feeds:' and 'halls:'")[0]
             base["catalog"] = load_layout_and_catalog(files[0])[1]
         except Exception as exc:  # the base itself fails: every point reports it
             base["error"] = _message(exc, {})
@@ -121,43 +126,57 @@ def _message(exc: BaseException, names: dict[str, str]) -> str:
     return text if isinstance(exc, TwinError) else f"{type(exc).__name__}: {text}"
 
 
+def _layout_point(job: dict, base: dict, assignments: list):
+    """The steady result of one layout point: the base's mapping with its values, checked, expanded, run."""
+    from twin.engine.steady import evaluate
+    from twin.errors import InputError
+    from twin.layout.expand import expand
+    from twin.layout.problems import validate_marked
+    from twin.layout.schema import Layout
+    from twin.sweep.paths import assigned
+
+    data = assigned(base["marked"], [(tuple(loc), value) for _, loc, value in assignments])
+    file = job["base"]
+    factory, problems = expand(validate_marked(Layout, data, file), base["catalog"], file, data)
+    if problems:
+        raise InputError(problems)
+    opts = job.get("options") or {}
+    return evaluate(factory, opts.get("utilisation", 1.0), with_n_minus_1=opts.get("n_minus_1", True),
+                    ambient_c=opts.get("ambient_c"))
+
+
 def _one(job: dict, base: dict, assignments: list, folder: Path) -> dict:
     """KPIs of one point (raises what loading or running it raises)."""
     from twin.sweep.kpis import compute
     from twin.sweep.paths import assign
+
+    if job["base_kind"] == "layout":
+        return compute(job["kpis"], "layout", _layout_point(job, base, assignments))
+    from twin.engine.costs import scenario_prices
+    from twin.engine.coupled import simulate, steady_point, with_costs
+    from twin.engine.scenario import load_scenario
 
     data = copy.deepcopy(base["data"])
     layout = copy.deepcopy(base["layout_data"]) if any(t == "layout" for t, _, _ in assignments) else None
     for target, loc, value in assignments:
         assign(layout if target == "layout" else data, tuple(loc), copy.deepcopy(value))
     base_path = Path(job["base"])
-    if job["base_kind"] == "layout":
-        from twin.engine.steady import evaluate
-        from twin.layout import load_layout
-
-        f = _write(_absolute(data, base_path.parent), folder / base_path.name)
-        result = evaluate(load_layout(f, catalog=base["catalog"]))
+    layout_path = Path(job["layout"])
+    allow: list[str] = []
+    if layout is not None:
+        layout = _absolute(layout, layout_path.parent)
+        allow = [c for c in layout.get("catalog", []) if isinstance(c, str)]
+        data["layout"] = str(_write(layout, folder / f"layout-{layout_path.name}"))
     else:
-        from twin.engine.costs import scenario_prices
-        from twin.engine.coupled import simulate, steady_point, with_costs
-        from twin.engine.scenario import load_scenario
-
-        layout_path = Path(job["layout"])
-        allow: list[str] = []
-        if layout is not None:
-            layout = _absolute(layout, layout_path.parent)
-            allow = [c for c in layout.get("catalog", []) if isinstance(c, str)]
-            data["layout"] = str(_write(layout, folder / f"layout-{layout_path.name}"))
-        else:
-            data["layout"] = str(layout_path)
-        f = _write(_absolute(data, base_path.parent), folder / base_path.name)
-        with _allow(allow):
-            prepared = load_scenario(f)
-        prices = scenario_prices(prepared.scenario)
-        if job["run"] == "simulate":
-            result = simulate(prepared, prices=prices)
-        else:
-            result = with_costs(steady_point(prepared), prepared, prices)
+        data["layout"] = str(layout_path)
+    f = _write(_absolute(data, base_path.parent), folder / base_path.name)
+    with _allow(allow):
+        prepared = load_scenario(f)
+    prices = scenario_prices(prepared.scenario)
+    if job["run"] == "simulate":
+        result = simulate(prepared, prices=prices)
+    else:
+        result = with_costs(steady_point(prepared), prepared, prices)
     return compute(job["kpis"], job["base_kind"], result)
 
 
@@ -175,7 +194,8 @@ def run_batch(job: dict, points: list) -> list[dict]:
                 for k, _ in points]
     with tempfile.TemporaryDirectory(prefix="twin-sweep-") as tmp:
         folder = Path(tmp)
-        names = {str(folder / Path(job["base"]).name): Path(job["base"]).name}
+        names = {str(folder / Path(job["base"]).name): Path(job["base"]).name,
+                 job["base"]: Path(job["base"]).name}
         if job["layout"]:
             names[str(folder / f"layout-{Path(job['layout']).name}")] = Path(job["layout"]).name
         for key, assignments in points:
