@@ -1,11 +1,12 @@
 """Run a sweep on dask.distributed: an embedded ``LocalCluster`` by default, or an existing cluster.
 
-The client submits batches of points to the workers (:func:`twin.sweep.worker.run_batch`); the first
-few points go one per task, and their time sizes the batches of the rest so that each task runs at
-least :data:`MIN_TASK_S` (the scheduler's ~1 ms per task stays small) while every worker keeps
-several tasks. As each batch returns, the client writes its scenarios as one part
-(:mod:`twin.sweep.results`); when the run ends, or is interrupted, ``results.parquet`` is rebuilt
-from the parts. Points already in the folder are not computed again. Dask is imported here only.
+The client submits batches of points to the workers (:func:`twin.sweep.worker.run_batch`): each
+worker's first task has :data:`PROBE` points; then tasks are sized from the points' median time so
+that each runs at least :data:`MIN_TASK_S` (the scheduler's ~1 ms per task and the part written per
+task stay small), and :data:`IN_FLIGHT` are kept per worker. As each batch returns, the client
+writes its scenarios as one part (:mod:`twin.sweep.results`); when the run ends, or is
+interrupted, ``results.parquet`` is rebuilt from the parts. Points already in the folder are not
+computed again. Dask is imported here only.
 """
 
 from __future__ import annotations
@@ -21,10 +22,28 @@ from pathlib import Path
 from twin.sweep.results import assemble, done_keys, prepare_dir, write_parts
 from twin.sweep.spec import Sweep, load_sweep
 
-#: Shortest run time a task should have. [s]
-MIN_TASK_S = 0.1
+#: Shortest run time a task should have (the scheduler's ~1 ms and a part's write per task stay small). [s]
+MIN_TASK_S = 0.25
 #: Largest batch (points per task).
 MAX_BATCH = 256
+#: Points of each worker's first task.
+PROBE = 2
+#: Tasks kept in flight per worker.
+IN_FLIGHT = 3
+
+
+def batch_size(times: list[float], left: int, n_workers: int) -> int:
+    """Points per task: enough for :data:`MIN_TASK_S` at the median point time seen.
+
+    Never so many that fewer than :data:`IN_FLIGHT` tasks per worker are left; one while nothing is
+    timed yet.
+    """
+    if not times:
+        return 1
+    import statistics
+
+    per = max(statistics.median(times[-200:]), 1e-3)
+    return max(1, min(MAX_BATCH, math.ceil(MIN_TASK_S / per), math.ceil(left / (IN_FLIGHT * n_workers))))
 
 
 @dataclass(frozen=True)
@@ -171,20 +190,41 @@ def _compute(sweep: Sweep, todo: list, have: set, out: Path, scheduler, workers,
                + (f"; dashboard {dash}" if dash else ""))
         show(Progress(sweep.name, resumed, total, 0, resumed, 0.0, None, dash, msg))
 
+        ac = as_completed()
+
         def submit(batch):
             f = client.submit(run_batch, job, [(p.key, _assignments(sweep, p)) for p in batch], pure=False)
             futures.append(f)
+            ac.add(f)
             return f
 
-        n_probe = min(n_workers, len(todo))
-        ac = as_completed([submit([p]) for p in todo[:n_probe]])
-        rest = todo[n_probe:]
+        # the first task of each worker carries PROBE points (the first point of a process pays its
+        # imports and caches); then tasks are sized from the points' own times and kept
+        # IN_FLIGHT per worker, so that every worker stays busy and the parts stay few
+        rest = list(todo)
+        times: list[float] = []
+        in_flight = [0]
+
+        def top_up() -> None:
+            while rest and in_flight[0] < IN_FLIGHT * n_workers:
+                size = batch_size(times, len(rest), n_workers)
+                submit(rest[:size])
+                del rest[:size]
+                in_flight[0] += 1
+
+        for _ in range(min(n_workers, len(todo))):
+            if rest:
+                submit(rest[:PROBE])
+                del rest[:PROBE]
+                in_flight[0] += 1
         lost: list[str] = []
         for fut in ac:
+            in_flight[0] -= 1
             try:
                 results = fut.result()
             except Exception as exc:  # a worker lost: its points stay missing, a re-run computes them
                 lost.append(f"{type(exc).__name__}: {exc}")
+                top_up()
                 continue
             finished = [(by_key[r["key"]], r) for r in results]
             write_parts(out, sweep, finished)  # one part per task: a kill loses at most the tasks in flight
@@ -192,13 +232,9 @@ def _compute(sweep: Sweep, todo: list, have: set, out: Path, scheduler, workers,
                 state["done"] += count[p.key]
                 state["computed"] += count[p.key]
                 state["failed"] += count[p.key] if r["status"] != "ok" else 0
-            if rest:
-                per = max(sum(r["wall_s"] for r in results) / max(len(results), 1), 1e-3)
-                size = max(1, min(MAX_BATCH, math.ceil(MIN_TASK_S / per),
-                                  math.ceil(len(rest) / (4 * n_workers))))
-                for i in range(0, len(rest), size):
-                    ac.add(submit(rest[i:i + size]))
-                rest = []
+            # a task's first point may carry the process's warm-up: the others say what a point costs
+            times.extend(r["wall_s"] for r in (results[1:] if len(results) > 1 else results))
+            top_up()
             elapsed = time.perf_counter() - t0
             left = total - state["done"]
             eta = elapsed * left / state["computed"] if state["computed"] else None
