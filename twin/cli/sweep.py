@@ -117,6 +117,8 @@ def optimise_cmd(spec: str, out_dir: str, trials: int | None, scheduler: str | N
                    + (f" (slack {s:.3g} of its threshold)" if s is not None else "")
                    + (f"; it made {res.blocked_by[res.binding]} trials as good or better infeasible"
                       if res.blocked_by.get(res.binding) else ""))
+    for path, end in res.at_bounds.items():
+        click.echo(f"  at the {end} end of its range: {path} (widen the range to search further)")
     cols = [res.objective] + ([res.pareto_kpi] if res.pareto_kpi else [])
     click.echo(f"Pareto set on ({', '.join(cols)}): {len(res.pareto)} trials")
     for _, r in res.pareto.iterrows():

@@ -63,6 +63,7 @@ class OptimiseResult:
     pareto: Any  # pandas.DataFrame: feasible trials on the front of (objective, pareto KPI)
     pareto_kpi: str | None
     study_file: Path
+    at_bounds: dict[str, str] = dataclasses.field(default_factory=dict)  # range axis -> "low" / "high"
 
 
 def settings(sweep: Sweep, pareto: str | None = None) -> Optimise:
@@ -489,5 +490,15 @@ def _result(sweep: Sweep, opt: Optimise, df, out: Path) -> OptimiseResult:
         flags = [opt.maximise] + ([better_high(opt.pareto)] if opt.pareto else [])
         front = idx[pareto_mask(vals, flags)]
         pareto_df = df.iloc[front].sort_values(opt.objective, ascending=not opt.maximise)
+    edges = {}
+    if best is not None:  # a best design at the end of a range: the range, not a limit, may be what binds
+        for a in sweep.axes:
+            if not a.values and best.get(a.column) is not None:
+                span = a.high - a.low
+                v = float(best[a.column])
+                if v <= a.low + 0.01 * span:
+                    edges[a.path] = "low"
+                elif v >= a.high - 0.01 * span:
+                    edges[a.path] = "high"
     return OptimiseResult(opt.objective, opt.direction, best, binding, slack, blocked, df, pareto_df,
-                          opt.pareto, out / STUDY_FILE)
+                          opt.pareto, out / STUDY_FILE, edges)
