@@ -20,10 +20,13 @@ References
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import math
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,17 +47,27 @@ COOLANTS: dict[str, str] = {
 LOOP_PRESSURE_PA = 2.0e5
 
 
+#: Least time between two writes of the property cache file. [s]
+SAVE_INTERVAL_S = 2.0
+
+
 class PropertyCache:
     """CoolProp calls memoised in memory and on disk, keyed by CoolProp version and arguments.
 
     ``call("PropsSI", "C", "T", 308.15, "P", 2e5, "Water")`` returns what
-    ``CoolProp.CoolProp.PropsSI(...)`` returns, importing CoolProp only on a miss.
+    ``CoolProp.CoolProp.PropsSI(...)`` returns, importing CoolProp only on a miss. A miss is written
+    to the file at once unless the file was written less than :data:`SAVE_INTERVAL_S` ago; then it
+    goes with the next write, or when the process exits (a sweep over continuous temperatures
+    misses a few properties per point, and rewriting a file of thousands of entries each time cost
+    ~40 ms per point).
     """
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self._values: dict[str, float] | None = None
         self._path: Path | None = None
+        self._saved_at = -math.inf
+        self._pending = False
 
     @classmethod
     def from_environment(cls) -> PropertyCache:
@@ -95,10 +108,21 @@ class PropertyCache:
 
         out = float(getattr(CP, function)(*args))
         values[key] = out
-        self._save()
+        if time.monotonic() - self._saved_at >= SAVE_INTERVAL_S:
+            self._save()
+        elif not self._pending:
+            self._pending = True
+            atexit.register(self.flush)
         return out
 
+    def flush(self) -> None:
+        """Write the misses not yet written."""
+        if self._pending:
+            self._save()
+
     def _save(self) -> None:
+        self._pending = False
+        self._saved_at = time.monotonic()
         if self._path is None:
             return
         try:
