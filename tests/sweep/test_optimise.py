@@ -42,7 +42,7 @@ def cluster():
 
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
                       scheduler_port=0, silence_logs=logging.ERROR) as c:
         yield c.scheduler_address
 
@@ -196,3 +196,41 @@ def test_cli_bad_block_and_layout_without_objective_exit_2(tmp_path):
     assert res.returncode == 2, res.stderr
     assert f"{q}:1: optimise: a layout base has no default objective" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_failed_trial_is_told_failed_and_recorded(cluster, tmp_path):
+    import optuna
+
+    # water at 36 degC with racks at 35 degC is not a valid design: one trial of the four fails
+    body = SPEC.replace("LIMIT", "2 MW").replace("SAMPLER", "grid").replace(
+        "[27 degC, 31 degC, 35 degC]", "[30 degC, 36 degC]").replace(
+        f"{RACK}: [2, 3, 4]", "halls[0].cooling.rack_supply_temp: [35 degC, 45 degC]")
+    res = optimise(write_sweep(tmp_path, body), tmp_path / "opt", scheduler=cluster)
+    df = res.trials
+    assert len(df) == 4
+    bad = df[df["status"] == "failed"]
+    assert len(bad) == 1
+    assert "must be below the rack supply setpoint" in bad["error"].iloc[0]
+    assert not bad["feasible"].iloc[0]
+    study = optuna.load_study(study_name="twin-sweep-optimise",
+                              storage=f"sqlite:///{tmp_path / 'opt' / 'study.db'}")
+    states = {t.number: t.state for t in study.trials}
+    assert states[int(bad["scenario"].iloc[0])] == optuna.trial.TrialState.FAIL
+    assert sum(s == optuna.trial.TrialState.COMPLETE for s in states.values()) == 3
+    assert res.best is not None
+    assert res.best["status"] == "ok"
+
+
+def test_nsga2_searches_two_objectives_and_gives_their_pareto_set(cluster, tmp_path):
+    body = SPEC.replace("LIMIT", "2 MW").replace("SAMPLER", "nsga2").replace("trials: 9}", "trials: 9, "
+                                                                             "pareto: pue}")
+    res = optimise(write_sweep(tmp_path, body), tmp_path / "opt", trials=8, scheduler=cluster)
+    assert res.pareto_kpi == "pue"
+    assert len(res.trials) == 8
+    front = res.pareto
+    assert len(front) >= 1
+    ok = res.trials[res.trials["feasible"]]
+    for _, r in front.iterrows():  # nothing feasible is at least as good in both and better in one
+        dominated = ((ok["it_power_w"] >= r["it_power_w"]) & (ok["pue"] <= r["pue"])
+                     & ((ok["it_power_w"] > r["it_power_w"]) | (ok["pue"] < r["pue"])))
+        assert not dominated.any()
