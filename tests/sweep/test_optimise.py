@@ -234,3 +234,26 @@ def test_nsga2_searches_two_objectives_and_gives_their_pareto_set(cluster, tmp_p
         dominated = ((ok["it_power_w"] >= r["it_power_w"]) & (ok["pue"] <= r["pue"])
                      & ((ok["it_power_w"] > r["it_power_w"]) | (ok["pue"] < r["pue"])))
         assert not dominated.any()
+
+
+def test_a_trial_left_running_by_a_kill_is_evaluated_on_resume(cluster, tmp_path):
+    import optuna
+
+    from twin.sweep.search import distributions, written
+
+    spec = _spec(tmp_path, "tpe")
+    out = tmp_path / "opt"
+    optimise(spec, out, trials=3, scheduler=cluster)
+    storage = f"sqlite:///{out / 'study.db'}"
+    study = optuna.load_study(study_name="twin-sweep-optimise", storage=storage)
+    sw = load_sweep(spec)
+    stale = study.ask(distributions(sw))  # asked, never told: what a SIGKILL mid-trial leaves
+    assert study.trials[stale.number].state == optuna.trial.TrialState.RUNNING
+    res = optimise(spec, out, trials=5, scheduler=cluster)
+    study = optuna.load_study(study_name="twin-sweep-optimise", storage=storage)
+    assert len(study.trials) == 5
+    assert all(t.state.is_finished() for t in study.trials)
+    row = res.trials[res.trials["scenario"] == stale.number].iloc[0]
+    assert (row[WATER], row[RACK]) == tuple(a.si(v) for a, v in zip(sw.axes, written(sw, stale.params),
+                                                                      strict=True))
+    assert res.trials["scenario"].tolist() == list(range(5))
