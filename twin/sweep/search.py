@@ -240,8 +240,9 @@ def _study(out: Path, sweep: Sweep, opt: Optimise):
         old = study.user_attrs.get("identity")
         if old != ident:
             raise SweepDirError(f"{out} holds another design search (its study in {out / STUDY_FILE} has "
-                                "other axes, objective, sampler or inputs); write to another --out folder, "
-                                f"or delete {out} to start again")
+                                "other axes, objective, sampler, seed, base or KPIs; a --pareto KPI the "
+                                "file does not list adds one); write to another --out folder, or delete "
+                                f"{out} to start again")
     else:
         study.set_user_attr("identity", ident)
         study.set_user_attr("sweep", sweep.name)
