@@ -150,6 +150,20 @@ def _frame(sweep, rows: list[dict]):
     return df
 
 
+def write_series(out: Path, results: list[dict]) -> None:
+    """Write the step tables the results carry as ``timeseries/<key>.parquet`` (atomically).
+
+    Takes them out of the results; called before the results' part is written, so a row never
+    lacks its series.
+    """
+    for r in results:
+        data = r.pop("series", None)
+        if data is not None:
+            folder = out / "timeseries"
+            folder.mkdir(exist_ok=True)
+            atomic_write(folder / f"{r['key']}.parquet", data)
+
+
 def write_part(out: Path, sweep, point, result: dict) -> None:
     """Write the finished scenario ``point`` as ``parts/<key>.parquet`` (atomically)."""
     write_parts(out, sweep, [(point, result)])

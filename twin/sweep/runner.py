@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin.sweep.results import assemble, done_keys, prepare_dir, write_parts
+from twin.sweep.results import assemble, done_keys, prepare_dir, write_parts, write_series
 from twin.sweep.spec import Sweep, load_sweep
 
 #: Shortest run time a task should have (the scheduler's ~1 ms and a part's write per task stay small). [s]
@@ -226,6 +226,7 @@ def _compute(sweep: Sweep, todo: list, have: set, out: Path, scheduler, workers,
                 lost.append(f"{type(exc).__name__}: {exc}")
                 top_up()
                 continue
+            write_series(out, results)
             finished = [(by_key[r["key"]], r) for r in results]
             write_parts(out, sweep, finished)  # one part per task: a kill loses at most the tasks in flight
             for p, r in finished:

@@ -353,7 +353,7 @@ def _search(sweep, opt, study, out, entries, stale, n_trials, dists, scheduler, 
     """Ask, evaluate on the cluster and tell until the study has ``n_trials`` finished trials."""
     import optuna
 
-    from twin.sweep.results import records, row, write_parts
+    from twin.sweep.results import records, row, write_parts, write_series
     from twin.sweep.runner import _assignments, _client, _dashboard
     from twin.sweep.worker import run_batch
 
@@ -437,6 +437,7 @@ def _search(sweep, opt, study, out, entries, stale, n_trials, dists, scheduler, 
                                        columns={a.column: (a.si(v),) for a, v in zip(sweep.axes, p.written,
                                                                                      strict=True)})
             pt = view.points[0]
+            write_series(out, [r])
             write_parts(out, view, [(pt, r)])
             rec = row(view, pt, r)
             known[p.key] = rec

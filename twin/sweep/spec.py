@@ -77,6 +77,7 @@ class SweepFile(Strict):
     utilisation: float | None = Field(default=None, ge=0.0, le=1.0)  # layout bases [-]
     ambient: str | float | None = None  # layout bases: the dry bulb instead of the design ambient
     optimise: OptimiseSpec | None = None
+    timeseries: bool = False  # run: simulate: keep every scenario's step table in DIR/timeseries/
 
 
 #: KPIs that only an evaluation with its N-1 analyses has.
@@ -197,6 +198,7 @@ class Sweep:
     options: dict = field(default_factory=dict)  # a layout's run: n_minus_1, utilisation, ambient_c
     optimise: Optimise | None = None  # the optimise: block, None when the file has none
     line: int | None = None  # of the name: (problems of the file as a whole)
+    timeseries: bool = False  # keep each scenario's step table as DIR/timeseries/<key>.parquet
 
     @property
     def kpi_specs(self) -> dict[str, Kpi]:
@@ -209,7 +211,8 @@ class Sweep:
         return {"base": str(self.base), "base_kind": self.base_kind,
                 "layout": str(self.layout) if self.layout else None, "run": self.run,
                 "kpis": list(self.kpis), "digest": self.base_digest,
-                "axes": [(a.target, a.locs) for a in self.axes], "options": dict(self.options)}
+                "axes": [(a.target, a.locs) for a in self.axes], "options": dict(self.options),
+                "timeseries": self.timeseries}
 
     def point(self, index: int, written: tuple) -> Point:
         """A point of these axes outside the sweep's own (an optimiser's trial), with its key."""
@@ -264,6 +267,9 @@ def load_sweep(path: str | Path) -> Sweep:
         layout_data, layout_display = load_mapping(layout_path, "'name:', 'utility_feeds:' and 'halls:'")
     from twin.layout.schema import Layout
 
+    if spec.timeseries and spec.run != "simulate":
+        add(("timeseries",), "timeseries", "a time series comes from a run in time: 'timeseries: true' "
+            "needs a scenario base and 'run: simulate'")
     if spec.run == "simulate" and base_kind == "layout":
         add(("run",), "run", "'run: simulate' runs a scenario in time; this base is a layout (steady only): "
             "name a scenario as the base, or use 'run: steady'")
@@ -325,11 +331,13 @@ def load_sweep(path: str | Path) -> Sweep:
     changed = {k: v for k, v in options.items() if v != defaults[k]}
     if changed:  # the default run keeps the keys it always had (folders written before resume)
         inputs["options"] = changed
+    if spec.timeseries:  # a row written without its series is computed again when it is asked for
+        inputs["timeseries"] = True
     points = tuple(Point(i, w, point_key(inputs, w, tuple(axes))) for i, w in enumerate(written))
     columns = {a.column: tuple(a.si(w[j]) for w in written) for j, a in enumerate(axes)}
     return Sweep(spec.name, display, path.read_text(encoding="utf-8"), base, base_kind, layout_path,
                  spec.run, spec.seed, method, tuple(axes), tuple(kpis), tuple(constraints), points, digest,
-                 columns, inputs, options, opt, line_of(data, ("name",)))
+                 columns, inputs, options, opt, line_of(data, ("name",)), bool(spec.timeseries))
 
 
 def _options(spec: SweepFile, base_kind: str, kpis: list[str], data: MarkedDict, add) -> dict:

@@ -145,13 +145,16 @@ def _layout_point(job: dict, base: dict, assignments: list):
                     ambient_c=opts.get("ambient_c"))
 
 
-def _one(job: dict, base: dict, assignments: list, folder: Path) -> dict:
-    """KPIs of one point (raises what loading or running it raises)."""
+def _one(job: dict, base: dict, assignments: list, folder: Path) -> tuple[dict, bytes | None]:
+    """KPIs of one point, and its step table as Parquet bytes when the sweep keeps time series.
+
+    Raises what loading or running the point raises.
+    """
     from twin.sweep.kpis import compute
     from twin.sweep.paths import assign
 
     if job["base_kind"] == "layout":
-        return compute(job["kpis"], "layout", _layout_point(job, base, assignments))
+        return compute(job["kpis"], "layout", _layout_point(job, base, assignments)), None
     from twin.engine.costs import scenario_prices
     from twin.engine.coupled import simulate, steady_point, with_costs
     from twin.engine.scenario import load_scenario
@@ -173,11 +176,18 @@ def _one(job: dict, base: dict, assignments: list, folder: Path) -> dict:
     with _allow(allow):
         prepared = load_scenario(f)
     prices = scenario_prices(prepared.scenario)
+    series = None
     if job["run"] == "simulate":
         result = simulate(prepared, prices=prices)
+        if job.get("timeseries"):
+            import io
+
+            buf = io.BytesIO()
+            result.steps_table().to_parquet(buf, index=False)
+            series = buf.getvalue()
     else:
         result = with_costs(steady_point(prepared), prepared, prices)
-    return compute(job["kpis"], job["base_kind"], result)
+    return compute(job["kpis"], job["base_kind"], result), series
 
 
 def run_batch(job: dict, points: list) -> list[dict]:
@@ -200,13 +210,16 @@ def run_batch(job: dict, points: list) -> list[dict]:
             names[str(folder / f"layout-{Path(job['layout']).name}")] = Path(job["layout"]).name
         for key, assignments in points:
             t0 = time.perf_counter()
+            series = None
             try:
                 if "error" in base:
                     kpis, status, error = {}, "failed", base["error"]
                 else:
-                    kpis, status, error = _one(job, base, assignments, folder), "ok", ""
+                    (kpis, series), status, error = _one(job, base, assignments, folder), "ok", ""
             except Exception as exc:  # a point that raises is recorded, never stops the sweep
                 kpis, status, error = {}, "failed", _message(exc, names)
             out.append({"key": key, "status": status, "error": error, "kpis": kpis,
                         "wall_s": time.perf_counter() - t0})
+            if series is not None:
+                out[-1]["series"] = series
     return out
