@@ -26,6 +26,7 @@ from tests.ui.conftest import (
     choose,
     needs_browser,
     screenshot,
+    until,
     wait_for_text,
 )
 from twin.errors import ArgumentError, InputError
@@ -383,16 +384,6 @@ def _front_scenarios(driver) -> set[int]:
         return set()
 
 
-def _until(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = predicate()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout_s} s")
-
-
 @needs_browser
 def test_a_planner_opens_a_sweep_and_sees_its_pareto_front(sweeps_app, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
@@ -403,7 +394,7 @@ def test_a_planner_opens_a_sweep_and_sees_its_pareto_front(sweeps_app, browser):
     # x and y default to the first two KPIs, their directions to the KPIs' (max tokens, min power)
     df = synthetic()
     want = expected_front(df)
-    _until(lambda: _front_scenarios(browser) == want, 30.0, f"the Pareto table lists {sorted(want)}")
+    until(lambda: _front_scenarios(browser) == want, 30.0, f"the Pareto table lists {sorted(want)}")
     count = wait_for_text(browser, "sw-front-count", lambda s: "Pareto front" in s)
     assert count.startswith(f"{len(want)} scenarios")
     screenshot(browser, "sweeps")
@@ -411,4 +402,4 @@ def test_a_planner_opens_a_sweep_and_sees_its_pareto_front(sweeps_app, browser):
     browser.find_element(By.CSS_SELECTOR, "#sw-x-dir input[value=min]").click()
     other = expected_front(df, maximise=(False, False))
     assert other != want
-    _until(lambda: _front_scenarios(browser) == other, 30.0, f"the Pareto table lists {sorted(other)}")
+    until(lambda: _front_scenarios(browser) == other, 30.0, f"the Pareto table lists {sorted(other)}")

@@ -98,6 +98,17 @@ def screenshot(driver, name: str) -> Path:
     return path
 
 
+def until(predicate, timeout_s: float, what: str, poll_s: float = 0.1):
+    """The first truthy value of ``predicate()``, polled every ``poll_s``; fails after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"{what}: not within {timeout_s} s")
+
+
 def wait_for_text(driver, element_id: str, predicate, timeout_s: float = 60.0) -> str:
     """The text of ``#element_id`` once ``predicate(text)`` holds (fails after ``timeout_s``)."""
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException

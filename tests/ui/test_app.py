@@ -11,7 +11,6 @@ layout, and picking another layout must change them to that layout's.
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from twin.report.tables import capacity_rows
 from twin.ui import LAYOUTS_DIR
 from twin.ui.choice import load_choice
 
-from .conftest import choose, needs_browser, screenshot, wait_for_text
+from .conftest import choose, needs_browser, screenshot, until, wait_for_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -250,9 +249,7 @@ def test_a_planner_downloads_the_layout_report(app_url, browser):
     wait_for_text(browser, "cap-IT-power", lambda s: "MW" in s)
     browser.find_element(By.ID, "report-html").click()
     wait_for_text(browser, "report-status", lambda s: s.startswith("pod-8x-nvl72-report.html"))
-    deadline = time.monotonic() + 30.0
-    while not out.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    until(out.exists, 30.0, "the downloaded report")
     html = out.read_text(encoding="utf-8")
     for title in SECTION_TITLES:
         if title not in ("Serving and economics", "Annual figures"):  # the layout page's has no scenario

@@ -38,7 +38,7 @@ from twin.report.timeseries import (
     write_export,
 )
 
-from .conftest import ROOT, choose, downloads_dir, free_port, needs_browser, screenshot, wait_for_text
+from .conftest import ROOT, choose, downloads_dir, free_port, needs_browser, screenshot, until, wait_for_text
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -279,16 +279,6 @@ def _enabled(browser, element_id: str) -> bool:
     return browser.find_element(By.ID, element_id).is_enabled()
 
 
-def _until(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = predicate()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout_s} s")
-
-
 @needs_browser
 def test_a_planner_runs_downloads_and_cancels_scenarios(short_run, scenarios_app, browser):
     import psutil
@@ -305,7 +295,7 @@ def test_a_planner_runs_downloads_and_cancels_scenarios(short_run, scenarios_app
         seen.add(_progress(browser))
         return browser.find_elements(By.ID, "sc-kpi-energy_j")
 
-    _until(finished, 60.0, "the run's KPI table")
+    until(finished, 60.0, "the run's KPI table")
     assert any(0.0 < v < 100.0 for v in seen), seen  # the bar moved on the way
     k = short_run.kpis()  # the same scenario through twin.simulate: deterministic
     assert browser.find_element(By.ID, "sc-kpi-energy_j").text == f"{k['energy_j'] / 3.6e9:,.3f} MWh"
@@ -314,16 +304,16 @@ def test_a_planner_runs_downloads_and_cancels_scenarios(short_run, scenarios_app
     assert browser.find_element(By.ID, "sc-kpi-max_gpu_temp_c").text == f"{k['max_gpu_temp_c']:.1f} degC"
     assert browser.find_element(By.ID, "sc-kpi-pue").text == f"{k['pue']:.3f}"
     assert "invariants: all hold" in browser.find_element(By.ID, "sc-status").text
-    _until(lambda: browser.find_elements(By.CSS_SELECTOR, "#sc-figure .js-plotly-plot"), 20.0, "the figure")
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, "#sc-figure .js-plotly-plot"), 20.0, "the figure")
     assert "trip utility-a" in browser.find_element(By.ID, "sc-events").text
     screenshot(browser, "scenarios-pod")
 
     # download the run's tables
     zip_path = downloads_dir() / "pod-short-results.zip"
     zip_path.unlink(missing_ok=True)
-    _until(lambda: _enabled(browser, "sc-download-button"), 10.0, "the download button")
+    until(lambda: _enabled(browser, "sc-download-button"), 10.0, "the download button")
     browser.find_element(By.ID, "sc-download-button").click()
-    _until(lambda: zip_path.is_file() and zip_path.stat().st_size > 0, 20.0, "the downloaded zip")
+    until(lambda: zip_path.is_file() and zip_path.stat().st_size > 0, 20.0, "the downloaded zip")
     time.sleep(0.5)  # Chrome renames the finished download into place; let it finish writing
     with zipfile.ZipFile(zip_path) as z:
         assert {"steps.parquet", "racks.parquet", "components.parquet", "events.parquet",
@@ -341,17 +331,17 @@ def test_a_planner_runs_downloads_and_cancels_scenarios(short_run, scenarios_app
 
     # a long run, cancelled: it stops (its process ends) and the page says so
     choose(browser, "sc-choice", "pod-slow.yaml")
-    _until(lambda: _enabled(browser, "sc-run"), 10.0, "the run button")
+    until(lambda: _enabled(browser, "sc-run"), 10.0, "the run button")
     browser.find_element(By.ID, "sc-run").click()
     wait_for_text(browser, "sc-progress-text", lambda s: "pod-slow" in s and "ETA" in s, timeout_s=30.0)
-    _until(lambda: _progress(browser) > 0.0, 30.0, "the long run's progress")
+    until(lambda: _progress(browser) > 0.0, 30.0, "the long run's progress")
     assert _enabled(browser, "sc-cancel")
     assert not _enabled(browser, "sc-run")
     assert psutil.Process(proc.pid).children(recursive=True)  # the run's process
     browser.find_element(By.ID, "sc-cancel").click()
     wait_for_text(browser, "sc-cancelled", lambda s: s.startswith("Run cancelled"), timeout_s=10.0)
-    _until(lambda: _enabled(browser, "sc-run"), 10.0, "the run button back")
-    _until(lambda: not [c for c in psutil.Process(proc.pid).children(recursive=True)
+    until(lambda: _enabled(browser, "sc-run"), 10.0, "the run button back")
+    until(lambda: not [c for c in psutil.Process(proc.pid).children(recursive=True)
                         if c.status() != psutil.STATUS_ZOMBIE], 10.0, "the run's process ending")
     stopped_at = _progress(browser)
     assert stopped_at < 100.0
@@ -370,7 +360,7 @@ def test_the_compare_page_follows_the_layouts(pod_and_rack, app_url, browser):
     assert wait_for_text(browser, "cmp-racks-b", lambda s: s != "") == "1"
     assert browser.find_element(By.ID, "cmp-racks-a").text == "8"
     assert browser.find_element(By.ID, "cmp-it_power_w-b").text == f"{b.it_power_w / 1e6:,.3f} MW"
-    _until(lambda: browser.find_elements(By.CSS_SELECTOR, "#cmp-figure .js-plotly-plot"), 20.0, "the figure")
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, "#cmp-figure .js-plotly-plot"), 20.0, "the figure")
     screenshot(browser, "compare-pod-rack")
     choose(browser, "cmp-b", "hall-100mw.yaml")
     from twin.ui.choice import evaluate_layout

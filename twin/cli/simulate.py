@@ -9,15 +9,8 @@ import click
 
 from twin.cli.common import check_json_out, fail_input, write_json
 from twin.cli.economics import print_costs, warn_stale
+from twin.durations import format_duration_s
 from twin.errors import InputError
-
-
-def _format_s(s: float) -> str:
-    if s >= 86400:
-        return f"{s / 86400:.1f} d"
-    if s >= 3600:
-        return f"{s / 3600:.1f} h"
-    return f"{s:.0f} s"
 
 
 class _Progress:
@@ -37,8 +30,8 @@ class _Progress:
         wall = now - self.t0
         frac = done_s / total_s if total_s > 0 else 1.0
         eta = wall * (1 - frac) / frac if frac > 0 else float("nan")
-        line = (f"{self.label}: {_format_s(done_s)} of {_format_s(total_s)} simulated ({frac:.0%}), "
-                f"{wall:.0f} s elapsed, ETA {eta:.0f} s")
+        line = (f"{self.label}: {format_duration_s(done_s)} of {format_duration_s(total_s)} simulated "
+                f"({frac:.0%}), {wall:.0f} s elapsed, ETA {eta:.0f} s")
         if self.tty:
             click.echo("\r" + line.ljust(100), err=True, nl=done_s >= total_s)
         elif done_s >= total_s or int(frac * 10) != int((frac - 1e-9) * 10):
@@ -71,7 +64,7 @@ def simulate_cmd(scenario: str, out_dir: str | None, json_out: str | None, no_re
     k = res.kpis()
     pq = res.power_quality()
     click.echo(f"{prepared.scenario.name} on {prepared.scenario.factory.name}: "
-               f"{_format_s(k['duration_s'])} simulated in {res.wall_s:.1f} s")
+               f"{format_duration_s(k['duration_s'])} simulated in {res.wall_s:.1f} s")
     click.echo(f"  energy at the meter   {k['energy_j'] / 3.6e9:12.3f} MWh   "
                f"(IT {k['it_energy_j'] / 3.6e9:.3f} MWh, PUE {k['pue']:.3f})" if k["pue"]
                else f"  energy at the meter   {k['energy_j'] / 3.6e9:12.3f} MWh")
@@ -89,7 +82,7 @@ def simulate_cmd(scenario: str, out_dir: str | None, json_out: str | None, no_re
                    + (f", SLA met for {met:.1%}" if met is not None else ""))
     print_costs(res.costs)
     for e in res.events:
-        click.echo(f"  at {_format_s(e['time_s']):>7}: {e['event']}")
+        click.echo(f"  at {format_duration_s(e['time_s']):>7}: {e['event']}")
     failed = [n for n, ok in res.invariants.items() if not ok]
     click.echo("  invariants: " + ("all hold" if not failed else "FAILED " + ", ".join(failed)))
     if out_dir:

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from twin.durations import format_duration_s
+
 #: Place of the page in the app's menu.
 ORDER = 4
 #: Shortest wall time between two progress reports to the page. [s]
@@ -25,14 +27,6 @@ POLL_MS = 300
 KEEP_RUNS = 8
 #: A run id: what :func:`uuid.uuid4` ``.hex`` gives.
 RUN_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def _clock(s: float) -> str:
-    if s >= 86400.0:
-        return f"{s / 86400.0:.1f} d"
-    if s >= 3600.0:
-        return f"{s / 3600.0:.1f} h"
-    return f"{s:.0f} s"
 
 
 class Progress:
@@ -60,8 +54,8 @@ class Progress:
             eta = f"{wall * (1.0 - overall) / overall:.0f} s" if overall > 0.02 and wall >= 0.5 else "-"
             what = self.name if phase == 0 else f"{self.name} (reference: no events, no policies)"
             self.send(round(100.0 * overall, 1),
-                      f"{what}: {_clock(done_s)} of {_clock(total_s)} simulated ({frac:.0%}), "
-                      f"{wall:.0f} s elapsed, ETA {eta}")
+                      f"{what}: {format_duration_s(done_s)} of {format_duration_s(total_s)} simulated "
+                      f"({frac:.0%}), {wall:.0f} s elapsed, ETA {eta}")
         return report
 
 
@@ -126,7 +120,8 @@ def run_scenario(choice: str | None, scenarios_dir: Path, runs_dir: Path, send=N
     write_export(res, runs_dir / f"{run_id}.zip")
     _prune(runs_dir)
     failed = [n for n, ok in res.invariants.items() if not ok]
-    status = (f"{sc.name} on {sc.factory.name}: {_clock(res.duration_s)} simulated in {res.wall_s:.1f} s; "
+    status = (f"{sc.name} on {sc.factory.name}: {format_duration_s(res.duration_s)} simulated in "
+              f"{res.wall_s:.1f} s; "
               + ("invariants: all hold" if not failed else "invariants FAILED: " + ", ".join(failed)))
     out = {"problems": "", "figure": run_figure(res), "kpis": kpi_rows(res), "events": event_rows(res),
            "deployments": deployment_rows(res), "status": status,
