@@ -43,6 +43,7 @@ class LossModel:
     curve_efficiency: tuple[float, ...] = ()
     no_load_loss_w: float = 0.0
     load_loss_at_rating_w: float = 0.0
+    mode: str = ""  # a UPS's operating mode ("double_conversion" | "eco"); "" for other equipment
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class RackArrays:
     psus_per_shelf: np.ndarray
     num_sharing_domains: np.ndarray  # 1 for a rack busbar, nodes_per_rack for servers
     liquid_fraction: np.ndarray
-    nameplate_w: np.ndarray  # DC IT power at full load and TDP (design basis for coolant flow)
+    nameplate_w: np.ndarray  # DC IT power at full load and TDP
+    cooling_design_w: np.ndarray  # power the coolant flow is sized on (vendor design rating, else nameplate)
     gpu_liquid: np.ndarray  # bool: GPUs on cold plates (else air-cooled)
     gpu_throttle_c: np.ndarray
     gpu_r_k_w: np.ndarray  # junction to coolant (liquid) or to inlet air (air) [K/W]
@@ -108,6 +110,7 @@ class PowerTree:
     # racks a UPS block's busways can serve: busways per block x racks per busway / cords per rack
     # (0 at other nodes), the floor positions the power design provides
     rack_positions: np.ndarray | None = None
+    hall: np.ndarray | None = None  # str: the hall of each node ("" for site-level utility feeds)
 
     @property
     def rating_w(self) -> np.ndarray:
@@ -185,6 +188,19 @@ class CoolingLoop:
     num_crahs: int
     air_chiller: Equipment
     num_air_chillers: int
+    room: ElectricalRoomPlant | None = None  # None: the power chain's losses heat the hall's air
+
+
+@dataclass(frozen=True)
+class ElectricalRoomPlant:
+    """Air cooling of one hall's electrical rooms (UPS, switchgear; transformers when indoor)."""
+
+    supply_c: float
+    crah: Equipment
+    num_crahs: int
+    chiller: Equipment
+    num_chillers: int
+    transformers_indoor: bool
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,17 @@ def test_with_serving_fixed_power_and_heat_are_the_standalone_solvers(tmp_path):
     from twin.fabric import build_fabric
 
     air = np.array([build_fabric(fac).network_power_w()["lab"]])  # the network racks heat the hall's air
-    st = solve_steady(p, flow.rack_input_w, g, Ambient(35.0, 0.4), None, air)
+    # ... and so do the chain's losses (busway, UPS, switchgear; the network racks' share at the chain's
+    # loss ratio): this layout has no electrical room
+    from twin.engine.electrical_heat import LossHeatMap
+
+    net = steps["it_w"].iloc[-1] - flow.it_power_w
+    lh = LossHeatMap.build(fac, p).split(flow.node_loss_w * flow.node_alive,
+                                         net * (flow.chain_input_w / flow.it_power_w - 1.0))
+    # (the network racks' loss ratio is the first step's, held: a few ppm from the last step's)
+    assert steps["losses_hall_air_w"].iloc[-1] == pytest.approx(lh.hall_air_w.sum(), rel=1e-4)
+    st = solve_steady(p, flow.rack_input_w, g, Ambient(35.0, 0.4), None, air + lh.hall_air_w,
+                      room_heat_w=lh.room_w)
     assert res.rack_max_temp_c[0] == pytest.approx(float(st.gpu_temp_c[0]), abs=0.1)
     assert steps["cooling_w"].iloc[-1] == pytest.approx(st.cooling_power_w, rel=1e-3)
     assert MEMORY_BOUND_POWER < 1
@@ -426,7 +436,11 @@ def test_annual_mode_is_hourly_steady_points_over_the_typical_year(tmp_path):
     rh = 0.5 * (df["relative_humidity"].iloc[k - 1] + df["relative_humidity"].iloc[k]) / 100
     amb = Ambient(db, rh, float(wet_bulb_psychrometric_c(db, rh)))
     # cooling power does not depend on how the rack's heat splits between GPUs and the rest
-    st = solve_steady(p, np.array([heat]), np.array([0.0]), amb, None, air)
+    # the hall's air also takes the chain's losses (no electrical room), as the step table records them
+    hall = air + s["losses_hall_air_w"].iloc[k]
+    assert s["losses_hall_air_w"].iloc[k] > 0
+    st = solve_steady(p, np.array([heat]), np.array([0.0]), amb, None, hall,
+                      room_heat_w=np.array([s["losses_room_w"].iloc[k]]))
     assert s["cooling_w"].iloc[k] == pytest.approx(st.cooling_power_w, rel=1e-3)
     k2 = res.kpis()
     assert k2["annual_pue"] is None  # two days are not a year

@@ -38,8 +38,19 @@ def test_power_fabric_and_cooling_close(shipped, name):
     # the network racks' share of chain losses is at the tree's loss ratio (per-node table)
     tree_losses = nodes.loc[nodes["alive"], "loss_w"].sum()
     assert res.losses_w["network_share"] == pytest.approx(bom_w * tree_losses / racks["rack_input_w"].sum())
-    # heat to ambient = IT heat + all cooling electrical power (the thermal model's own balance)
-    assert res.cooling.heat_rejected_w == pytest.approx(res.it_power_w + res.cooling_power_w, rel=1e-9)
+    # heat rejected = IT heat + all cooling electrical power + the chain's losses the plant cools
+    # (busways, and UPS and switchgear: this layout has no electrical room, so its hall air takes them)
+    lh = res.cooling.loss_heat
+    cooled = float(lh.hall_air_w.sum() + lh.room_w.sum())
+    non_shelf = sum(w for k, w in res.losses_w.items() if k != "power_shelf")
+    assert cooled + lh.outdoor_w == pytest.approx(non_shelf, rel=1e-12)
+    assert cooled > 0
+    share = 1 + res.losses_w["network_share"] / tree_losses
+    assert lh.outdoor_w == pytest.approx(res.losses_w["transformer"] * share)
+    total = res.it_power_w + res.cooling_power_w + cooled
+    assert res.cooling.heat_rejected_w == pytest.approx(total, rel=1e-9)
+    # ... and everything the site draws leaves as heat
+    assert res.cooling.heat_to_ambient_w == pytest.approx(res.facility_power_w, rel=1e-9)
     assert res.pue > res.pue_electrical > 1.0
 
 

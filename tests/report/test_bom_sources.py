@@ -55,7 +55,7 @@ def test_assumptions_list_every_used_entry_with_its_text(pod):
     names = used_entries(results, layout)
     rows = assumption_rows(catalog, names)
     entries = {r["entry"] for r in rows}
-    assert {"gb200-nvl72", "psu-5.5kw-titanium", "ups-module-1250kw", "transformer-3000kva", "cdu-2300kw",
+    assert {"gb200-nvl72", "psu-5.5kw-orv3", "ups-module-1250kw", "transformer-3000kva", "cdu-2300kw",
             "sn5600", "connectx-7"} <= entries
     assert entries <= set(catalog.entries)
     assert all(r["basis"] in ("source", "assumption") and r["text"].strip() for r in rows)

@@ -27,19 +27,21 @@ def one_rack():
 def test_hand_calculated_rack_at_45c(one_rack):
     """GB200 NVL72, 132 kW into the rack, 45 degC rack supply, catalog 1.5 L/min/kW.
 
-    nameplate  = 72*1200 + 36*420 + 18*(4*25 + 2*75 + 350) + 9*800 + 2*150 = 119,820 W
-    flow       = 1.5 L/min/kW * 119.82 kW = 179.73 L/min = 2.9955e-3 m3/s
+    design     = 132 kW (the catalog's thermal.design_power, Supermicro's rack rating; the nameplate
+                 72*1200 + 36*420 + 18*(4*25 + 2*75 + 350) + 9*800 + 2*150 = 119,820 W is not the basis)
+    flow       = 1.5 L/min/kW * 132 kW = 198 L/min = 3.3e-3 m3/s
     PG25 at 50 degC (CoolProp): cp = 3,992.4 J/(kg K), rho = 1,004.38 kg/m3
     liquid     = 0.90 * 132 kW = 118.8 kW
-    rack rise  = 118,800 / (2.9955e-3 * 1,004.38 * 3,992.4)                    = 9.890 K
-    GPU        = 45 + 0.5 * 9.890 + 1,200 W * 0.025 K/W                        = 79.945 degC
+    rack rise  = 118,800 / (3.3e-3 * 1,004.38 * 3,992.4)                       = 8.978 K
+    GPU        = 45 + 0.5 * 8.978 + 1,200 W * 0.025 K/W                        = 79.489 degC
     """
     _, p = one_rack
+    assert p.flow_design_m3_s[0] == pytest.approx(198e-3 / 60, rel=1e-12)
     r = solve_steady(p, np.array([132e3]), np.array([1200.0]), Ambient(30.0, 0.4))
     assert r.rack_supply_c[0] == pytest.approx(45.0, abs=1e-9)  # the CDU holds its setpoint
-    assert r.rack_return_c[0] - r.rack_supply_c[0] == pytest.approx(9.890, abs=0.2)
-    assert r.gpu_temp_c[0] == pytest.approx(79.945, abs=0.2)
-    assert r.throttle_margin_k[0] == pytest.approx(87.0 - 79.945, abs=0.2)
+    assert r.rack_return_c[0] - r.rack_supply_c[0] == pytest.approx(8.978, abs=0.2)
+    assert r.gpu_temp_c[0] == pytest.approx(79.489, abs=0.2)
+    assert r.throttle_margin_k[0] == pytest.approx(87.0 - 79.489, abs=0.2)
 
 
 def test_steady_energy_balance_on_shipped_layouts(shipped):

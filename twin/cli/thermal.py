@@ -36,6 +36,9 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
         f"  heat rejected to ambient    {format_si(d['heat_rejected_w'], 'W', 4)}",
         f"  cooling power               {format_si(d['cooling_power_w'], 'W', 4)}   "
         + ", ".join(f"{k} {format_si(v, 'W')}" for k, v in d["cooling_power_by_kind_w"].items() if v > 0),
+        f"  power-chain losses (heat)   {format_si(d.get('losses_to_electrical_rooms_w', 0.0), 'W', 4)} "
+        f"in electrical rooms, {format_si(d.get('losses_to_hall_air_w', 0.0), 'W', 4)} in the halls' air, "
+        f"{format_si(d.get('losses_outdoors_w', 0.0), 'W', 4)} outdoors (transformers)",
         f"  water (adiabatic pads)      {d['water_use_m3_h']:.1f} m3/h",
         "  highest ambient with no GPU throttling: "
         + (
@@ -76,6 +79,14 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
         if lp["air_unmet_w"] > 0:
             lines.append(
                 f"    AIR SIDE SHORT by {format_si(lp['air_unmet_w'], 'W')}: CRAHs or chillers too small"
+                + ("" if lp.get("electrical_room_supply_c") is not None or not lp.get("losses_to_hall_air_w")
+                   else f" (it also takes {format_si(lp['losses_to_hall_air_w'], 'W')} of power-chain "
+                        "losses: the hall has no 'electrical_room:')")
+            )
+        if lp.get("electrical_room_unmet_w", 0.0) > 0:
+            lines.append(
+                f"    ELECTRICAL ROOM SHORT by {format_si(lp['electrical_room_unmet_w'], 'W')}: its CRAHs or "
+                "chillers are too small for the UPS and switchgear losses"
             )
     over = [g for g in d.get("cdu_groups", []) if g["loading"] is not None and g["loading"] > 1.0]
     for g in over[:top]:

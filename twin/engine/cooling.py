@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.engine.electrical_heat import LossHeat, LossHeatMap
 from twin.factory import Factory
 from twin.power.network import PowerFlow
 from twin.thermal.failover import CoolingCase, cooling_n_minus_1, max_ambient_c
@@ -37,7 +38,8 @@ class CoolingResults:
     network racks); ``it_power_w`` is the heat of every compute and network rack. Heat in halls without a
     cooling design (their racks' heat, and ``network_heat_outside_loops_w``: network racks there or
     placed site-wide) is counted as heat but removed by no modelled plant: ``cooling_power_w`` and PUE
-    leave out its cooling.
+    leave out its cooling. ``loss_heat`` is where the power chain's losses went
+    (:mod:`twin.engine.electrical_heat`): the hall air, the electrical rooms, outdoors.
     """
 
     factory: Factory
@@ -58,6 +60,27 @@ class CoolingResults:
     max_gpu_temp_c: float | None
     min_throttle_margin_k: float | None
     racks_throttled: int
+    loss_heat: LossHeat | None = None
+    #: heat in halls without a cooling design: their racks' heat and network racks outside loops [W]
+    heat_outside_loops_w: float = 0.0
+
+    @property
+    def heat_to_ambient_w(self) -> float:
+        """Heat that leaves the site, rejected or not by a modelled plant. [W]
+
+        What the plant rejects, what outdoor transformers shed, and heat no modelled plant removes
+        (halls without a cooling design). At steady state with no unmet air heat it equals the
+        facility power.
+        """
+        lh = self.loss_heat
+        extra = (lh.outdoor_w + lh.uncooled_w) if lh is not None else 0.0
+        return self.heat_rejected_w + extra + self.heat_outside_loops_w
+
+    @property
+    def unmet_heat_w(self) -> float:
+        """Heat the halls' and electrical rooms' air sides could not remove (it heats their air). [W]"""
+        r = self.result
+        return float(r.air_unmet_w.sum() + r.room_unmet_w.sum())
 
     @property
     def n_minus_1_survives(self) -> bool | None:
@@ -100,6 +123,10 @@ class CoolingResults:
                     "air_unmet_w": float(r.air_unmet_w[li]),
                     "water_use_m3_h": float(r.water_kg_s[li] * 3.6),
                     "heat_rejected_w": float(r.heat_rejected_w[li]),
+                    "losses_to_hall_air_w": float(self.loss_heat.hall_air_w[li]) if self.loss_heat else 0.0,
+                    "electrical_room_heat_w": float(r.room_heat_w[li]),
+                    "electrical_room_supply_c": _finite(r.room_supply_c[li]) if lp.room is not None else None,
+                    "electrical_room_unmet_w": float(r.room_unmet_w[li]),
                 }
             )
         return rows
@@ -155,6 +182,11 @@ class CoolingResults:
             "network_heat_to_air_w": self.network_heat_to_air_w,
             "network_heat_outside_loops_w": self.network_heat_outside_loops_w,
             "heat_rejected_w": self.heat_rejected_w,
+            "heat_to_ambient_w": self.heat_to_ambient_w,
+            "losses_to_hall_air_w": float(self.loss_heat.hall_air_w.sum()) if self.loss_heat else 0.0,
+            "losses_to_electrical_rooms_w": float(self.loss_heat.room_w.sum()) if self.loss_heat else 0.0,
+            "losses_outdoors_w": self.loss_heat.outdoor_w if self.loss_heat else 0.0,
+            "losses_uncooled_w": self.loss_heat.uncooled_w if self.loss_heat else 0.0,
             "cooling_power_w": self.cooling_power_w,
             "cooling_power_by_kind_w": self.result.cooling_power_by_kind(),
             "water_use_m3_h": self.water_use_m3_h,
@@ -189,26 +221,30 @@ def evaluate_cooling(
     progress: Callable[[int, int], None] | None = None,
     hall_air_heat_w: dict[str, float] | None = None,
     extra_rack_heat_w: np.ndarray | None = None,
+    network_losses_w: float = 0.0,
 ) -> CoolingResults:
-    """Steady cooling for the power flow's rack heat; optional cooling N-1 and max ambient.
+    """Steady cooling for the power flow's rack heat and the chain's losses; optional N-1 and max ambient.
 
     ``hall_air_heat_w`` is heat released into a hall's air outside the racks, by hall name (the
     fabric's network racks); ``extra_rack_heat_w`` is power in each compute rack that the power
-    model does not carry (fabric parts not in the system entry). [W]
+    model does not carry (fabric parts not in the system entry); ``network_losses_w`` the chain's
+    losses on the network racks' power, spread over the nodes (:mod:`twin.engine.electrical_heat`). [W]
     """
     p = ThermalParams.from_factory(factory)
     air = np.array([(hall_air_heat_w or {}).get(lp.name, 0.0) for lp in p.loops])
+    loss = LossHeatMap.build(factory, p).split(flow.node_loss_w * flow.node_alive, network_losses_w)
     amb = Ambient(p.ambient_dry_bulb_c if ambient_c is None else ambient_c, p.ambient_relative_humidity)
     heat, gpu = flow.rack_input_w, flow.gpu_w
     if extra_rack_heat_w is not None:
         heat = heat + np.asarray(extra_rack_heat_w, dtype=float)
-    r = solve_steady(p, heat, gpu, amb, None, air)
+    hall_air = air + loss.hall_air_w
+    r = solve_steady(p, heat, gpu, amb, None, hall_air, room_heat_w=loss.room_w)
     cases = (
-        cooling_n_minus_1(p, heat, gpu, amb, progress=progress, loop_air_heat_w=air)
+        cooling_n_minus_1(p, heat, gpu, amb, progress=progress, loop_air_heat_w=hall_air)
         if with_n_minus_1
         else None
     )
-    limit = max_ambient_c(p, heat, gpu, amb.relative_humidity, loop_air_heat_w=air)
+    limit = max_ambient_c(p, heat, gpu, amb.relative_humidity, loop_air_heat_w=hall_air)
     measured = (p.rack_loop >= 0) & np.isfinite(r.gpu_temp_c) | np.isinf(r.gpu_temp_c)
     tj = r.gpu_temp_c[measured]
     # network racks in a hall without a cooling design, or placed site-wide (fabric scope: site), heat
@@ -235,4 +271,6 @@ def evaluate_cooling(
         max_gpu_temp_c=_finite(tj.max()) if tj.size else None,
         min_throttle_margin_k=_finite((p.gpu_throttle_c[measured] - tj).min()) if tj.size else None,
         racks_throttled=int(np.sum(r.throttle_margin_k[measured] < 0)),
+        loss_heat=loss,
+        heat_outside_loops_w=float(heat[p.rack_loop < 0].sum()) + outside,
     )

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twin.engine.electrical_heat import LossHeatMap
 from twin.engine.limits import group_clock, rack_cap_clock
 from twin.engine.scenario import Prepared, ServedDeployment, has_extras, load_scenario, reference
 from twin.engine.timeseries import SimResults, StepRecorder
@@ -420,6 +421,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
     p = ThermalParams.from_factory(fac) if fac.cooling is not None else None
     failures = Failures.none(p) if p is not None else None
     loop_air = _loop_air(p, fabric) if p is not None else None
+    heat_map = LossHeatMap.build(fac, p) if p is not None else None
     sub_key, substep = None, None
     rides = _RideThrough(fac)
     prev_backup = None
@@ -672,6 +674,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
         # ---------------------------------------------------------------- cooling
         cooling_w = 0.0
         th_out = None
+        lh = None
         if weather is not None and k % per_epoch == 0:
             # the weather (hourly data) is taken at each serving epoch's middle
             t_mid = t + 0.5 * e_len
@@ -679,8 +682,11 @@ def _run(prepared: Prepared, progress) -> SimResults:
             db, rh = weather.at(t_mid)
             amb = Ambient(float(db), float(rh), float(np.interp(x, w_index, wet_bulb)))
         if p is not None:
+            # the chain's losses (and the network racks' share) heat the halls' air and electrical rooms
+            lh = heat_map.split(flow.node_loss_w * flow.node_alive, network_w * (net_ratio - 1.0))
+            air_now = loop_air + lh.hall_air_w
             if tstate is None:
-                st = solve_steady(p, heat, gpu_heat, amb, failures, loop_air)
+                st = solve_steady(p, heat, gpu_heat, amb, failures, air_now, room_heat_w=lh.room_w)
                 tstate = initial_state(p, st)
             # the network's shortest time constant changes only with failures and setpoints
             if sub_key is None or sub_key[0] is not failures or sub_key[1] is not p:
@@ -690,7 +696,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
             changed = plan is None or plan_key[:2] != (version, id(flow))
             if fresh:
                 plan = plan_step(p, heat, amb, gpu_power_w=gpu_heat, failures=failures,
-                                 loop_air_heat_w=loop_air, max_substep_s=substep)
+                                 loop_air_heat_w=air_now, room_heat_w=lh.room_w, max_substep_s=substep)
                 plan_key = (version, id(flow), id(amb))
             # the plant's power (fan speeds for the heat rejected) is evaluated when its inputs change
             # and at each epoch's last step, and held in between (its controllers act over ~30 s)
@@ -714,7 +720,8 @@ def _run(prepared: Prepared, progress) -> SimResults:
                    battery_w=battery_w, battery_soc=rides.soc_share(), generator_w=gen_w,
                    storage_heat_w=sto_heat if store is not None else None,
                    storage_soc=(float(st_state.energy_j.sum() / st_cap.sum()) if store is not None
-                                else math.nan))
+                                else math.nan),
+                   loss_heat=lh)
         if progress is not None and (k % 500 == 0 or k == n_steps - 1):
             progress(t + h, run.duration_s)
     wall = time.perf_counter() - wall0
@@ -751,6 +758,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
     extra_heat = np.asarray(fabric.rack_power_w(), dtype=float)
     p = ThermalParams.from_factory(fac) if fac.cooling is not None else None
     loop_air = _loop_air(p, fabric) if p is not None else None
+    heat_map = LossHeatMap.build(fac, p) if p is not None else None
     servers = [_Server(sd, run.start_hour) for sd in prepared.served]
     pol = sc.policies
     times = np.arange(n) * h
@@ -797,7 +805,12 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             cool_it = 0.0
             c_used = c_th
             if p is not None:
-                st = solve_steady(p, heat, gpu_w, amb, None, loop_air, fan_method="grid")
+                nr = net_ratio if net_ratio is not None else (flow.chain_input_w / flow.it_power_w
+                                                               if flow.it_power_w > 0 else 1.0)
+                lh = heat_map.split(flow.node_loss_w * flow.node_alive, network_w * (nr - 1.0))
+                air_now = loop_air + lh.hall_air_w
+                st = solve_steady(p, heat, gpu_w, amb, None, air_now, fan_method="grid",
+                                  room_heat_w=lh.room_w)
                 cool_it = st.cooling_power_w
                 want = throttle_clock(st.gpu_temp_c, racks.gpu_throttle_c, pol.throttle.excess_k,
                                       pol.throttle.clock_factor)
@@ -833,7 +846,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             temps = st.gpu_temp_c
             pumps = p.loop_sum(st.group_pump_w) + st.fw_pump_w
             q_fw = p.loop_sum(st.group_heat_w + st.group_pump_w) + st.fw_pump_w
-            air_load = p.rack_loop_sum(st.heat_to_air_w) + loop_air
+            air_load = p.rack_loop_sum(st.heat_to_air_w) + air_now
             zeros = np.zeros(p.num_loops)
             th = SimpleNamespace(heat_rejected_w=q_fw, air_heat_removed_w=air_load - st.air_unmet_w,
                                  air_unmet_w=st.air_unmet_w, water_kg_s=st.water_kg_s,
@@ -846,7 +859,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
                    capped=capped,
                    clock=c, tokens_s=acc[0] / h, ttft_s=acc[2] / acc[1] if acc[1] else math.nan,
                    tpot_s=acc[3] / acc[5] if acc[5] else math.nan, percentiles=_percentiles(acc[4]),
-                   dry_bulb_c=float(db[k]), network_w=network_w)
+                   dry_bulb_c=float(db[k]), network_w=network_w, loss_heat=lh if st is not None else None)
         if progress is not None and (k % 100 == 0 or k == n - 1):
             progress(t + h, run.duration_s)
     if p is not None:
@@ -862,7 +875,9 @@ def _start_ratio(fac, load, cpu, c, failed, curves, network_w, extra_heat, p, am
     ratio = flow.chain_input_w / flow.it_power_w if flow.it_power_w > 0 else 1.0
     cooling = 0.0
     if p is not None:
-        cooling = solve_steady(p, flow.rack_input_w + extra_heat, g, amb, failures, loop_air).cooling_power_w
+        lh = LossHeatMap.build(fac, p).split(flow.node_loss_w * flow.node_alive, network_w * (ratio - 1.0))
+        cooling = solve_steady(p, flow.rack_input_w + extra_heat, g, amb, failures, loop_air + lh.hall_air_w,
+                               room_heat_w=lh.room_w).cooling_power_w
     facility = flow.chain_input_w + network_w * ratio + cooling
     return float(flow.it_dc_w.sum()) / facility if facility > 0 else 1.0
 
@@ -878,7 +893,7 @@ def _cooled_energy_j(rec: StepRecorder, p: ThermalParams, extra_heat: np.ndarray
     inside = p.rack_loop >= 0
     fixed_w = extra_heat[inside].sum() + loop_air.sum()
     released = rec.rack_storage_released_j[inside].sum()
-    return float(rec.rack_energy_j[inside].sum() + released + rec.elapsed_s * fixed_w)
+    return float(rec.rack_energy_j[inside].sum() + released + rec.elapsed_s * fixed_w + rec.e_losses_air_j)
 
 
 def _racks_powered(fac, failed: np.ndarray, backup_ok: np.ndarray | None) -> np.ndarray:

@@ -91,6 +91,22 @@ def it_power_becomes_heat(res: Results) -> str | None:
     return None
 
 
+def facility_power_becomes_heat(res: Results) -> str | None:
+    """Everything the site draws leaves as heat (energy in = heat out).
+
+    Plant rejection + outdoor transformers + heat no modelled plant removes + unmet air heat =
+    facility power.
+    """
+    c = res.cooling
+    if c is None:
+        return None
+    out = c.heat_to_ambient_w + c.unmet_heat_w
+    if not np.isfinite(out) or not _close(res.facility_power_w, out):
+        return (f"facility {res.facility_power_w:.9g} W, heat to ambient {out:.9g} W "
+                f"(off by {res.facility_power_w - out:.6g} W)")
+    return None
+
+
 def figures_finite(res: Results) -> str | None:
     """Headline figures and per-rack power are finite numbers (no NaN, no inf)."""
     flow = res.flow
@@ -121,6 +137,7 @@ INVARIANTS: dict[str, Callable[[Results], str | None]] = {
     "chain_input_is_racks_plus_losses": chain_input_is_racks_plus_losses,
     "facility_is_it_plus_losses_plus_cooling": facility_is_it_plus_losses_plus_cooling,
     "it_power_becomes_heat": it_power_becomes_heat,
+    "facility_power_becomes_heat": facility_power_becomes_heat,
     "figures_finite": figures_finite,
     "loadings_finite": loadings_finite,
 }

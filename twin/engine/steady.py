@@ -88,6 +88,7 @@ def evaluate(
             with_n_minus_1=with_n_minus_1 if with_cooling_n_minus_1 is None else with_cooling_n_minus_1,
             hall_air_heat_w=fabric.network_power_w(),
             extra_rack_heat_w=fabric.rack_power_w(),
+            network_losses_w=losses["network_share"],
         )
     cooling_w = cooling.cooling_power_w if cooling is not None else 0.0
     facility = power_chain + cooling_w

@@ -44,7 +44,7 @@ GRID_BAND_HZ = (0.1, 20.0)
 LATENCY_BINS_S = np.geomspace(1e-6, 1e6, 1201)
 
 _STEP_COLUMNS = ("time_s", "meter_w", "facility_w", "generator_w", "it_w", "power_chain_w", "cooling_w",
-                 "losses_w", "heat_rejected_w",
+                 "losses_w", "losses_hall_air_w", "losses_room_w", "heat_rejected_w",
                  "tokens_per_s", "ttft_mean_s", "tpot_mean_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s",
                  "tpot_p99_s", "max_gpu_temp_c", "throttled_racks",
                  "capped_racks", "unpowered_racks", "overloaded_components", "dry_bulb_c", "water_kg_s",
@@ -68,6 +68,7 @@ class StepRecorder:
         self.node_peak_loading = np.zeros(n_nodes)
         self.last_shelf_ratio = np.ones(n_racks)
         self.e_it_cooled_j = 0.0
+        self.e_losses_air_j = 0.0  # the power chain's losses that heated the cooled halls' air
         self.e_pump_j = 0.0
         self.e_rejected_j = 0.0
         self.e_air_j = 0.0
@@ -163,9 +164,18 @@ class StepRecorder:
                thermal_clock, capped, clock, tokens_s, ttft_s, tpot_s, dry_bulb_c, network_w,
                percentiles=(math.nan,) * 4,
                battery_w: float = 0.0, battery_soc: float = 1.0, generator_w: float = 0.0,
-               storage_heat_w: np.ndarray | None = None, storage_soc: float = math.nan) -> None:
-        """Record step ``k`` at time ``t`` (length ``h``) in the step table and the running totals."""
+               storage_heat_w: np.ndarray | None = None, storage_soc: float = math.nan,
+               loss_heat=None) -> None:
+        """Record step ``k`` at time ``t`` (length ``h``) in the step table and the running totals.
+
+        ``loss_heat`` (:class:`twin.engine.electrical_heat.LossHeat`) is where the step's chain losses
+        went: those in the cooled halls' air enter the energy balance.
+        """
         s = self.steps
+        if loss_heat is not None:
+            s["losses_hall_air_w"][k] = float(loss_heat.hall_air_w.sum())
+            s["losses_room_w"][k] = float(loss_heat.room_w.sum())
+            self.e_losses_air_j += h * float(loss_heat.hall_air_w.sum())
         s["time_s"][k] = t
         s["meter_w"][k] = meter_w
         s["generator_w"][k] = generator_w

@@ -19,6 +19,7 @@ from twin.factory import (
     NODE_KINDS,
     CoolingLoop,
     CoolingPlant,
+    ElectricalRoomPlant,
     Equipment,
     Factory,
     LossModel,
@@ -101,14 +102,18 @@ class _LossModels:
         self.models: list[LossModel] = []
         self.index: dict[str, int] = {}
 
-    def get(self, name: str) -> int:
-        if name in self.index:
-            return self.index[name]
+    def get(self, name: str, ups_mode: str = "double_conversion") -> int:
+        """Index of the loss model of catalog entry ``name`` (a UPS's in ``ups_mode``), added once."""
+        key = name if ups_mode == "double_conversion" else f"{name} ({ups_mode})"
+        if key in self.index:
+            return self.index[key]
         e = self.catalog.entries[name]
         if isinstance(e, PsuEntry | UpsEntry):
             rating = e.rating.si if isinstance(e, PsuEntry) else e.module_rating.si
-            pts = e.efficiency.points
-            lm = LossModel(name, e.kind, rating, tuple(p[0] for p in pts), tuple(p[1] for p in pts))
+            curve = e.eco_efficiency if ups_mode == "eco" else e.efficiency
+            pts = curve.points
+            lm = LossModel(name, e.kind, rating, tuple(p[0] for p in pts), tuple(p[1] for p in pts),
+                           mode=ups_mode if isinstance(e, UpsEntry) else "")
         elif isinstance(e, TransformerEntry):
             lm = LossModel(
                 name,
@@ -123,9 +128,9 @@ class _LossModels:
             lm = LossModel(name, e.kind, e.rating.si, load_loss_at_rating_w=e.loss_at_rating.si)
         else:  # pragma: no cover - guarded by reference checks
             raise TypeError(f"{name} has no loss model")
-        self.index[name] = len(self.models)
+        self.index[key] = len(self.models)
         self.models.append(lm)
-        return self.index[name]
+        return self.index[key]
 
 
 def _check_ref(ctx: _Ctx, catalog: Catalog, kind: str, name: str, loc: tuple) -> bool:
@@ -171,6 +176,10 @@ def _check_cooling(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
             _check_ref(ctx, catalog, "chiller", cs.trim_chillers.model, (*cl, "trim_chillers", "model"))
         _check_ref(ctx, catalog, "crah", cs.air.crahs.model, (*cl, "air", "crahs", "model"))
         _check_ref(ctx, catalog, "chiller", cs.air.chillers.model, (*cl, "air", "chillers", "model"))
+        if cs.electrical_room is not None:
+            er = (*cl, "electrical_room")
+            _check_ref(ctx, catalog, "crah", cs.electrical_room.crahs.model, (*er, "crahs", "model"))
+            _check_ref(ctx, catalog, "chiller", cs.electrical_room.chillers.model, (*er, "chillers", "model"))
         if cs.facility_water.supply_temp >= cs.rack_supply_temp:
             ctx.add(
                 (*cl, "facility_water", "supply_temp"),
@@ -261,7 +270,11 @@ def _check_references(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
                     )
             _check_ref(ctx, catalog, "switchgear", lu.switchgear, (*ul, "switchgear"))
             _check_ref(ctx, catalog, "transformer", lu.transformer, (*ul, "transformer"))
-            _check_ref(ctx, catalog, "ups", lu.ups.model, (*ul, "ups", "model"))
+            if (_check_ref(ctx, catalog, "ups", lu.ups.model, (*ul, "ups", "model")) and lu.ups.mode == "eco"
+                    and catalog.entries[lu.ups.model].eco_efficiency is None):
+                ctx.add((*ul, "ups", "mode"), f"UPS {lu.ups.model!r} has no eco mode in the catalog (no "
+                        "'eco_efficiency:' curve); use mode: double_conversion, or a UPS with an eco mode: "
+                        + ", ".join(n for n in catalog.names("ups") if catalog.entries[n].eco_efficiency))
             _check_ref(ctx, catalog, "busway", lu.busway, (*ul, "busway"))
             if lu.generator is not None:
                 _check_ref(ctx, catalog, "generator", lu.generator.model, (*ul, "generator", "model"))
@@ -396,6 +409,8 @@ def expand(layout: Layout, catalog: Catalog, file: str, data: Any) -> tuple[Fact
         backup_start_s=np.asarray(nodes.start, dtype=float)[order],
         battery_j=np.asarray(nodes.battery, dtype=float)[order],
         rack_positions=np.asarray(nodes.positions, dtype=float)[order],
+        hall=np.array([n.split("/", 1)[0] if k != _KIND_CODE["feed"] else ""
+                       for n, k in zip(nodes.name, nodes.kind, strict=True)], dtype=object)[order],
     )
     a = racks.arrays
     arr = {k: np.asarray(v, dtype=object if k in ("name", "hall", "row") else float) for k, v in a.items()}
@@ -458,6 +473,7 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
         "nameplate_w": nodes * entry.gpus_per_node.si * tdp
         + nodes * entry.cpus_per_node.si * entry.cpu.tdp.si
         + fixed_max,
+        "cooling_design_w": _cooling_design_w(entry, nodes, fixed_max),
         "gpu_liquid": entry.thermal.gpu_cooling == "liquid",
         "gpu_throttle_c": entry.thermal.gpu_throttle_temp.si,
         "gpu_r_k_w": entry.thermal.gpu_thermal_resistance.si,
@@ -469,6 +485,15 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
         "storage_power_w": es.power.si if es is not None else 0.0,
         "storage_efficiency": es.round_trip_efficiency.si if es is not None else 1.0,
     }
+
+
+def _cooling_design_w(entry: SystemEntry, nodes: int, fixed_max: float) -> float:
+    """Power one rack's coolant flow is sized on: the catalog's design rating, else the nameplate. [W]"""
+    d = entry.thermal.design_power
+    if d is not None:
+        return d.si * (1 if entry.form_factor == "rack" else nodes)
+    gpus = nodes * entry.gpus_per_node.si * entry.gpu.tdp.si
+    return gpus + nodes * entry.cpus_per_node.si * entry.cpu.tdp.si + fixed_max
 
 
 def _expand_hall(
@@ -567,7 +592,8 @@ def _expand_hall(
             )
             ups_node.append(
                 nodes.add(
-                    f"{bname}/ups", "ups", t, losses.get(lu.ups.model), lu.ups.modules, ups.module_rating.si,
+                    f"{bname}/ups", "ups", t, losses.get(lu.ups.model, lu.ups.mode), lu.ups.modules,
+                    ups.module_rating.si,
                     battery=battery, positions=lu.busways_per_block * lu.racks_per_busway / cords,
                 )
             )
@@ -589,6 +615,19 @@ def _equipment(catalog: Catalog, name: str) -> Equipment:
     e = catalog.entries[name]
     values = {k: getattr(e, k).si for k in type(e).model_fields if hasattr(getattr(e, k), "si")}
     return Equipment(name, e.kind, values)
+
+
+def _electrical_room(catalog: Catalog, room) -> ElectricalRoomPlant | None:
+    if room is None:
+        return None
+    return ElectricalRoomPlant(
+        supply_c=room.supply_temp,
+        crah=_equipment(catalog, room.crahs.model),
+        num_crahs=room.crahs.count,
+        chiller=_equipment(catalog, room.chillers.model),
+        num_chillers=room.chillers.count,
+        transformers_indoor=room.transformers == "indoor",
+    )
 
 
 def _build_cooling(
@@ -636,6 +675,7 @@ def _build_cooling(
                 num_crahs=cs.air.crahs.count,
                 air_chiller=_equipment(catalog, cs.air.chillers.model),
                 num_air_chillers=cs.air.chillers.count,
+                room=_electrical_room(catalog, cs.electrical_room),
             )
         )
     amb = layout.ambient

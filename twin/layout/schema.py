@@ -63,10 +63,16 @@ class GeneratorRef(Strict):
 
 
 class UpsRef(Strict):
-    """A UPS system: ``modules`` catalog UPS modules in parallel sharing the load."""
+    """A UPS system: ``modules`` catalog UPS modules in parallel sharing the load.
+
+    ``mode`` is how the modules run while the utility is healthy: ``double_conversion`` (VFI,
+    IEC 62040-3), or ``eco`` (the vendors' eco / eConversion / ESS modes: the load on the static
+    bypass with the inverter standing by), which needs an ``eco_efficiency`` curve in the catalog.
+    """
 
     model: Name
     modules: bounded(64, "the modules one UPS system can parallel")
+    mode: Literal["double_conversion", "eco"] = "double_conversion"
 
 
 class Lineup(Strict):

@@ -4,7 +4,9 @@ A hall's liquid-cooled racks are grouped ``racks_per_group`` at a time (in row o
 groups; the ``cdus_per_group`` CDUs of a group share one secondary header, so losing one CDU leaves
 the others carrying the group (N+1 when one is spare). All CDUs of a hall sit on one facility-water
 loop, pumped by ``pumps`` and cooled by dry coolers with optional adiabatic pads and trim chillers.
-The air-cooled share of every rack goes to CRAHs on chilled water from the air-side chillers.
+The air-cooled share of every rack goes to CRAHs on chilled water from the air-side chillers; the
+losses of the power chain go to the electrical rooms' own CRAHs and chillers (``electrical_room:``)
+or, without one, to the hall's air side; busway losses are always in the hall.
 """
 
 from __future__ import annotations
@@ -94,6 +96,20 @@ class AirSide(Strict):
     chillers: UnitsRef
 
 
+class ElectricalRoom(Strict):
+    """Air cooling of a hall's electrical rooms: the heat of its UPS and switchgear line-ups.
+
+    ``transformers: indoor`` puts the transformers' losses in the room too; ``outdoor`` (default)
+    has them in a yard, where liquid-immersed units shed their heat to the ambient air by natural
+    convection (ONAN) with no cooling power.
+    """
+
+    supply_temp: Temperature
+    crahs: UnitsRef
+    chillers: UnitsRef
+    transformers: Literal["outdoor", "indoor"] = "outdoor"
+
+
 class CoolingSpec(Strict):
     """Direct liquid cooling and air side of one hall."""
 
@@ -115,6 +131,8 @@ class CoolingSpec(Strict):
     adiabatic: bool = False
     trim_chillers: UnitsRef | None = None
     air: AirSide
+    #: absent: the electrical rooms' heat (UPS, switchgear) goes to the hall's air side
+    electrical_room: ElectricalRoom | None = None
 
 
 class Ambient(Strict):

@@ -118,7 +118,7 @@ class ThermalParams:
         rho_tcs_l = np.array([coolant(lp.tcs_coolant, lp.rack_supply_c + 5).density_kg_m3 for lp in loops])
         fpp = np.array([lp.flow_per_power_m3_s_w for lp in loops])
         liquid = plant.rack_group >= 0
-        flow = np.where(liquid, fpp[lidx] * racks.nameplate_w, 0.0)
+        flow = np.where(liquid, fpp[lidx] * racks.cooling_design_w, 0.0)
         cp_tcs, rho_tcs = cp_tcs_l[lidx], rho_tcs_l[lidx]
         g_loop = plant.group_loop
         cdu = [lp.cdu for lp in loops]
@@ -211,6 +211,29 @@ class ThermalParams:
             eq = getattr(lp, obj)
             out.append(eq[fld] if eq is not None else 0.0)
         return np.array(out, dtype=float)
+
+    def room_array(self, key: str) -> np.ndarray:
+        """A figure of each loop's electrical room (0 where it has none), e.g. ``'crah.capacity'``."""
+        obj, _, fld = key.partition(".")
+        out = []
+        for lp in self.loops:
+            if lp.room is None:
+                out.append(0.0)
+            elif fld:
+                out.append(getattr(lp.room, obj)[fld])
+            else:
+                out.append(getattr(lp.room, obj))
+        return np.array(out, dtype=float)
+
+    def room_count(self, key: str) -> np.ndarray:
+        """A count of each loop's electrical room as floats (0 where it has none)."""
+        return np.array([getattr(lp.room, key) if lp.room is not None else 0 for lp in self.loops],
+                        dtype=float)
+
+    @property
+    def has_room(self) -> np.ndarray:
+        """Per loop: the hall has an electrical-room cooling design."""
+        return np.array([lp.room is not None for lp in self.loops], dtype=bool)
 
     def loop_count(self, key: str) -> np.ndarray:
         """A count of each loop as floats, e.g. ``loop_count('num_crahs')``."""

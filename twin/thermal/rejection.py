@@ -125,6 +125,21 @@ def _fan_speed_grid(heat_w, water_in_c, air_in_c, c_water_w_k, c_air_rated_w_k, 
     return out.reshape(np.shape(heat_w)) if np.ndim(heat_w) else out
 
 
+def fan_duty(heat_w: ArrayLike, heat_at_min_speed_w: ArrayLike) -> np.ndarray:
+    """Share of the time fans run when even their lowest speed rejects more heat than needed. [-]
+
+    Below the minimum speed EC fans cycle on and off (or stage units off), so their mean power is
+    the power at minimum speed times ``Q / Q(s_min)`` instead of running on while a bypass valve
+    wastes the extra cooling: ``d = min(1, Q / Q(s_min))``, 0 when nothing is to be rejected.
+    Assumption: the water loop's heat capacity smooths the cycling (minutes), so the time average
+    is what matters for energy.
+    """
+    q = np.maximum(np.asarray(heat_w, dtype=float), 0.0)
+    q_min = np.asarray(heat_at_min_speed_w, dtype=float)
+    return np.where(q_min > q, np.divide(q, q_min, out=np.zeros(np.broadcast(q, q_min).shape),
+                                          where=q_min > 0), 1.0)
+
+
 def chiller_cop(
     chilled_water_c: ArrayLike,
     ambient_c: ArrayLike,

@@ -31,6 +31,7 @@ from twin.thermal.rejection import (
     chiller_cop,
     dry_cooler_fan_speed,
     dry_cooler_heat_w,
+    fan_duty,
 )
 
 
@@ -220,11 +221,13 @@ def rejection_power(
     n_dc = np.maximum(p.loop_count("num_dry_coolers") - f.dry_coolers, 0)
     q_dc_max = dry_cooler_heat_w(return_c, air_in_c, c_w, c_air, ua, 1.0)
     q_dc = np.minimum(q_rej_w, q_dc_max)
-    speed = dry_cooler_fan_speed(
-        q_dc, return_c, air_in_c, c_w, c_air, ua, p.loop_array("dry_cooler.min_fan_speed"), method=fan_method
-    )
-    speed = np.where(q_rej_w > 0, speed, 0.0)  # nothing to reject: fans and pads off
-    fan_w = np.where(n_dc > 0, n_dc * affinity_power_w(p.loop_array("dry_cooler.fan_power"), speed), 0.0)
+    min_speed = p.loop_array("dry_cooler.min_fan_speed")
+    speed = dry_cooler_fan_speed(q_dc, return_c, air_in_c, c_w, c_air, ua, min_speed, method=fan_method)
+    # fans that can do no work stop: nothing to reject, or water no warmer than the air
+    speed = np.where(q_dc > 0, speed, 0.0)
+    duty = fan_duty(q_dc, dry_cooler_heat_w(return_c, air_in_c, c_w, c_air, ua, min_speed))
+    fan_rated_w = p.loop_array("dry_cooler.fan_power")
+    fan_w = np.where(n_dc > 0, n_dc * duty * affinity_power_w(fan_rated_w, speed), 0.0)
     q_ch = np.maximum(q_rej_w - q_dc, 0.0)
     cop = chiller_cop(
         supply_c,
@@ -235,8 +238,10 @@ def rejection_power(
         p.loop_array("trim_chiller.condenser_approach"),
     )
     ch_w = np.divide(q_ch, cop, out=np.zeros_like(q_ch), where=cop > 0)
-    # evaporated water: the sensible cooling of the air by the pads, over the latent heat
-    water = c_air * speed * (amb.dry_bulb_c - air_in_c) / LATENT_HEAT_J_KG
+    # evaporated water: the sensible cooling of the air by the pads, over the latent heat; once-through
+    # pads draw more than they evaporate
+    drawn = np.array([lp.dry_cooler.values.get("pad_water_per_evaporated", 1.0) for lp in p.loops])
+    water = drawn * duty * c_air * speed * (amb.dry_bulb_c - air_in_c) / LATENT_HEAT_J_KG
     return RejectionPower(fan_w, speed, ch_w, q_dc, q_ch, np.maximum(water, 0.0))
 
 
@@ -251,34 +256,91 @@ class AirSide:
     unmet_w: np.ndarray
 
 
-def air_side(
-    p: ThermalParams, f: Failures, q_air_loop_w: np.ndarray, c_air_room_w_k: np.ndarray, amb: Ambient
+def air_plant(
+    q_air_w: np.ndarray,
+    n_crah: np.ndarray,
+    crah_capacity_w: np.ndarray,
+    crah_fan_w: np.ndarray,
+    n_chiller: np.ndarray,
+    chiller_capacity_w: np.ndarray,
+    chiller_cop_: np.ndarray,
+    supply_setpoint_c: np.ndarray,
+    c_air_room_w_k: np.ndarray,
 ) -> AirSide:
-    """CRAHs and air-side chillers: fan power ∝ load³, chiller COP at the ambient; shortfall heats air."""
-    n_crah = np.maximum(p.loop_count("num_crahs") - f.crahs, 0)
-    crah_cap = n_crah * p.loop_array("crah.capacity")
-    share = np.divide(q_air_loop_w, crah_cap, out=np.full_like(q_air_loop_w, np.inf), where=crah_cap > 0)
-    fan = np.where(
-        n_crah > 0, n_crah * affinity_power_w(p.loop_array("crah.fan_power"), np.minimum(share, 1.0)), 0.0
-    )
-    load = q_air_loop_w + fan
-    n_ch = np.maximum(p.loop_count("num_air_chillers") - f.air_chillers, 0)
-    ch_cap = n_ch * p.loop_array("air_chiller.capacity")
+    """CRAHs on chilled water from chillers: fan power ∝ load³, chiller power = load / COP.
+
+    The CRAHs move ``q_air_w`` plus their own fan heat onto the chilled water; what the CRAH or
+    chiller capacity cannot take is unmet and raises the supply air by ``unmet / (ṁ c_p)``.
+    """
+    crah_cap = n_crah * crah_capacity_w
+    share = np.divide(q_air_w, crah_cap, out=np.full_like(q_air_w, np.inf), where=crah_cap > 0)
+    fan = np.where(n_crah > 0, n_crah * affinity_power_w(crah_fan_w, np.minimum(share, 1.0)), 0.0)
+    load = q_air_w + fan
+    ch_cap = n_chiller * chiller_capacity_w
     served = np.minimum(np.minimum(load, ch_cap), crah_cap + fan)
     unmet = np.maximum(load - served, 0.0)
-    cop = chiller_cop(
-        p.loop_array("air_chiller.rated_chilled_water_temp"),
-        amb.dry_bulb_c,
-        p.loop_array("air_chiller.rated_cop"),
-        p.loop_array("air_chiller.rated_chilled_water_temp"),
-        p.loop_array("air_chiller.rated_ambient_temp"),
-        p.loop_array("air_chiller.condenser_approach"),
-    )
-    chiller_w = served / cop
-    supply = np.array([lp.air_supply_c for lp in p.loops]) + np.divide(
+    chiller_w = np.divide(served, chiller_cop_, out=np.zeros_like(served), where=chiller_cop_ > 0)
+    supply = supply_setpoint_c + np.divide(
         unmet, c_air_room_w_k, out=np.where(unmet > 0, np.inf, 0.0), where=c_air_room_w_k > 0
     )
     return AirSide(fan, chiller_w, served, supply, unmet)
+
+
+def _rated_cop(p: ThermalParams, key: str, amb: Ambient, room: bool = False) -> np.ndarray:
+    """COP of each loop's air-side (or electrical-room) chillers at their chilled water and the ambient."""
+    get = p.room_array if room else p.loop_array
+    return chiller_cop(
+        get(f"{key}.rated_chilled_water_temp"),
+        amb.dry_bulb_c,
+        get(f"{key}.rated_cop"),
+        get(f"{key}.rated_chilled_water_temp"),
+        get(f"{key}.rated_ambient_temp"),
+        get(f"{key}.condenser_approach"),
+    )
+
+
+def air_side(
+    p: ThermalParams, f: Failures, q_air_loop_w: np.ndarray, c_air_room_w_k: np.ndarray, amb: Ambient
+) -> AirSide:
+    """CRAHs and air-side chillers of each hall (:func:`air_plant`), after failures."""
+    return air_plant(
+        q_air_loop_w,
+        np.maximum(p.loop_count("num_crahs") - f.crahs, 0),
+        p.loop_array("crah.capacity"),
+        p.loop_array("crah.fan_power"),
+        np.maximum(p.loop_count("num_air_chillers") - f.air_chillers, 0),
+        p.loop_array("air_chiller.capacity"),
+        _rated_cop(p, "air_chiller", amb),
+        np.array([lp.air_supply_c for lp in p.loops]),
+        c_air_room_w_k,
+    )
+
+
+#: Air temperature rise across an electrical room's CRAH coils at their rated capacity, which sets
+#: the room air's capacity rate (ṁ c_p = capacity / rise). Assumption: chilled-water CRAHs are
+#: selected for a ~10-12 K air-side ΔT (ASHRAE TC 9.9 practice for raised-supply rooms).
+ROOM_AIR_RISE_K = 11.0
+
+
+def room_side(p: ThermalParams, q_room_w: np.ndarray, amb: Ambient) -> AirSide:
+    """CRAHs and chillers of each hall's electrical rooms, for the power chain's losses there.
+
+    Loops without an electrical-room design get zeros (their losses go to the hall air instead,
+    which the caller adds to the hall's air heat).
+    """
+    n_crah = p.room_count("num_crahs")
+    crah_cap = p.room_array("crah.capacity")
+    return air_plant(
+        np.asarray(q_room_w, dtype=float),
+        n_crah,
+        crah_cap,
+        p.room_array("crah.fan_power"),
+        p.room_count("num_chillers"),
+        p.room_array("chiller.capacity"),
+        _rated_cop(p, "chiller", amb, room=True),
+        p.room_array("supply_c"),
+        n_crah * crah_cap / ROOM_AIR_RISE_K,
+    )
 
 
 @dataclass(frozen=True)
@@ -309,23 +371,21 @@ class ThermalResult:
     air_unmet_w: np.ndarray
     water_kg_s: np.ndarray
     heat_rejected_w: np.ndarray  # per loop, to ambient
+    # electrical rooms, per loop (zeros where a hall has none)
+    room_heat_w: np.ndarray  # the power chain's losses in the rooms
+    room_crah_fan_w: np.ndarray
+    room_chiller_w: np.ndarray
+    room_supply_c: np.ndarray
+    room_unmet_w: np.ndarray
 
     @property
     def cooling_power_w(self) -> float:
-        """Power of CDU and facility pumps, dry-cooler fans, trim chillers, CRAH fans, air chillers. [W]"""
-        return float(
-            sum(
-                a.sum()
-                for a in (
-                    self.group_pump_w,
-                    self.fw_pump_w,
-                    self.dry_cooler_fan_w,
-                    self.trim_chiller_w,
-                    self.crah_fan_w,
-                    self.air_chiller_w,
-                )
-            )
-        )
+        """Power of every cooling load (:meth:`cooling_power_by_kind`). [W]
+
+        CDU and facility pumps, dry-cooler fans, trim chillers, CRAH fans, air chillers, and the
+        electrical rooms' CRAH fans and chillers.
+        """
+        return float(sum(self.cooling_power_by_kind().values()))
 
     def cooling_power_by_kind(self) -> dict[str, float]:
         """Cooling power by kind of equipment, summed over the plant. [W]"""
@@ -336,6 +396,8 @@ class ThermalResult:
             "trim_chillers": float(self.trim_chiller_w.sum()),
             "crah_fans": float(self.crah_fan_w.sum()),
             "air_chillers": float(self.air_chiller_w.sum()),
+            "electrical_room_fans": float(self.room_crah_fan_w.sum()),
+            "electrical_room_chillers": float(self.room_chiller_w.sum()),
         }
 
 
@@ -370,6 +432,7 @@ def solve_steady(
     failures: Failures | None = None,
     loop_air_heat_w: ArrayLike | None = None,
     fan_method: str = "bisection",
+    room_heat_w: ArrayLike | None = None,
 ) -> ThermalResult:
     """Steady temperatures, flows and cooling power for per-rack heat and per-GPU power.
 
@@ -387,6 +450,10 @@ def solve_steady(
         Heat released into each hall's air outside the racks (network racks, lighting). [W]
     fan_method : str
         How dry-cooler fan speeds are solved (:func:`twin.thermal.rejection.dry_cooler_fan_speed`).
+    room_heat_w : array over loops, optional
+        Losses of the power chain in each hall's electrical rooms (:func:`room_side`); a hall
+        without an electrical-room design takes them in its air instead (the caller's
+        ``loop_air_heat_w``). [W]
     """
     amb = ambient or Ambient(p.ambient_dry_bulb_c, p.ambient_relative_humidity)
     f = failures or Failures.none(p)
@@ -439,8 +506,11 @@ def solve_steady(
     )
     t_fw_ret = t_fw + np.divide(q_fw, h.c_fw_w_k, out=np.where(q_fw > 0, np.inf, 0.0), where=h.c_fw_w_k > 0)
     rej = rejection_power(p, f, h, q_fw, t_fw_ret, t_fw, air_in, amb, fan_method)
+    q_room = np.zeros(p.num_loops) if room_heat_w is None else np.asarray(room_heat_w, dtype=float)
+    room = room_side(p, q_room, amb)
     heat_rejected = (
         q_fw + rej.trim_chiller_w + rej.dry_cooler_fan_w + air.chilled_water_load_w + air.chiller_w
+        + room.chilled_water_load_w + room.chiller_w
     )
     return ThermalResult(
         gpu_temp_c=t_j,
@@ -467,4 +537,9 @@ def solve_steady(
         air_unmet_w=air.unmet_w,
         water_kg_s=rej.water_kg_s,
         heat_rejected_w=heat_rejected,
+        room_heat_w=q_room,
+        room_crah_fan_w=room.crah_fan_w,
+        room_chiller_w=room.chiller_w,
+        room_supply_c=room.supply_c,
+        room_unmet_w=room.unmet_w,
     )

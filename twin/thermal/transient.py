@@ -40,6 +40,7 @@ from twin.thermal.steady import (
     rejection_air_c,
     rejection_power,
     room_air_capacity_w_k,
+    room_side,
     trim_capacity_w,
 )
 
@@ -136,6 +137,7 @@ class StepPlan:
     trim: np.ndarray
     air: object
     max_substep_s: float
+    room: object = None  # the electrical rooms' air side (twin.thermal.steady.room_side)
     #: heat the running dry coolers reject per kelvin of water-to-air difference at full fan speed
     #: (ε C_min, fixed while flows and fans hold) [W/K], and the trim chillers' capacity where water flows
     dc_w_per_k: np.ndarray | None = None
@@ -151,6 +153,7 @@ def plan_step(
     failures: Failures | None = None,
     max_substep_s: float | None = None,
     loop_air_heat_w: ArrayLike | None = None,
+    room_heat_w: ArrayLike | None = None,
 ) -> StepPlan:
     """The setup of :func:`step` for these inputs (see :class:`StepPlan`)."""
     f = failures or Failures.none(p)
@@ -180,6 +183,8 @@ def plan_step(
         max_substep_s=max_substep_s or SUBSTEP_FRACTION * time_constants_s(p, f),
         dc_w_per_k=dry_cooler_heat_w(air_in + 1.0, air_in, c_w, c_air_dc, ua_dc, 1.0),
         trim_on=np.where(c_w > 0, trim, 0.0),
+        room=room_side(p, np.zeros(p.num_loops) if room_heat_w is None
+                       else np.asarray(room_heat_w, dtype=float), ambient),
     )
 
 
@@ -300,7 +305,7 @@ def step_planned(plan: StepPlan, state: ThermalState, dt_s: float, *, cooling_po
     if cooling_power:
         rej = rejection_power(p, f, h, q_rej_mean, t_fwr, t_fw, air_in, plan.ambient, fan_method="grid")
         cooling_w = (p.loop_sum(h.cdu_pump_w) + h.fw_pump_w + rej.dry_cooler_fan_w + rej.trim_chiller_w
-                     + air.crah_fan_w + air.chiller_w)
+                     + air.crah_fan_w + air.chiller_w + plan.room.crah_fan_w + plan.room.chiller_w)
         water = rej.water_kg_s
     t_j = np.where(plan.in_loop, t_die, np.nan)
     out = StepOutputs(

@@ -24,6 +24,10 @@ class SystemThermal(Strict):
     coolant_volume: sourced("volume")
     coolant_position: Fraction
     air_delta_t: DeltaT
+    #: the liquid-cooling design rating the vendor's reference design sizes coolant flow on (flow =
+    #: the hall's flow_per_power x this), per rack for rack-scale systems and per node for servers;
+    #: absent: the system's nameplate (DC IT power at full load and TDP)
+    design_power: sourced("power", positive=True) | None = None
 
 
 class CduEntry(_Entry):
@@ -61,6 +65,8 @@ class DryCoolerEntry(_Entry):
     fan_power: Power
     min_fan_speed: Fraction
     adiabatic_effectiveness: Fraction
+    #: water the pads draw per unit evaporated (once-through pads drain the rest); absent: 1
+    pad_water_per_evaporated: sourced("fraction", positive=True) | None = None
 
     @model_validator(mode="after")
     def _rating_possible(self) -> DryCoolerEntry:

@@ -21,7 +21,11 @@ class UpsEntry(_Entry):
 
     kind: Literal["ups"]
     module_rating: PositivePower
+    #: double conversion (VFI): rectifier and inverter both carry the load
     efficiency: EfficiencyCurve
+    #: eco mode (eConversion, ESS, ...): the load on the static bypass, the inverter standing by;
+    #: absent: the module has no eco mode
+    eco_efficiency: EfficiencyCurve | None = None
     #: battery autonomy at the module's rated load (energy = rating x runtime); absent: an ideal UPS
     #: that carries its load through any outage (no ride-through limit)
     battery_runtime: sourced("time", positive=True) | None = None
