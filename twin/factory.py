@@ -178,8 +178,8 @@ class CoolingLoop:
     cdu: Equipment
     pump: Equipment
     num_pumps: int
-    dry_cooler: Equipment
-    num_dry_coolers: int
+    rejection: Equipment  # the heat-rejection units: a dry cooler or a cooling tower (Equipment.kind)
+    num_rejection: int
     adiabatic: bool
     trim_chiller: Equipment | None
     num_trim_chillers: int

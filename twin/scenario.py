@@ -17,7 +17,8 @@ from twin.factory import EconomicsPlan, Factory, Where
 
 #: Kinds of components an event may trip or restore, and where their counts live.
 POWER_KINDS = ("feed", "switchgear", "transformer", "ups", "busway", "ups_module")
-COOLING_KINDS = ("cdu", "cdu_pump", "facility_pump", "dry_cooler", "trim_chiller", "crah", "air_chiller")
+COOLING_KINDS = ("cdu", "cdu_pump", "facility_pump", "dry_cooler", "cooling_tower", "trim_chiller", "crah",
+                 "air_chiller")
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def test_fans_stop_when_they_can_do_no_work(tmp_path):
     n = len(f.racks)
     cold = solve_steady(p, np.full(n, 20e3), np.full(n, 400.0), Ambient(-10.0, 0.5))
     at_min = 2 * 18e3 * 0.2**3  # two dry coolers at their 20 % minimum
-    assert 0 < cold.dry_cooler_fan_w[0] < at_min
+    assert 0 < cold.rejection_fan_w[0] < at_min
     assert cold.fan_speed[0] == pytest.approx(0.2)
     # water at 40 degC onto 45 degC air (no pads): whatever is asked, the dry coolers reject nothing
     from twin.thermal.plant import Failures
@@ -154,8 +154,8 @@ def test_fans_stop_when_they_can_do_no_work(tmp_path):
     air = np.array([45.0])
     rej = rejection_power(p, fl, h, np.array([500e3]), np.array([40.0]), np.array([35.0]), air,
                           Ambient(45.0, 0.2))
-    assert rej.heat_dry_coolers_w[0] == 0.0
-    assert rej.dry_cooler_fan_w[0] == 0.0
+    assert rej.heat_rejection_units_w[0] == 0.0
+    assert rej.rejection_fan_w[0] == 0.0
     assert rej.fan_speed[0] == 0.0
     assert rej.water_kg_s[0] == 0.0
     assert rej.heat_trim_w[0] == pytest.approx(500e3)  # the trim chillers (if any) are left with it

@@ -78,7 +78,7 @@ def test_transient_matches_steady_after_a_failure(shipped):
     flow = solve_power(f, 1.0)
     p = ThermalParams.from_factory(f)
     amb = Ambient(40.0, 0.4)
-    fail = Failures.none(p).with_(dry_coolers=np.array([3]))
+    fail = Failures.none(p).with_(rejection_units=np.array([3]))
     after = solve_steady(p, flow.rack_input_w, flow.gpu_w, amb, fail)
     s = initial_state(p, solve_steady(p, flow.rack_input_w, flow.gpu_w, amb))
     for _ in range(900):
@@ -164,7 +164,7 @@ def test_hall_with_only_air_cooled_racks(tmp_path):
     assert p.num_groups == 0
     r = solve_steady(p, flow.rack_input_w, flow.gpu_w)
     assert r.heat_to_liquid_w.sum() == 0.0
-    assert r.dry_cooler_fan_w.sum() == 0.0
+    assert r.rejection_fan_w.sum() == 0.0
     assert r.water_kg_s.sum() == 0.0
     assert np.isfinite(r.gpu_temp_c).all()
     cases = cooling_n_minus_1(p, flow.rack_input_w, flow.gpu_w, Ambient(35.0, 0.4))

@@ -132,8 +132,8 @@ def test_the_cooling_page_follows_the_ambient_as_the_engine_does():
         (row,) = loop_rows(res)
         loop = res.loops().iloc[0]
         assert row["facility return [degC]"] == f"{loop['facility_return_c']:.1f}"
-        assert row["dry-cooler fans"] == f"{loop['dry_cooler_fan_speed']:.0%}"
-        fans.append(loop["dry_cooler_fan_speed"])
+        assert row["heat-rejection fans"] == f"{loop['rejection_fan_speed']:.0%}"
+        fans.append(loop["rejection_fan_speed"])
         bars = cdu_loading_figure(res)
         assert list(bars.data[0].y) == pytest.approx(list(res.cdu_groups()["loading"] * 100.0))
     assert fans[1] > fans[0]  # a hotter day: the dry coolers' fans work harder
@@ -214,7 +214,11 @@ def test_the_cooling_page_follows_the_supply_temperature_a_planner_sets(app_url,
     f = twin.load_layout(ROOT / "layouts" / "pod-8x-nvl72.yaml")
     want = twin.evaluate(with_rack_supply(f, 30.0), utilisation=0.8, with_n_minus_1=False,
                          ambient_c=35.0).loops().iloc[0]
-    assert wait_for_text(browser, "loop-0-4", lambda s: s == "30.0") == "30.0"  # rack supply
+    # the rack supply the engine gets: 30 degC asked, but with the facility water at 25 degC on a
+    # 35 degC day the pod's dry coolers (10 K approach, no trim chillers) fall short, as the page shows
+    rack = f"{want['rack_supply_c_max']:.1f}"
+    assert float(rack) >= 30.0
+    assert wait_for_text(browser, "loop-0-4", lambda s: s == rack) == rack
     assert wait_for_text(browser, "loop-0-7", lambda s: s == f"{want['max_gpu_temp_c']:.1f}")
     screenshot(browser, "cooling-pod-30c")
 

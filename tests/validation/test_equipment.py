@@ -33,7 +33,14 @@ Sources:
 - ``A901`` = ASHRAE 90.1-2019 Table 6.8.1-3 (via NREL openstudio-standards
   ashrae_90_1_2019.chillers.json), air-cooled chillers >= 150 tons, Path A full load 10.1 EER
   (COP 2.96) at AHRI 550/590 conditions: 44 degF (6.67 degC) leaving chilled water, 95 degF (35 degC)
-  entering air.
+  entering air; water-cooled centrifugal >= 600 tons, Path A full load 0.560 kW/ton, IPLV 0.500
+  kW/ton (COP 7.03). IPLV = 0.01 A + 0.42 B + 0.45 C + 0.12 D (COPs) at 100 / 75 / 50 / 25 % load
+  with 85 / 75 / 65 / 65 degF entering condenser water (AHRI 550/590).
+- ``A901T`` = ASHRAE 90.1-2019 Table 6.8.1-7 (via openstudio-standards heat_rejection.json): open
+  axial-fan towers >= 40.2 gpm/hp at 95/85/75 degF, i.e. fan power <= 1.27 % of the heat rejected.
+- ``EPLUS`` = EnergyPlus Engineering Reference, "Cooling Towers and Evaporative Fluid Coolers",
+  make-up water: the empirical evaporation loss factor, default 0.2 % of the circulating water per K
+  of range (at the CTI rating, 35 / 29.44 degC water, 25.56 degC wet bulb, 35 degC dry bulb).
 """
 
 from __future__ import annotations
@@ -47,7 +54,8 @@ import pytest
 from twin.layout.catalog_io import load_catalog
 from twin.power.losses import curve_table, per_unit_loss
 from twin.thermal.hx import ua_from_design
-from twin.thermal.rejection import chiller_cop, dry_cooler_heat_w
+from twin.thermal.rejection import chiller_cop, dry_cooler_heat_w, part_load_factor
+from twin.thermal.tower import saturation_specific_heat_j_kg_k, tower_water_kg_s
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,48 @@ def _dry_cooler_approach_k(entry) -> float:
     return air + itd - q / c_w - air
 
 
-def _chiller_cop_ahri(entry) -> float:
-    return float(chiller_cop(6.67, 35.0, entry.rated_cop.si, entry.rated_chilled_water_temp.si,
-                             entry.rated_ambient_temp.si, entry.condenser_approach.si))
+def _chiller_cop_ahri(entry, condenser_c: float = 35.0, plr: float = 1.0) -> float:
+    """COP at AHRI 550/590 chilled water (6.67 degC) and a condenser temperature and part load."""
+    cop = float(chiller_cop(6.67, condenser_c, entry.rated_cop.si, entry.rated_chilled_water_temp.si,
+                            entry.rated_ambient_temp.si, entry.condenser_approach.si))
+    coeffs = entry.part_load.coefficients if entry.part_load is not None else (0.0, 1.0, 0.0)
+    return cop * float(part_load_factor(plr, coeffs))
+
+
+def _iplv_cop(entry) -> float:
+    """AHRI 550/590 IPLV of a water-cooled chiller through the twin's temperature and part-load laws."""
+    points = ((1.0, 29.44), (0.75, 23.89), (0.5, 18.33), (0.25, 18.33))  # 85/75/65/65 degF condenser
+    cops = [_chiller_cop_ahri(entry, t, x) for x, t in points]
+    return float(np.dot((0.01, 0.42, 0.45, 0.12), cops))
+
+
+def _tower_rating(entry):
+    """Water and air flows and entering water of a tower at its rated point."""
+    m_w = entry.capacity.si / (4180.0 * entry.rated_range.si)
+    wb = entry.rated_wet_bulb.si
+    return m_w, m_w * entry.air_to_water_ratio.si, wb, wb + entry.rated_approach.si + entry.rated_range.si
+
+
+def _tower_approach_k(entry) -> float:
+    """Leaving water minus wet bulb at the rated capacity and flows (Braun's ε-NTU model). [K]"""
+    m_w, m_a, wb, t_in = _tower_rating(entry)
+    c_w = m_w * 4180.0
+    c_a = m_a * float(saturation_specific_heat_j_kg_k(t_in, wb))
+    ua = ua_from_design(entry.capacity.si, t_in, wb, c_w, c_a)
+    q = float(dry_cooler_heat_w(t_in, wb, c_w, c_a, ua, 1.0))
+    return t_in - q / c_w - wb
+
+
+def _tower_evaporation_per_k(entry) -> float:
+    """Evaporation at the CTI rating (35 degC dry bulb) over circulating water, per K of range. [%/K]"""
+    from scipy.optimize import brentq
+
+    from twin.thermal.fluids import wet_bulb_psychrometric_c
+
+    m_w, m_a, wb, _ = _tower_rating(entry)
+    rh = brentq(lambda r: float(wet_bulb_psychrometric_c(35.0, r)) - wb, 0.05, 1.0)
+    ev, _, _ = tower_water_kg_s(entry.capacity.si, m_a, 35.0, rh)
+    return 100.0 * float(ev) / m_w / entry.rated_range.si
 
 
 CASES: list[Case] = [
@@ -132,6 +179,19 @@ CASES: list[Case] = [
       for name in ("dry-cooler-500kw", "dry-cooler-1mw", "dry-cooler-1500kw")],
     Case("chiller-1mw-aircooled COP at AHRI 550/590 air-cooled full load", "A901", 2.96, "COP", 0.0,
          lambda c: _chiller_cop_ahri(c.entries["chiller-1mw-aircooled"]), floor=True),
+    Case("chiller-2mw-watercooled COP at AHRI 550/590 water-cooled full load", "A901", 6.28, "COP", 0.005,
+         lambda c: _chiller_cop_ahri(c.entries["chiller-2mw-watercooled"], 29.44), built_from=True),
+    Case("chiller-2mw-watercooled IPLV (COP) vs the 90.1 limit 0.500 kW/ton", "A901", 7.03, "COP", 0.0,
+         lambda c: _iplv_cop(c.entries["chiller-2mw-watercooled"]), floor=True),
+    Case("tower-open-2mw approach at rated duty", "SURVEY", 5.0, "K", 0.3,
+         lambda c: _tower_approach_k(c.entries["tower-open-2mw"]), built_from=True),
+    Case("tower-closed-1mw approach at rated duty", "SURVEY", 6.5, "K", 0.3,
+         lambda c: _tower_approach_k(c.entries["tower-closed-1mw"]), built_from=True),
+    Case("tower-open-2mw fan power vs the 90.1 limit (share of heat)", "A901T", -1.27, "-%", 0.0,
+         lambda c: -100 * c.entries["tower-open-2mw"].fan_power.si / c.entries["tower-open-2mw"].capacity.si,
+         floor=True),
+    Case("tower-open-2mw evaporation at the CTI rating, per K of range", "EPLUS", 0.2, "%/K", 0.03,
+         lambda c: _tower_evaporation_per_k(c.entries["tower-open-2mw"])),
 ]
 
 
@@ -157,7 +217,7 @@ def test_equipment_figure(case, catalog):
 def test_cases_cover_every_source():
     """Every source listed in the module docstring has a case."""
     sources = {c.source for c in CASES}
-    assert sources == {"OCP2019", "GVX", "E9395", "DOE", "EU548", "SURVEY", "A901"}
+    assert sources == {"OCP2019", "GVX", "E9395", "DOE", "EU548", "SURVEY", "A901", "A901T", "EPLUS"}
 
 
 def table() -> str:

@@ -39,7 +39,9 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
         f"  power-chain losses (heat)   {format_si(d.get('losses_to_electrical_rooms_w', 0.0), 'W', 4)} "
         f"in electrical rooms, {format_si(d.get('losses_to_hall_air_w', 0.0), 'W', 4)} in the halls' air, "
         f"{format_si(d.get('losses_outdoors_w', 0.0), 'W', 4)} outdoors (transformers)",
-        f"  water (adiabatic pads)      {d['water_use_m3_h']:.1f} m3/h",
+        f"  water drawn                 {d['water_use_m3_h']:.1f} m3/h   "
+        f"(evaporated {d.get('water_evaporated_m3_h', 0.0):.1f} m3/h; "
+        f"WUE {d.get('wue_l_per_kwh', 0.0):.2f} L/kWh)",
         "  highest ambient with no GPU throttling: "
         + (
             "none (throttles even at -20 degC)"
@@ -58,7 +60,7 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
             f"  {lp['name']:<16} {lp['racks']:>5} {format_si(lp['heat_to_liquid_w'], 'W'):>9} "
             f"{format_si(lp['heat_to_air_w'], 'W'):>9} {_c(lp['max_gpu_temp_c']):>7} "
             f"{_c(lp['rack_supply_c_max']):>8} {cdu:>8} {_c(lp['facility_supply_c']):>6} "
-            f"{_c(lp['facility_return_c']):>6} {lp['dry_cooler_fan_speed']:>5.0%} {_c(lp['air_supply_c']):>7}"
+            f"{_c(lp['facility_return_c']):>6} {lp['rejection_fan_speed']:>5.0%} {_c(lp['air_supply_c']):>7}"
         )
         if lp["no_steady_state"]:
             lines.append(

@@ -56,7 +56,7 @@ class CoolingResults:
     network_heat_outside_loops_w: float
     heat_rejected_w: float
     cooling_power_w: float
-    water_use_m3_h: float
+    water_use_m3_h: float  # drawn: adiabatic pads, or the towers' make-up
     max_gpu_temp_c: float | None
     min_throttle_margin_k: float | None
     racks_throttled: int
@@ -75,6 +75,11 @@ class CoolingResults:
         lh = self.loss_heat
         extra = (lh.outdoor_w + lh.uncooled_w) if lh is not None else 0.0
         return self.heat_rejected_w + extra + self.heat_outside_loops_w
+
+    @property
+    def wue_l_per_kwh(self) -> float:
+        """Site water drawn per kWh of IT energy at this operating point (The Green Grid's WUE). [L/kWh]"""
+        return self.water_use_m3_h * 1e3 / (self.it_power_w / 1e3) if self.it_power_w > 0 else 0.0
 
     @property
     def unmet_heat_w(self) -> float:
@@ -118,10 +123,13 @@ class CoolingResults:
                     "facility_setpoint_c": lp.fw_supply_c,
                     "rack_setpoint_c": lp.rack_supply_c,
                     "facility_return_c": _finite(r.fw_return_c[li]) if r.fw_return_c[li] < boil else None,
-                    "dry_cooler_fan_speed": float(r.fan_speed[li]),
+                    "rejection_fan_speed": float(r.fan_speed[li]),
                     "air_supply_c": _finite(r.air_supply_c[li]),
                     "air_unmet_w": float(r.air_unmet_w[li]),
                     "water_use_m3_h": float(r.water_kg_s[li] * 3.6),
+                    "water_evaporated_m3_h": float(r.evaporated_kg_s[li] * 3.6),
+                    "heat_rejection": lp.rejection.kind,
+                    "trim_heat_w": float(r.trim_heat_w[li]),
                     "heat_rejected_w": float(r.heat_rejected_w[li]),
                     "losses_to_hall_air_w": float(self.loss_heat.hall_air_w[li]) if self.loss_heat else 0.0,
                     "electrical_room_heat_w": float(r.room_heat_w[li]),
@@ -190,6 +198,8 @@ class CoolingResults:
             "cooling_power_w": self.cooling_power_w,
             "cooling_power_by_kind_w": self.result.cooling_power_by_kind(),
             "water_use_m3_h": self.water_use_m3_h,
+            "water_evaporated_m3_h": float(self.result.evaporated_kg_s.sum() * 3.6),
+            "wue_l_per_kwh": self.wue_l_per_kwh,
             "max_ambient_c": self.max_ambient_c,
             "loops": self.loop_rows(),
             "cdu_groups": self.group_rows(),

@@ -58,7 +58,8 @@ from twin.thermal.throttle import throttle_clock
 from twin.thermal.transient import SUBSTEP_FRACTION, initial_state, plan_step, step_planned, time_constants_s
 
 _COOLING_FIELD = {"cdu": "cdus", "cdu_pump": "cdu_pumps", "facility_pump": "fw_pumps",
-                  "dry_cooler": "dry_coolers", "trim_chiller": "trim_chillers", "crah": "crahs",
+                  "dry_cooler": "rejection_units", "cooling_tower": "rejection_units",
+                  "trim_chiller": "trim_chillers", "crah": "crahs",
                   "air_chiller": "air_chillers"}
 
 
@@ -849,6 +850,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             air_load = p.rack_loop_sum(st.heat_to_air_w) + air_now
             zeros = np.zeros(p.num_loops)
             th = SimpleNamespace(heat_rejected_w=q_fw, air_heat_removed_w=air_load - st.air_unmet_w,
+                                 trim_heat_w=st.trim_heat_w,
                                  air_unmet_w=st.air_unmet_w, water_kg_s=st.water_kg_s,
                                  facility_out_j=h * q_fw, secondary_stored_j=zeros,
                                  facility_stored_j=zeros, pump_work_j=h * pumps)

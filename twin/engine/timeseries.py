@@ -16,7 +16,8 @@ Invariants of every run (``SimResults.invariants``):
   energised node's loss, to 1e-9;
 - ``requests_conserved``: per deployment, requests arrived = served + in flight (waiting or running) +
   rejected;
-- ``no_nan``: every recorded step figure is a number (temperatures may be +inf for a runaway).
+- ``no_nan``: every recorded step figure is a number (temperatures may be +inf for a runaway; the
+  latency columns are NaN in steps without requests, ``trim_heat_w`` outside the annual mode).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ GRID_BAND_HZ = (0.1, 20.0)
 LATENCY_BINS_S = np.geomspace(1e-6, 1e6, 1201)
 
 _STEP_COLUMNS = ("time_s", "meter_w", "facility_w", "generator_w", "it_w", "power_chain_w", "cooling_w",
-                 "losses_w", "losses_hall_air_w", "losses_room_w", "heat_rejected_w",
+                 "losses_w", "losses_hall_air_w", "losses_room_w", "heat_rejected_w", "trim_heat_w",
                  "tokens_per_s", "ttft_mean_s", "tpot_mean_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s",
                  "tpot_p99_s", "max_gpu_temp_c", "throttled_racks",
                  "capped_racks", "unpowered_racks", "overloaded_components", "dry_bulb_c", "water_kg_s",
@@ -57,6 +58,7 @@ class StepRecorder:
     def __init__(self, n_steps: int, n_racks: int, n_nodes: int, n_loops: int) -> None:
         self.n = n_steps
         self.steps = {c: np.zeros(n_steps) for c in _STEP_COLUMNS}
+        self.steps["trim_heat_w"][:] = np.nan  # only the annual mode's steady plant reports it
         self.rack_energy_j = np.zeros(n_racks)
         self.rack_storage_released_j = np.zeros(n_racks)  # energy the racks' storage gave up (heat)
         self.rack_max_temp_c = np.full(n_racks, -np.inf)
@@ -239,6 +241,8 @@ class StepRecorder:
             rej = float(th.heat_rejected_w.sum()) + float(th.air_heat_removed_w.sum())
             s["heat_rejected_w"][k] = rej
             s["water_kg_s"][k] = float(th.water_kg_s.sum())
+            trim = getattr(th, "trim_heat_w", None)  # the annual mode's steady plant reports it
+            s["trim_heat_w"][k] = float(trim.sum()) if trim is not None else math.nan
             self.water_kg += h * float(th.water_kg_s.sum())
             self.e_rejected_j += float(th.facility_out_j.sum())
             self.e_air_j += h * float(th.air_heat_removed_w.sum() + th.air_unmet_w.sum())
@@ -276,7 +280,7 @@ class StepRecorder:
                > 1e-6 * max(d["arrived"], 1.0)]
         inv["requests_conserved"] = "; ".join(bad) or None
         maybe_nan = ("ttft_mean_s", "tpot_mean_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s",
-                     "max_gpu_temp_c", "rack_storage_soc", "dry_bulb_c")
+                     "max_gpu_temp_c", "rack_storage_soc", "dry_bulb_c", "trim_heat_w")
         nan_cols = [c for c in _STEP_COLUMNS if c not in maybe_nan and np.isnan(s[c]).any()]
         inv["no_nan"] = f"NaN in {', '.join(nan_cols)}" if nan_cols else None
         deps = {}
@@ -397,8 +401,22 @@ class SimResults:
         return self.facility_energy_j / self.it_energy_j if self.it_energy_j > 0 else None
 
     @property
+    def free_cooling_hours(self) -> float | None:
+        """Hours in which no trim chiller ran: the heat rejection alone held the setpoints. [h]
+
+        The economiser (free-cooling) hours of the annual mode; None for runs that do not report it.
+        """
+        trim = self.steps["trim_heat_w"]
+        if not len(trim) or np.isnan(trim).all():
+            return None
+        return float(np.sum(np.nan_to_num(trim, nan=1.0) <= 0.0) * self.physics_step_s / 3600.0)
+
+    @property
     def wue_l_per_kwh(self) -> float:
-        """Water evaporated per IT kWh (The Green Grid's WUE, site water only). [L/kWh]"""
+        """Site water drawn per IT kWh (The Green Grid's WUE, site water only). [L/kWh]
+
+        Adiabatic pads, or cooling towers' evaporation + drift + blowdown.
+        """
         return self.water_kg / (self.it_energy_j / 3.6e6) if self.it_energy_j > 0 else 0.0
 
     def power_quality(self) -> dict:
@@ -449,6 +467,7 @@ class SimResults:
             "pue": self.pue,
             "annual_pue": self.pue if annual else None,
             "wue_l_per_kwh": self.wue_l_per_kwh,
+            "free_cooling_hours": self.free_cooling_hours,
             "peak_overloaded_components": (int(s["overloaded_components"].max())
                                            if s["overloaded_components"].size else 0),
             **self.cost_kpis(),

@@ -171,7 +171,11 @@ def _check_cooling(layout: Layout, catalog: Catalog, ctx: _Ctx) -> None:
         _check_ref(
             ctx, catalog, "pump", cs.facility_water.pumps.model, (*cl, "facility_water", "pumps", "model")
         )
-        _check_ref(ctx, catalog, "dry_cooler", cs.dry_coolers.model, (*cl, "dry_coolers", "model"))
+        if cs.dry_coolers is not None:
+            _check_ref(ctx, catalog, "dry_cooler", cs.dry_coolers.model, (*cl, "dry_coolers", "model"))
+        else:
+            _check_ref(ctx, catalog, "cooling_tower", cs.cooling_towers.model,
+                       (*cl, "cooling_towers", "model"))
         if cs.trim_chillers is not None:
             _check_ref(ctx, catalog, "chiller", cs.trim_chillers.model, (*cl, "trim_chillers", "model"))
         _check_ref(ctx, catalog, "crah", cs.air.crahs.model, (*cl, "air", "crahs", "model"))
@@ -614,6 +618,13 @@ def _equipment(catalog: Catalog, name: str) -> Equipment:
     """Rated figures of a cooling catalog entry as SI floats."""
     e = catalog.entries[name]
     values = {k: getattr(e, k).si for k in type(e).model_fields if hasattr(getattr(e, k), "si")}
+    if e.kind == "chiller":
+        values["condenser_water"] = 1.0 if e.condenser == "water" else 0.0
+        if e.part_load is not None:
+            keys = ("part_load_a", "part_load_b", "part_load_c")
+            values |= dict(zip(keys, e.part_load.coefficients, strict=True))
+    if e.kind == "cooling_tower":
+        values["closed_circuit"] = 1.0 if e.circuit == "closed" else 0.0
     return Equipment(name, e.kind, values)
 
 
@@ -665,8 +676,8 @@ def _build_cooling(
                 cdu=_equipment(catalog, cs.cdu.model),
                 pump=_equipment(catalog, fw.pumps.model),
                 num_pumps=fw.pumps.count,
-                dry_cooler=_equipment(catalog, cs.dry_coolers.model),
-                num_dry_coolers=cs.dry_coolers.count,
+                rejection=_equipment(catalog, (cs.dry_coolers or cs.cooling_towers).model),
+                num_rejection=(cs.dry_coolers or cs.cooling_towers).count,
                 adiabatic=cs.adiabatic,
                 trim_chiller=_equipment(catalog, cs.trim_chillers.model) if cs.trim_chillers else None,
                 num_trim_chillers=cs.trim_chillers.count if cs.trim_chillers else 0,

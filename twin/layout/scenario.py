@@ -497,7 +497,8 @@ def component_names(factory: Factory) -> dict[str, tuple[str, int]]:
 
     Power nodes go by their names (``utility-a``, ``hall/pod/blk01A/ups``), a UPS's modules by
     ``<ups>/module``; cooling units by their CDU group or hall loop: ``<group>/cdu``,
-    ``<group>/cdu-pump``, ``<hall>/facility-pump``, ``<hall>/dry-cooler``, ``<hall>/trim-chiller``,
+    ``<group>/cdu-pump``, ``<hall>/facility-pump``, ``<hall>/dry-cooler`` (or ``<hall>/cooling-tower``),
+    ``<hall>/trim-chiller``,
     ``<hall>/crah``, ``<hall>/air-chiller``. Kinds are those of :data:`twin.scenario.POWER_KINDS` and
     :data:`twin.scenario.COOLING_KINDS`; the index is the power node, CDU group or loop.
     """
@@ -515,7 +516,8 @@ def component_names(factory: Factory) -> dict[str, tuple[str, int]]:
             out[f"{name}/cdu-pump"] = ("cdu_pump", g)
         for li, lp in enumerate(plant.loops):
             for suffix, kind, count in (("facility-pump", "facility_pump", lp.num_pumps),
-                                        ("dry-cooler", "dry_cooler", lp.num_dry_coolers),
+                                        (lp.rejection.kind.replace("_", "-"), lp.rejection.kind,
+                                         lp.num_rejection),
                                         ("trim-chiller", "trim_chiller", lp.num_trim_chillers),
                                         ("crah", "crah", lp.num_crahs),
                                         ("air-chiller", "air_chiller", lp.num_air_chillers)):
@@ -536,7 +538,8 @@ def _units(factory: Factory, kind: str, idx: int) -> int:
     if kind == "cdu_pump":  # the pumps of one CDU of the group (its catalog entry)
         return int(plant.loops[int(plant.group_loop[idx])].cdu["pumps"])
     lp = plant.loops[idx]
-    return int({"facility_pump": lp.num_pumps, "dry_cooler": lp.num_dry_coolers,
+    return int({"facility_pump": lp.num_pumps, "dry_cooler": lp.num_rejection,
+                "cooling_tower": lp.num_rejection,
                 "trim_chiller": lp.num_trim_chillers, "crah": lp.num_crahs,
                 "air_chiller": lp.num_air_chillers}[kind])
 

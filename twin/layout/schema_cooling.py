@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from twin.layout.fields import Strict, bounded, qty
 
@@ -127,12 +127,25 @@ class CoolingSpec(Strict):
                              "(liquid-cooled racks are designed at ~1-2 L/min/kW)")
         return v
     facility_water: FacilityWater
-    dry_coolers: UnitsRef
+    #: the heat rejection of the facility water: dry coolers (``adiabatic: true`` for their pads) or
+    #: wet cooling towers, one of the two
+    dry_coolers: UnitsRef | None = None
+    cooling_towers: UnitsRef | None = None
     adiabatic: bool = False
     trim_chillers: UnitsRef | None = None
     air: AirSide
     #: absent: the electrical rooms' heat (UPS, switchgear) goes to the hall's air side
     electrical_room: ElectricalRoom | None = None
+
+    @model_validator(mode="after")
+    def _one_rejection(self) -> CoolingSpec:
+        if (self.dry_coolers is None) == (self.cooling_towers is None):
+            raise ValueError("give the facility water's heat rejection: either 'dry_coolers:' or "
+                             "'cooling_towers:' (one of the two)")
+        if self.adiabatic and self.cooling_towers is not None:
+            raise ValueError("'adiabatic: true' is for dry coolers' pads; cooling towers are evaporative "
+                             "already (remove 'adiabatic')")
+        return self
 
 
 class Ambient(Strict):

@@ -22,6 +22,8 @@ POWER_ITEMS = {"feed": "utility feeds", "switchgear": "switchgear line-ups", "tr
 POWER_ORDER = ("utility feeds", "switchgear line-ups", "standby generators", "transformers", "UPS systems",
                "UPS modules", "busways")
 #: BOM item of each fabric BOM part (:mod:`twin.fabric.bom`).
+#: BOM item of a hall's heat-rejection units, by catalog kind.
+REJECTION_LABEL = {"dry_cooler": "dry coolers", "cooling_tower": "cooling towers"}
 FABRIC_ITEMS = {
     "leaf_switches": "leaf switches", "spine_switches": "spine switches",
     "superspine_switches": "super-spine switches", "nic_ports": "NICs (ports)", "nic_cards": "NICs (cards)",
@@ -149,11 +151,14 @@ def cooling_rows(results) -> list[dict]:
         groups = int((plant.group_loop == li).sum())
         units = [("CDUs", lp.cdu, cdus, "capacity", f"in {groups} CDU group(s)"),
                  ("facility-water pumps", lp.pump, lp.num_pumps, "rated_power", "rating = shaft power"),
-                 ("dry coolers", lp.dry_cooler, lp.num_dry_coolers, "capacity",
+                 (REJECTION_LABEL[lp.rejection.kind], lp.rejection, lp.num_rejection, "capacity",
                   "adiabatic" if lp.adiabatic else ""),
                  ("trim chillers", lp.trim_chiller, lp.num_trim_chillers, "capacity", ""),
                  ("CRAHs", lp.crah, lp.num_crahs, "capacity", ""),
                  ("air-side chillers", lp.air_chiller, lp.num_air_chillers, "capacity", "")]
+        if lp.room is not None:
+            units += [("electrical-room CRAHs", lp.room.crah, lp.room.num_crahs, "capacity", ""),
+                      ("electrical-room chillers", lp.room.chiller, lp.room.num_chillers, "capacity", "")]
         for item, eq, n, rating, note in units:
             if eq is None or n == 0:
                 continue

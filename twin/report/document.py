@@ -259,7 +259,7 @@ def power_budget_rows(results) -> list[dict]:
 
 #: Cooling equipment of a hall loop in the budget: (label, loop attribute, count attribute, heat it carries).
 COOLING_UNITS = (("CDUs", "cdu", None, "liquid"),
-                 ("dry coolers", "dry_cooler", "num_dry_coolers", "liquid"),
+                 ("heat rejection", "rejection", "num_rejection", "liquid"),
                  ("trim chillers", "trim_chiller", "num_trim_chillers", "liquid"),
                  ("CRAHs", "crah", "num_crahs", "air"),
                  ("air-side chillers", "air_chiller", "num_air_chillers", "air"))

@@ -266,8 +266,8 @@ def loop_schematic_figure(results, loop: int = 0):
         f"hottest GPU {lp['max_gpu_temp_c']:.1f} degC",
         f"{int(lp['cdu_groups']):,} CDU group(s), {spec.cdu.name}<br>most loaded {lp['cdu_loading_max']:.0%}",
         f"facility water ({spec.fw_coolant})<br>{spec.num_pumps} pumps",
-        f"{spec.num_dry_coolers} dry coolers ({spec.dry_cooler.name})<br>fans "
-        f"{lp['dry_cooler_fan_speed']:.0%}{trim}<br>{lp['heat_rejected_w'] / 1e6:,.2f} MW rejected",
+        f"{spec.num_rejection} {spec.rejection.kind.replace('_', ' ')}s ({spec.rejection.name})<br>fans "
+        f"{lp['rejection_fan_speed']:.0%}{trim}<br>{lp['heat_rejected_w'] / 1e6:,.2f} MW rejected",
     ]
     fig = go.Figure()
     xs = [0.0, 3.0, 6.0, 9.0]

@@ -36,7 +36,7 @@ def used_entries(results, layout=None) -> list[str]:
         names += [lu.generator.model for h in layout.halls for lu in h.lineups if lu.generator is not None]
     if f.cooling is not None:
         for lp in f.cooling.loops:
-            parts = (lp.cdu, lp.pump, lp.dry_cooler, lp.trim_chiller, lp.crah, lp.air_chiller)
+            parts = (lp.cdu, lp.pump, lp.rejection, lp.trim_chiller, lp.crah, lp.air_chiller)
             names += [e.name for e in parts if e is not None]
     for r in results.fabric.bom:
         names += [r["model"], nic_of_optic(r["model"])]

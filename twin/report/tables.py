@@ -17,7 +17,7 @@ LOOP_COLUMNS = {
     "facility_return_c": ("facility return [degC]", "{:.1f}"),
     "max_gpu_temp_c": ("hottest GPU [degC]", "{:.1f}"),
     "cdu_loading_max": ("most loaded CDU group", "{:.0%}"),
-    "dry_cooler_fan_speed": ("dry-cooler fans", "{:.0%}"),
+    "rejection_fan_speed": ("heat-rejection fans", "{:.0%}"),
 }
 
 

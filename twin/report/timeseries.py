@@ -45,6 +45,7 @@ KPIS = {
     "throttled_rack_seconds": ("throttled", "rack-h", 1.0 / S_PER_H, "{:,.1f}"),
     "unpowered_rack_seconds": ("unpowered", "rack-h", 1.0 / S_PER_H, "{:,.1f}"),
     "wue_l_per_kwh": ("WUE", "L/kWh", 1.0, "{:.3f}"),
+    "free_cooling_hours": ("free-cooling hours (no trim chiller)", "h", 1.0, "{:,.0f}"),
     "peak_overloaded_components": ("most components overloaded at once", "", 1.0, "{:.0f}"),
     "cost_usd": ("cost of the run", "USD", 1.0, "{:,.0f}"),
     "usd_per_gpu_hour": ("cost per GPU-hour", "USD", 1.0, "{:,.2f}"),

@@ -139,7 +139,7 @@ def cooling_n_minus_1(
             plan.append((lidx, f"one pump in a CDU of {label}", "cdu_pump", {"cdu_pumps": local}, len(gs)))
         for key, kind, what, count in [
             ("fw_pumps", "facility_pump", "facility-water pump", lp.num_pumps),
-            ("dry_coolers", "dry_cooler", "dry cooler", lp.num_dry_coolers),
+            ("rejection_units", lp.rejection.kind, lp.rejection.kind.replace("_", " "), lp.num_rejection),
             ("trim_chillers", "trim_chiller", "trim chiller", lp.num_trim_chillers),
             ("crahs", "crah", "CRAH", lp.num_crahs),
             ("air_chillers", "air_chiller", "air-side chiller", lp.num_air_chillers),

@@ -14,9 +14,13 @@ import numpy as np
 from twin.factory import CoolingLoop, Factory
 from twin.thermal.fluids import air_cp_j_kg_k, coolant
 from twin.thermal.hx import ua_from_design
+from twin.thermal.tower import saturation_specific_heat_j_kg_k
 
 #: Density of air at ~30 °C, 1 atm: 1.16 kg/m³ (CoolProp). Used for dry-cooler air capacity rates.
 AIR_DENSITY_KG_M3 = 1.16
+
+#: Specific heat of water at the rating points of heat-rejection catalogs (~30 °C). [J/(kg K)]
+WATER_CP_RATING_J_KG_K = 4180.0
 
 #: Time constant of the ideal CDU and facility-water temperature controllers. Assumption: valve
 #: and fan loops of CDUs and dry coolers settle in tens of seconds.
@@ -30,7 +34,7 @@ class Failures:
     cdus: np.ndarray  # per group: CDUs failed
     cdu_pumps: np.ndarray  # per group: pumps failed in one CDU of the group
     fw_pumps: np.ndarray  # per loop
-    dry_coolers: np.ndarray  # per loop
+    rejection_units: np.ndarray  # per loop: dry coolers or cooling towers
     trim_chillers: np.ndarray  # per loop
     crahs: np.ndarray  # per loop
     air_chillers: np.ndarray  # per loop
@@ -175,7 +179,7 @@ class ThermalParams:
             c_fw_j_k=np.array([lp.fw_volume_m3 for lp in loops]) * rho_fw * cp_fw,
             ambient_dry_bulb_c=plant.ambient_dry_bulb_c,
             ambient_relative_humidity=plant.ambient_relative_humidity,
-            extras={"air_cp": air_cp_j_kg_k(), **_dry_cooler_ratings(loops, rho_fw, cp_fw)},
+            extras={"air_cp": air_cp_j_kg_k(), **_rejection_ratings(loops, rho_fw, cp_fw)},
         )
 
     def group_sum(self, rack_values: np.ndarray) -> np.ndarray:
@@ -203,24 +207,40 @@ class ThermalParams:
         out[self.liquid] = np.asarray(group_values, dtype=float)[self.rack_group[self.liquid]]
         return out
 
-    def loop_array(self, key: str) -> np.ndarray:
-        """A figure of each loop's equipment, e.g. ``loop_array('dry_cooler.capacity')``."""
+    def loop_array(self, key: str, default: float | None = None) -> np.ndarray:
+        """A figure of each loop's equipment, e.g. ``loop_array('rejection.capacity')``.
+
+        0 where the loop has no such equipment; ``default`` where its entry lacks the figure (None:
+        every entry must have it).
+        """
         obj, _, fld = key.partition(".")
         out = []
         for lp in self.loops:
             eq = getattr(lp, obj)
-            out.append(eq[fld] if eq is not None else 0.0)
+            if eq is None:
+                out.append(0.0)
+            else:
+                out.append(eq[fld] if default is None else eq.values.get(fld, default))
         return np.array(out, dtype=float)
 
-    def room_array(self, key: str) -> np.ndarray:
-        """A figure of each loop's electrical room (0 where it has none), e.g. ``'crah.capacity'``."""
+    @property
+    def tower_loop(self) -> np.ndarray:
+        """Per loop: its heat rejection is cooling towers (else dry coolers)."""
+        return np.array([lp.rejection.kind == "cooling_tower" for lp in self.loops], dtype=bool)
+
+    def room_array(self, key: str, default: float | None = None) -> np.ndarray:
+        """A figure of each loop's electrical room (0 where it has none), e.g. ``'crah.capacity'``.
+
+        ``default`` where the room's equipment entry lacks the figure (None: it must have it).
+        """
         obj, _, fld = key.partition(".")
         out = []
         for lp in self.loops:
             if lp.room is None:
                 out.append(0.0)
             elif fld:
-                out.append(getattr(lp.room, obj)[fld])
+                eq = getattr(lp.room, obj)
+                out.append(eq[fld] if default is None else eq.values.get(fld, default))
             else:
                 out.append(getattr(lp.room, obj))
         return np.array(out, dtype=float)
@@ -240,23 +260,44 @@ class ThermalParams:
         return np.array([getattr(lp, key) for lp in self.loops], dtype=float)
 
 
-def _dry_cooler_ratings(loops, rho_fw: np.ndarray, cp_fw: np.ndarray) -> dict[str, np.ndarray]:
-    """Air capacity rate and UA of one dry cooler of each loop, from its rated point."""
+def _rejection_ratings(loops, rho_fw: np.ndarray, cp_fw: np.ndarray) -> dict[str, np.ndarray]:
+    """Air rate, UA and approach of one heat-rejection unit of each loop, from its rated point.
+
+    ``rej_air_unit``: dry coolers ṁ_a c_p of the rated air [W/K]; cooling towers the rated dry-air
+    mass flow [kg/s] (times Braun's c_pe at each operating point, :func:`twin.thermal.steady.rejection_bank`).
+    ``rej_ua_unit`` [W/K]; ``rej_approach_k``: leaving water above the air (towers: the wet bulb) at
+    rated duty [K], the condenser water a water-cooled chiller on the loop gets.
+    """
     air_rate = AIR_DENSITY_KG_M3 * air_cp_j_kg_k()
-    c_air = np.array([lp.dry_cooler["rated_air_flow"] for lp in loops]) * air_rate
-    c_w = np.array([lp.dry_cooler["rated_water_flow"] for lp in loops]) * rho_fw * cp_fw
-    cap = np.array([lp.dry_cooler["capacity"] for lp in loops])
-    itd = np.array([lp.dry_cooler["rated_itd"] for lp in loops])
-    eps = cap / (np.minimum(c_air, c_w) * itd)
-    bad = (eps <= 0) | (eps >= 1)
-    if bad.any():
-        lp = loops[int(np.argmax(bad))]
-        raise ValueError(
-            f"dry cooler {lp.dry_cooler.name!r}: capacity {cap[bad][0] / 1e3:.0f} kW at ITD "
-            f"{itd[bad][0]:g} K needs effectiveness {eps[bad][0]:.2f}, impossible (must be below 1): "
-            "raise the rated flows or ITD"
-        )
-    return {"dc_c_air_unit": c_air, "dc_ua_unit": ua_from_design(cap, itd, 0.0, c_w, c_air)}
+    n = len(loops)
+    air, ua, approach = np.zeros(n), np.zeros(n), np.zeros(n)
+    for i, lp in enumerate(loops):
+        eq = lp.rejection
+        cap = eq["capacity"]
+        if eq.kind == "cooling_tower":
+            c_w = cap / eq["rated_range"]
+            wb = eq["rated_wet_bulb"]
+            t_in = wb + eq["rated_approach"] + eq["rated_range"]
+            m_air = c_w / WATER_CP_RATING_J_KG_K * eq["air_to_water_ratio"]
+            c_a = m_air * float(saturation_specific_heat_j_kg_k(t_in, wb))
+            eps = cap / (min(c_a, c_w) * (t_in - wb))
+            what = (f"cooling tower {eq.name!r}: capacity {cap / 1e3:.0f} kW at approach "
+                    f"{eq['rated_approach']:g} K and range {eq['rated_range']:g} K")
+            hot_in, c_cold, cold_in = t_in, c_a, wb
+            air[i], approach[i] = m_air, eq["rated_approach"]
+        else:
+            c_a = eq["rated_air_flow"] * air_rate
+            c_w = eq["rated_water_flow"] * rho_fw[i] * cp_fw[i]
+            itd = eq["rated_itd"]
+            eps = cap / (min(c_a, c_w) * itd)
+            what = f"dry cooler {eq.name!r}: capacity {cap / 1e3:.0f} kW at ITD {itd:g} K"
+            hot_in, c_cold, cold_in = itd, c_a, 0.0
+            air[i], approach[i] = c_a, itd - cap / c_w
+        if not 0 < eps < 1:
+            raise ValueError(f"{what} needs effectiveness {eps:.2f}, impossible (must be below 1): raise the "
+                             "rated flows or the temperature difference")
+        ua[i] = float(ua_from_design(cap, hot_in, cold_in, c_w, c_cold))
+    return {"rej_air_unit": air, "rej_ua_unit": ua, "rej_approach_k": approach}
 
 
 def select_loop(p: ThermalParams, loop: int) -> tuple[ThermalParams, np.ndarray, np.ndarray]:

@@ -169,6 +169,23 @@ def chiller_cop(
     return np.minimum(cop, max_cop)
 
 
+def part_load_factor(plr: ArrayLike, coefficients: ArrayLike) -> np.ndarray:
+    r"""COP at part load over COP at full load (same temperatures): PLR / EIR(PLR). [-]
+
+    .. math:: EIR(PLR) = a + b\,PLR + c\,PLR^2, \qquad COP(PLR) = COP_{full}\,PLR / EIR(PLR)
+
+    the DOE-2 / EnergyPlus ``Chiller:Electric:EIR`` part-load curve (EnergyPlus Engineering Reference,
+    "Electric Chiller Model Based on Condenser Entering Temperature"). ``coefficients`` is ``(a, b, c)``
+    along the first axis; ``(0, 1, 0)`` is a chiller whose COP does not change with load. PLR is
+    clipped to (0, 1]; at no load the chiller is off (the caller gives it no power).
+    """
+    a, b, c = (np.asarray(k, dtype=float) for k in coefficients)
+    x = np.clip(np.asarray(plr, dtype=float), 1e-6, 1.0)
+    eir = a + b * x + c * x * x
+    # no curve at all (a loop without that chiller: all zeros): the full-load COP
+    return np.divide(x, eir, out=np.ones(np.broadcast(x, eir).shape), where=eir > 0)
+
+
 def affinity_power_w(rated_power_w: ArrayLike, load_fraction: ArrayLike) -> np.ndarray:
     """Fan or pump power at a fraction of rated flow: P = P_r · x³ (affinity laws). [W]"""
     x = np.clip(np.asarray(load_fraction, dtype=float), 0.0, None)

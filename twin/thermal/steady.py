@@ -17,6 +17,7 @@ cooling electrical load.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,9 @@ from twin.thermal.rejection import (
     dry_cooler_fan_speed,
     dry_cooler_heat_w,
     fan_duty,
+    part_load_factor,
 )
+from twin.thermal.tower import make_up_water_kg_s, saturation_specific_heat_j_kg_k, tower_water_kg_s
 
 
 @dataclass(frozen=True)
@@ -142,19 +145,53 @@ class Ambient:
         return wet_bulb_c(self.dry_bulb_c, self.relative_humidity)
 
 
-def rejection_air_c(p: ThermalParams, amb: Ambient) -> np.ndarray:
-    """Air temperature entering each loop's dry coolers (after adiabatic pads where fitted). [°C]"""
-    adiabatic = np.array([lp.adiabatic for lp in p.loops])
-    eff = np.where(adiabatic, p.loop_array("dry_cooler.adiabatic_effectiveness"), 0.0)
-    if not adiabatic.any():
-        return np.full(p.num_loops, amb.dry_bulb_c)
-    return adiabatic_air_c(amb.dry_bulb_c, amb.wet_bulb_c, eff)
+def rejection_air_c(p: ThermalParams, amb: Ambient, pads: ArrayLike = True) -> np.ndarray:
+    """Air temperature the heat rejection works against, per loop. [°C]
+
+    Dry coolers: the dry bulb, or the air after adiabatic pads where fitted and ``pads`` (per loop)
+    wets them; cooling towers: the wet bulb (:mod:`twin.thermal.tower`).
+    """
+    adiabatic = np.array([lp.adiabatic for lp in p.loops]) & np.asarray(pads, dtype=bool)
+    out = np.full(p.num_loops, amb.dry_bulb_c)
+    if adiabatic.any():
+        eff = np.where(adiabatic, p.loop_array("rejection.adiabatic_effectiveness", 0.0), 0.0)
+        out = adiabatic_air_c(amb.dry_bulb_c, amb.wet_bulb_c, eff)
+    if p.tower_loop.any():
+        out = np.where(p.tower_loop, amb.wet_bulb_c, out)
+    return out
 
 
-def dry_cooler_bank(p: ThermalParams, f: Failures, h: Hydraulics) -> tuple[np.ndarray, np.ndarray]:
-    """(rated air capacity rate, rated UA) of each loop's running dry coolers. [W/K]"""
-    n = np.maximum(p.loop_count("num_dry_coolers") - f.dry_coolers, 0)
-    return n * p.extras["dc_c_air_unit"], n * p.extras["dc_ua_unit"]
+def rejection_air_in_c(p: ThermalParams, f: Failures, h: Hydraulics, q_fw_w: np.ndarray, amb: Ambient
+                       ) -> np.ndarray:
+    """Air the heat rejection sees, with adiabatic pads wetted only when they are needed. [°C]
+
+    Pads run when the dry coolers could not hold the facility-water setpoint on dry air at full fan
+    speed (the usual water-saving control of adiabatic coolers: wet operation at peak only);
+    otherwise the air is the dry bulb.
+    """
+    dry = rejection_air_c(p, amb, pads=False)
+    if not any(lp.adiabatic for lp in p.loops):
+        return dry
+    c_w = h.c_fw_w_k
+    ret = p.fw_supply_c + np.divide(q_fw_w, c_w, out=np.zeros_like(c_w), where=c_w > 0)
+    c_air, ua = rejection_bank(p, f, ret, dry)
+    holds = dry_cooler_heat_w(ret, dry, c_w, c_air, ua, 1.0) >= q_fw_w * (1 - 1e-12)
+    return np.where(holds, dry, rejection_air_c(p, amb))
+
+
+def rejection_bank(p: ThermalParams, f: Failures, water_in_c: ArrayLike, air_in_c: ArrayLike
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(air capacity rate at full fan speed, UA) of each loop's running heat-rejection units. [W/K]
+
+    Dry coolers: ṁ_a c_p of their rated air flow. Cooling towers: ṁ_a c_pe, with Braun's saturation
+    specific heat between the entering water and the wet bulb (``air_in_c`` for tower loops).
+    """
+    n = np.maximum(p.loop_count("num_rejection") - f.rejection_units, 0)
+    unit = p.extras["rej_air_unit"]
+    if p.tower_loop.any():
+        cpe = saturation_specific_heat_j_kg_k(np.maximum(water_in_c, np.asarray(air_in_c) + 0.05), air_in_c)
+        unit = np.where(p.tower_loop, unit * cpe, unit)
+    return n * unit, n * p.extras["rej_ua_unit"]
 
 
 def trim_capacity_w(p: ThermalParams, f: Failures) -> np.ndarray:
@@ -167,12 +204,11 @@ def facility_supply_c(
     p: ThermalParams, f: Failures, h: Hydraulics, q_fw_w: np.ndarray, air_in_c: np.ndarray
 ) -> np.ndarray:
     """Steady facility-water supply temperature: the setpoint, or higher when rejection is short."""
-    c_air, ua = dry_cooler_bank(p, f, h)
     set_c = p.fw_supply_c
     c_w = h.c_fw_w_k
-    q_dc_at_set = dry_cooler_heat_w(
-        set_c + np.divide(q_fw_w, c_w, out=np.zeros_like(c_w), where=c_w > 0), air_in_c, c_w, c_air, ua, 1.0
-    )
+    ret_at_set = set_c + np.divide(q_fw_w, c_w, out=np.zeros_like(c_w), where=c_w > 0)
+    c_air, ua = rejection_bank(p, f, ret_at_set, air_in_c)
+    q_dc_at_set = dry_cooler_heat_w(ret_at_set, air_in_c, c_w, c_air, ua, 1.0)
     q_ch = trim_capacity_w(p, f)
     short = q_dc_at_set + q_ch < q_fw_w * (1 - 1e-12)
     c_min = np.minimum(c_air, c_w)
@@ -187,18 +223,45 @@ def facility_supply_c(
 
 @dataclass(frozen=True)
 class RejectionPower:
-    """Heat rejection of each loop: fan and chiller power, fan speed, heat split and evaporated water.
+    """Heat rejection of each loop: fan and chiller power, fan speed, heat split and water.
 
-    Dry-cooler fan power, fan speed [-], trim-chiller power, the heat the dry coolers and the trim
-    chillers reject, and the water evaporated by the adiabatic pads [kg/s].
+    Fan power of the heat-rejection units (dry coolers or cooling towers), their fan speed [-],
+    trim-chiller power, the heat the units and the trim chillers take from the facility water, the
+    water drawn [kg/s] (adiabatic pads; towers: evaporation + drift + blowdown) and evaporated, and
+    the latent share of the towers' heat [W] (with the sensible share it makes up all they reject).
     """
 
-    dry_cooler_fan_w: np.ndarray
+    rejection_fan_w: np.ndarray
     fan_speed: np.ndarray
     trim_chiller_w: np.ndarray
-    heat_dry_coolers_w: np.ndarray
+    heat_rejection_units_w: np.ndarray
     heat_trim_w: np.ndarray
     water_kg_s: np.ndarray
+    evaporated_kg_s: np.ndarray | None = None
+    latent_w: np.ndarray | None = None
+    tower_heat_w: np.ndarray | None = None  # all the towers reject: free cooling + chiller condensers
+
+
+def chiller_cop_at(p: ThermalParams, key: str, chilled_water_c: ArrayLike, amb: Ambient, air_in_c: ArrayLike,
+                   load_w: ArrayLike, capacity_w: ArrayLike, room: bool = False) -> np.ndarray:
+    """COP of each loop's chillers ``key`` at their condenser medium, chilled water and part load. [-]
+
+    Air-cooled condensers see the dry bulb; water-cooled ones the condenser water the loop's heat
+    rejection makes, taken at the air it works against plus its rated approach (towers: wet bulb +
+    approach). The temperature law is :func:`twin.thermal.rejection.chiller_cop`, the part load
+    :func:`twin.thermal.rejection.part_load_factor` at PLR = load / capacity in service.
+    """
+    get = p.room_array if room else p.loop_array
+    water = get(f"{key}.condenser_water", 0.0) > 0.5
+    condenser_c = np.where(water, np.asarray(air_in_c, dtype=float) + p.extras["rej_approach_k"],
+                           amb.dry_bulb_c)
+    cop = chiller_cop(chilled_water_c, condenser_c, get(f"{key}.rated_cop"),
+                      get(f"{key}.rated_chilled_water_temp"), get(f"{key}.rated_ambient_temp"),
+                      get(f"{key}.condenser_approach"))
+    plr = np.divide(load_w, capacity_w, out=np.ones(np.broadcast(load_w, capacity_w).shape),
+                    where=np.asarray(capacity_w) > 0)
+    coeffs = np.stack([get(f"{key}.part_load_{c}", d) for c, d in (("a", 0.0), ("b", 1.0), ("c", 0.0))])
+    return cop * part_load_factor(plr, coeffs)
 
 
 def rejection_power(
@@ -212,37 +275,55 @@ def rejection_power(
     amb: Ambient,
     fan_method: str = "bisection",
 ) -> RejectionPower:
-    """Split the rejected heat between dry coolers (first) and trim chillers; their powers and water.
+    """Split the rejected heat between the heat-rejection units (first) and trim chillers; power, water.
 
+    The units cool the facility water as far as they can (free cooling, the economiser); the trim
+    chillers take the rest to the setpoint. Water-cooled trim chillers reject their condenser heat
+    (load + compressor power) to the same units (assumption: at the facility-water return
+    temperature, for the fans and the water; their capacity limit is not re-checked).
     ``fan_method`` is how the fan speed is solved (:func:`twin.thermal.rejection.dry_cooler_fan_speed`).
     """
-    c_air, ua = dry_cooler_bank(p, f, h)
     c_w = h.c_fw_w_k
-    n_dc = np.maximum(p.loop_count("num_dry_coolers") - f.dry_coolers, 0)
+    c_air, ua = rejection_bank(p, f, return_c, air_in_c)
+    n_units = np.maximum(p.loop_count("num_rejection") - f.rejection_units, 0)
     q_dc_max = dry_cooler_heat_w(return_c, air_in_c, c_w, c_air, ua, 1.0)
     q_dc = np.minimum(q_rej_w, q_dc_max)
-    min_speed = p.loop_array("dry_cooler.min_fan_speed")
-    speed = dry_cooler_fan_speed(q_dc, return_c, air_in_c, c_w, c_air, ua, min_speed, method=fan_method)
-    # fans that can do no work stop: nothing to reject, or water no warmer than the air
-    speed = np.where(q_dc > 0, speed, 0.0)
-    duty = fan_duty(q_dc, dry_cooler_heat_w(return_c, air_in_c, c_w, c_air, ua, min_speed))
-    fan_rated_w = p.loop_array("dry_cooler.fan_power")
-    fan_w = np.where(n_dc > 0, n_dc * duty * affinity_power_w(fan_rated_w, speed), 0.0)
     q_ch = np.maximum(q_rej_w - q_dc, 0.0)
-    cop = chiller_cop(
-        supply_c,
-        amb.dry_bulb_c,
-        p.loop_array("trim_chiller.rated_cop"),
-        p.loop_array("trim_chiller.rated_chilled_water_temp"),
-        p.loop_array("trim_chiller.rated_ambient_temp"),
-        p.loop_array("trim_chiller.condenser_approach"),
-    )
+    trim_cap = trim_capacity_w(p, f)
+    cop = chiller_cop_at(p, "trim_chiller", supply_c, amb, air_in_c, q_ch, trim_cap)
     ch_w = np.divide(q_ch, cop, out=np.zeros_like(q_ch), where=cop > 0)
-    # evaporated water: the sensible cooling of the air by the pads, over the latent heat; once-through
-    # pads draw more than they evaporate
-    drawn = np.array([lp.dry_cooler.values.get("pad_water_per_evaporated", 1.0) for lp in p.loops])
-    water = drawn * duty * c_air * speed * (amb.dry_bulb_c - air_in_c) / LATENT_HEAT_J_KG
-    return RejectionPower(fan_w, speed, ch_w, q_dc, q_ch, np.maximum(water, 0.0))
+    water_cooled = p.loop_array("trim_chiller.condenser_water", 0.0) > 0.5
+    q_units = q_dc + np.where(water_cooled, q_ch + ch_w, 0.0)  # what the units' fans must move
+    min_speed = p.loop_array("rejection.min_fan_speed")
+    speed = dry_cooler_fan_speed(np.minimum(q_units, q_dc_max), return_c, air_in_c, c_w, c_air, ua, min_speed,
+                                 method=fan_method)
+    speed = np.where(q_units > q_dc_max * (1 + 1e-12), 1.0, speed)
+    # fans that can do no work stop: nothing to reject, or water no warmer than the air
+    speed = np.where(q_units > 0, speed, 0.0)
+    duty = fan_duty(q_units, dry_cooler_heat_w(return_c, air_in_c, c_w, c_air, ua, min_speed))
+    fan_rated_w = p.loop_array("rejection.fan_power")
+    fan_w = np.where(n_units > 0, n_units * duty * affinity_power_w(fan_rated_w, speed), 0.0)
+    # dry coolers: the pads' evaporation is the sensible cooling of the air over the latent heat;
+    # once-through pads draw more than they evaporate
+    drawn = p.loop_array("rejection.pad_water_per_evaporated", 1.0)
+    pads = duty * c_air * speed * (amb.dry_bulb_c - air_in_c) / LATENT_HEAT_J_KG
+    evap = np.maximum(pads, 0.0)
+    water = drawn * evap
+    latent = np.zeros(p.num_loops)
+    if p.tower_loop.any():
+        t = p.tower_loop
+        air_on = n_units * p.extras["rej_air_unit"] * speed  # kg/s of dry air while the fans run
+        q_on = np.divide(q_units, duty, out=np.zeros_like(q_units), where=duty > 0)
+        ev_on, lat_on, _ = tower_water_kg_s(q_on, air_on, amb.dry_bulb_c, amb.relative_humidity)
+        ev_t = duty * ev_on
+        circulating = np.where(q_units > 0, c_w / p.cp_fw, 0.0)
+        _, _, make_up = make_up_water_kg_s(ev_t, circulating, p.loop_array("rejection.drift", 0.0),
+                                           p.loop_array("rejection.cycles_of_concentration", 2.0))
+        evap = np.where(t, ev_t, evap)
+        water = np.where(t, make_up, water)
+        latent = np.where(t, duty * lat_on, 0.0)
+    return RejectionPower(fan_w, speed, ch_w, q_dc, q_ch, water, evap, latent,
+                          np.where(p.tower_loop, q_units, 0.0))
 
 
 @dataclass(frozen=True)
@@ -263,7 +344,7 @@ def air_plant(
     crah_fan_w: np.ndarray,
     n_chiller: np.ndarray,
     chiller_capacity_w: np.ndarray,
-    chiller_cop_: np.ndarray,
+    chiller_cop_: Callable[[np.ndarray, np.ndarray], np.ndarray],
     supply_setpoint_c: np.ndarray,
     c_air_room_w_k: np.ndarray,
 ) -> AirSide:
@@ -271,6 +352,7 @@ def air_plant(
 
     The CRAHs move ``q_air_w`` plus their own fan heat onto the chilled water; what the CRAH or
     chiller capacity cannot take is unmet and raises the supply air by ``unmet / (ṁ c_p)``.
+    ``chiller_cop_(served_w, capacity_w)`` is the chillers' COP at the load they serve.
     """
     crah_cap = n_crah * crah_capacity_w
     share = np.divide(q_air_w, crah_cap, out=np.full_like(q_air_w, np.inf), where=crah_cap > 0)
@@ -279,24 +361,23 @@ def air_plant(
     ch_cap = n_chiller * chiller_capacity_w
     served = np.minimum(np.minimum(load, ch_cap), crah_cap + fan)
     unmet = np.maximum(load - served, 0.0)
-    chiller_w = np.divide(served, chiller_cop_, out=np.zeros_like(served), where=chiller_cop_ > 0)
+    cop = chiller_cop_(served, ch_cap)
+    chiller_w = np.divide(served, cop, out=np.zeros_like(served), where=cop > 0)
     supply = supply_setpoint_c + np.divide(
         unmet, c_air_room_w_k, out=np.where(unmet > 0, np.inf, 0.0), where=c_air_room_w_k > 0
     )
     return AirSide(fan, chiller_w, served, supply, unmet)
 
 
-def _rated_cop(p: ThermalParams, key: str, amb: Ambient, room: bool = False) -> np.ndarray:
-    """COP of each loop's air-side (or electrical-room) chillers at their chilled water and the ambient."""
+def _rated_cop(p: ThermalParams, key: str, amb: Ambient, load_w: np.ndarray, capacity_w: np.ndarray,
+               room: bool = False) -> np.ndarray:
+    """COP of each loop's air-side (or electrical-room) chillers (:func:`chiller_cop_at`).
+
+    At their rated chilled water, the ambient (or condenser water) and their part load.
+    """
     get = p.room_array if room else p.loop_array
-    return chiller_cop(
-        get(f"{key}.rated_chilled_water_temp"),
-        amb.dry_bulb_c,
-        get(f"{key}.rated_cop"),
-        get(f"{key}.rated_chilled_water_temp"),
-        get(f"{key}.rated_ambient_temp"),
-        get(f"{key}.condenser_approach"),
-    )
+    return chiller_cop_at(p, key, get(f"{key}.rated_chilled_water_temp"), amb, rejection_air_c(p, amb),
+                          load_w, capacity_w, room=room)
 
 
 def air_side(
@@ -310,7 +391,7 @@ def air_side(
         p.loop_array("crah.fan_power"),
         np.maximum(p.loop_count("num_air_chillers") - f.air_chillers, 0),
         p.loop_array("air_chiller.capacity"),
-        _rated_cop(p, "air_chiller", amb),
+        lambda q, cap: _rated_cop(p, "air_chiller", amb, q, cap),
         np.array([lp.air_supply_c for lp in p.loops]),
         c_air_room_w_k,
     )
@@ -337,7 +418,7 @@ def room_side(p: ThermalParams, q_room_w: np.ndarray, amb: Ambient) -> AirSide:
         p.room_array("crah.fan_power"),
         p.room_count("num_chillers"),
         p.room_array("chiller.capacity"),
-        _rated_cop(p, "chiller", amb, room=True),
+        lambda q, cap: _rated_cop(p, "chiller", amb, q, cap, room=True),
         p.room_array("supply_c"),
         n_crah * crah_cap / ROOM_AIR_RISE_K,
     )
@@ -362,15 +443,20 @@ class ThermalResult:
     fw_supply_c: np.ndarray
     fw_return_c: np.ndarray
     fw_pump_w: np.ndarray
-    dry_cooler_fan_w: np.ndarray
+    rejection_fan_w: np.ndarray
     fan_speed: np.ndarray
     trim_chiller_w: np.ndarray
     crah_fan_w: np.ndarray
     air_chiller_w: np.ndarray
     air_supply_c: np.ndarray
     air_unmet_w: np.ndarray
-    water_kg_s: np.ndarray
+    water_kg_s: np.ndarray  # drawn: adiabatic pads, or towers' make-up (evaporation + drift + blowdown)
     heat_rejected_w: np.ndarray  # per loop, to ambient
+    tower_loop: np.ndarray  # per loop: heat rejection by cooling towers
+    evaporated_kg_s: np.ndarray
+    latent_w: np.ndarray  # the towers' heat carried by evaporated water
+    tower_heat_w: np.ndarray  # all the towers reject (free cooling + water-cooled chiller condensers)
+    trim_heat_w: np.ndarray  # the facility water's heat the trim chillers take (0: free cooling only)
     # electrical rooms, per loop (zeros where a hall has none)
     room_heat_w: np.ndarray  # the power chain's losses in the rooms
     room_crah_fan_w: np.ndarray
@@ -392,7 +478,8 @@ class ThermalResult:
         return {
             "cdu_pumps": float(self.group_pump_w.sum()),
             "facility_pumps": float(self.fw_pump_w.sum()),
-            "dry_cooler_fans": float(self.dry_cooler_fan_w.sum()),
+            "dry_cooler_fans": float(self.rejection_fan_w[~self.tower_loop].sum()),
+            "cooling_tower_fans": float(self.rejection_fan_w[self.tower_loop].sum()),
             "trim_chillers": float(self.trim_chiller_w.sum()),
             "crah_fans": float(self.crah_fan_w.sum()),
             "air_chillers": float(self.air_chiller_w.sum()),
@@ -469,7 +556,7 @@ def solve_steady(
     q_hx = np.where(passes, q_group + h.cdu_pump_w, 0.0)
     loop_g = p.group_loop
     q_fw = p.loop_sum(q_hx) + h.fw_pump_w
-    air_in = rejection_air_c(p, amb)
+    air_in = rejection_air_in_c(p, f, h, q_fw, amb)
     t_fw = facility_supply_c(p, f, h, q_fw, air_in)
     with np.errstate(divide="ignore", invalid="ignore"):
         t_s_min = t_fw[loop_g] + q_hx / (eps * c_min) - q_group / h.c_sec_w_k
@@ -509,7 +596,7 @@ def solve_steady(
     q_room = np.zeros(p.num_loops) if room_heat_w is None else np.asarray(room_heat_w, dtype=float)
     room = room_side(p, q_room, amb)
     heat_rejected = (
-        q_fw + rej.trim_chiller_w + rej.dry_cooler_fan_w + air.chilled_water_load_w + air.chiller_w
+        q_fw + rej.trim_chiller_w + rej.rejection_fan_w + air.chilled_water_load_w + air.chiller_w
         + room.chilled_water_load_w + room.chiller_w
     )
     return ThermalResult(
@@ -528,7 +615,7 @@ def solve_steady(
         fw_supply_c=t_fw,
         fw_return_c=t_fw_ret,
         fw_pump_w=h.fw_pump_w,
-        dry_cooler_fan_w=rej.dry_cooler_fan_w,
+        rejection_fan_w=rej.rejection_fan_w,
         fan_speed=rej.fan_speed,
         trim_chiller_w=rej.trim_chiller_w,
         crah_fan_w=air.crah_fan_w,
@@ -537,6 +624,11 @@ def solve_steady(
         air_unmet_w=air.unmet_w,
         water_kg_s=rej.water_kg_s,
         heat_rejected_w=heat_rejected,
+        tower_loop=p.tower_loop,
+        evaporated_kg_s=rej.evaporated_kg_s,
+        latent_w=rej.latent_w,
+        tower_heat_w=rej.tower_heat_w,
+        trim_heat_w=rej.heat_trim_w,
         room_heat_w=q_room,
         room_crah_fan_w=room.crah_fan_w,
         room_chiller_w=room.chiller_w,

@@ -33,11 +33,11 @@ from twin.thermal.steady import (
     Ambient,
     ThermalResult,
     air_side,
-    dry_cooler_bank,
     gpu_coolant_c,
     group_effectiveness,
     hydraulics,
-    rejection_air_c,
+    rejection_air_in_c,
+    rejection_bank,
     rejection_power,
     room_air_capacity_w_k,
     room_side,
@@ -78,7 +78,7 @@ class StepOutputs:
     cooling_power_w: np.ndarray | None = None
     air_heat_removed_w: np.ndarray | None = None  # per loop: heat the air side removed [W]
     air_unmet_w: np.ndarray | None = None  # per loop: air-side heat no CRAH or chiller removed [W]
-    water_kg_s: np.ndarray | None = None  # per loop: water evaporated by adiabatic pads
+    water_kg_s: np.ndarray | None = None  # per loop: water drawn (adiabatic pads, towers' make-up)
     #: per loop: CDU and facility pump work over the step (heat into the water)
     pump_work_j: np.ndarray | None = None
 
@@ -170,9 +170,13 @@ def plan_step(
     q_air_loop = p.rack_loop_sum(q_air)
     if loop_air_heat_w is not None:
         q_air_loop = q_air_loop + np.asarray(loop_air_heat_w, dtype=float)
-    c_air_dc, ua_dc = dry_cooler_bank(p, f, h)
-    air_in = rejection_air_c(p, ambient)
     c_w = h.c_fw_w_k
+    # towers' air rate depends on the water temperature: taken at the return the setpoint would have
+    q_fw = p.loop_sum(q_group + h.cdu_pump_w) + h.fw_pump_w
+    air_in = rejection_air_in_c(p, f, h, q_fw, ambient)
+    ret = p.fw_supply_c + np.divide(q_fw, c_w, out=np.zeros_like(c_w), where=c_w > 0)
+    ret = np.maximum(ret, air_in + 1.0)
+    c_air_dc, ua_dc = rejection_bank(p, f, ret, air_in)
     trim = trim_capacity_w(p, f)
     return StepPlan(
         p=p, f=f, ambient=ambient, q=q, pg=pg, q_other=q_other,
@@ -181,7 +185,7 @@ def plan_step(
         in_loop=p.rack_loop >= 0, air_in=air_in, c_air_dc=c_air_dc, ua_dc=ua_dc,
         trim=trim, air=air_side(p, f, q_air_loop, room_air_capacity_w_k(p), ambient),
         max_substep_s=max_substep_s or SUBSTEP_FRACTION * time_constants_s(p, f),
-        dc_w_per_k=dry_cooler_heat_w(air_in + 1.0, air_in, c_w, c_air_dc, ua_dc, 1.0),
+        dc_w_per_k=dry_cooler_heat_w(ret, air_in, c_w, c_air_dc, ua_dc, 1.0) / (ret - air_in),
         trim_on=np.where(c_w > 0, trim, 0.0),
         room=room_side(p, np.zeros(p.num_loops) if room_heat_w is None
                        else np.asarray(room_heat_w, dtype=float), ambient),
@@ -304,7 +308,7 @@ def step_planned(plan: StepPlan, state: ThermalState, dt_s: float, *, cooling_po
     cooling_w = water = None
     if cooling_power:
         rej = rejection_power(p, f, h, q_rej_mean, t_fwr, t_fw, air_in, plan.ambient, fan_method="grid")
-        cooling_w = (p.loop_sum(h.cdu_pump_w) + h.fw_pump_w + rej.dry_cooler_fan_w + rej.trim_chiller_w
+        cooling_w = (p.loop_sum(h.cdu_pump_w) + h.fw_pump_w + rej.rejection_fan_w + rej.trim_chiller_w
                      + air.crah_fan_w + air.chiller_w + plan.room.crah_fan_w + plan.room.chiller_w)
         water = rej.water_kg_s
     t_j = np.where(plan.in_loop, t_die, np.nan)

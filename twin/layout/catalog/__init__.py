@@ -13,6 +13,7 @@ from twin.layout.catalog.base import EfficiencyCurve, _Entry
 from twin.layout.catalog.cooling import (
     CduEntry,
     ChillerEntry,
+    CoolingTowerEntry,
     CrahEntry,
     DryCoolerEntry,
     PumpEntry,
@@ -52,6 +53,7 @@ ENTRY_KINDS: dict[str, type[_Entry]] = {
     "cable": CableEntry,
     "cdu": CduEntry,
     "dry_cooler": DryCoolerEntry,
+    "cooling_tower": CoolingTowerEntry,
     "chiller": ChillerEntry,
     "crah": CrahEntry,
     "pump": PumpEntry,

@@ -83,8 +83,69 @@ class DryCoolerEntry(_Entry):
         return self
 
 
+class CoolingTowerEntry(_Entry):
+    """A wet cooling tower (open or closed-circuit) rated at a wet bulb, approach and range.
+
+    Open: the facility water itself is sprayed; closed-circuit: the loop's fluid in a coil, a
+    spray-water circuit outside it.
+
+    The rated point fixes the tower's enthalpy-based conductance UA (:mod:`twin.thermal.tower`);
+    the water flow follows from capacity and range, the air flow from ``air_to_water_ratio``.
+    """
+
+    kind: Literal["cooling_tower"]
+    circuit: Literal["open", "closed"]
+    capacity: PositivePower
+    rated_wet_bulb: Temperature
+    rated_approach: DeltaT  # leaving water minus entering wet bulb at rated duty
+    rated_range: DeltaT  # entering minus leaving water at rated duty
+    air_to_water_ratio: sourced("fraction", positive=True)  # dry-air mass flow / water mass flow, rated
+    fan_power: Power
+    min_fan_speed: Fraction
+    drift: Fraction  # share of the circulated water carried off as droplets
+    cycles_of_concentration: sourced("fraction", positive=True)
+
+    @model_validator(mode="after")
+    def _rating_possible(self) -> CoolingTowerEntry:
+        if not self.cycles_of_concentration.si > 1.0:
+            raise ValueError("cycles_of_concentration must be above 1 "
+                             "(blowdown = evaporation / (cycles - 1))")
+        if not self.rated_range.si > 0 or not self.rated_approach.si > 0:
+            raise ValueError("rated_approach and rated_range must be above 0 K")
+        return self
+
+
+class PartLoadCurve(Strict):
+    """Electric input ratio at part load: EIR(PLR) = a + b PLR + c PLR², 1 at full load.
+
+    The DOE-2 / EnergyPlus ``EIRFPLR`` form: power at part-load ratio PLR = full-load power at the
+    same temperatures x EIR(PLR), so COP(PLR) = COP_full x PLR / EIR(PLR).
+    """
+
+    coefficients: tuple[float, float, float]
+    source: str | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PartLoadCurve:
+        if bool(self.source) == bool(self.assumption):
+            raise ValueError("needs exactly one of 'source:' or 'assumption:'")
+        a, b, c = self.coefficients
+        if abs(a + b + c - 1.0) > 0.01:
+            raise ValueError(f"coefficients: EIR(1) = a + b + c must be 1 (full load), got {a + b + c:.4f}")
+        if any(a + b * x + c * x * x <= 0 for x in (0.0, 0.1, 0.25, 0.5)):
+            raise ValueError("coefficients: EIR(PLR) must stay positive from 0 to full load")
+        return self
+
+
 class ChillerEntry(_Entry):
-    """An air-cooled chiller (trim chiller, or the chilled-water plant of the air side)."""
+    """A chiller (trim chiller, or the chilled-water plant of an air side or electrical room).
+
+    ``condenser: air`` rejects to the outdoor air (``rated_ambient_temp`` is the entering air);
+    ``water`` to condenser water from the loop's heat rejection (``rated_ambient_temp`` is the
+    entering condenser water, AHRI 550/590: 29.4 degC). ``part_load`` is its EIR(PLR) curve
+    (absent: the full-load COP at every load).
+    """
 
     kind: Literal["chiller"]
     capacity: PositivePower
@@ -92,6 +153,8 @@ class ChillerEntry(_Entry):
     rated_chilled_water_temp: Temperature
     rated_ambient_temp: Temperature
     condenser_approach: DeltaT
+    condenser: Literal["air", "water"] = "air"
+    part_load: PartLoadCurve | None = None
 
 
 class CrahEntry(_Entry):
