@@ -71,6 +71,7 @@ class RackArrays:
     liquid_fraction: np.ndarray
     nameplate_w: np.ndarray  # DC IT power at full load and TDP
     cooling_design_w: np.ndarray  # power the coolant flow is sized on (vendor design rating, else nameplate)
+    rack_pressure_drop_pa: np.ndarray  # liquid path at the design flow (NaN: not in the catalog)
     gpu_liquid: np.ndarray  # bool: GPUs on cold plates (else air-cooled)
     gpu_throttle_c: np.ndarray
     gpu_r_k_w: np.ndarray  # junction to coolant (liquid) or to inlet air (air) [K/W]

@@ -90,6 +90,17 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
                 f"    ELECTRICAL ROOM SHORT by {format_si(lp['electrical_room_unmet_w'], 'W')}: its CRAHs or "
                 "chillers are too small for the UPS and switchgear losses"
             )
+    short = [g for g in d.get("cdu_groups", []) if g.get("max_flow_l_min") is not None
+             and g["max_flow_l_min"] < g["design_flow_l_min"] * (1 - 1e-9)]
+    for g in short[:top]:
+        lines.append(
+            f"  CDU GROUP SHORT OF FLOW: {g['name']} pushes {g['max_flow_l_min']:,.0f} of its racks' "
+            f"{g['design_flow_l_min']:,.0f} L/min design flow: racks and CDUs need "
+            f"{g['pressure_at_design_kpa']:,.0f} kPa there, its pumps give "
+            + (f"{g['pump_head_at_design_kpa']:,.0f} kPa" if g["pump_head_at_design_kpa"] is not None
+               else "nothing") + " (more CDUs or pumps per group, or racks with a lower drop)")
+    if len(short) > top:
+        lines.append(f"  ... and {len(short) - top} more CDU groups short of flow")
     over = [g for g in d.get("cdu_groups", []) if g["loading"] is not None and g["loading"] > 1.0]
     for g in over[:top]:
         lines.append(

@@ -154,6 +154,11 @@ class CoolingResults:
                 "return_c": _finite(r.group_return_c[g]),
                 "approach_k": _finite(r.group_supply_c[g] - r.fw_supply_c[p.group_loop[g]]),
                 "pump_power_w": float(r.group_pump_w[g]),
+                "design_flow_l_min": float(r.group_design_flow_m3_s[g] * 60e3),
+                "flow_l_min": float(r.rack_flow_m3_s[p.rack_group == g].sum() * 60e3),
+                "max_flow_l_min": _finite(r.group_max_flow_m3_s[g] * 60e3),
+                "pressure_at_design_kpa": _finite(r.group_pressure_at_design_pa[g] / 1e3),
+                "pump_head_at_design_kpa": _finite(r.group_head_at_design_pa[g] / 1e3),
             }
             for g in range(p.num_groups)
         ]

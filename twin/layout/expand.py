@@ -478,6 +478,8 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
         + nodes * entry.cpus_per_node.si * entry.cpu.tdp.si
         + fixed_max,
         "cooling_design_w": _cooling_design_w(entry, nodes, fixed_max),
+        "rack_pressure_drop_pa": (entry.thermal.pressure_drop.si if entry.thermal.pressure_drop is not None
+                                  else float("nan")),
         "gpu_liquid": entry.thermal.gpu_cooling == "liquid",
         "gpu_throttle_c": entry.thermal.gpu_throttle_temp.si,
         "gpu_r_k_w": entry.thermal.gpu_thermal_resistance.si,

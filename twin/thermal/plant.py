@@ -14,6 +14,7 @@ import numpy as np
 from twin.factory import CoolingLoop, Factory
 from twin.thermal.fluids import air_cp_j_kg_k, coolant
 from twin.thermal.hx import ua_from_design
+from twin.thermal.pressure import k_from_rating
 from twin.thermal.tower import saturation_specific_heat_j_kg_k
 
 #: Density of air at ~30 °C, 1 atm: 1.16 kg/m³ (CoolProp). Used for dry-cooler air capacity rates.
@@ -87,6 +88,12 @@ class ThermalParams:
     cdu_prim_flow_m3_s: np.ndarray
     cdu_capacity_w: np.ndarray
     c_group_j_k: np.ndarray  # per CDU: secondary volume heat capacity
+    # hydraulics per group (NaN where the catalog gives no pump curve or some rack no pressure drop)
+    group_k_racks: np.ndarray  # the group's racks in parallel, k = ΔP/Q² [Pa/(m³/s)²]
+    cdu_k_internal: np.ndarray  # one CDU's exchanger and strainer
+    cdu_head_pa: np.ndarray  # one pump's head at its rated flow
+    cdu_shutoff_pa: np.ndarray
+    cdu_pump_efficiency: np.ndarray  # hydraulic power / electrical power at the rated point
     rack_supply_c: np.ndarray  # per group setpoint
     # per loop
     fw_supply_c: np.ndarray
@@ -141,6 +148,13 @@ class ThermalParams:
         group_flow = np.bincount(
             plant.rack_group[liquid], weights=flow[liquid], minlength=len(g_loop)
         ).astype(float)
+        # hydraulics: racks in parallel on the group header, k from each rack's drop at its design flow
+        k_rack = k_from_rating(racks.rack_pressure_drop_pa, np.where(liquid, flow, np.nan))
+        inv_sqrt = np.bincount(plant.rack_group[liquid], weights=1.0 / np.sqrt(k_rack[liquid]),
+                               minlength=len(g_loop)).astype(float)
+        group_k = np.divide(1.0, inv_sqrt**2, out=np.full(len(g_loop), np.nan), where=inv_sqrt > 0)
+        per_cdu_opt = lambda key: np.array([c.values.get(key, np.nan) for c in cdu])[g_loop]  # noqa: E731
+        head = per_cdu_opt("rated_head")
         return cls(
             loops=loops,
             rack_group=plant.rack_group,
@@ -172,6 +186,11 @@ class ThermalParams:
             cdu_prim_flow_m3_s=prim_flow,
             cdu_capacity_w=cap,
             c_group_j_k=per_cdu("secondary_volume") * rho_g * cp_g,
+            group_k_racks=group_k,
+            cdu_k_internal=k_from_rating(per_cdu_opt("internal_pressure_drop"), rated_flow),
+            cdu_head_pa=head,
+            cdu_shutoff_pa=per_cdu_opt("shutoff_head"),
+            cdu_pump_efficiency=head * rated_flow / per_cdu("pump_power"),
             rack_supply_c=np.array([lp.rack_supply_c for lp in loops])[g_loop],
             fw_supply_c=np.array([lp.fw_supply_c for lp in loops]),
             cp_fw=cp_fw,
@@ -340,6 +359,11 @@ def select_loop(p: ThermalParams, loop: int) -> tuple[ThermalParams, np.ndarray,
         "cdu_capacity_w",
         "c_group_j_k",
         "rack_supply_c",
+        "group_k_racks",
+        "cdu_k_internal",
+        "cdu_head_pa",
+        "cdu_shutoff_pa",
+        "cdu_pump_efficiency",
     }
     loop_fields = {"fw_supply_c", "cp_fw", "rho_fw", "c_fw_j_k"}
     changes: dict = {f: getattr(p, f)[racks] for f in rack_fields}

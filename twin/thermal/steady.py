@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 from twin.thermal.fluids import LATENT_HEAT_J_KG, boiling_point_c, wet_bulb_c
 from twin.thermal.hx import effectiveness_counterflow
 from twin.thermal.plant import Failures, ThermalParams
+from twin.thermal.pressure import max_flow_m3_s, pump_head_pa, pump_power_w
 from twin.thermal.rejection import (
     adiabatic_air_c,
     affinity_power_w,
@@ -51,6 +52,10 @@ class Hydraulics:
     cdu_pump_w: np.ndarray  # per group
     c_fw_w_k: np.ndarray  # per loop, whole facility flow
     fw_pump_w: np.ndarray  # per loop
+    # per group, where the catalog gives the pump curve and the racks' drops (NaN elsewhere)
+    group_max_flow_m3_s: np.ndarray | None = None  # what the running pumps push at full speed
+    group_pressure_at_design_pa: np.ndarray | None = None  # racks + CDUs at the design flow
+    group_head_at_design_pa: np.ndarray | None = None  # the running pumps' full-speed head at it
 
 
 #: Lowest opening of a CDU's primary control valve, as a share of rated primary flow. Assumption.
@@ -60,7 +65,10 @@ MIN_PRIMARY_FRACTION = 0.1
 def hydraulics(p: ThermalParams, f: Failures, group_heat_w: np.ndarray | None = None) -> Hydraulics:
     """Flows after failures: CDU secondary pumps limit group flow; facility pumps limit primary flow.
 
-    Secondary (rack) flow is set by the racks' design flow, limited by the CDU pumps in service.
+    Secondary (rack) flow is set by the racks' design flow, limited by the CDU pumps in service: by
+    their rated flows, or, where the catalog gives the CDU's pump curve and every rack's pressure
+    drop, by the flow those pumps push at full speed through the racks and CDUs in the group
+    (:func:`twin.thermal.pressure.max_flow_m3_s`), with the pumps' power at the operating point.
     Each CDU's primary valve passes flow in proportion to its heat load (constant primary ΔT at the
     rated point), between :data:`MIN_PRIMARY_FRACTION` and fully open; the facility pumps in
     service limit the total.
@@ -73,15 +81,30 @@ def hydraulics(p: ThermalParams, f: Failures, group_heat_w: np.ndarray | None = 
     degraded = np.where(f.cdu_pumps > 0, pumps_run * per_pump, healthy)
     avail = np.where(cdus_up > 0, (cdus_up - (f.cdu_pumps > 0)) * healthy + (f.cdu_pumps > 0) * degraded, 0.0)
     need = p.group_flow_design_m3_s
+    # with a pump curve and the racks' drops: the flow the running pumps push through racks and CDUs
+    # at full speed (twin.thermal.pressure), instead of their rated flows
+    hyd = np.isfinite(p.group_k_racks) & np.isfinite(p.cdu_head_pa) & (cdus_up > 0)
+    pumps_running = np.where(cdus_up > 0, (cdus_up - (f.cdu_pumps > 0)) * p.cdu_pumps
+                             + (f.cdu_pumps > 0) * pumps_run, 0)
+    k_sys = p.group_k_racks + p.cdu_k_internal / np.maximum(cdus_up, 1) ** 2
+    q_max = max_flow_m3_s(k_sys, pumps_running, p.cdu_shutoff_pa, p.cdu_head_pa, per_pump)
+    avail = np.where(hyd, q_max, avail)
     scale = np.divide(np.minimum(avail, need), need, out=np.zeros_like(need), where=need > 0)
     rack_flow = p.flow_design_m3_s * p.per_rack(scale)
     group_flow = need * scale
     rho_cp_rack = p.rho_tcs * p.cp_tcs
     c_rack = rack_flow * rho_cp_rack
     c_sec = p.group_sum(c_rack)
-    # pump power: CDUs running share the flow; affinity law on each
+    # pump power: CDUs running share the flow; affinity law on each, or with hydraulics the pumps
+    # slowed to the flow against the system's k Q² at the rated point's efficiency
     per_cdu_frac = np.divide(group_flow, np.maximum(cdus_up, 1) * p.cdu_rated_flow_m3_s)
     cdu_pump = cdus_up * affinity_power_w(p.cdu_pump_power_w, per_cdu_frac)
+    with np.errstate(invalid="ignore"):
+        hyd_pump = pump_power_w(group_flow, k_sys * group_flow**2, p.cdu_pump_efficiency)
+    cdu_pump = np.where(hyd, hyd_pump, cdu_pump)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        head_design = pump_head_pa(need / np.maximum(pumps_running, 1), p.cdu_shutoff_pa, p.cdu_head_pa,
+                                   per_pump)
     # facility water: design primary flow of every CDU in service, limited by running pumps
     loop = p.group_loop
     q_g = np.zeros(p.num_groups) if group_heat_w is None else np.asarray(group_heat_w, dtype=float)
@@ -114,6 +137,9 @@ def hydraulics(p: ThermalParams, f: Failures, group_heat_w: np.ndarray | None = 
         cdu_pump_w=cdu_pump,
         c_fw_w_k=fw_flow * rho_cp_fw,
         fw_pump_w=fw_pump,
+        group_max_flow_m3_s=np.where(hyd, q_max, np.nan),
+        group_pressure_at_design_pa=np.where(hyd, k_sys * need**2, np.nan),
+        group_head_at_design_pa=np.where(hyd & (pumps_running > 0), head_design, np.nan),
     )
 
 
@@ -457,6 +483,11 @@ class ThermalResult:
     latent_w: np.ndarray  # the towers' heat carried by evaporated water
     tower_heat_w: np.ndarray  # all the towers reject (free cooling + water-cooled chiller condensers)
     trim_heat_w: np.ndarray  # the facility water's heat the trim chillers take (0: free cooling only)
+    # hydraulics per CDU group (NaN where the catalog gives no pump curve or rack pressure drop)
+    group_design_flow_m3_s: np.ndarray
+    group_max_flow_m3_s: np.ndarray
+    group_pressure_at_design_pa: np.ndarray
+    group_head_at_design_pa: np.ndarray
     # electrical rooms, per loop (zeros where a hall has none)
     room_heat_w: np.ndarray  # the power chain's losses in the rooms
     room_crah_fan_w: np.ndarray
@@ -629,6 +660,10 @@ def solve_steady(
         latent_w=rej.latent_w,
         tower_heat_w=rej.tower_heat_w,
         trim_heat_w=rej.heat_trim_w,
+        group_design_flow_m3_s=p.group_flow_design_m3_s,
+        group_max_flow_m3_s=h.group_max_flow_m3_s,
+        group_pressure_at_design_pa=h.group_pressure_at_design_pa,
+        group_head_at_design_pa=h.group_head_at_design_pa,
         room_heat_w=q_room,
         room_crah_fan_w=room.crah_fan_w,
         room_chiller_w=room.chiller_w,

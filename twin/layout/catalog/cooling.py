@@ -28,6 +28,9 @@ class SystemThermal(Strict):
     #: the hall's flow_per_power x this), per rack for rack-scale systems and per node for servers;
     #: absent: the system's nameplate (DC IT power at full load and TDP)
     design_power: sourced("power", positive=True) | None = None
+    #: pressure drop of the rack's liquid path (manifolds, hoses, quick disconnects, cold plates) at
+    #: its design flow; absent: the rack is left out of the CDU's hydraulic check
+    pressure_drop: sourced("pressure", positive=True) | None = None
 
 
 class CduEntry(_Entry):
@@ -46,11 +49,26 @@ class CduEntry(_Entry):
     pumps: Count
     redundant_pumps: Count
     secondary_volume: sourced("volume", positive=True)
+    #: the secondary pumps' curve: pressure rise of the duty pumps at the rated secondary flow and at
+    #: no flow, and the CDU's own drop (exchanger, strainer) at rated flow; all three or none (then
+    #: flow is limited by the pumps' rated flow only, without a hydraulic check)
+    rated_head: sourced("pressure", positive=True) | None = None
+    shutoff_head: sourced("pressure", positive=True) | None = None
+    internal_pressure_drop: sourced("pressure", positive=True) | None = None
 
     @model_validator(mode="after")
     def _pumps(self) -> CduEntry:
         if self.redundant_pumps.si >= self.pumps.si:
             raise ValueError("redundant_pumps must be fewer than pumps")
+        curve = (self.rated_head, self.shutoff_head, self.internal_pressure_drop)
+        if any(c is not None for c in curve) and any(c is None for c in curve):
+            raise ValueError("give all of rated_head, shutoff_head and internal_pressure_drop, or none")
+        if self.rated_head is not None:
+            if not self.shutoff_head.si > self.rated_head.si:
+                raise ValueError("shutoff_head must be above rated_head (a pump's head falls as flow rises)")
+            if not self.internal_pressure_drop.si < self.rated_head.si:
+                raise ValueError("internal_pressure_drop must be below rated_head (else nothing is left "
+                                 "for the racks)")
         return self
 
 
