@@ -18,7 +18,7 @@ from twin.factory import EconomicsPlan, Factory, Where
 #: Kinds of components an event may trip or restore, and where their counts live.
 POWER_KINDS = ("feed", "switchgear", "transformer", "ups", "busway", "ups_module")
 COOLING_KINDS = ("cdu", "cdu_pump", "facility_pump", "dry_cooler", "cooling_tower", "trim_chiller", "crah",
-                 "air_chiller")
+                 "air_chiller", "room_crah", "room_chiller")
 
 
 @dataclass(frozen=True)

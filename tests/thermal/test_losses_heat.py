@@ -159,3 +159,25 @@ def test_fans_stop_when_they_can_do_no_work(tmp_path):
     assert rej.fan_speed[0] == 0.0
     assert rej.water_kg_s[0] == 0.0
     assert rej.heat_trim_w[0] == pytest.approx(500e3)  # the trim chillers (if any) are left with it
+
+
+def test_electrical_room_units_are_in_the_cooling_n_minus_1(tmp_path):
+    """A room whose chillers have no spare: losing one leaves UPS heat unmet, reported as a case not
+    survived, with how much (the rest of the room at its chillers' capacity)."""
+    f = _pod(tmp_path, room="outdoor")  # two room CRAHs, one room chiller
+    res = evaluate(f, 1.0, with_n_minus_1=False, with_cooling_n_minus_1=True)
+    room = [c for c in res.cooling.cases if c.kind.startswith("room_")]
+    assert {c.kind for c in room} == {"room_crah", "room_chiller"}
+    chiller = next(c for c in room if c.kind == "room_chiller")
+    assert not chiller.survives
+    # with the only chiller gone, everything the room's CRAHs move is unmet
+    lh = res.cooling.loss_heat
+    assert chiller.room_unmet_w > lh.room_w.sum()
+    crah = next(c for c in room if c.kind == "room_crah")
+    assert crah.survives  # one 250 kW CRAH carries the pod's ~40 kW of UPS and switchgear losses
+    assert res.cooling.n_minus_1_survives is False
+    from twin.layout.scenario import component_names
+
+    names = component_names(f)
+    assert names["hall/room-chiller"] == ("room_chiller", 0)
+    assert names["hall/room-crah"] == ("room_crah", 0)

@@ -112,11 +112,18 @@ def cooling_summary(d: dict, top: int = 10) -> list[str]:
         lines.append("")
         if not bad:
             lines.append(
-                f"Cooling N-1: no GPU throttles after any single failure ({len(d['n_minus_1'])} cases)."
+                f"Cooling N-1: the design survives every single failure ({len(d['n_minus_1'])} cases: no GPU "
+                "throttles, no electrical room falls short)."
             )
         else:
-            lines.append(f"Cooling N-1: {len(bad)} of {len(d['n_minus_1'])} single failures throttle GPUs:")
-            for c in bad[:top]:
+            gpu_bad = [c for c in bad if not c.get("room_unmet_w")]
+            room_bad = [c for c in bad if c.get("room_unmet_w")]
+            lines.append(f"Cooling N-1: {len(bad)} of {len(d['n_minus_1'])} single failures are not survived"
+                         f" ({len(gpu_bad)} throttle GPUs, {len(room_bad)} leave an electrical room short):")
+            for c in room_bad[:top]:
+                lines.append(f"  {c['failed']:<60} leaves {format_si(c['room_unmet_w'], 'W')} of UPS and "
+                             "switchgear heat unmet")
+            for c in gpu_bad[:top]:
                 when = (
                     "at once"
                     if c["seconds_to_first_throttle"] == 0

@@ -89,7 +89,10 @@ class CoolingResults:
 
     @property
     def n_minus_1_survives(self) -> bool | None:
-        """True when no GPU throttles after any single cooling failure (None: not analysed)."""
+        """True when no single cooling failure throttles a GPU or leaves an electrical room short.
+
+        None when the cooling N-1 was not analysed.
+        """
         return None if self.cases is None else all(c.survives for c in self.cases)
 
     def loop_rows(self) -> list[dict]:
@@ -221,6 +224,7 @@ class CoolingResults:
                     "seconds_to_first_throttle": c.seconds_to_first_throttle,
                     "peak_gpu_temp_c": _finite(c.peak_gpu_temp_c),
                     "components_alike": c.alike,
+                    "room_unmet_w": c.room_unmet_w,
                 }
                 for c in self.cases
             ]
@@ -255,7 +259,8 @@ def evaluate_cooling(
     hall_air = air + loss.hall_air_w
     r = solve_steady(p, heat, gpu, amb, None, hall_air, room_heat_w=loss.room_w)
     cases = (
-        cooling_n_minus_1(p, heat, gpu, amb, progress=progress, loop_air_heat_w=hall_air)
+        cooling_n_minus_1(p, heat, gpu, amb, progress=progress, loop_air_heat_w=hall_air,
+                          room_heat_w=loss.room_w)
         if with_n_minus_1
         else None
     )

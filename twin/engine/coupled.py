@@ -60,7 +60,7 @@ from twin.thermal.transient import SUBSTEP_FRACTION, initial_state, plan_step, s
 _COOLING_FIELD = {"cdu": "cdus", "cdu_pump": "cdu_pumps", "facility_pump": "fw_pumps",
                   "dry_cooler": "rejection_units", "cooling_tower": "rejection_units",
                   "trim_chiller": "trim_chillers", "crah": "crahs",
-                  "air_chiller": "air_chillers"}
+                  "air_chiller": "air_chillers", "room_crah": "room_crahs", "room_chiller": "room_chillers"}
 
 
 def simulate(scenario: str | Path | Scenario | Prepared, *,

@@ -498,7 +498,7 @@ def component_names(factory: Factory) -> dict[str, tuple[str, int]]:
     Power nodes go by their names (``utility-a``, ``hall/pod/blk01A/ups``), a UPS's modules by
     ``<ups>/module``; cooling units by their CDU group or hall loop: ``<group>/cdu``,
     ``<group>/cdu-pump``, ``<hall>/facility-pump``, ``<hall>/dry-cooler`` (or ``<hall>/cooling-tower``),
-    ``<hall>/trim-chiller``,
+    ``<hall>/trim-chiller``, ``<hall>/room-crah``, ``<hall>/room-chiller`` (its electrical room),
     ``<hall>/crah``, ``<hall>/air-chiller``. Kinds are those of :data:`twin.scenario.POWER_KINDS` and
     :data:`twin.scenario.COOLING_KINDS`; the index is the power node, CDU group or loop.
     """
@@ -523,6 +523,9 @@ def component_names(factory: Factory) -> dict[str, tuple[str, int]]:
                                         ("air-chiller", "air_chiller", lp.num_air_chillers)):
                 if count:
                     out[f"{lp.name}/{suffix}"] = (kind, li)
+            if lp.room is not None:
+                out[f"{lp.name}/room-crah"] = ("room_crah", li)
+                out[f"{lp.name}/room-chiller"] = ("room_chiller", li)
     return out
 
 
@@ -540,6 +543,8 @@ def _units(factory: Factory, kind: str, idx: int) -> int:
     lp = plant.loops[idx]
     return int({"facility_pump": lp.num_pumps, "dry_cooler": lp.num_rejection,
                 "cooling_tower": lp.num_rejection,
+                "room_crah": lp.room.num_crahs if lp.room else 0,
+                "room_chiller": lp.room.num_chillers if lp.room else 0,
                 "trim_chiller": lp.num_trim_chillers, "crah": lp.num_crahs,
                 "air_chiller": lp.num_air_chillers}[kind])
 
@@ -589,7 +594,8 @@ def _events(spec: ScenarioSpec, factory: Factory, ctx: _Ctx, run: RunSettings, d
                 ctx.add((*loc, key), f"no component {comp!r}{ctx.hint(comp, list(names))}; "
                         "components are power nodes by name (with '/module' for one UPS module) and "
                         "cooling units as '<cdu group>/cdu', '<cdu group>/cdu-pump', '<hall>/facility-pump', "
-                        "'<hall>/dry-cooler', '<hall>/trim-chiller', '<hall>/crah', '<hall>/air-chiller'")
+                        "'<hall>/dry-cooler' (or '<hall>/cooling-tower'), '<hall>/trim-chiller', "
+                        "'<hall>/crah', '<hall>/air-chiller', '<hall>/room-crah', '<hall>/room-chiller'")
                 continue
             kind, idx = names[comp]
             units = _units(factory, kind, idx)

@@ -109,7 +109,8 @@ LAYOUT_KPIS: dict[str, Kpi] = {k.name: k for k in [
             kind="flow"),
     _layout("n_minus_1_survives", "bool", "every single power failure leaves no rack dropped, nothing "
             "overloaded", lambda r: r.result.n_minus_1_survives, "bool"),
-    _layout("cooling_n_minus_1_survives", "bool", "no GPU throttles after any single cooling failure",
+    _layout("cooling_n_minus_1_survives", "bool",
+            "no single cooling failure throttles a GPU or leaves a room short",
             _cool("n_minus_1_survives"), "bool"),
     _layout("baseline_overloads", "count", "components over their rating in normal operation",
             lambda r: len(r.result.baseline_overloads)),

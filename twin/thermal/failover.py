@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.thermal.plant import Failures, ThermalParams, select_loop
-from twin.thermal.steady import Ambient, ThermalResult, solve_steady
+from twin.thermal.steady import Ambient, ThermalResult, room_side, solve_steady
 from twin.thermal.transient import initial_state, step
 
 #: Temperatures are taken as settled when no node moved more than this in one step. [K]
@@ -36,6 +36,8 @@ class CoolingCase:
     seconds_to_first_throttle: float | None
     peak_gpu_temp_c: float
     alike: int = 1  # identical components this case stands for
+    #: electrical-room cases: the UPS and switchgear heat the room's CRAHs and chillers leave unmet [W]
+    room_unmet_w: float = 0.0
 
 
 def _signature(p: ThermalParams, loop: int, heat: np.ndarray, air: np.ndarray) -> tuple:
@@ -105,10 +107,14 @@ def cooling_n_minus_1(
     dt_s: float = 2.0,
     progress: Callable[[int, int], None] | None = None,
     loop_air_heat_w: np.ndarray | None = None,
+    room_heat_w: np.ndarray | None = None,
 ) -> list[CoolingCase]:
     """Every single cooling failure, with racks throttled and seconds to the first throttle.
 
-    ``loop_air_heat_w`` is heat into each hall's air outside the racks (network racks). [W]
+    ``loop_air_heat_w`` is heat into each hall's air outside the racks (network racks, the chain's
+    losses there). [W] ``room_heat_w`` is the power chain's losses in each hall's electrical room: a
+    failed room CRAH or chiller survives when the rest still carry them (steady; GPUs are not
+    affected, so no transient is simulated). [W]
     """
     air = np.zeros(p.num_loops) if loop_air_heat_w is None else np.asarray(loop_air_heat_w, dtype=float)
     heat = np.asarray(rack_heat_w, dtype=float)
@@ -173,7 +179,35 @@ def cooling_n_minus_1(
         cases.append(CoolingCase(name, kind, n_thr == 0, n_thr, first, peak, alike * loop_alike[lidx]))
         if progress is not None:
             progress(i + 1, len(plan))
+    cases += _room_cases(p, ambient, room_heat_w, loop_alike)
     return cases
+
+
+def _room_cases(p: ThermalParams, ambient: Ambient, room_heat_w,
+                loop_alike: dict[int, int]) -> list[CoolingCase]:
+    """One electrical-room CRAH, and one room chiller, of each hall out: is the room's heat still removed?"""
+    if room_heat_w is None:
+        return []
+    q = np.asarray(room_heat_w, dtype=float)
+    out = []
+    for lidx, alike in loop_alike.items():
+        room = p.loops[lidx].room
+        if room is None:
+            continue
+        for key, kind, what, count in (("room_crahs", "room_crah", "electrical-room CRAH", room.num_crahs),
+                                       ("room_chillers", "room_chiller", "electrical-room chiller",
+                                        room.num_chillers)):
+            if count == 0:
+                continue
+            f0 = Failures.none(p)
+            arr = getattr(f0, key).copy()
+            arr[lidx] += 1
+            unmet = float(room_side(p, q, ambient, f0.with_(**{key: arr})).unmet_w[lidx])
+            name = f"one {what} of {p.loops[lidx].name}"
+            if alike > 1:
+                name += f" [and the same in {alike - 1} identical halls]"
+            out.append(CoolingCase(name, kind, unmet <= 0.0, 0, None, float("nan"), alike, unmet))
+    return out
 
 
 #: Ambient dry bulbs :func:`max_ambient_c` searches between by default. [°C]

@@ -39,13 +39,14 @@ class Failures:
     trim_chillers: np.ndarray  # per loop
     crahs: np.ndarray  # per loop
     air_chillers: np.ndarray  # per loop
-
+    room_crahs: np.ndarray  # per loop: the electrical room's
+    room_chillers: np.ndarray  # per loop
     @classmethod
     def none(cls, params: ThermalParams) -> Failures:
         """No failures: zero counts for every CDU group and loop of ``params``."""
         g, n = params.num_groups, params.num_loops
         z = lambda k: np.zeros(k, dtype=np.int64)  # noqa: E731
-        return cls(z(g), z(g), z(n), z(n), z(n), z(n), z(n))
+        return cls(z(g), z(g), z(n), z(n), z(n), z(n), z(n), z(n), z(n))
 
     def with_(self, **changes: np.ndarray) -> Failures:
         """A copy with the given fields replaced, e.g. ``with_(crahs=...)``."""

@@ -429,24 +429,25 @@ def air_side(
 ROOM_AIR_RISE_K = 11.0
 
 
-def room_side(p: ThermalParams, q_room_w: np.ndarray, amb: Ambient) -> AirSide:
+def room_side(p: ThermalParams, q_room_w: np.ndarray, amb: Ambient, f: Failures | None = None) -> AirSide:
     """CRAHs and chillers of each hall's electrical rooms, for the power chain's losses there.
 
     Loops without an electrical-room design get zeros (their losses go to the hall air instead,
-    which the caller adds to the hall's air heat).
+    which the caller adds to the hall's air heat). ``f``: room units out of service.
     """
-    n_crah = p.room_count("num_crahs")
+    f = f or Failures.none(p)
+    n_crah = np.maximum(p.room_count("num_crahs") - f.room_crahs, 0)
     crah_cap = p.room_array("crah.capacity")
     return air_plant(
         np.asarray(q_room_w, dtype=float),
         n_crah,
         crah_cap,
         p.room_array("crah.fan_power"),
-        p.room_count("num_chillers"),
+        np.maximum(p.room_count("num_chillers") - f.room_chillers, 0),
         p.room_array("chiller.capacity"),
         lambda q, cap: _rated_cop(p, "chiller", amb, q, cap, room=True),
         p.room_array("supply_c"),
-        n_crah * crah_cap / ROOM_AIR_RISE_K,
+        p.room_count("num_crahs") * crah_cap / ROOM_AIR_RISE_K,  # the room's air, as designed
     )
 
 
@@ -625,7 +626,7 @@ def solve_steady(
     t_fw_ret = t_fw + np.divide(q_fw, h.c_fw_w_k, out=np.where(q_fw > 0, np.inf, 0.0), where=h.c_fw_w_k > 0)
     rej = rejection_power(p, f, h, q_fw, t_fw_ret, t_fw, air_in, amb, fan_method)
     q_room = np.zeros(p.num_loops) if room_heat_w is None else np.asarray(room_heat_w, dtype=float)
-    room = room_side(p, q_room, amb)
+    room = room_side(p, q_room, amb, f)
     heat_rejected = (
         q_fw + rej.trim_chiller_w + rej.rejection_fan_w + air.chilled_water_load_w + air.chiller_w
         + room.chilled_water_load_w + room.chiller_w

@@ -188,7 +188,7 @@ def plan_step(
         dc_w_per_k=dry_cooler_heat_w(ret, air_in, c_w, c_air_dc, ua_dc, 1.0) / (ret - air_in),
         trim_on=np.where(c_w > 0, trim, 0.0),
         room=room_side(p, np.zeros(p.num_loops) if room_heat_w is None
-                       else np.asarray(room_heat_w, dtype=float), ambient),
+                       else np.asarray(room_heat_w, dtype=float), ambient, f),
     )
 
 
