@@ -191,8 +191,7 @@ def test_with_serving_fixed_power_and_heat_are_the_standalone_solvers(tmp_path):
     from twin.engine.electrical_heat import LossHeatMap
 
     net = steps["it_w"].iloc[-1] - flow.it_power_w
-    lh = LossHeatMap.build(fac, p).split(flow.node_loss_w * flow.node_alive,
-                                         net * (flow.chain_input_w / flow.it_power_w - 1.0))
+    lh = LossHeatMap.build(fac, p).split_flow(flow, net * (flow.chain_input_w / flow.it_power_w - 1.0))
     # (the network racks' loss ratio is the first step's, held: a few ppm from the last step's)
     assert steps["losses_hall_air_w"].iloc[-1] == pytest.approx(lh.hall_air_w.sum(), rel=1e-4)
     st = solve_steady(p, flow.rack_input_w, g, Ambient(35.0, 0.4), None, air + lh.hall_air_w,

@@ -251,7 +251,7 @@ def evaluate_cooling(
     """
     p = ThermalParams.from_factory(factory)
     air = np.array([(hall_air_heat_w or {}).get(lp.name, 0.0) for lp in p.loops])
-    loss = LossHeatMap.build(factory, p).split(flow.node_loss_w * flow.node_alive, network_losses_w)
+    loss = LossHeatMap.build(factory, p).split_flow(flow, network_losses_w)
     amb = Ambient(p.ambient_dry_bulb_c if ambient_c is None else ambient_c, p.ambient_relative_humidity)
     heat, gpu = flow.rack_input_w, flow.gpu_w
     if extra_rack_heat_w is not None:

@@ -684,7 +684,7 @@ def _run(prepared: Prepared, progress) -> SimResults:
             amb = Ambient(float(db), float(rh), float(np.interp(x, w_index, wet_bulb)))
         if p is not None:
             # the chain's losses (and the network racks' share) heat the halls' air and electrical rooms
-            lh = heat_map.split(flow.node_loss_w * flow.node_alive, network_w * (net_ratio - 1.0))
+            lh = heat_map.split_flow(flow, network_w * (net_ratio - 1.0))
             air_now = loop_air + lh.hall_air_w
             if tstate is None:
                 st = solve_steady(p, heat, gpu_heat, amb, failures, air_now, room_heat_w=lh.room_w)
@@ -808,7 +808,7 @@ def _run_annual(prepared: Prepared, progress) -> SimResults:
             if p is not None:
                 nr = net_ratio if net_ratio is not None else (flow.chain_input_w / flow.it_power_w
                                                                if flow.it_power_w > 0 else 1.0)
-                lh = heat_map.split(flow.node_loss_w * flow.node_alive, network_w * (nr - 1.0))
+                lh = heat_map.split_flow(flow, network_w * (nr - 1.0))
                 air_now = loop_air + lh.hall_air_w
                 st = solve_steady(p, heat, gpu_w, amb, None, air_now, fan_method="grid",
                                   room_heat_w=lh.room_w)
@@ -877,7 +877,7 @@ def _start_ratio(fac, load, cpu, c, failed, curves, network_w, extra_heat, p, am
     ratio = flow.chain_input_w / flow.it_power_w if flow.it_power_w > 0 else 1.0
     cooling = 0.0
     if p is not None:
-        lh = LossHeatMap.build(fac, p).split(flow.node_loss_w * flow.node_alive, network_w * (ratio - 1.0))
+        lh = LossHeatMap.build(fac, p).split_flow(flow, network_w * (ratio - 1.0))
         cooling = solve_steady(p, flow.rack_input_w + extra_heat, g, amb, failures, loop_air + lh.hall_air_w,
                                room_heat_w=lh.room_w).cooling_power_w
     facility = flow.chain_input_w + network_w * ratio + cooling

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.factory import NODE_KINDS, Factory
+from twin.power.network import PowerFlow
 from twin.thermal.plant import ThermalParams
 
 #: Destination codes of a node's losses.
@@ -87,3 +88,7 @@ class LossHeatMap:
             outdoor_w=float(loss[self.node_dest == OUTDOOR].sum()),
             uncooled_w=float(loss[self.node_dest == UNCOOLED].sum()) + (extra_w if total <= 0 else 0.0),
         )
+
+    def split_flow(self, flow: PowerFlow, network_losses_w: float = 0.0) -> LossHeat:
+        """Route the losses of a power flow's energised nodes, plus the network racks' share. [W]"""
+        return self.split(flow.node_loss_w * flow.node_alive, network_losses_w)

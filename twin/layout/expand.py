@@ -457,6 +457,8 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
     ps = entry.power_supply
     scope_mult = per[ps.scope]
     tdp = entry.gpu.tdp.si
+    # DC IT power at full load and TDP
+    nameplate = nodes * (entry.gpus_per_node.si * tdp + entry.cpus_per_node.si * entry.cpu.tdp.si) + fixed_max
     es = entry.energy_storage
     return {
         "num_gpus": nodes * entry.gpus_per_node.si,
@@ -474,10 +476,8 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
         "psus_per_shelf": ps.psus_per_shelf.si,
         "num_sharing_domains": scope_mult,
         "liquid_fraction": entry.liquid_cooled_fraction.si,
-        "nameplate_w": nodes * entry.gpus_per_node.si * tdp
-        + nodes * entry.cpus_per_node.si * entry.cpu.tdp.si
-        + fixed_max,
-        "cooling_design_w": _cooling_design_w(entry, nodes, fixed_max),
+        "nameplate_w": nameplate,
+        "cooling_design_w": _cooling_design_w(entry, nodes, nameplate),
         "rack_pressure_drop_pa": (entry.thermal.pressure_drop.si if entry.thermal.pressure_drop is not None
                                   else float("nan")),
         "gpu_liquid": entry.thermal.gpu_cooling == "liquid",
@@ -493,13 +493,12 @@ def _system_columns(entry: SystemEntry, row: RowSpec, losses: _LossModels) -> di
     }
 
 
-def _cooling_design_w(entry: SystemEntry, nodes: int, fixed_max: float) -> float:
+def _cooling_design_w(entry: SystemEntry, nodes: int, nameplate_w: float) -> float:
     """Power one rack's coolant flow is sized on: the catalog's design rating, else the nameplate. [W]"""
     d = entry.thermal.design_power
-    if d is not None:
-        return d.si * (1 if entry.form_factor == "rack" else nodes)
-    gpus = nodes * entry.gpus_per_node.si * entry.gpu.tdp.si
-    return gpus + nodes * entry.cpus_per_node.si * entry.cpu.tdp.si + fixed_max
+    if d is None:
+        return nameplate_w
+    return d.si * (1 if entry.form_factor == "rack" else nodes)
 
 
 def _expand_hall(

@@ -21,9 +21,9 @@ POWER_ITEMS = {"feed": "utility feeds", "switchgear": "switchgear line-ups", "tr
 #: Order of the power rows, from the utility down.
 POWER_ORDER = ("utility feeds", "switchgear line-ups", "standby generators", "transformers", "UPS systems",
                "UPS modules", "busways")
-#: BOM item of each fabric BOM part (:mod:`twin.fabric.bom`).
 #: BOM item of a hall's heat-rejection units, by catalog kind.
 REJECTION_LABEL = {"dry_cooler": "dry coolers", "cooling_tower": "cooling towers"}
+#: BOM item of each fabric BOM part (:mod:`twin.fabric.bom`).
 FABRIC_ITEMS = {
     "leaf_switches": "leaf switches", "spine_switches": "spine switches",
     "superspine_switches": "super-spine switches", "nic_ports": "NICs (ports)", "nic_cards": "NICs (cards)",
