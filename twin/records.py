@@ -111,6 +111,66 @@ class HardwareSpec:
         raise ServingInputError(f"{self.name} lists no peak FLOP/s for {precision}")
 
 
+#: speculative-decoding methods: multi-token-prediction modules (DeepSeek-V3), EAGLE-style draft heads,
+#: separate draft models
+SPECULATIVE_METHODS = ("mtp", "eagle", "draft")
+
+
+@dataclass(frozen=True)
+class Speculation:
+    """Speculative decoding of a deployment: who drafts, how many tokens, how many are accepted.
+
+    Each decode iteration drafts ``num_draft_tokens`` tokens per sequence (``d`` sequential steps of the
+    draft), then the target model verifies them and its own next token in one pass over ``1 + d``
+    tokens per sequence. ``acceptance`` holds the conditional acceptance rate of each draft position
+    (position ``i`` is accepted only if every earlier one was): one value is the same rate for every
+    position (i.i.d. acceptance, Leviathan et al. 2023); ``d`` values are per position, as engines
+    report them. ``draft_model`` is the separate draft model of ``method="draft"`` (MTP and EAGLE
+    drafts are one decoder layer of the target's shape, derived from it).
+    """
+
+    method: str = "mtp"
+    num_draft_tokens: int = 1
+    acceptance: tuple[float, ...] = (0.0,)
+    draft_model: ModelSpec | None = None
+    #: precision of the draft's weights (None: the deployment's), e.g. TensorRT-LLM keeps DeepSeek's MTP
+    #: layer in BF16 in an FP4 checkpoint
+    draft_precision: str | None = None
+
+    def position_rates(self) -> tuple[float, ...]:
+        """Conditional acceptance rate of each of the ``d`` draft positions."""
+        a = tuple(float(x) for x in self.acceptance)
+        return a * self.num_draft_tokens if len(a) == 1 else a
+
+    def accepted_pmf(self) -> tuple[float, ...]:
+        """Probability that ``j = 0..d`` draft tokens are accepted in one step.
+
+        ``P(j) = prod_{i<=j} a_i (1 - a_{j+1})`` with ``a_{d+1} = 0`` (the first rejection ends the step).
+        """
+        out, reach = [], 1.0
+        rates = self.position_rates()
+        for a in rates:
+            out.append(reach * (1.0 - a))
+            reach *= a
+        out.append(reach)
+        return tuple(out)
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Mean tokens a decoding sequence emits per iteration (accepted drafts plus the target's own).
+
+        ``tau = 1 + sum_{j=1..d} prod_{i<=j} a_i``; for i.i.d. acceptance ``a`` this is
+        ``(1 - a^(d+1)) / (1 - a)``, Leviathan, Kalman and Matias, "Fast Inference from Transformers via
+        Speculative Decoding", ICML 2023, eq. (1).
+        """
+        return float(sum(j * p for j, p in enumerate(self.accepted_pmf()))) + 1.0
+
+    @property
+    def tokens_verified(self) -> int:
+        """Tokens per decoding sequence the target model runs in a verification pass, ``1 + d``."""
+        return 1 + self.num_draft_tokens
+
+
 @dataclass(frozen=True)
 class Deployment:
     """A replica: the model on ``tp * pp`` GPUs, its precision and batch limits.
@@ -153,6 +213,8 @@ class Deployment:
     #: element-wise kernels between the GEMMs by the engine's fusion (see
     #: :data:`twin.serving.perf_model.ELEMENTWISE`); default TensorRT-LLM's PyTorch backend
     elementwise: str = "pytorch"
+    #: speculative decoding (None: one token per sequence per iteration)
+    speculative: Speculation | None = None
     extra: dict = field(default_factory=dict)
 
     @property

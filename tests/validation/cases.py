@@ -386,6 +386,48 @@ CASES += [
 ]
 
 
+# ---- Speculative decoding: TensorRT-LLM's DeepSeek-R1 min-latency runs with MTP (issue 18).
+# NVIDIA/TensorRT-LLM docs/source/blogs/tech_blog/blog1_Pushing_Latency_Boundaries_Optimizing_DeepSeek-R1_
+# Performance_on_NVIDIA_B200_GPUs.md @01c4ece9, table "Autoregressive MTP Layers": nvidia/DeepSeek-R1-FP4 on
+# 8 x B200, ISL 1k / OSL 2k, one request at a time; attention TP8, MoE "Mixed TP4 with Expert Parallelism 2"
+# (our tp 8, ep 2), dense and MoE FFN NVFP4, "3x MTP Layers | bf16" (the MTP layer reused autoregressively).
+# The table's "Acceptance Rate" is the acceptance length (1.00 without MTP): given as tau, never fitted.
+# Metric TPS/user = 1 / mean TPOT. Blog 2 of the same repository runs ten requests; 10 here, the first 2
+# excluded as warm-up. Batch limits of the min-latency engine are not given: ASSUMPTION max_batch 1 (one
+# request runs), max_num_tokens 8192.
+MTP_BLOG = ("NVIDIA/TensorRT-LLM docs/source/blogs/tech_blog/blog1_Pushing_Latency_Boundaries_Optimizing_"
+            "DeepSeek-R1_Performance_on_NVIDIA_B200_GPUs.md @01c4ece9, table 'Autoregressive MTP Layers'")
+MTP_DEP = {"tp": 8, "ep": 2, "precision": "fp4", "max_batch": 1, "max_num_tokens": 8192}
+MTP_ROWS = ((0, 1.00, 111), (1, 1.92, 198), (2, 2.58, 250), (3, 2.82, 253), (4, 2.99, 245), (5, 3.01, 239))
+
+
+def _mtp_dep(d: int, tau: float) -> dict:
+    from twin.records import Speculation
+    from twin.serving.speculative import acceptance_for_length
+
+    if d == 0:
+        return MTP_DEP
+    return MTP_DEP | {"speculative": Speculation("mtp", d, (acceptance_for_length(d, tau),),
+                                                 draft_precision="bf16")}
+
+
+def _mtp_tps_user(d: int, tau: float) -> float:
+    r = _closed("hgx-b200", "deepseek-r1", 1, 10, LengthDist("fixed", (1000,)), LengthDist("fixed", (2000,)),
+                **_mtp_dep(d, tau))
+    return 1.0 / r["tpot_s"]["mean"]
+
+
+for d, tau, tps in MTP_ROWS:
+    CASES.append(Case(f"trtllm-mtp-deepseek-r1-b200-mtp{d}-tps-user", MTP_BLOG,
+                      f"hgx-b200 {MTP_DEP}, MTP {d} draft tokens (bf16), acceptance length {tau}, batch 1, "
+                      "ISL 1000 OSL 2000", "output tok/s per user", tps, TOL_MEAN_LATENCY,
+                      lambda d=d, tau=tau: _mtp_tps_user(d, tau)))
+for d, tau, tps in MTP_ROWS[1:]:
+    CASES.append(Case(f"ratio-mtp{d}-over-none-deepseek-r1-b200", MTP_BLOG,
+                      f"TPS/user with MTP {d} (acceptance length {tau}) over without MTP", "ratio", tps / 111,
+                      TOL_RATIO, lambda d=d, tau=tau: _mtp_tps_user(d, tau) / _mtp_tps_user(0, 1.0)))
+
+
 # ---- Kernel level: Vidur's H100 BF16 MLP profile (reference 1.8) against our GEMM model
 VIDUR = "microsoft/vidur data/profiling/compute/h100/meta-llama/Llama-2-70b-hf/mlp.csv (reference 1.8)"
 

@@ -45,7 +45,7 @@ FLAGS: dict[str, str] = {
     "backend": "--backend", "slo_ttft_s": "--slo-ttft", "slo_tpot_s": "--slo-tpot",
     "chunked_prefill": "--no-chunked-prefill", "adp_balance": "--adp-balance",
     "adp_balance_wait_iters": "--adp-balance", "adp_balance_timeout_iters": "--adp-balance",
-    "elementwise": "--elementwise", "max_rate_search": "--max-rate",
+    "elementwise": "--elementwise", "max_rate_search": "--max-rate", "speculative": "--speculative",
 }
 
 
@@ -94,6 +94,10 @@ def _table(d: dict) -> str:
             if d.get("saturated_replicas")
             else []
         ),
+        *([f"  speculative decoding: {sp['method']}"
+           + (f" ({sp['draft_model']})" if sp["draft_model"] else "")
+           + f", {sp['num_draft_tokens']} draft tokens, {sp['tokens_per_step']:.2f} tokens per step accepted"
+           f" on average (draft in {sp['draft_precision']})"] if (sp := d.get("speculative")) else []),
         *[f"  note: {n}" for n in d.get("notes", [])],
         f"  requests completed      {d['num_completed']:>12,}",
         f"  output tokens/s         {d['output_tokens_per_s']:>12,.0f}   "
@@ -230,6 +234,11 @@ def _adp_balance(ctx, param, value):
               help="Kernel fusion of the engine for norms, activation quantisation and SwiGLU: pytorch "
                    "(TRT-LLM PyTorch backend), unfused, fused-mlp, fused-norm-quant-mlp (NVIDIA MLPerf "
                    "engines), none.")
+@click.option("--speculative", metavar="METHOD:D,A",
+              help="Speculative decoding: mtp:3,0.7 (MTP drafting 3 tokens, each accepted with probability "
+                   "0.7), eagle:3,0.8/0.6/0.4 (per-position acceptance), mtp:3,tau=2.8 (a measured "
+                   "acceptance length), draft:MODEL:4,0.6 (a draft model of the catalog); a third field "
+                   "sets the draft's precision (mtp:3,0.7,bf16).")
 @click.option("--max-rate", "max_rate_search", is_flag=True,
               help="Search the highest Poisson rate whose P99 TTFT and P99 TPOT meet --slo-ttft/--slo-tpot "
                    "(MLPerf Server scoring) and report the metrics there.")
@@ -268,6 +277,7 @@ def serve_sim_cmd(
     no_chunked,
     adp_balance,
     elementwise,
+    speculative,
     max_rate_search,
     json_out,
 ) -> None:
@@ -318,6 +328,7 @@ def serve_sim_cmd(
             chunked_prefill=not no_chunked,
             adp_balance=adp_balance,
             elementwise=elementwise,
+            speculative=speculative,
             prefill={"tp": prefill_tp, "ep": prefill_ep, "max_batch": prefill_max_batch,
                      "max_num_tokens": prefill_max_num_tokens},
         )

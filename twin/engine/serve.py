@@ -22,6 +22,7 @@ from twin.layout.catalog_io import Catalog
 from twin.layout.records import lookup_specs
 from twin.records import Deployment
 from twin.serving.api import max_rate, simulate
+from twin.serving.speculative import parse_speculative
 from twin.serving.workload import LengthDist, Workload, parse_length, read_trace
 
 __all__ = ["serve_sim"]
@@ -63,6 +64,7 @@ def serve_sim(
     adp_balance: tuple[int, int] | None = None,
     elementwise: str = "pytorch",
     prefill: dict | None = None,
+    speculative: str | None = None,
 ) -> dict:
     """Serve an LLM on catalog hardware by name (what ``twin serve-sim`` runs); returns the result dict.
 
@@ -77,7 +79,9 @@ def serve_sim(
     Poisson rate whose P99 TTFT and P99 TPOT stay within ``slo_ttft_s`` / ``slo_tpot_s`` (MLPerf
     Server scoring, :func:`twin.serving.api.max_rate`), with the metrics at that rate. ``prefill``
     (with ``prefill_gpus``) overrides the prefill pool's shape: any of ``tp``, ``ep``, ``max_batch``,
-    ``max_num_tokens``, ``attention_dp``.
+    ``max_num_tokens``, ``attention_dp``. ``speculative`` turns on speculative decoding, in the syntax of
+    :func:`twin.serving.speculative.parse_speculative` (``"mtp:3,0.7"``, ``"eagle:3,tau=2.6"``,
+    ``"draft:llama-3.1-8b:4,0.6"``; a third field sets the draft's precision, ``"mtp:3,0.7,bf16"``).
     """
     prefill = {k: v for k, v in (prefill or {}).items() if v is not None}
     unknown = set(prefill) - {"tp", "ep", "max_batch", "max_num_tokens", "attention_dp"}
@@ -105,7 +109,11 @@ def serve_sim(
     # TensorRT-LLM's max_batch_size / max_num_tokens are per attention-DP rank: the replica's limits are
     # tp times those
     ranks = tp if attention_dp else 1
+    spec = None
+    if speculative:
+        spec = parse_speculative(speculative, lambda name: lookup_specs(system, name, catalog)[0])
     dep = Deployment(
+        speculative=spec,
         tp=tp,
         pp=pp,
         ep=ep,

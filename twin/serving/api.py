@@ -43,8 +43,18 @@ def _info(perf: PerfModel, replicas: int, mode: str) -> dict:
         "model": m.name, "system": h.name, "num_gpus": replicas * d.num_gpus, "num_replicas": replicas,
         "tp": d.tp, "pp": d.pp, "ep": d.ep, "precision": d.precision, "kv_precision": d.kv_dtype,
         "max_batch": d.max_batch, "max_num_tokens": d.max_num_tokens, "backend": perf.backend,
-        "mode": mode, "memory": perf.memory.to_dict(),
+        "mode": mode, "memory": perf.memory.to_dict(), "speculative": _speculative_info(d),
     }
+
+
+def _speculative_info(d: Deployment) -> dict | None:
+    sp = d.speculative
+    if sp is None:
+        return None
+    return {"method": sp.method, "num_draft_tokens": sp.num_draft_tokens,
+            "acceptance": list(sp.position_rates()), "tokens_per_step": sp.tokens_per_step,
+            "draft_model": sp.draft_model.name if sp.draft_model else None,
+            "draft_precision": sp.draft_precision or d.precision}
 
 
 def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, workload: Workload,

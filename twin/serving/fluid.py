@@ -116,10 +116,11 @@ class FluidModel:
         Decodes have mean context ``n_in + n_out/2``; the prefill tokens are chunks of prompts of
         ``n_in`` tokens, on average half prefilled; clock scales ``(sc, sm)`` (:func:`clock_scales`).
         """
-        T = B + P
-        S = B + np.minimum(P / np.maximum(n_in, 1.0), 1.0)
+        nq = self.cost.tokens_verified
+        T = B * nq + P
+        S = B * nq + np.minimum(P / np.maximum(n_in, 1.0), 1.0)
         cc, mm, other = self.cost.split_interp(T, S, decode_ctx_tokens=B * (n_in + n_out / 2.0),
-                                               prefill_pairs=P * n_in / 2.0, decoding=B > 0)
+                                               prefill_pairs=P * n_in / 2.0, decoding=B > 0, num_decode=B)
         cc, mm = cc * sc, mm * sm
         return cc + mm + other, cc, mm
 
@@ -184,11 +185,15 @@ class FluidModel:
         else:
             kv_req = mem.kv_capacity_tokens / ve / (n_in + n_out / 2.0)
         n_tok = float(self.perf.max_tokens)
-        b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok * n_out / (pf * n_in + n_out))
+        # speculative decoding: a sequence decodes n_it = n_out / tau iterations, each putting nq tokens
+        # through the target (Little's law counts iterations, throughput counts tokens)
+        nq, tau = self.cost.tokens_verified, self.cost.tokens_per_step
+        n_it = np.maximum(n_out / tau, 1.0)
+        b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok / (pf * n_in / n_it + nq))
         b_sat = np.maximum(b_sat, 1.0)
-        chunk_sat = np.maximum(np.minimum(n_in, n_tok - b_sat), 1.0)
-        t_sat, _, _ = self.mixed(b_sat, pf * b_sat * n_in / n_out, n_in, n_out, chunk_sat, sc, sm)
-        mu = b_sat / (n_out * t_sat)
+        chunk_sat = np.maximum(np.minimum(n_in, n_tok - nq * b_sat), 1.0)
+        t_sat, _, _ = self.mixed(b_sat, pf * b_sat * n_in / n_it, n_in, n_out, chunk_sat, sc, sm)
+        mu = b_sat / (n_it * t_sat)
         sat = lam >= mu
         # bisection on t for the unsaturated replicas: h(t) = F(max(lam O t, 1), P_busy) - t is decreasing
         # (an iteration carries at least one sequence; see the module notes on low load)
@@ -196,18 +201,18 @@ class FluidModel:
         hi = np.array(t_sat, copy=True)
         for _ in range(40):
             mid = 0.5 * (lo + hi)
-            b = np.maximum(lam * n_out * mid, 1.0)
-            ch = np.maximum(np.minimum(n_in, n_tok - b), 1.0)
-            tm, _, _ = self.mixed(b, pf * b * n_in / n_out, n_in, n_out, ch, sc, sm)
+            b = np.maximum(lam * n_it * mid, 1.0)
+            ch = np.maximum(np.minimum(n_in, n_tok - nq * b), 1.0)
+            tm, _, _ = self.mixed(b, pf * b * n_in / n_it, n_in, n_out, ch, sc, sm)
             up = tm > mid
             lo = np.where(up, mid, lo)
             hi = np.where(up, hi, mid)
         t = np.where(sat, t_sat, hi)
-        B = np.where(sat, b_sat, lam * n_out * t)  # time average (Little's law)
+        B = np.where(sat, b_sat, lam * n_it * t)  # time average (Little's law)
         u = np.minimum(B, 1.0)  # share of time the replica is busy
         b_act = np.maximum(B, 1.0)  # decodes per busy iteration
-        P = pf * b_act * n_in / n_out  # prefill tokens per busy iteration, lam I t / u
-        chunk = np.maximum(np.minimum(n_in, n_tok - b_act), 1.0)
+        P = pf * b_act * n_in / n_it  # prefill tokens per busy iteration, lam I t / u
+        chunk = np.maximum(np.minimum(n_in, n_tok - nq * b_act), 1.0)
         q, (t_dec, c0, m0), (t_mix, c1, m1) = self.mixed_pieces(b_act, P, n_in, n_out, chunk, sc, sm)
         cc, mm = c0 + q * (c1 - c0), m0 + q * (m1 - m0)
         done = np.where(sat, mu, lam)
@@ -215,13 +220,13 @@ class FluidModel:
         rho = np.clip(B / b_sat, 0.0, 0.999)
         c = b_sat
         p_wait = rho ** (np.sqrt(2.0 * (c + 1.0)) - 1.0)
-        wq = p_wait / (c * (1.0 - rho)) * (n_out * t) / 2.0
+        wq = p_wait / (c * (1.0 - rho)) * (n_it * t) / 2.0
         if np.isfinite(duration_s):
             wq = np.where(sat, (1.0 - mu / np.maximum(lam, 1e-300)) * duration_s / 2.0, wq)
         else:
             wq = np.where(sat, np.inf, wq)
         # prefill: a full chunk of C tokens per iteration; the prompt queue is M/G/1 (Pollaczek-Khinchine)
-        cap = np.maximum(n_tok - B, 1.0)
+        cap = np.maximum(n_tok - nq * B, 1.0)
         t_cap, _, _ = self.parts(B, cap, n_in, n_out, sc, sm)
         full = pf * (np.ceil(n_in / cap) - 1.0)
         t_rest, _, _ = self.parts(B, pf * (n_in - full * cap), n_in, n_out, sc, sm)
@@ -231,9 +236,10 @@ class FluidModel:
         p_slot = np.where(sat, 1.0, p_wait)
         # the arrival phase: a share u of arrivals finds an iteration running, the rest an idle replica
         ttft = 0.5 * u * t + full * t_cap + t_rest + wq + w_pre
-        e2e = ttft + (n_out - 1.0) * t
+        tpot = t / tau
+        e2e = ttft + (n_out - 1.0) * tpot
         busy = u
-        cur = FluidCurve(lam * ve, done * ve, t, B * ve, ttft, t, e2e, sat, busy * cc / t, busy * mm / t,
+        cur = FluidCurve(lam * ve, done * ve, t, B * ve, ttft, tpot, e2e, sat, busy * cc / t, busy * mm / t,
                          busy, t_dec, t_mix, q, cap, t_cap, p_slot, wq, np.where(sat, 1.0, rho_p), w_pre,
                          sc, sm)
         for name in cur.__dataclass_fields__:
@@ -349,9 +355,11 @@ def request_latency_samples(model: FluidModel, c: FluidCurve, r: np.ndarray, lin
         busy = c.busy_fraction[r]
         phase = np.where(u < busy, u / np.maximum(busy, 1e-300), 0.0) * t
         ttft = phase + full * t_cap + t_rest + slot + wait(c.prefill_utilisation[r], c.prefill_wait_s[r])
-    steps = np.maximum(lout - 1.0, 1.0)
+    tau = model.cost.tokens_per_step
+    steps = np.maximum(np.ceil((lout - 1.0) / tau), 1.0)     # decode iterations (tau tokens each)
     mixed = rng.binomial(steps.astype(np.int64), np.clip(c.mixed_fraction[r], 0.0, 1.0))
-    tpot = c.decode_iteration_s[r] + (c.mixed_iteration_s[r] - c.decode_iteration_s[r]) * mixed / steps
+    tpot = (c.decode_iteration_s[r] + (c.mixed_iteration_s[r] - c.decode_iteration_s[r]) * mixed / steps) \
+        * steps / np.maximum(lout - 1.0, 1.0)
     tpot = np.where(lout > 1, tpot, np.nan)
     e2e = ttft + (lout - 1.0) * np.nan_to_num(tpot)
     return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": e2e}

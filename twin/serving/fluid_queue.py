@@ -238,7 +238,8 @@ class FluidQueue:
         with np.errstate(divide="ignore", invalid="ignore"):
             base = s["ttft_s"] - np.where(s["saturated"] > 0, s["slot_wait_s"], 0.0)
             ttft = np.where(x > 0, base + 0.5 * (q + q_new) / x, np.nan)
-        tpot = np.where(x > 0, s["iteration_s"], np.nan)
+        # speculative decoding emits tokens_per_step tokens per iteration
+        tpot = np.where(x > 0, s["iteration_s"] / self.model.cost.tokens_per_step, np.nan)
         if self.role == "decode":  # the first token came from the prefill pool
             ttft = np.full_like(ttft, np.nan)
         elif self.role == "prefill":  # one token per request here: no time per output token

@@ -4,6 +4,8 @@ Memory per GPU (shared/reference inference-measurements.md (c), "Memory capacity
 
     weights/GPU + workspace + KV <= HBM,   KV = kv_mem_fraction * (HBM - weights/GPU - workspace)
 
+(weights and KV include a speculative-decoding draft's, :mod:`twin.serving.speculative`)
+
 as TensorRT-LLM sizes its pool (``kvcache_free_gpu_mem_frac``, 0.95 in NVIDIA's MLPerf v5.1
 configs). HBM is the capacity the driver reports (NVML ``memory.total``, the catalog's figure);
 the workspace (activations at the token budget, NCCL buffers, CUDA context) follows
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from twin.serving.shapes import weight_bytes_per_gpu
 from twin.serving.specs import BYTES_PER_ELEMENT, Deployment, HardwareSpec, ModelSpec, ServingInputError
+from twin.serving.speculative import draft_kv_bytes_per_token, draft_weight_bytes_per_gpu
 
 
 def kv_bytes_per_token_per_gpu(m: ModelSpec, dep: Deployment) -> float:
@@ -104,7 +107,7 @@ def plan_memory(m: ModelSpec, hw: HardwareSpec, dep: Deployment) -> MemoryPlan:
         When weights plus workspace exceed HBM, naming both and the shortfall in GB.
     """
     bw = BYTES_PER_ELEMENT[dep.precision]
-    w = weight_bytes_per_gpu(m, dep, bw)
+    w = weight_bytes_per_gpu(m, dep, bw) + draft_weight_bytes_per_gpu(m, dep)
     ws = workspace_bytes_per_gpu(m, dep)
     free = hw.hbm_bytes - w - ws
     if free <= 0:
@@ -116,6 +119,9 @@ def plan_memory(m: ModelSpec, hw: HardwareSpec, dep: Deployment) -> MemoryPlan:
         )
     kv = dep.kv_mem_fraction * free
     per_tok = kv_bytes_per_token_per_gpu(m, dep)
+    if dep.speculative is not None:
+        # the draft's KV (MTP/EAGLE layer, or the draft model) sits beside the target's, split the same way
+        per_tok += per_tok * dep.pp * draft_kv_bytes_per_token(m, dep) / m.kv_bytes_per_token(dep.kv_dtype)
     cap = int(kv / per_tok)
     blocks = cap // dep.block_size
     if blocks < 1:
@@ -189,11 +195,12 @@ class BlockAllocator:
                 need += g
         return need
 
-    def steps_that_fit(self, seqs, ctx_base: list, offset: int, limit: int) -> int:
-        """How many tokens (``1..limit``) every sequence can still add before the pool runs short.
+    def steps_that_fit(self, seqs, ctx_base: list, offset: float, limit: int, per_step: float = 1) -> int:
+        """How many steps (``1..limit``) every sequence can still take before the pool runs short.
 
-        The largest ``j`` in ``[1, limit]`` with :meth:`shortfall` at ``offset + j`` within the free
-        blocks (1 if none).
+        The largest ``j`` in ``[1, limit]`` with :meth:`shortfall` at ``offset + j per_step`` within the
+        free blocks (1 if none); a step adds ``per_step`` tokens to every sequence (1; speculative
+        decoding's mean accepted length).
         """
         bs, held, free = self.block_size, self.held, self.num_free
         lo, hi = 1, limit
@@ -201,7 +208,7 @@ class BlockAllocator:
             mid = (lo + hi + 1) // 2
             need = 0
             for s in seqs:
-                g = -(-(ctx_base[s] + offset + mid) // bs) - held[s]
+                g = -(-(ctx_base[s] + offset + mid * per_step) // bs) - held[s]
                 if g > 0:
                     need += g
             if need <= free:

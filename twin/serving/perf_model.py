@@ -30,6 +30,7 @@ read by the discrete replicas and the fluid mode.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -40,6 +41,7 @@ from twin.serving.kernels import interp_loglog, load_gemm_table, load_moe_table
 from twin.serving.kv_cache import MemoryPlan, kv_bytes_per_token_per_gpu, plan_memory
 from twin.serving.shapes import Gemm, gemms_per_gpu
 from twin.serving.specs import BYTES_PER_ELEMENT, Deployment, HardwareSpec, ModelSpec, ServingInputError
+from twin.serving.speculative import check_speculation, draft_spec, projection_width
 
 #: Efficiency factors of the roofline fallback and of the parts the kernel tables do not cover. Each
 #: is a measured ratio, achieved / peak, with its source.
@@ -144,10 +146,16 @@ class IterationCost:
     and prefill chunks with ``Q = sum c_i (p_i + c_i/2)`` query-key pairs (chunk ``c_i`` after ``p_i``
     tokens)::
 
-        compute = gemm_c[T] + moe_c[T] + head_c[S] + prefill_pair_s Q   (+ decode_ctx_s X, if compute-bound)
-        memory  = gemm_m[T] + moe_m[T] + head_m[S] + decode_floor_s [decoding]  (+ decode_ctx_s X, else)
-        other   = comm[T] + overhead_s
+        compute = gemm_c[T] + moe_c[T] + head_c[S] + prefill_pair_s Q + draft_c[D]
+                  (+ decode_ctx_s X, if compute-bound)
+        memory  = gemm_m[T] + moe_m[T] + head_m[S] + decode_floor_s [decoding] + draft_m[D]
+                  (+ decode_ctx_s X, else)
+        other   = comm[T] + overhead_s + draft_o[D]
         t       = compute s_c + memory s_m + other,   (s_c, s_m) = clock_scales(f)
+
+    With speculative decoding each of the ``D`` decoding sequences puts ``tokens_verified = 1 + d``
+    tokens through the target (``T`` and the LM-head rows ``S`` count them) and emits
+    ``tokens_per_step`` on average; ``draft_*[D]`` price the ``d`` draft steps.
 
     ``gemm`` holds the dense GEMMs and the element-wise kernels. Integer counts index the tables
     (clipped to the largest); the fluid mode interpolates them at fractional counts. Built by
@@ -167,12 +175,22 @@ class IterationCost:
     decode_ctx_compute: bool  # decode attention compute-bound (else memory-bound)
     decode_floor_s: float     # decode-attention kernel floor, once per iteration that decodes [s]
     overhead_s: float         # scheduling, sampling, launch per iteration [s]
+    #: speculative decoding: tokens each decoding sequence puts through the target per iteration
+    #: (``1 + d``; 1 without speculation) and tokens it emits per iteration on average (``tau``)
+    tokens_verified: int = 1
+    tokens_per_step: float = 1.0
+    #: the ``d`` draft steps of an iteration by decoding sequences [s]: compute-bound, memory-bound,
+    #: communication (zeros without speculation; their attention is in ``decode_ctx_s``/``decode_floor_s``)
+    draft_c: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    draft_m: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    draft_o: np.ndarray = field(default_factory=lambda: np.zeros(1))
     base_c: np.ndarray = field(init=False, repr=False)   # gemm_c + moe_c
     base_m: np.ndarray = field(init=False, repr=False)
     other: np.ndarray = field(init=False, repr=False)    # comm + overhead_s
 
     def __post_init__(self) -> None:
-        for name in ("gemm_c", "gemm_m", "moe_c", "moe_m", "comm", "head_c", "head_m"):
+        for name in ("gemm_c", "gemm_m", "moe_c", "moe_m", "comm", "head_c", "head_m", "draft_c", "draft_m",
+                     "draft_o"):
             a = np.array(getattr(self, name), dtype=float)
             a.setflags(write=False)
             object.__setattr__(self, name, a)
@@ -197,40 +215,54 @@ class IterationCost:
         return (self.base_c.tolist(), self.base_m.tolist(), self.other.tolist(), self.head_c.tolist(),
                 self.head_m.tolist())
 
+    @cached_property
+    def draft_tables(self) -> tuple[list, list, list]:
+        """``(draft_c, draft_m, draft_o)`` as lists, for the discrete hot loop."""
+        return self.draft_c.tolist(), self.draft_m.tolist(), self.draft_o.tolist()
+
     def split(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
-              prefill_pairs: float = 0.0, decoding: bool = False) -> tuple[float, float, float]:
-        """``(compute_s, memory_s, other_s)`` of one iteration before clock scaling (integer counts)."""
+              prefill_pairs: float = 0.0, decoding: bool = False, num_decode: int = 0
+              ) -> tuple[float, float, float]:
+        """``(compute_s, memory_s, other_s)`` of one iteration before clock scaling (integer counts).
+
+        ``num_tokens`` and ``num_seqs`` count what the target runs (``tokens_verified`` per decoding
+        sequence); ``num_decode`` decoding sequences price the draft steps.
+        """
         bc, bm, ot, hc, hm = self.tables
         T = min(max(int(num_tokens), 0), len(bc) - 1)
         S = min(max(int(num_seqs), 0), len(hc) - 1)
-        cc = bc[T] + hc[S] + self.prefill_pair_s * prefill_pairs
-        mm = bm[T] + hm[S] + (self.decode_floor_s if decoding else 0.0)
+        D = min(max(int(num_decode), 0), len(self.draft_c) - 1)
+        cc = bc[T] + hc[S] + self.prefill_pair_s * prefill_pairs + float(self.draft_c[D])
+        mm = bm[T] + hm[S] + (self.decode_floor_s if decoding else 0.0) + float(self.draft_m[D])
         if self.decode_ctx_compute:
             cc += self.decode_ctx_s * decode_ctx_tokens
         else:
             mm += self.decode_ctx_s * decode_ctx_tokens
-        return cc, mm, ot[T]
+        return cc, mm, ot[T] + float(self.draft_o[D])
 
-    def split_interp(self, num_tokens, num_seqs, decode_ctx_tokens=0.0, prefill_pairs=0.0, decoding=False):
+    def split_interp(self, num_tokens, num_seqs, decode_ctx_tokens=0.0, prefill_pairs=0.0, decoding=False,
+                     num_decode=0.0):
         """:meth:`split` at fractional counts (arrays), interpolating the tables (the fluid mode)."""
         T = np.clip(num_tokens, 0, self.max_tokens)
         S = np.clip(num_seqs, 0, self.max_seqs)
-        grid, sgrid = _grid(len(self.base_c)), _grid(len(self.head_c))
+        D = np.clip(num_decode, 0, len(self.draft_c) - 1)
+        grid, sgrid, dgrid = _grid(len(self.base_c)), _grid(len(self.head_c)), _grid(len(self.draft_c))
         cc = (np.interp(T, grid, self.base_c) + np.interp(S, sgrid, self.head_c)
-              + self.prefill_pair_s * prefill_pairs)
+              + self.prefill_pair_s * prefill_pairs + np.interp(D, dgrid, self.draft_c))
         mm = (np.interp(T, grid, self.base_m) + np.interp(S, sgrid, self.head_m)
-              + np.where(decoding, self.decode_floor_s, 0.0))
+              + np.where(decoding, self.decode_floor_s, 0.0) + np.interp(D, dgrid, self.draft_m))
         ctx = self.decode_ctx_s * decode_ctx_tokens
         if self.decode_ctx_compute:
             cc = cc + ctx
         else:
             mm = mm + ctx
-        return cc, mm, np.interp(T, grid, self.other)
+        return cc, mm, np.interp(T, grid, self.other) + np.interp(D, dgrid, self.draft_o)
 
     def time_s(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
-               prefill_pairs: float = 0.0, decoding: bool = False, clock_factor: float = 1.0) -> float:
+               prefill_pairs: float = 0.0, decoding: bool = False, clock_factor: float = 1.0,
+               num_decode: int = 0) -> float:
         """Iteration time [s] at a clock factor."""
-        cc, mm, ot = self.split(num_tokens, num_seqs, decode_ctx_tokens, prefill_pairs, decoding)
+        cc, mm, ot = self.split(num_tokens, num_seqs, decode_ctx_tokens, prefill_pairs, decoding, num_decode)
         sc, sm = clock_scales(clock_factor)
         return cc * sc + mm * sm + ot
 
@@ -239,20 +271,21 @@ class IterationCost:
 
         At clock scales ``(sc, sm)``.
         """
-        return self.decode_ctx_s * num_decode * (sc if self.decode_ctx_compute else sm)
+        return self.decode_ctx_s * num_decode * self.tokens_per_step * (sc if self.decode_ctx_compute else sm)
 
     def stretch(self, k: int, compute_s: float, memory_s: float, other_s: float, num_decode: int,
                 sc: float, sm: float) -> tuple[float, float, float]:
         """``(duration_s, compute_s, memory_s)`` of ``k`` consecutive decode-only iterations.
 
-        The first is split as given; iteration ``j`` (from 0) has ``j`` more context tokens per
-        sequence, so ``k t0 + g k (k-1)/2`` in all (``g``: :meth:`context_growth_s`); exact.
+        The first is split as given; iteration ``j`` (from 0) has ``j tau`` more context tokens per
+        sequence (``tau``: ``tokens_per_step``), so ``k t0 + g k (k-1)/2`` in all (``g``:
+        :meth:`context_growth_s`); exact.
         """
         t0 = compute_s * sc + memory_s * sm + other_s
         if k <= 1:
             return t0, compute_s * sc, memory_s * sm
         kk = k * (k - 1) / 2.0
-        gsum = self.decode_ctx_s * num_decode * kk
+        gsum = self.decode_ctx_s * num_decode * self.tokens_per_step * kk
         comp = (k * compute_s + (gsum if self.decode_ctx_compute else 0.0)) * sc
         mem = (k * memory_s + (0.0 if self.decode_ctx_compute else gsum)) * sm
         return k * t0 + self.context_growth_s(num_decode, sc, sm) * kk, comp, mem
@@ -314,6 +347,19 @@ class PerfModel:
             raise ServingInputError(f"unknown backend {backend!r}; valid: auto, tables, roofline")
         self.model, self.hw, self.dep = model, hardware, deployment
         self.memory: MemoryPlan = plan_memory(model, hardware, deployment)
+        #: the draft's own iteration-time model (one draft step over the decoding sequences), or None
+        self.draft: PerfModel | None = None
+        sp = deployment.speculative
+        if sp is not None:
+            ddep = dataclasses.replace(deployment, pp=1, speculative=None,
+                                       max_num_tokens=deployment.max_batch, workspace_bytes=0.0,
+                                       kv_mem_fraction=1.0,
+                                       precision=sp.draft_precision or deployment.precision,
+                                       kv_precision=deployment.kv_dtype)
+            dm = draft_spec(model, sp)
+            if sp.method != "draft":    # a layer of the target is published at whatever the draft runs
+                dm = dataclasses.replace(dm, precisions=tuple(BYTES_PER_ELEMENT))
+            self.draft = PerfModel(dm, hardware, ddep, backend)
         table = None
         if backend != "roofline" and hardware.kernel_device:
             table = load_gemm_table(hardware.kernel_device, deployment.precision)
@@ -352,7 +398,12 @@ class PerfModel:
 
     def _build(self) -> None:
         m, hw, dep = self.model, self.hw, self.dep
-        tmax = max(dep.max_num_tokens, dep.max_batch) + 1
+        sp = dep.speculative
+        nq = sp.tokens_verified if sp is not None else 1     # tokens per decoding sequence through the target
+        budget = max(dep.max_num_tokens, dep.max_batch)
+        # the tables cover the budget plus every decoder's draft tokens (admission stops at the budget;
+        # the draft tokens of decoders already running always run)
+        tmax = budget + dep.max_batch * (nq - 1) + 1
         T = np.arange(tmax, dtype=float)
         gc = np.zeros(tmax)
         gm = np.zeros(tmax)
@@ -365,7 +416,7 @@ class PerfModel:
         # by the quantised checkpoints (ModelOpt hf_quant_config exclude_modules: lm_head) and so modelled
         # by aiconfigurator-core (logits_gemm at GEMMQuantMode.bfloat16)
         head = Gemm("lm_head", m.vocab_size // dep.tp, m.hidden_size, 1, 1.0, "head")
-        S = np.arange(dep.max_batch + 1, dtype=float)
+        S = np.arange(dep.max_batch * nq + 1, dtype=float)
         th, cbh = self._gemm_times(S, head, "bf16")
         head_c, head_m = np.where(cbh, th, 0.0), np.where(cbh, 0.0, th)
         # routed experts
@@ -394,19 +445,52 @@ class PerfModel:
         kv_tok = kv_bytes_per_token_per_gpu(m, dep) * dep.pp * (dep.tp if dep.attention_dp else 1)
         kv_tok_stage = kv_tok / dep.pp  # bytes one context token reads on a GPU of a stage
         t_bytes = kv_tok_stage / (hw.hbm_bw_bytes_s * _eff("attention_decode"))
-        t_flops = L * full * dec_flops / (f_bf16 * eta_p)
+        # a verification pass scores 1 + d queries per sequence against the context read once
+        t_flops = nq * L * full * dec_flops / (f_bf16 * eta_p)
         # attention-DP ranks hold whole sequences: a rank reads 1/tp of the batch's context
         ctx_share = 1.0 / dep.tp if dep.attention_dp else 1.0
         # one micro-batch passes the pp stages in sequence (stage-boundary transfers are in the comm
         # arrays); the LM head runs once, on the last stage
         pp = dep.pp
+        decode_ctx_s = max(t_bytes, t_flops) * ctx_share * pp
+        decode_floor_s = L * FLOORS_S["attention_decode_layer"][0] * pp
+        spec = {}
+        if sp is not None:
+            draft = self._draft_times()
+            dc = self.draft.cost
+            spec = {"tokens_verified": nq, "tokens_per_step": sp.tokens_per_step, "draft_c": draft[0],
+                    "draft_m": draft[1], "draft_o": draft[2]}
+            # the draft steps' attention over the context (the draft's own KV), folded into the target's
+            decode_ctx_s += sp.num_draft_tokens * dc.decode_ctx_s
+            decode_floor_s += sp.num_draft_tokens * dc.decode_floor_s
         self.cost = IterationCost(
             gemm_c=gc * pp, gemm_m=gm * pp, moe_c=mc * pp, moe_m=mmem * pp, comm=cm * pp,
             head_c=head_c, head_m=head_m, prefill_pair_s=prefill_pair_s * pp,
-            decode_ctx_s=max(t_bytes, t_flops) * ctx_share * pp, decode_ctx_compute=bool(t_flops > t_bytes),
-            decode_floor_s=L * FLOORS_S["attention_decode_layer"][0] * pp,
-            overhead_s=FLOORS_S["iteration_overhead"][0])
-        self._tmax = tmax - 1
+            decode_ctx_s=decode_ctx_s, decode_ctx_compute=bool(t_flops > t_bytes),
+            decode_floor_s=decode_floor_s, overhead_s=FLOORS_S["iteration_overhead"][0], **spec)
+        self._tmax = budget
+
+    def _draft_times(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(compute_s, memory_s, comm_s)`` of an iteration's ``d`` draft steps, by decoding sequences.
+
+        Each step runs the draft (:func:`twin.serving.speculative.draft_spec`) over one token per
+        decoding sequence, its LM head over as many rows and, for MTP/EAGLE, the projection of the
+        target's hidden states into the draft layer; priced by the draft's own :class:`PerfModel`.
+        Steps run inside the iteration (CUDA graph), so no iteration overhead is added.
+        """
+        sp, dc = self.dep.speculative, self.draft.cost
+        B = np.arange(self.dep.max_batch + 1)
+        c = dc.base_c[B] + dc.head_c[B]
+        mm = dc.base_m[B] + dc.head_m[B]
+        k = projection_width(self.model, sp)
+        if k:
+            share = 1.0 / self.dep.tp if self.dep.attention_dp else 1.0
+            g = Gemm("draft_proj", self.model.hidden_size, k, 1, share, "attention")
+            t, cb = self._gemm_times(np.ceil(B * share).astype(float), g)
+            c = c + np.where(cb, t, 0.0)
+            mm = mm + np.where(cb, 0.0, t)
+        d = sp.num_draft_tokens
+        return d * c, d * mm, d * dc.comm[B]
 
     def _elementwise_times(self, T: np.ndarray) -> np.ndarray:
         """Memory-bound element-wise kernels per GPU of a stage for ``T`` tokens.
@@ -629,6 +713,8 @@ def check_deployment(model: ModelSpec, hw: HardwareSpec, dep: Deployment) -> Non
         problems.append(f"workspace must be >= 0 bytes, got {dep.workspace_bytes}")
     if dep.elementwise not in ELEMENTWISE:
         problems.append(f"unknown element-wise fusion {dep.elementwise!r}; valid: {', '.join(ELEMENTWISE)}")
+    if dep.speculative is not None:
+        problems += [f"speculative decoding: {p}" for p in check_speculation(dep.speculative)]
     if min(dep.adp_balance_wait_iters, dep.adp_balance_timeout_iters) < 0:
         problems.append("attention-DP balancing iterations must be >= 0")
     elif dep.adp_balance_timeout_iters and not dep.attention_dp:

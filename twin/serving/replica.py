@@ -115,7 +115,7 @@ class ReplicaState:
     __slots__ = (
         "n", "gidx", "arrival", "input", "output", "prompt", "generated", "base", "finish", "version",
         "first", "done", "concurrency", "assigned", "next_arrival", "remaining",
-        "waiting", "prefilling", "decoders", "heap", "kv",
+        "waiting", "prefilling", "decoders", "heap", "kv", "tau", "draft_slots", "started",
         "num_decoding", "ctx_sum", "step", "hold_admission", "adp_held", "adp_ready", "sc", "sm",
         "events", "iterations", "preemptions", "rejected", "completed", "prefill_tokens", "output_tokens",
         "busy_s", "compute_s", "memory_s", "last_start", "last_end", "last_compute", "last_memory",
@@ -150,6 +150,10 @@ class ReplicaState:
         self.decoders: list[int] = []             # admission order (policies whose blocks grow)
         self.heap: list[tuple[int, int, int]] = []
         self.kv = kv
+        #: tokens a decoder emits per iteration (speculative decoding's mean accepted length; 1 without)
+        self.tau = 1.0
+        self.draft_slots = 0      # KV slots of a decoder's draft tokens during verification
+        self.started = [0] * n    # the step at which a decoder started (speculative token accounting)
         self.num_decoding = 0
         self.ctx_sum = 0          # sum of base over the decoders
         self.step = 0
@@ -184,12 +188,22 @@ class ReplicaState:
         self._send_next(t)
 
     def start_decoding(self, li: int, track: bool) -> None:
-        """Request ``li`` (context ``prompt + 1``, ``generated`` tokens out) joins the decoders."""
+        """Request ``li`` (context ``prompt + 1``, ``generated`` tokens out) joins the decoders.
+
+        Its context grows by ``tau`` tokens per iteration and it finishes after
+        ``ceil((output - generated) / tau)`` iterations (``tau = 1`` without speculative decoding).
+        """
         c = self.step
-        b = self.base[li] = self.prompt[li] + 1 - c
-        self.ctx_sum += b
+        tau = self.tau
         self.num_decoding += 1
-        f = self.finish[li] = c + self.output[li] - self.generated[li]
+        if tau == 1.0:
+            b = self.base[li] = self.prompt[li] + 1 - c
+            f = self.finish[li] = c + self.output[li] - self.generated[li]
+        else:
+            b = self.base[li] = self.prompt[li] + 1 - tau * c
+            f = self.finish[li] = c + math.ceil((self.output[li] - self.generated[li]) / tau - 1e-9)
+            self.started[li] = c
+        self.ctx_sum += b
         heapq.heappush(self.heap, (f, li, self.version[li]))
         if track:
             self.decoders.append(li)
@@ -200,7 +214,12 @@ class ReplicaState:
         It will recompute its prompt and the tokens it generated.
         """
         self.version[li] += 1
-        g = self.generated[li] = self.output[li] - (self.finish[li] - self.step)
+        if self.tau == 1.0:
+            g = self.generated[li] = self.output[li] - (self.finish[li] - self.step)
+        else:
+            g0, ran = self.generated[li], self.step - self.started[li]
+            g = self.generated[li] = min(g0 + int(self.tau * ran + 1e-9), self.output[li] - 1)
+            self.output_tokens += (g - g0) - self.tau * ran     # the counter took tau per iteration
         self.num_decoding -= 1
         self.ctx_sum -= self.base[li]
         self.kv.release(li)
@@ -244,6 +263,9 @@ class ReplicaState:
                 continue
             self.num_decoding -= 1
             self.ctx_sum -= base[li]
+            if self.tau != 1.0:     # the counter took tau per iteration; the request had what was left
+                left = self.output[li] - self.generated[li]
+                self.output_tokens += left - self.tau * (c - self.started[li])
             self.complete(li, t)
             if track:
                 self.decoders.remove(li)
@@ -323,8 +345,18 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
     base_c, base_m, other, head_c, head_m = cost.tables
     pair_s, ctx_s, ctx_comp, dfloor = cost.prefill_pair_s, cost.decode_ctx_s, cost.decode_ctx_compute, \
         cost.decode_floor_s
-    tmax = min(max_tokens, cost.max_tokens)
+    tmax = cost.max_tokens
     n_head = len(head_c)
+    # speculative decoding: each decoder puts nq tokens through the target and emits tau on average
+    nq, tau = cost.tokens_verified, cost.tokens_per_step
+    st.tau, st.draft_slots = tau, nq - 1
+    draft_c, draft_m, draft_o = cost.draft_tables
+    n_draft = len(draft_c)
+
+    def kv_offset(step):
+        # a decoder's KV after `step` iterations: base + tau step, plus the slots its draft tokens take
+        return tau * step + (nq - 1)
+
     kv = st.kv
     bs, total_blocks = kv.block_size, kv.num_blocks
     arr, prompt, gen, version = st.arrival, st.prompt, st.generated, st.version
@@ -347,9 +379,9 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
         sc, sm = st.sc, st.sm
         B = st.num_decoding
         # ---- batch formation: decodes, continuing prefills, new admissions
-        budget = max_tokens - B
+        budget = max_tokens - B * nq
         seqs = B + len(prefilling)
-        T = B
+        T = B * nq
         pairs = 0.0
         chunks: list[tuple[list[int], int]] = []
         for e in prefilling:
@@ -409,24 +441,28 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
         held_before = st.hold_admission     # this iteration admitted nothing because the last one preempted
         st.hold_admission = False
         c = st.step
-        if grows and B > 1 and shortfall(decoders, base, c + 1) > kv.num_free:
+        if grows and B > 1 and shortfall(decoders, base,
+                                         c + 1 if nq == 1 else kv_offset(c + 1)) > kv.num_free:
             preempted = policy.make_room(st)
             B = st.num_decoding
             seqs -= preempted
-            T = min(T, B + sum(ch for _, ch in chunks))
+            T = min(T, B * nq + sum(ch for _, ch in chunks))
         # ---- pricing (IterationCost.split at the epoch's clock scales)
         tt = T if T <= tmax else tmax
-        ns = seqs if seqs < n_head else n_head - 1
-        a_ctx = ctx_s * (st.ctx_sum + B * c)
-        cc = base_c[tt] + head_c[ns] + pair_s * pairs
-        mm = base_m[tt] + head_m[ns] + (dfloor if B else 0.0)
+        ns = seqs + B * (nq - 1)
+        if ns >= n_head:
+            ns = n_head - 1
+        bd = B if B < n_draft else n_draft - 1
+        a_ctx = ctx_s * (st.ctx_sum + B * tau * c)
+        cc = base_c[tt] + head_c[ns] + pair_s * pairs + draft_c[bd]
+        mm = base_m[tt] + head_m[ns] + (dfloor if B else 0.0) + draft_m[bd]
         if ctx_comp:
             cc += a_ctx
-            g = ctx_s * B * sc
+            g = ctx_s * B * tau * sc
         else:
             mm += a_ctx
-            g = ctx_s * B * sm
-        t0 = cc * sc + mm * sm + other[tt]
+            g = ctx_s * B * tau * sm
+        t0 = cc * sc + mm * sm + other[tt] + draft_o[bd]
         k = 1
         if fast_forward and not chunks and B:
             while heap and version[heap[0][1]] != heap[0][2]:
@@ -448,12 +484,13 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
                 if len(waiting) >= adp_ranks:
                     k = min(k, max(adp_wait - st.adp_ready, 1))
             if grows and k > 1:
-                k = stretch_limit(decoders, base, c, k)
+                k = (stretch_limit(decoders, base, c, k) if nq == 1
+                     else stretch_limit(decoders, base, kv_offset(c), k, tau))
         if k > 1:
             # IterationCost.stretch
             kk = k * (k - 1) / 2.0
             dur = k * t0 + g * kk
-            gsum = ctx_s * B * kk
+            gsum = ctx_s * B * tau * kk
             comp = (k * cc + (gsum if ctx_comp else 0.0)) * sc
             mem = (k * mm + (0.0 if ctx_comp else gsum)) * sm
         else:
@@ -478,9 +515,9 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
         elif adp_timeout:
             st.adp_held = st.adp_ready = 0
         if grows and B:
-            after_iteration(decoders, base, c)
-        st.output_tokens += B * k
-        st.prefill_tokens += T - B
+            after_iteration(decoders, base, c if nq == 1 else kv_offset(c))
+        st.output_tokens += B * k if nq == 1 else B * k * tau
+        st.prefill_tokens += T - B * nq
         if chunks:
             st.advance_prefills(chunks, t_end, grows)
         if heap and heap[0][0] <= c:

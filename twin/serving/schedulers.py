@@ -97,7 +97,8 @@ class BatchingPolicy:
     Read by the discrete replica's iteration loop (:func:`twin.serving.replica.serve`): the blocks a
     request takes at admission and the free blocks admission leaves (``watermark``). Policies whose
     blocks grow with the context (``grows``) also say, for the decoders (admission order) whose
-    contexts are ``ctx_base[s] + step``, how many blocks their next tokens lack (``shortfall``), whom
+    contexts are ``ctx_base[s] + step`` (``ctx_base[s] + tau step + d`` with speculative decoding), how
+    many blocks their next tokens lack (``shortfall``), whom
     to preempt for them (:meth:`make_room`), how many decode iterations the free blocks carry
     (``stretch_limit``) and take the blocks after each iteration (``after_iteration``); those three
     are the block allocator's own methods, bound here, so the hot loop pays one call for each.
@@ -128,8 +129,8 @@ class ReserveAtAdmission(BatchingPolicy):
     """
 
     def admission_tokens(self, st: ReplicaState, li: int) -> int:
-        """The prompt and every output token still to come."""
-        return st.prompt[li] + st.output[li] - st.generated[li]
+        """The prompt, every output token still to come and the slots of the draft tokens being verified."""
+        return st.prompt[li] + st.output[li] - st.generated[li] + st.draft_slots
 
 
 class BlocksOnDemand(BatchingPolicy):
@@ -155,14 +156,15 @@ class BlocksOnDemand(BatchingPolicy):
         self.after_iteration = kv.grow
 
     def admission_tokens(self, st: ReplicaState, li: int) -> int:
-        """The prompt and the first output token."""
-        return st.prompt[li] + 1
+        """The prompt, the first output token and the slots of the draft tokens being verified."""
+        return st.prompt[li] + 1 + st.draft_slots
 
     def make_room(self, st: ReplicaState) -> int:
         """Preempt the newest decoders (never the last one) until every next token has its block."""
         kv, decoders, base = self.kv, st.decoders, st.base
         n = 0
-        while st.num_decoding > 1 and kv.shortfall(decoders, base, st.step + 1) > kv.num_free:
+        nxt = st.step + 1 if st.tau == 1.0 else st.tau * (st.step + 1) + st.draft_slots
+        while st.num_decoding > 1 and kv.shortfall(decoders, base, nxt) > kv.num_free:
             st.preempt(decoders.pop())
             n += 1
         if n:
