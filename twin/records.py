@@ -102,6 +102,8 @@ class HardwareSpec:
     scale_out_bw_bytes_s: float = 50e9
     #: directory name of this GPU in aiconfigurator-core's kernel tables (None: roofline only)
     kernel_device: str | None = None
+    #: host CPU cores per GPU of the system (the serving front end's cores); 0: not known
+    host_cores_per_gpu: float = 0.0
 
     def flops(self, precision: str) -> float:
         """Peak dense FLOP/s at a GEMM precision (falls back to the next wider one listed)."""

@@ -349,6 +349,45 @@ for model, rows in (
                     system, model, n, LengthDist("fixed", (isl,)), LengthDist("fixed", (osl,)),
                     **dep)["output_tokens_per_s_per_gpu"]))
 
+# ---- TensorRT-LLM perf overview of the 1.0 era (docs/source/performance/perf-overview.md @00f37686, PyTorch
+# backend, trtllm-bench throughput, nvidia ModelOpt checkpoints): the table reports "Total Output Throughput
+# (tokens/sec)" of the TP group; per GPU = total / TP (the TP1 Llama 3.3 70B rows, 7,007 on B200, match the
+# later per-GPU table's 6,920). Llama 3.1 405B on B200 / GB200 TP4 FP4 and H200 / H100 TP8 FP8; Llama 3.1
+# 8B FP8 TP1 on H200 / H100. Batch limits by trtllm-bench's heuristic as above; 3000 requests (the
+# overview's 1k/1k dataset size, ASSUMPTION for the other lengths). Added with issue 18 (cross-generation
+# ratios), never used to set a parameter.
+TRT10 = ("NVIDIA/TensorRT-LLM docs/source/performance/perf-overview.md @00f37686 (total output tok/s of "
+         "the TP group / TP)")
+L405 = {"hgx-b200": {"tp": 4, "precision": "fp4"}, "gb200-nvl72": {"tp": 4, "precision": "fp4"},
+        "hgx-h200": {"tp": 8, "precision": "fp8"}, "hgx-h100": {"tp": 8, "precision": "fp8"}}
+TRT10_ROWS = {
+    "llama-3.1-405b": {(1000, 1000): {"hgx-b200": 5209, "gb200-nvl72": 5389, "hgx-h200": 3330,
+                                      "hgx-h100": 2919},
+                       (2048, 2048): {"hgx-b200": 4212, "hgx-h200": 2948, "hgx-h100": 2296},
+                       (5000, 500): {"hgx-b200": 1048, "hgx-h200": 650, "hgx-h100": 610}},
+    "llama-3.1-8b": {(1000, 1000): {"hgx-h200": 17744, "hgx-h100": 15220},
+                     (2048, 2048): {"hgx-h200": 12194, "hgx-h100": 9305}},
+}
+
+
+def _trt10_id(model, system, isl, osl):
+    return f"trtllm10-{model}-{system}-{isl}-{osl}"
+
+
+for model, by_len in TRT10_ROWS.items():
+    for (isl, osl), by_sys in by_len.items():
+        for system, total in by_sys.items():
+            dep0 = (L405[system] if model == "llama-3.1-405b" else {"tp": 1, "precision": "fp8"}) | {
+                "max_batch": 2048, "max_num_tokens": 8192}
+            dep = _trtllm_bench_limits(system, model, dep0, isl, osl)
+            CASES.append(Case(
+                _trt10_id(model, system, isl, osl), TRT10,
+                f"{system} {dep}, 3000 requests ISL {isl} OSL {osl}, all at t=0", "output tok/s/GPU",
+                total / dep["tp"], TOL_THROUGHPUT,
+                lambda system=system, dep=dep, isl=isl, osl=osl, model=model: _offline(
+                    system, model, 3000, LengthDist("fixed", (isl,)), LengthDist("fixed", (osl,)),
+                    **dep)["output_tokens_per_s_per_gpu"]))
+
 # ---- NVIDIA NIM 1.8.0 benchmarking: Llama-3.3-70B, 2 x H100-80G, FP8, TP2, AIPerf fixed concurrency,
 # 5000 in / 500 out. NIM's engine limits are not in the table: ASSUMPTION max_batch 256, 8192 tokens;
 # its kernel fusion is not published either: ASSUMPTION the default (TRT-LLM PyTorch backend op list).
@@ -448,4 +487,49 @@ for tp, which, tokens, ms in ((1, "up", 1, 0.311), (1, "up", 128, 0.327), (1, "u
                       0.15, lambda tp=tp, which=which, tokens=tokens: _gemm_ms(tp, which, tokens)))
 
 CASES_BY_ID = {c.id: c for c in CASES}
+
+
+# ---- Cross-generation and cross-system ratios (issue 18): for every pair of systems measured on the same
+# workload by the same source, the ratio of their per-GPU throughput (reference (b): "ratio tests within
+# +-10 %"). A ratio case runs the two absolute cases; it sets nothing and is judged on its own, because a
+# planner's choice between systems (tokens per dollar) rests on the ratio even where both absolutes drift.
+def _ratio(num_id: str, den_id: str, label: str) -> Case:
+    num, den = CASES_BY_ID[num_id], CASES_BY_ID[den_id]
+    return Case(f"ratio-{label}", num.source, f"{num_id} / {den_id}", "ratio", num.measured / den.measured,
+                TOL_RATIO, lambda: CASES_BY_ID[num_id].run() / CASES_BY_ID[den_id].run())
+
+
+_SHORT = {"hgx-b200": "b200", "gb200-nvl72": "gb200", "hgx-h200": "h200", "hgx-h100": "h100",
+          "b200x8": "b200", "gb200x4": "gb200", "h200x8": "h200"}
+_PAIRS = (("b200x8", "h200x8"), ("gb200x4", "b200x8"))
+_RATIOS: list[Case] = []
+for scen in ("server-throughput", "interactive-throughput"):
+    for a_sys, b_sys in _PAIRS:
+        _RATIOS.append(_ratio(f"mlperf-llama2-70b-{a_sys}-{scen}", f"mlperf-llama2-70b-{b_sys}-{scen}",
+                              f"{_SHORT[a_sys]}-over-{_SHORT[b_sys]}-llama2-{scen.split('-')[0]}"))
+for scen in ("offline", "server-throughput"):
+    _RATIOS.append(_ratio(f"mlperf-deepseek-r1-gb200-nvl72-{scen}", f"mlperf-deepseek-r1-b200x8-{scen}",
+                          f"gb200-over-b200-deepseek-r1-mlperf-{scen.split('-')[0]}"))
+for sysname in ("b200x8", "gb200x4", "h200x8"):
+    _RATIOS.append(_ratio(f"mlperf-llama2-70b-{sysname}-server-throughput",
+                          f"mlperf-llama2-70b-{sysname}-offline",
+                          f"server-over-offline-llama2-{_SHORT[sysname]}"))
+# trtllm-bench (perf overview @03e27c7d): every pair of systems on a model and ISL/OSL
+for model, lens in (("llama-3.1-70b", ((1000, 1000), (1024, 8192), (32768, 1024))),
+                    ("deepseek-r1", ((1000, 1000), (1024, 8192)))):
+    for isl, osl in lens:
+        for a_sys, b_sys in (("hgx-b200", "hgx-h200"), ("gb200-nvl72", "hgx-b200"), ("hgx-h200", "hgx-h100")):
+            a_id, b_id = f"trtllm-{model}-{a_sys}-{isl}-{osl}", f"trtllm-{model}-{b_sys}-{isl}-{osl}"
+            if a_id in CASES_BY_ID and b_id in CASES_BY_ID:
+                _RATIOS.append(_ratio(a_id, b_id,
+                                      f"{_SHORT[a_sys]}-over-{_SHORT[b_sys]}-{model}-trtllm-{isl}-{osl}"))
+# perf overview of the 1.0 era
+for model, by_len in TRT10_ROWS.items():
+    for (isl, osl), by_sys in by_len.items():
+        for a_sys, b_sys in (("hgx-b200", "hgx-h200"), ("gb200-nvl72", "hgx-b200"), ("hgx-h200", "hgx-h100")):
+            if a_sys in by_sys and b_sys in by_sys:
+                _RATIOS.append(_ratio(_trt10_id(model, a_sys, isl, osl), _trt10_id(model, b_sys, isl, osl),
+                                      f"{_SHORT[a_sys]}-over-{_SHORT[b_sys]}-{model}-trtllm10-{isl}-{osl}"))
+CASES += _RATIOS
+CASES_BY_ID.update({c.id: c for c in _RATIOS})
 assert len(CASES_BY_ID) == len(CASES), "duplicate case ids"

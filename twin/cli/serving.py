@@ -46,6 +46,7 @@ FLAGS: dict[str, str] = {
     "chunked_prefill": "--no-chunked-prefill", "adp_balance": "--adp-balance",
     "adp_balance_wait_iters": "--adp-balance", "adp_balance_timeout_iters": "--adp-balance",
     "elementwise": "--elementwise", "max_rate_search": "--max-rate", "speculative": "--speculative",
+    "host_path": "--host-path", "host_cores": "--host-cores", "stream_interval": "--stream-interval",
 }
 
 
@@ -98,6 +99,7 @@ def _table(d: dict) -> str:
            + (f" ({sp['draft_model']})" if sp["draft_model"] else "")
            + f", {sp['num_draft_tokens']} draft tokens, {sp['tokens_per_step']:.2f} tokens per step accepted"
            f" on average (draft in {sp['draft_precision']})"] if (sp := d.get("speculative")) else []),
+        *_host_lines(d.get("host")),
         *[f"  note: {n}" for n in d.get("notes", [])],
         f"  requests completed      {d['num_completed']:>12,}",
         f"  output tokens/s         {d['output_tokens_per_s']:>12,.0f}   "
@@ -131,6 +133,19 @@ def _table(d: dict) -> str:
             f"({d['slo_attainment']:.1%} of requests meet it)"
         )
     return "\n".join(lines)
+
+
+def _host_lines(h: dict | None) -> list[str]:
+    if not h:
+        return []
+    where = "in the engine loop" if h["engine_detokenizes"] else "on the front end"
+    lines = [f"  host front end: {h['cores']} cores, {h['utilisation']:.0%} busy; tokenization "
+             f"{h['mean_tokenize_s'] * 1e3:.2f} ms per request, {h['per_output_token_s'] * 1e6:.1f} us per "
+             f"output token {where}, mean wait for a core {h['mean_wait_s'] * 1e3:.2f} ms"]
+    if h["bound"]:
+        lines.append("  HOST-BOUND: the front end's CPU cores, not the GPUs, set the throughput; give it "
+                     "more cores (--host-cores) or stream fewer chunks (--stream-interval)")
+    return lines
 
 
 def _adp_balance(ctx, param, value):
@@ -239,6 +254,16 @@ def _adp_balance(ctx, param, value):
                    "0.7), eagle:3,0.8/0.6/0.4 (per-position acceptance), mtp:3,tau=2.8 (a measured "
                    "acceptance length), draft:MODEL:4,0.6 (a draft model of the catalog); a third field "
                    "sets the draft's precision (mtp:3,0.7,bf16).")
+@click.option("--host-path", is_flag=True,
+              help="Model the CPU front end (tokenization, detokenization, streaming) on the system's host "
+                   "cores (catalog CPU cores per GPU); shows when the host, not the GPU, is the limit.")
+@click.option("--host-cores", type=float, callback=positive_number, metavar="PER_GPU",
+              help="Host cores per GPU for the front end (implies --host-path), e.g. 1.")
+@click.option("--stream-interval", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Tokens per streamed chunk (engines' stream_interval), with --host-path.")
+@click.option("--engine-detokenizes", is_flag=True,
+              help="Detokenize and stream inside the engine's iteration loop (vLLM V0) instead of in "
+                   "front-end processes, with --host-path.")
 @click.option("--max-rate", "max_rate_search", is_flag=True,
               help="Search the highest Poisson rate whose P99 TTFT and P99 TPOT meet --slo-ttft/--slo-tpot "
                    "(MLPerf Server scoring) and report the metrics there.")
@@ -278,6 +303,10 @@ def serve_sim_cmd(
     adp_balance,
     elementwise,
     speculative,
+    host_path,
+    host_cores,
+    stream_interval,
+    engine_detokenizes,
     max_rate_search,
     json_out,
 ) -> None:
@@ -329,6 +358,10 @@ def serve_sim_cmd(
             adp_balance=adp_balance,
             elementwise=elementwise,
             speculative=speculative,
+            host_path=host_path,
+            host_cores=host_cores,
+            stream_interval=stream_interval,
+            engine_detokenizes=engine_detokenizes,
             prefill={"tp": prefill_tp, "ep": prefill_ep, "max_batch": prefill_max_batch,
                      "max_num_tokens": prefill_max_num_tokens},
         )

@@ -22,6 +22,7 @@ from twin.layout.catalog_io import Catalog
 from twin.layout.records import lookup_specs
 from twin.records import Deployment
 from twin.serving.api import max_rate, simulate
+from twin.serving.host import host_path_for
 from twin.serving.speculative import parse_speculative
 from twin.serving.workload import LengthDist, Workload, parse_length, read_trace
 
@@ -65,6 +66,10 @@ def serve_sim(
     elementwise: str = "pytorch",
     prefill: dict | None = None,
     speculative: str | None = None,
+    host_path: bool = False,
+    host_cores: float | None = None,
+    stream_interval: int = 1,
+    engine_detokenizes: bool = False,
 ) -> dict:
     """Serve an LLM on catalog hardware by name (what ``twin serve-sim`` runs); returns the result dict.
 
@@ -82,6 +87,10 @@ def serve_sim(
     ``max_num_tokens``, ``attention_dp``. ``speculative`` turns on speculative decoding, in the syntax of
     :func:`twin.serving.speculative.parse_speculative` (``"mtp:3,0.7"``, ``"eagle:3,tau=2.6"``,
     ``"draft:llama-3.1-8b:4,0.6"``; a third field sets the draft's precision, ``"mtp:3,0.7,bf16"``).
+    ``host_path`` puts the CPU front end in front of the engine (:mod:`twin.serving.host`): tokenization,
+    detokenization and streaming on ``host_cores`` cores per GPU (default: the system's, from its
+    catalog entry), ``stream_interval`` tokens per streamed chunk, ``engine_detokenizes`` for engines
+    that detokenize inside their iteration loop (vLLM V0); ``host_cores`` alone turns it on.
     """
     prefill = {k: v for k, v in (prefill or {}).items() if v is not None}
     unknown = set(prefill) - {"tp", "ep", "max_batch", "max_num_tokens", "attention_dp"}
@@ -151,6 +160,24 @@ def serve_sim(
     workload.check()
     if concurrency is not None and concurrency < 1:
         raise ServingInputError(f"`concurrency` must be at least 1, got {concurrency}", field="concurrency")
+    host = None
+    if host_path or host_cores is not None:
+        per_gpu = hspec.host_cores_per_gpu if host_cores is None else host_cores
+        if host_cores is not None and not host_cores > 0:
+            raise ServingInputError(f"`host_cores` must be > 0 cores per GPU, got {host_cores}",
+                                    field="host_cores")
+        if not per_gpu:
+            raise ServingInputError(f"the catalog entry of {system} lists no CPU cores: give `host_cores` "
+                                    "(host cores per GPU)", field="host_cores")
+        if not isinstance(stream_interval, int | np.integer) or stream_interval < 1:
+            raise ServingInputError(f"`stream_interval` must be a whole number >= 1, got {stream_interval!r}",
+                                    field="stream_interval")
+        used = (gpus // dep.num_gpus) * dep.num_gpus if not prefill_gpus else gpus
+        host = host_path_for(per_gpu, used, stream_interval=stream_interval,
+                             engine_detokenizes=engine_detokenizes)
+        if host.cores < 1:
+            raise ServingInputError(f"{per_gpu} host cores per GPU on {used} GPUs is less than one core",
+                                    field="host_cores")
     if fluid and (prefill_gpus or concurrency):
         raise ServingInputError(
             "`fluid` covers aggregated open-loop serving only (no `prefill_gpus`, no `concurrency`)",
@@ -174,6 +201,9 @@ def serve_sim(
     if not prefill_gpus and gpus >= dep.num_gpus and gpus % dep.num_gpus:
         notes.append(f"{gpus} GPUs are not a whole number of {dep.num_gpus}-GPU replicas (TP{tp} x PP{pp}): "
                      f"{gpus % dep.num_gpus} GPUs stay idle and are not counted per GPU")
+    if max_rate_search and host is not None:
+        raise ServingInputError("`max_rate_search` does not model the host front end yet: drop `host_path` / "
+                                "`host_cores`", field="host_path")
     if max_rate_search:
         if rate is not None:
             notes.append("`max_rate_search` searches the arrival rate: `rate` is ignored")
@@ -195,6 +225,7 @@ def serve_sim(
         prefill_gpus=prefill_gpus,
         concurrency=concurrency,
         prefill_deployment=prefill_dep,
+        host=host,
     )
     return result | limits | {"notes": notes}
 

@@ -63,6 +63,8 @@ def hardware_spec(entry: SystemEntry) -> HardwareSpec:
         nvlink_domain_gpus=int(entry.nvlink_domain_gpus.si),
         scale_out_bw_bytes_s=g.scale_out_bandwidth.si,
         kernel_device=entry.kernel_tables.device if entry.kernel_tables is not None else None,
+        host_cores_per_gpu=(entry.cpu.cores.si * entry.cpus_per_node.si / entry.gpus_per_node.si
+                            if entry.cpu.cores is not None else 0.0),
     )
 
 

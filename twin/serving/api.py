@@ -20,7 +20,8 @@ import numpy as np
 from twin.serving.capacity import max_rate_at_slo
 from twin.serving.discrete import simulate_disaggregated, simulate_discrete
 from twin.serving.fluid import FluidResult, fluid_point
-from twin.serving.metrics import summarize
+from twin.serving.host import FrontendSchedule, HostPath, frontend_fluid, frontend_schedule
+from twin.serving.metrics import RequestTimes, summarize
 from twin.serving.perf_model import PerfModel
 from twin.serving.pool import ServingPool
 from twin.serving.specs import Deployment, HardwareSpec, ModelSpec, ServingInputError
@@ -63,7 +64,7 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
              activity_step_s: float = 1.0, progress: Callable[[float], None] | None = None,
              prefill_gpus: int | None = None, concurrency: int | None = None,
              clock: np.ndarray | None = None, clock_step_s: float = 1.0,
-             prefill_deployment: Deployment | None = None) -> dict:
+             prefill_deployment: Deployment | None = None, host: HostPath | None = None) -> dict:
     """Run one deployment on ``num_gpus`` GPUs under a workload and return the metrics as a dict.
 
     The keys are those of :func:`twin.serving.metrics.summarize` plus ``deployment``, ``memory``,
@@ -77,21 +78,41 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     clients instead of open arrivals. ``clock`` is the clock factor per replica and step
     (``(replicas, steps)`` or ``(steps,)``, each ``clock_step_s`` long) from the coupled engine: it
     slows compute-bound work as ``1/f`` and memory-bound work as ``max(1, 0.5/f)``; in fluid mode its
-    mean over steps per replica is used.
+    mean over steps per replica is used. ``host`` puts the CPU front end in front of the engine
+    (:mod:`twin.serving.host`: tokenization before a request reaches the engine, detokenization and
+    streaming on the same cores); the result then has a ``host`` entry (cores, utilisation, waits,
+    whether the front end is the bottleneck).
     """
     if prefill_deployment is not None and not prefill_gpus:
         raise ServingInputError("a prefill-pool shape (`prefill_*`: tp, ep, max_batch, max_num_tokens) "
                                 "needs a prefill pool: give `prefill_gpus`", field="prefill_gpus")
-    perf = PerfModel(model, hardware, deployment, backend=backend)
+    if host is not None:
+        host.check()
+        if concurrency is not None:
+            raise ServingInputError("the host front end is modelled for open arrivals (a rate, a trace or "
+                                    "offline), not for closed-loop `concurrency`", field="concurrency")
+    hps = host.per_output_token_s if host is not None and host.engine_detokenizes else 0.0
+    perf = PerfModel(model, hardware, deployment, backend=backend, host_s_per_decode=hps)
     replicas = num_replicas(num_gpus, deployment)
     info = _info(perf, replicas, "fluid" if fluid else "discrete")
     if fluid:
         f = 1.0 if clock is None else np.broadcast_to(
             np.atleast_2d(np.asarray(clock, dtype=float)).mean(axis=1), (replicas,))
-        res: FluidResult = fluid_point(perf, workload, replicas, clock_factor=f)
-        return info | res.to_dict(replicas * deployment.num_gpus)
+        if host is None:
+            res: FluidResult = fluid_point(perf, workload, replicas, clock_factor=f)
+            return info | res.to_dict(replicas * deployment.num_gpus)
+        return info | _fluid_with_host(perf, workload, replicas, f, host)
     rng = np.random.default_rng(seed)
     reqs = workload.generate(rng)
+    fe = None
+    original = reqs
+    if host is not None:
+        # the front end first: requests reach the engine when tokenized, in that order
+        fe = frontend_schedule(reqs.arrival_s, reqs.input_tokens, reqs.output_tokens, host)
+        order = np.argsort(fe.ready_s, kind="stable")
+        reqs = dataclasses.replace(reqs, arrival_s=fe.ready_s[order], input_tokens=reqs.input_tokens[order],
+                                   output_tokens=reqs.output_tokens[order],
+                                   lines=None if reqs.lines is None else reqs.lines[order])
     gpus_used = replicas * deployment.num_gpus
     if prefill_gpus:
         pre_dep = prefill_deployment or deployment
@@ -118,9 +139,61 @@ def simulate(model: ModelSpec, hardware: HardwareSpec, deployment: Deployment, w
     else:
         out = simulate_discrete(perf, reqs, replicas, activity_step_s=activity_step_s, progress=progress,
                                 concurrency=concurrency, clock=clock, clock_step_s=clock_step_s)
-    summary = summarize(out.requests, gpus_used, slo_ttft_s=slo_ttft_s, slo_tpot_s=slo_tpot_s)
-    return info | summary | {"activity": out.activity_dict(), "num_iterations": out.num_iterations,
-                             "num_events": out.num_events, "num_preemptions": out.num_preemptions}
+    times = out.requests
+    extra = {}
+    if fe is not None:
+        # back to arrival order, latencies from the arrival at the front end
+        first, done = np.full(len(order), np.nan), np.full(len(order), np.nan)
+        first[order], done[order] = times.first_token_s, times.completed_s
+        times = RequestTimes(original.arrival_s, first, done, original.input_tokens, original.output_tokens)
+        extra = {"host": _host_info(fe, host, times, original)}
+    summary = summarize(times, gpus_used, slo_ttft_s=slo_ttft_s, slo_tpot_s=slo_tpot_s)
+    return info | summary | extra | {"activity": out.activity_dict(), "num_iterations": out.num_iterations,
+                                     "num_events": out.num_events, "num_preemptions": out.num_preemptions}
+
+
+def _host_info(fe: FrontendSchedule, host: HostPath, times: RequestTimes, reqs) -> dict:
+    """The front end's figures of a discrete run: cores, utilisation over the run, waits, the verdict."""
+    done = np.isfinite(times.completed_s)
+    t0 = float(reqs.arrival_s.min())
+    span = float(np.nanmax(times.completed_s)) - t0 if done.any() else 0.0
+    # the front end's own busy span: from the first arrival until its last job ends
+    host_span = float(np.max(fe.start_s + host.job_s(reqs.input_tokens, reqs.output_tokens))) - t0
+    wait = fe.start_s - reqs.arrival_s
+    return {"cores": host.cores, "utilisation": fe.utilisation(span), "mean_wait_s": float(wait.mean()),
+            "mean_tokenize_s": float((fe.ready_s - fe.start_s).mean()),
+            "per_output_token_s": host.per_output_token_s, "engine_detokenizes": host.engine_detokenizes,
+            # host-bound: its cores never rested while it worked, and it worked for most of the run (the
+            # rest is the engine finishing the last requests it passed)
+            "bound": bool(fe.utilisation(host_span) >= 0.95 and host_span >= 0.75 * span)}
+
+
+def _fluid_with_host(perf: PerfModel, workload, replicas: int, clock_factor, host: HostPath) -> dict:
+    """Fluid mode behind the front end: the engine sees what the cores pass, TTFT adds their wait."""
+    if workload.trace is not None:
+        rate = len(workload.trace) / max(float(np.ptp(workload.trace.arrival_s)), 1e-9)
+        n_in, n_out = float(workload.trace.input_tokens.mean()), float(workload.trace.output_tokens.mean())
+        dur = float(np.ptp(workload.trace.arrival_s))
+    elif workload.offline:
+        raise ServingInputError("the fluid mode's host front end needs an arrival rate (offline: use the "
+                                "discrete mode)", field="fluid")
+    else:
+        rate, n_in, n_out, dur = (workload.rate_per_s, workload.input_len.mean, workload.output_len.mean,
+                                  workload.duration_s)
+    fe = frontend_fluid(rate, n_in, n_out, host, dur)
+    passed = (dataclasses.replace(workload, rate_per_s=fe["passed_per_s"]) if workload.trace is None
+              else workload)
+    res = fluid_point(perf, passed, replicas, clock_factor=clock_factor)
+    add = fe["wait_s"] + fe["tokenize_s"]
+    res.curve.ttft_s = res.curve.ttft_s + add
+    res.curve.e2e_s = res.curve.e2e_s + add
+    out = res.to_dict(replicas * perf.dep.num_gpus)
+    for key in ("ttft_s", "e2e_s"):
+        out[key] = {k: (None if v is None else v + add) if k != "mean" else v for k, v in out[key].items()}
+    return out | {"host": {"cores": host.cores, "utilisation": fe["utilisation"], "mean_wait_s": fe["wait_s"],
+                           "mean_tokenize_s": fe["tokenize_s"], "per_output_token_s": host.per_output_token_s,
+                           "engine_detokenizes": host.engine_detokenizes, "bound": fe["bound"],
+                           "capacity_requests_per_s": fe["capacity_per_s"]}}
 
 
 def _ttft_verdict(p99_ttft_s: float, num_requests: int) -> Callable[[ServingPool], bool]:

@@ -180,7 +180,8 @@ class IterationCost:
     tokens_verified: int = 1
     tokens_per_step: float = 1.0
     #: the ``d`` draft steps of an iteration by decoding sequences [s]: compute-bound, memory-bound,
-    #: communication (zeros without speculation; their attention is in ``decode_ctx_s``/``decode_floor_s``)
+    #: communication (zeros without speculation; their attention is in ``decode_ctx_s``/``decode_floor_s``);
+    #: ``draft_o`` also holds the host time of engine-loop detokenization per decoding sequence
     draft_c: np.ndarray = field(default_factory=lambda: np.zeros(1))
     draft_m: np.ndarray = field(default_factory=lambda: np.zeros(1))
     draft_o: np.ndarray = field(default_factory=lambda: np.zeros(1))
@@ -341,11 +342,14 @@ class PerfModel:
     """
 
     def __init__(self, model: ModelSpec, hardware: HardwareSpec, deployment: Deployment,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", host_s_per_decode: float = 0.0) -> None:
         check_deployment(model, hardware, deployment)
         if backend not in ("auto", "tables", "roofline"):
             raise ServingInputError(f"unknown backend {backend!r}; valid: auto, tables, roofline")
         self.model, self.hw, self.dep = model, hardware, deployment
+        #: host time per decoding sequence and iteration inside the engine loop (detokenization and
+        #: streaming when the engine does them, :mod:`twin.serving.host`) [s]
+        self.host_s_per_decode = float(host_s_per_decode)
         self.memory: MemoryPlan = plan_memory(model, hardware, deployment)
         #: the draft's own iteration-time model (one draft step over the decoding sequences), or None
         self.draft: PerfModel | None = None
@@ -463,6 +467,12 @@ class PerfModel:
             # the draft steps' attention over the context (the draft's own KV), folded into the target's
             decode_ctx_s += sp.num_draft_tokens * dc.decode_ctx_s
             decode_floor_s += sp.num_draft_tokens * dc.decode_floor_s
+        if self.host_s_per_decode:
+            # host work per decoding sequence in the engine loop: serial, not clock-scaled
+            base = spec.get("draft_o", np.zeros(dep.max_batch + 1))
+            for k in ("draft_c", "draft_m"):
+                spec.setdefault(k, np.zeros(dep.max_batch + 1))
+            spec["draft_o"] = base + self.host_s_per_decode * np.arange(dep.max_batch + 1)
         self.cost = IterationCost(
             gemm_c=gc * pp, gemm_m=gm * pp, moe_c=mc * pp, moe_m=mmem * pp, comm=cm * pp,
             head_c=head_c, head_m=head_m, prefill_pair_s=prefill_pair_s * pp,

@@ -38,6 +38,9 @@ class CpuSpec(Strict):
     model: str
     tdp: PositivePower
     idle_power: Power
+    #: physical cores of one CPU (the host path in front of the GPUs: tokenization, detokenization,
+    #: streaming); absent: not known
+    cores: Count | None = None
 
 
 class ComponentSpec(Strict):
