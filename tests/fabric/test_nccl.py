@@ -9,7 +9,7 @@ from twin.layout import load_catalog
 from twin.layout.records import hardware_spec
 
 NVLINK_BW = {"gb200-nvl72": 0.9e12, "gb300-nvl72": 0.9e12, "hgx-b200": 0.9e12, "hgx-h100": 0.45e12,
-             "hgx-h200": 0.45e12}
+             "hgx-h200": 0.45e12, "rtx-pro-6000-server": 0.064e12}   # (no NVLink: PCIe Gen5 x16)
 #: catalog system -> its kernel-table device (``kernel_tables.device`` of the system entry)
 DEVICE = {s: hardware_spec(load_catalog().lookup("system", s)).kernel_device for s in NVLINK_BW}
 
@@ -17,7 +17,8 @@ DEVICE = {s: hardware_spec(load_catalog().lookup("system", s)).kernel_device for
 def test_every_catalog_system_has_nccl_tables():
     assert sorted(load_catalog().names("system")) == sorted(DEVICE)
     assert DEVICE == {"gb200-nvl72": "gb200", "gb300-nvl72": "gb300", "hgx-b200": "b200_sxm",
-                      "hgx-h100": "h100_sxm", "hgx-h200": "h200_sxm"}
+                      "hgx-h100": "h100_sxm", "hgx-h200": "h200_sxm",
+                      "rtx-pro-6000-server": "rtx_pro_6000_server"}
 
 
 @pytest.mark.parametrize("system", sorted(NVLINK_BW))

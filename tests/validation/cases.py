@@ -388,6 +388,49 @@ for model, by_len in TRT10_ROWS.items():
                     system, model, 3000, LengthDist("fixed", (isl,)), LengthDist("fixed", (osl,)),
                     **dep)["output_tokens_per_s_per_gpu"]))
 
+# ---- MLPerf Inference v5.1 llama2-70b Offline on the RTX PRO 6000 Blackwell Server Edition (issue 18): HPE
+# ProLiant DL380a Gen12, 8 GPUs, 26,205.8 tok/s (closed/HPE/results/HPE_PROLIANT_DL380A_RTX_PRO_6000_PCIE_
+# 96GBx8_TRT_TRT/llama2-70b-99/Offline, mlcommons/inference_results_v5.1 @965182b0; TensorRT 10.11, FP4
+# weights). HPE's engine configuration is not in the stored material: ASSUMPTION NVIDIA's B200 Llama 2
+# Offline engine (TP1, FP4, FP8 KV, batch 2048, 3,584 tokens, norm-quant and SwiGLU fusion, max_util),
+# on the GPU's own kernel tables.
+CASES.append(Case("mlperf-llama2-70b-rtx-pro-6000x8-offline", MLPERF + " (HPE DL380a Gen12)",
+                  f"rtx-pro-6000-server {B200_LLAMA}", "output tok/s/GPU", 26205.8 / 8, TOL_THROUGHPUT,
+                  lambda: _offline("rtx-pro-6000-server", "llama-2-70b",
+                                   _mlperf_offline_n(26205.8 / 8, LLAMA2_MEAN_OUT, 24576, 8), LLAMA2_IN,
+                                   LLAMA2_OUT, **B200_LLAMA)["output_tokens_per_s_per_gpu"]))
+
+# ---- MLPerf Inference v5.1 llama3.1-405b Offline (issue 18): B200 x 8 (NVIDIA, 1,624.11 tok/s) and, from one
+# submitter on both generations, Nebius H200 x 8 (552.75) and B200 x 8 (1,659.50) (summary_results.json of
+# mlcommons/inference_results_v5.1, as copied in the public fork ntuhpc/inference_results_v5.1 @965182b0).
+# Workload: min_query_count 8,313 (reference 1.0), input <= 20,000, mean output 653.7 tokens (SR780a run
+# log, tests/validation/test_power_mlperf.py); the mean input is not in the stored material: the same
+# ASSUMPTION as the power cases there, 9,400 tokens lognormal std 6,000 (fixed before these cases ran).
+# Setups: NVIDIA v5.1 B200-SXM-180GBx8/Offline/llama3_1-405b.py (fork ykamiset @e9ccad4): fp4, TP2 x PP2
+# (two replicas), gpu_batch_size 128, runtime max_num_tokens 1536, kv 0.95, norm_quant_fusion +
+# use_fused_mlp, max_util. H200: NVIDIA's v5.0 H200_SXM_141GBx8 Offline class (as copied in
+# closed/Cisco/configs/llama3_1-405b/Offline/__init__.py, ntuhpc/mlperf_inference_results_v5.0 @cf354115):
+# fp8, fp8 KV, TP4 x PP2 (one replica), gpu_batch_size 512, runtime max_num_tokens 1536, kv 0.95; its
+# kernel fusion is not stated: ASSUMPTION as NVIDIA's H200 Llama 2 engine (`fused-mlp`). Nebius' own
+# configs are not in the stored material: ASSUMPTION NVIDIA's.
+L405_IN = _clipped_lognormal(9400.0, 6000.0, 20000)
+L405_OUT = _clipped_lognormal(653.7, 500.0, 2000)
+L405_B200 = {"tp": 2, "pp": 2, "precision": "fp4", "max_batch": 128, "max_num_tokens": 1536,
+             "elementwise": "fused-norm-quant-mlp"} | MAX_UTIL
+L405_H200 = {"tp": 4, "pp": 2, "precision": "fp8", "max_batch": 512, "max_num_tokens": 1536,
+             "elementwise": "fused-mlp"} | MAX_UTIL
+for sysname, system, dep, measured, who in (
+        ("b200x8", "hgx-b200", L405_B200, 1624.11 / 8, "NVIDIA"),
+        ("nebius-b200x8", "hgx-b200", L405_B200, 1659.50 / 8, "Nebius"),
+        ("nebius-h200x8", "hgx-h200", L405_H200, 552.75 / 8, "Nebius")):
+    n = 8313 * Deployment(**dep).num_gpus // 8           # min_query_count over the system's replicas
+    CASES.append(Case(f"mlperf-llama3.1-405b-{sysname}-offline", MLPERF + f" ({who})",
+                      f"{system} {dep}, {n} samples per replica", "output tok/s/GPU", measured,
+                      TOL_THROUGHPUT,
+                      lambda system=system, dep=dep, n=n: _offline(
+                          system, "llama-3.1-405b", n, L405_IN, L405_OUT,
+                          **dep)["output_tokens_per_s_per_gpu"]))
+
 # ---- NVIDIA NIM 1.8.0 benchmarking: Llama-3.3-70B, 2 x H100-80G, FP8, TP2, AIPerf fixed concurrency,
 # 5000 in / 500 out. NIM's engine limits are not in the table: ASSUMPTION max_batch 256, 8192 tokens;
 # its kernel fusion is not published either: ASSUMPTION the default (TRT-LLM PyTorch backend op list).
@@ -523,6 +566,9 @@ for model, lens in (("llama-3.1-70b", ((1000, 1000), (1024, 8192), (32768, 1024)
             if a_id in CASES_BY_ID and b_id in CASES_BY_ID:
                 _RATIOS.append(_ratio(a_id, b_id,
                                       f"{_SHORT[a_sys]}-over-{_SHORT[b_sys]}-{model}-trtllm-{isl}-{osl}"))
+_RATIOS.append(_ratio("mlperf-llama3.1-405b-nebius-b200x8-offline",
+                      "mlperf-llama3.1-405b-nebius-h200x8-offline",
+                      "b200-over-h200-llama3.1-405b-mlperf-offline"))
 # perf overview of the 1.0 era
 for model, by_len in TRT10_ROWS.items():
     for (isl, osl), by_sys in by_len.items():

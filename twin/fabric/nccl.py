@@ -26,7 +26,7 @@ import numpy as np
 from twin.fabric.collectives import collective_time_s
 
 #: NCCL version of the tables used (present for every catalog system's ``kernel_tables.device`` in
-#: aiconfigurator-core 0.12.0: gb200, gb300, b200_sxm, h100_sxm, h200_sxm).
+#: aiconfigurator-core 0.12.0: gb200, gb300, b200_sxm, h100_sxm, h200_sxm, rtx_pro_6000_server).
 NCCL_VERSION = "2.29.2"
 
 #: TensorRT-LLM version whose custom all-reduce kernels are tabulated for every device above.
