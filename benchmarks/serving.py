@@ -37,9 +37,13 @@ from twin.serving.workload import LengthDist, Workload
 kind, replicas, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 # a 7B-class replica (Llama-3.1-8B, BF16, one H100), Sarathi-style: chunk 512, batch cap 128, vLLM KV
 m, h = lookup_specs("hgx-h100", "llama-3.1-8b")
+spec = None
+if kind == "speculative":     # EAGLE drafting 3 tokens at acceptance 0.7 (issue 18)
+    from twin.records import Speculation
+    spec = Speculation("eagle", 3, (0.7,))
 pm = PerfModel(m, h, Deployment(tp=1, precision="bf16", max_batch=128, max_num_tokens=512,
-                                scheduler="vllm"))
-if kind == "discrete":
+                                scheduler="vllm", speculative=spec))
+if kind in ("discrete", "speculative", "host"):
     rate = 2.0 * replicas
     wl = Workload(rate_per_s=rate, duration_s=n / rate, num_requests=n,
                   input_len=LengthDist("lognormal", (1147.0, 1000.0), 16384),
@@ -48,6 +52,14 @@ if kind == "discrete":
     reqs = wl.generate(np.random.default_rng(0))
     t_gen = time.perf_counter() - t0
     t0 = time.perf_counter()
+    if kind == "host":        # the CPU front end first (14 cores per GPU, issue 18), then the replicas
+        import dataclasses
+        from twin.serving.host import HostPath, frontend_schedule
+        fe = frontend_schedule(reqs.arrival_s, reqs.input_tokens, reqs.output_tokens,
+                               HostPath(cores=14 * replicas))
+        order = np.argsort(fe.ready_s, kind="stable")
+        reqs = dataclasses.replace(reqs, arrival_s=fe.ready_s[order], input_tokens=reqs.input_tokens[order],
+                                   output_tokens=reqs.output_tokens[order])
     res = simulate_discrete(pm, reqs, replicas)
     t_sim = time.perf_counter() - t0
     s = summarize(res.requests, replicas)
@@ -83,13 +95,16 @@ def run(kind: str, replicas: int, n: int = 0) -> dict:
 
 def main() -> None:
     rows = []
-    for replicas in (1, 64):
-        r = run("discrete", replicas, 100_000)
+    for kind, replicas, label in (("discrete", 1, ""), ("discrete", 64, ""),
+                                  ("speculative", 1, ", EAGLE 3 drafts at 0.7"),
+                                  ("host", 1, ", with the CPU front end (14 cores)")):
+        r = run(kind, replicas, 100_000)
         req_s = r["requests"] / r["wall_s"]
         goals = [f"≥ 7,000 req/s: {'met' if req_s >= 7000 else 'NOT met'}",
                  f"< 1 GiB: {'met' if r['rss'] < 2**30 else 'NOT met'}"]
         rows.append(
-            f"| discrete, {replicas} replica{'s' if replicas > 1 else ''}, Poisson {2 * replicas} req/s | "
+            f"| discrete, {replicas} replica{'s' if replicas > 1 else ''}, Poisson {2 * replicas} req/s"
+            f"{label} | "
             f"{r['requests']:,} (mean {r['mean_in']:.0f} / {r['mean_out']:.0f} tok) | {r['wall_s']:.2f} | "
             f"{req_s:,.0f} | {r['sim_s'] / r['wall_s']:,.0f} | {r['events'] / r['requests']:.1f} | "
             f"{r['iterations'] / r['requests']:.1f} | {r['rss'] / 2**20:.0f} | {'; '.join(goals)} |")

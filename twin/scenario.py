@@ -91,6 +91,8 @@ class DeploymentPlan:
     slo_tpot_s: float | None = None
     where: Where | None = None
     prefill: PrefillPlan | None = None
+    #: speculative decoding in the ``--speculative`` syntax (None: off)
+    speculative: str | None = None
 
 
 @dataclass(frozen=True)

@@ -625,3 +625,45 @@ def test_rack_storage_on_racks_without_it_is_refused(tmp_path):
     assert "no energy storage" in msg
     assert "gb200-nvl72" in msg
     assert "GB300" in msg
+
+
+SPECULATIVE = """
+run: {{duration: 10 min}}
+deployments:
+  - name: chat
+    racks: "*"
+    model: llama-3.1-70b
+    precision: fp8
+    tp: 8
+    speculative: {spec}
+    workload: {{rate: 30, input_tokens: 2048, output_tokens: 256}}
+"""
+
+
+def test_a_speculative_deployment_serves_as_the_standalone_model_with_it(tmp_path):
+    # the scenario's `speculative:` reaches the replicas: the coupled twin's TPOT is the standalone fluid
+    # model's with the same speculation, shorter than without it
+    path = write(tmp_path, SPECULATIVE.format(spec='"eagle:3,0.7"'))
+    res = simulate(path, with_reference=False)
+    sd = load_scenario(path).served[0]
+    assert sd.perf.dep.speculative.tokens_per_step == pytest.approx(1 + 0.7 + 0.49 + 0.343)
+    wl = Workload(rate_per_s=30.0, input_len=parse_length("2048"), output_len=parse_length("256"),
+                  duration_s=600.0)
+    alone = fluid_point(sd.perf, wl, sd.num_replicas).to_dict(72)
+    d = res.deployments["chat"]
+    assert d["tpot_mean_s"] == pytest.approx(alone["tpot_s"]["mean"], rel=1e-3)
+    plain = simulate(write(tmp_path, SERVE.format(rate=30).replace("deployments", "run: {duration: 10 min}\n"
+                                                                    "deployments"), name="p.yaml"),
+                     with_reference=False)
+    assert d["tpot_mean_s"] < 0.7 * plain.deployments["chat"]["tpot_mean_s"]
+    assert all(res.invariants.values()), res.invariant_messages
+
+
+def test_a_bad_speculative_entry_names_its_line(tmp_path):
+    path = write(tmp_path, SPECULATIVE.format(spec='"mtp:3,1.5"'))
+    with pytest.raises(InputError) as exc:
+        load_scenario(path)
+    msg = str(exc.value)
+    assert "s.yaml" in msg
+    assert "speculative" in msg
+    assert "acceptance rates must be in [0, 1]" in msg

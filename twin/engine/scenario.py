@@ -25,6 +25,7 @@ from twin.records import Deployment, HardwareSpec, ModelSpec
 from twin.scenario import DeploymentPlan, Scenario
 from twin.serving.fluid_queue import alike
 from twin.serving.perf_model import PerfModel
+from twin.serving.speculative import parse_speculative
 from twin.serving.workload import LengthDist, Requests, Workload, parse_length, read_trace
 
 
@@ -189,7 +190,8 @@ def _pools(plan: DeploymentPlan) -> list[tuple[DeploymentPlan, str, str]]:
     wl = dataclasses.replace(plan.workload, output_tokens="1")
     pre = dataclasses.replace(plan, name=f"{plan.name}/prefill", racks=pf.racks, system=pf.system, tp=pf.tp,
                               pp=pf.pp, ep=pf.ep, attention_dp=pf.attention_dp, max_batch=pf.max_batch,
-                              max_num_tokens=pf.max_num_tokens, workload=wl, slo_tpot_s=None, prefill=None)
+                              max_num_tokens=pf.max_num_tokens, workload=wl, slo_tpot_s=None, prefill=None,
+                              speculative=None)
     dec = dataclasses.replace(plan, name=f"{plan.name}/decode", slo_ttft_s=None, prefill=None)
     return [(pre, "prefill", "prefill"), (dec, "decode", "")]
 
@@ -244,9 +246,16 @@ def _field_of(exc: ServingInputError) -> str:
 def _serve(scenario: Scenario, plan: DeploymentPlan, catalog: Catalog | None) -> ServedDeployment:
     mspec, hspec = lookup_specs(plan.system, plan.model, catalog)
     ranks = plan.tp if plan.attention_dp else 1
+    spec = None
+    if plan.speculative:
+        try:
+            spec = parse_speculative(plan.speculative,
+                                     lambda name: lookup_specs(plan.system, name, catalog)[0])
+        except ServingInputError as exc:
+            raise _Bad("speculative", str(exc)) from None
     dep = Deployment(tp=plan.tp, pp=plan.pp, ep=plan.ep, precision=plan.precision,
                      attention_dp=plan.attention_dp, max_batch=plan.max_batch * ranks,
-                     max_num_tokens=plan.max_num_tokens * ranks)
+                     max_num_tokens=plan.max_num_tokens * ranks, speculative=spec)
     try:
         lin = parse_length(plan.workload.input_tokens, "input")
     except ServingInputError as exc:

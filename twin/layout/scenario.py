@@ -163,7 +163,7 @@ def resolve_scenario(path: str | Path, layout: str | Path | None = None
                                   tuple(w.hourly) if w.hourly else None, ctx.where((*loc, "workload")),
                                   str(path.parent / w.trace) if w.trace else None),
             slo_ttft_s=d.sla.ttft if d.sla else None, slo_tpot_s=d.sla.tpot if d.sla else None,
-            where=ctx.where(loc), prefill=prefill))
+            where=ctx.where(loc), prefill=prefill, speculative=d.speculative))
     weather = _weather(spec, ctx, path, run)
     policies = _policies(spec, factory, ctx)
     events = _events(spec, factory, ctx, run, [d.name for d in deployments], claimed)

@@ -136,6 +136,9 @@ class DeploymentSpec(Strict):
     workload: WorkloadSpec
     sla: SlaSpec | None = None
     prefill: PrefillSpec | None = None
+    #: speculative decoding, as ``twin serve-sim --speculative``: ``mtp:3,0.7``, ``eagle:3,tau=2.6``,
+    #: ``draft:MODEL:4,0.6`` (checked by the engine against the catalog)
+    speculative: str | None = Field(default=None, min_length=1)
 
 
 AmbientC = Annotated[qty("temperature", positive=False), AfterValidator(check_ambient_c)]
