@@ -128,3 +128,30 @@ def test_cli_shows_a_host_bound_run():
                                        "--host-path"])
     assert closed.exit_code == 2
     assert "closed-loop" in closed.output
+
+
+def test_engine_loop_detokenization_counts_every_accepted_token(specs):
+    # with speculation a sequence emits tau tokens per iteration, each detokenized and streamed
+    from twin.records import Speculation
+
+    m, h = specs("hgx-b200", "llama-3.1-8b")
+    dep = Deployment(tp=1, precision="fp8", max_batch=512, max_num_tokens=8192,
+                     speculative=Speculation("eagle", 3, (0.8,)))
+    wl = Workload(offline=True, num_requests=1, input_len=LengthDist("fixed", (ISL,)),
+                  output_len=LengthDist("fixed", (OSL,)))
+    front = simulate(m, h, dep, wl, 1, host=HostPath(cores=4))
+    loop = simulate(m, h, dep, wl, 1, host=HostPath(cores=4, engine_detokenizes=True))
+    per, tau = HostPath(cores=4).per_output_token_s, dep.speculative.tokens_per_step
+    iters = np.ceil((OSL - 1) / tau - 1e-9)
+    assert loop["tpot_s"]["mean"] - front["tpot_s"]["mean"] == pytest.approx(per * tau * iters / (OSL - 1),
+                                                                              rel=1e-6)
+
+
+def test_a_lone_traced_request_does_not_make_the_fluid_front_end_bound(specs, tmp_path):
+    from twin.serving.workload import read_trace
+
+    m, h = specs("hgx-b200", "llama-3.1-8b")
+    path = tmp_path / "t.csv"
+    path.write_text("arrival_s,input_tokens,output_tokens\n0.0,100,50\n")
+    res = simulate(m, h, DEP, Workload(trace=read_trace(str(path))), 1, host=HostPath(cores=1), fluid=True)
+    assert not res["host"]["bound"]

@@ -165,3 +165,57 @@ def test_cli_speculative_flag_end_to_end():
     assert bad.exit_code == 2
     assert "acceptance rates must be in [0, 1]" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_no_acceptance_with_blocks_on_demand_never_overdraws_the_pool(specs, monkeypatch):
+    # acceptance 0 (tau = 1) still takes the draft tokens' KV slots: preemption must make room for them
+    from twin.serving.kv_cache import BlockAllocator
+    from twin.serving.pool import ServingPool
+
+    grow = BlockAllocator.grow
+
+    def checked(self, seqs, ctx_base, offset):
+        grow(self, seqs, ctx_base, offset)
+        assert self.num_free >= 0 or len(seqs) <= 1, (self.num_free, len(seqs))
+
+    monkeypatch.setattr(BlockAllocator, "grow", checked)
+    m, h = specs("hgx-h100", "llama-3.1-8b")
+    for sp in (Speculation("eagle", 3, (0.0,)), Speculation("eagle", 3, (0.8,))):
+        pm = PerfModel(m, h, Deployment(tp=1, precision="bf16", max_batch=64, max_num_tokens=4096,
+                                        scheduler="vllm", kv_mem_fraction=0.0105, speculative=sp))
+        reqs = Workload(offline=True, num_requests=64, input_len=LengthDist("fixed", (512,)),
+                        output_len=LengthDist("fixed", (256,))).generate(np.random.default_rng(0))
+        pool = ServingPool(pm, reqs, 1)
+        ea = pool.run()
+        assert sum(st.preemptions for st in pool._states) > 0
+        assert ea.output_tokens.sum() == pytest.approx(64 * 256)
+
+
+def test_a_decode_pool_verifies_the_draft_tokens_of_arriving_requests(specs):
+    from twin.serving.pool import ServingPool
+
+    m, h = specs("hgx-h100", "llama-3.1-8b")
+    pm = PerfModel(m, h, Deployment(tp=1, precision="bf16", max_batch=64, max_num_tokens=4096,
+                                    speculative=Speculation("eagle", 3, (0.7,))))
+    reqs = Workload(offline=True, num_requests=90, input_len=LengthDist("fixed", (512,)),
+                    output_len=LengthDist("fixed", (64,))).generate(np.random.default_rng(0))
+    ea = ServingPool(pm, reqs, 1, decode_only=True).run()
+    assert ea.prefill_tokens.sum() == 0
+    assert ea.output_tokens.sum() == pytest.approx(90 * 63)     # the first token came from prefill
+
+
+def test_drafts_on_an_mla_expert_parallel_target(specs):
+    # EAGLE and a dense draft model on DeepSeek-R1 with EP8: the dense draft runs without expert
+    # parallelism, and its KV is split over TP by its own (GQA) heads, not replicated like MLA
+    from twin.serving.kv_cache import kv_bytes_per_token_per_gpu
+
+    m, h = specs("hgx-b200", "deepseek-r1")
+    base = dict(tp=8, ep=8, precision="fp4", max_batch=64, max_num_tokens=8192)
+    plain = PerfModel(m, h, Deployment(**base)).memory
+    eagle = PerfModel(m, h, Deployment(**base, speculative=Speculation("eagle", 3, (0.7,))))
+    draft_m = specs("hgx-b200", "llama-3.1-8b")[0]
+    dm = PerfModel(m, h, Deployment(**base, speculative=Speculation("draft", 3, (0.7,), draft_m)))
+    added = dm.memory.kv_bytes_per_token_per_gpu - plain.kv_bytes_per_token_per_gpu
+    assert added == pytest.approx(kv_bytes_per_token_per_gpu(draft_m, Deployment(tp=8, precision="fp4")))
+    assert eagle.draft.dep.ep == 1
+    assert dm.cost.tokens_per_step > 2.0

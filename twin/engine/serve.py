@@ -161,6 +161,9 @@ def serve_sim(
     if concurrency is not None and concurrency < 1:
         raise ServingInputError(f"`concurrency` must be at least 1, got {concurrency}", field="concurrency")
     host = None
+    if not (host_path or host_cores is not None) and (engine_detokenizes or stream_interval != 1):
+        raise ServingInputError("`stream_interval` and `engine_detokenizes` describe the host front end: add "
+                                "`host_path` (or `host_cores`)", field="host_path")
     if host_path or host_cores is not None:
         per_gpu = hspec.host_cores_per_gpu if host_cores is None else host_cores
         if host_cores is not None and not host_cores > 0:

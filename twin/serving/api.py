@@ -171,9 +171,11 @@ def _host_info(fe: FrontendSchedule, host: HostPath, times: RequestTimes, reqs) 
 def _fluid_with_host(perf: PerfModel, workload, replicas: int, clock_factor, host: HostPath) -> dict:
     """Fluid mode behind the front end: the engine sees what the cores pass, TTFT adds their wait."""
     if workload.trace is not None:
-        rate = len(workload.trace) / max(float(np.ptp(workload.trace.arrival_s)), 1e-9)
-        n_in, n_out = float(workload.trace.input_tokens.mean()), float(workload.trace.output_tokens.mean())
-        dur = float(np.ptp(workload.trace.arrival_s))
+        tr = workload.trace
+        dur = float(np.ptp(tr.arrival_s))
+        # a single request (or all at one instant) loads the front end with no steady rate
+        rate = (len(tr) - 1) / dur if len(tr) > 1 and dur > 0 else 0.0
+        n_in, n_out = float(tr.input_tokens.mean()), float(tr.output_tokens.mean())
     elif workload.offline:
         raise ServingInputError("the fluid mode's host front end needs an arrival rate (offline: use the "
                                 "discrete mode)", field="fluid")
@@ -181,8 +183,15 @@ def _fluid_with_host(perf: PerfModel, workload, replicas: int, clock_factor, hos
         rate, n_in, n_out, dur = (workload.rate_per_s, workload.input_len.mean, workload.output_len.mean,
                                   workload.duration_s)
     fe = frontend_fluid(rate, n_in, n_out, host, dur)
-    passed = (dataclasses.replace(workload, rate_per_s=fe["passed_per_s"]) if workload.trace is None
-              else workload)
+    if workload.trace is None:
+        passed = dataclasses.replace(workload, rate_per_s=fe["passed_per_s"])
+    elif fe["bound"]:
+        # the front end passes the trace's requests at its capacity: the same requests, spread out in time
+        tr, t0 = workload.trace, float(workload.trace.arrival_s.min())
+        stretched = dataclasses.replace(tr, arrival_s=t0 + (tr.arrival_s - t0) * rate / fe["passed_per_s"])
+        passed = dataclasses.replace(workload, trace=stretched)
+    else:
+        passed = workload
     res = fluid_point(perf, passed, replicas, clock_factor=clock_factor)
     add = fe["wait_s"] + fe["tokenize_s"]
     res.curve.ttft_s = res.curve.ttft_s + add

@@ -188,7 +188,10 @@ class FluidModel:
         # speculative decoding: a sequence decodes n_it = n_out / tau iterations, each putting nq tokens
         # through the target (Little's law counts iterations, throughput counts tokens)
         nq, tau = self.cost.tokens_verified, self.cost.tokens_per_step
-        n_it = np.maximum(n_out / tau, 1.0)
+        # iterations a request holds a slot: its prefill's plus ceil((n_out - 1) / tau) decode iterations
+        # (n_out without speculation, as before)
+        n_dec = decode_iterations(n_out, tau)
+        n_it = np.maximum(1.0 + n_dec, 1.0) if tau != 1.0 else n_out
         b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok / (pf * n_in / n_it + nq))
         b_sat = np.maximum(b_sat, 1.0)
         chunk_sat = np.maximum(np.minimum(n_in, n_tok - nq * b_sat), 1.0)
@@ -236,7 +239,7 @@ class FluidModel:
         p_slot = np.where(sat, 1.0, p_wait)
         # the arrival phase: a share u of arrivals finds an iteration running, the rest an idle replica
         ttft = 0.5 * u * t + full * t_cap + t_rest + wq + w_pre
-        tpot = t / tau
+        tpot = t if tau == 1.0 else t * n_dec / np.maximum(n_out - 1.0, 1.0)
         e2e = ttft + (n_out - 1.0) * tpot
         busy = u
         cur = FluidCurve(lam * ve, done * ve, t, B * ve, ttft, tpot, e2e, sat, busy * cc / t, busy * mm / t,
@@ -245,6 +248,16 @@ class FluidModel:
         for name in cur.__dataclass_fields__:
             setattr(cur, name, getattr(cur, name)[inverse])
         return cur
+
+
+def decode_iterations(n_out, tau: float):
+    """Decode iterations of a request of ``n_out`` output tokens at ``tau`` tokens per iteration.
+
+    The first token comes with the prefill; the other ``n_out - 1`` take ``ceil((n_out - 1) / tau)``
+    iterations (as the discrete replicas run them); ``n_out - 1`` without speculation.
+    """
+    rest = np.maximum(np.asarray(n_out, dtype=float) - 1.0, 0.0)
+    return rest if tau == 1.0 else np.ceil(rest / tau - 1e-9)
 
 
 #: requests drawn to estimate the fluid percentiles, and their fixed seed (results are deterministic)
@@ -356,7 +369,7 @@ def request_latency_samples(model: FluidModel, c: FluidCurve, r: np.ndarray, lin
         phase = np.where(u < busy, u / np.maximum(busy, 1e-300), 0.0) * t
         ttft = phase + full * t_cap + t_rest + slot + wait(c.prefill_utilisation[r], c.prefill_wait_s[r])
     tau = model.cost.tokens_per_step
-    steps = np.maximum(np.ceil((lout - 1.0) / tau), 1.0)     # decode iterations (tau tokens each)
+    steps = np.maximum(decode_iterations(lout, tau), 1.0)     # decode iterations (tau tokens each)
     mixed = rng.binomial(steps.astype(np.int64), np.clip(c.mixed_fraction[r], 0.0, 1.0))
     tpot = (c.decode_iteration_s[r] + (c.mixed_iteration_s[r] - c.decode_iteration_s[r]) * mixed / steps) \
         * steps / np.maximum(lout - 1.0, 1.0)

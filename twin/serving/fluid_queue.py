@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.serving.fluid import PERCENTILE_SEED, FluidModel, request_latency_samples
+from twin.serving.fluid import PERCENTILE_SEED, FluidModel, decode_iterations, request_latency_samples
 
 #: Offered rates are solved at this many significant digits (relative error <= 5e-4).
 RATE_DIGITS = 4
@@ -238,8 +238,10 @@ class FluidQueue:
         with np.errstate(divide="ignore", invalid="ignore"):
             base = s["ttft_s"] - np.where(s["saturated"] > 0, s["slot_wait_s"], 0.0)
             ttft = np.where(x > 0, base + 0.5 * (q + q_new) / x, np.nan)
-        # speculative decoding emits tokens_per_step tokens per iteration
-        tpot = np.where(x > 0, s["iteration_s"] / self.model.cost.tokens_per_step, np.nan)
+        # speculative decoding emits tokens_per_step tokens per iteration (TPOT as the fluid curve has it)
+        tau = self.model.cost.tokens_per_step
+        per = 1.0 if tau == 1.0 else float(decode_iterations(self.n_out, tau)) / max(self.n_out - 1.0, 1.0)
+        tpot = np.where(x > 0, s["iteration_s"] * per, np.nan)
         if self.role == "decode":  # the first token came from the prefill pool
             ttft = np.full_like(ttft, np.nan)
         elif self.role == "prefill":  # one token per request here: no time per output token

@@ -17,9 +17,9 @@ Holding the core for the detokenization and streaming that really happen later, 
 keeps the host's core-seconds exact (so its capacity ``c / job``) at the cost of some latency
 detail: a later request may wait for a core that is in truth free between tokens. With
 ``engine_detokenizes`` (vLLM V0: output processing inside the engine loop) detokenization and
-streaming are per-sequence host time of every iteration instead
-(:attr:`twin.serving.perf_model.IterationCost.host_s_per_decode`), serial with the GPU, and the
-front end only tokenizes.
+streaming are host time of every iteration per decoding sequence and emitted token instead
+(``PerfModel(host_s_per_decode=...)``, folded into the per-decoder arrays of
+:class:`twin.serving.perf_model.IterationCost`), serial with the GPU, and the front end only tokenizes.
 
 Per-token costs (:data:`HOST_COSTS`) are measured figures, each with its source.
 """

@@ -15,12 +15,13 @@ into blocks of ``block_size`` tokens (TRT-LLM's default 32 tokens per block, vLL
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from twin.serving.shapes import weight_bytes_per_gpu
 from twin.serving.specs import BYTES_PER_ELEMENT, Deployment, HardwareSpec, ModelSpec, ServingInputError
-from twin.serving.speculative import draft_kv_bytes_per_token, draft_weight_bytes_per_gpu
+from twin.serving.speculative import draft_spec, draft_weight_bytes_per_gpu
 
 
 def kv_bytes_per_token_per_gpu(m: ModelSpec, dep: Deployment) -> float:
@@ -120,8 +121,10 @@ def plan_memory(m: ModelSpec, hw: HardwareSpec, dep: Deployment) -> MemoryPlan:
     kv = dep.kv_mem_fraction * free
     per_tok = kv_bytes_per_token_per_gpu(m, dep)
     if dep.speculative is not None:
-        # the draft's KV (MTP/EAGLE layer, or the draft model) sits beside the target's, split the same way
-        per_tok += per_tok * dep.pp * draft_kv_bytes_per_token(m, dep) / m.kv_bytes_per_token(dep.kv_dtype)
+        # the draft's KV (MTP/EAGLE layer, or the draft model) sits beside the target's, split over the
+        # TP GPUs by the draft's own attention (replicated MLA, GQA heads split), on the last stage
+        dm = draft_spec(m, dep.speculative)
+        per_tok += kv_bytes_per_token_per_gpu(dm, dataclasses.replace(dep, pp=1, speculative=None))
     cap = int(kv / per_tok)
     blocks = cap // dep.block_size
     if blocks < 1:

@@ -361,6 +361,8 @@ class PerfModel:
                                        precision=sp.draft_precision or deployment.precision,
                                        kv_precision=deployment.kv_dtype)
             dm = draft_spec(model, sp)
+            if not dm.is_moe:           # a dense draft has no experts to spread
+                ddep = dataclasses.replace(ddep, ep=1)
             if sp.method != "draft":    # a layer of the target is published at whatever the draft runs
                 dm = dataclasses.replace(dm, precisions=tuple(BYTES_PER_ELEMENT))
             self.draft = PerfModel(dm, hardware, ddep, backend)
@@ -468,11 +470,13 @@ class PerfModel:
             decode_ctx_s += sp.num_draft_tokens * dc.decode_ctx_s
             decode_floor_s += sp.num_draft_tokens * dc.decode_floor_s
         if self.host_s_per_decode:
-            # host work per decoding sequence in the engine loop: serial, not clock-scaled
+            # host work per emitted token of each decoding sequence (tau of them with speculation) in the
+            # engine loop: serial, not clock-scaled
             base = spec.get("draft_o", np.zeros(dep.max_batch + 1))
             for k in ("draft_c", "draft_m"):
                 spec.setdefault(k, np.zeros(dep.max_batch + 1))
-            spec["draft_o"] = base + self.host_s_per_decode * np.arange(dep.max_batch + 1)
+            tau = sp.tokens_per_step if sp is not None else 1.0
+            spec["draft_o"] = base + self.host_s_per_decode * tau * np.arange(dep.max_batch + 1)
         self.cost = IterationCost(
             gemm_c=gc * pp, gemm_m=gm * pp, moe_c=mc * pp, moe_m=mmem * pp, comm=cm * pp,
             head_c=head_c, head_m=head_m, prefill_pair_s=prefill_pair_s * pp,
@@ -496,7 +500,7 @@ class PerfModel:
         if k:
             share = 1.0 / self.dep.tp if self.dep.attention_dp else 1.0
             g = Gemm("draft_proj", self.model.hidden_size, k, 1, share, "attention")
-            t, cb = self._gemm_times(np.ceil(B * share).astype(float), g)
+            t, cb = self._gemm_times(np.ceil(B * share).astype(float), g, sp.draft_precision)
             c = c + np.where(cb, t, 0.0)
             mm = mm + np.where(cb, 0.0, t)
         d = sp.num_draft_tokens
@@ -646,12 +650,14 @@ class PerfModel:
             attn_c += dec
         else:
             attn_m += dec
-        gemm_c = float(c.gemm_c[T] + c.head_c[S])
-        gemm_m = float(c.gemm_m[T] + c.head_m[S])
+        D = min(int(num_decode), len(c.draft_c) - 1)
+        # the per-decoder arrays (draft steps, per-sequence work) with the GEMMs, their host time with comm
+        gemm_c = float(c.gemm_c[T] + c.head_c[S] + c.draft_c[D])
+        gemm_m = float(c.gemm_m[T] + c.head_m[S] + c.draft_m[D])
         moe_c, moe_m = float(c.moe_c[T]), float(c.moe_m[T])
         return IterationTime(
             gemm_s=(gemm_c * sc + gemm_m * sm), attention_s=attn_c * sc + attn_m * sm,
-            moe_s=moe_c * sc + moe_m * sm, comm_s=float(c.comm[T]), overhead_s=c.overhead_s,
+            moe_s=moe_c * sc + moe_m * sm, comm_s=float(c.comm[T] + c.draft_o[D]), overhead_s=c.overhead_s,
             compute_s=(gemm_c + attn_c + moe_c) * sc, memory_s=(gemm_m + attn_m + moe_m) * sm)
 
     def roofline_bound_s(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,

@@ -416,8 +416,8 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
                     st.start_decoding(li, grows)
                     B += 1
                     seqs += 1
-                    T += 1
-                    budget -= 1
+                    T += nq
+                    budget -= nq
                     continue
                 e = [li, 0]
                 prefilling.append(e)

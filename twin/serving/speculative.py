@@ -75,7 +75,10 @@ def parse_speculative(text: str, lookup_model=None) -> Speculation:
             raise bad("a draft model needs draft:MODEL:D,A")
         if lookup_model is None:
             raise bad("no catalog to look the draft model up in")
-        draft = lookup_model(parts[1].strip())
+        try:
+            draft = lookup_model(parts[1].strip())
+        except ServingInputError as exc:
+            raise bad(f"draft model: {exc}") from None
         spec = parts[2]
     else:
         if len(parts) != 2:
