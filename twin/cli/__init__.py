@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("twin.cli.ui", "serve_cmd", "Start the planner's web app (localhost:8050 by default)."),
     "sweep": ("twin.cli.sweep", "sweep", "Sweep a layout or scenario over its fields on Dask "
               "(run SPEC --out DIR)."),
+    "grid": ("twin.cli.grid", "grid_cmd", "Place a grid SCENARIO's regional requests on a central factory "
+             "and edge sites: latency, jitter, misses, power and cost."),
     "prices": ("twin.cli.economics", "prices_cmd", "Show a price list (default us-2026) with each price's "
                "source date; flag prices older than 18 months."),
 }

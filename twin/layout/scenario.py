@@ -76,6 +76,9 @@ class _Ctx:
 def parse_scenario(path: str | Path) -> tuple[ScenarioSpec, Any]:
     """Read and schema-check a scenario file; returns (ScenarioSpec, raw marked data)."""
     data, display = load_mapping(Path(path), "'name:', 'layout:' and 'run:'")
+    if "layout" not in data and "sites" in data and "regions" in data:
+        raise InputError([Problem(display, data.line or 1, "", "this is a grid scenario (sites, regions, "
+                                  "network): run it with `twin grid`")])
     if "layout" not in data and "halls" in data:
         raise InputError([Problem(display, data.line or 1, "", "this is a layout, not a scenario: a scenario "
                                   "names its layout ('layout: path/to/layout.yaml') and adds 'run:', "

@@ -1,0 +1,438 @@
+"""The AI grid: place the requests of user regions on sites, serve them, add the network.
+
+``simulate(path) -> GridResults``. Each site is served by the coupled twin's fluid model in steady
+state (:mod:`twin.grid.sites`); placement follows the scenario's policy (:mod:`twin.grid.placement`);
+the latency a user sees is the network round trip (normal, its jitter the standard deviation, clipped
+at zero) plus the site's TTFT / end-to-end latency, drawn per request from the fluid model's latency
+pieces with a fixed seed. Results per region, per site and per (region, class, site) flow: arrivals,
+served, rejected, deadline misses (rejected included), in flight (Little's law), TTFT / TPOT / end-to-end
+percentiles and jitter (P99 - P50), tokens/s, GPU and site power, cost and tokens per dollar — and the
+same with every request sent to the central site, when one is marked.
+
+Conservation (checked on every result): for every region and site, arrived = served + rejected, and
+the served requests are those of the flows placed there. A request misses when its first token at
+the user is later than its class's ``deadline``, or its TPOT exceeds the class's ``tpot`` limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from twin.errors import ArgumentError, ServingInputError
+from twin.grid.placement import Z99, Flow, Placement, place, site_order
+from twin.grid.sites import BYTES_PER_TOKEN, SiteModel, class_lengths
+from twin.layout.catalog_io import Catalog, load_catalog
+from twin.layout.grid import load_grid
+from twin.layout.schema_grid import POLICIES, GridSpec
+
+#: requests drawn per check of a site's P99 TTFT during placement
+PROBE_SAMPLES = 2000
+#: parts each flow is placed in
+CHUNKS = 10
+
+
+@dataclass
+class GridResults:
+    """What :func:`simulate` returns: tables as lists of dicts, totals, the central comparison."""
+
+    name: str
+    policy: str
+    regions: list[dict]
+    sites: list[dict]
+    flows: list[dict]
+    totals: dict
+    central: dict | None = None
+    invariants: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Everything as plain values (JSON)."""
+        return _plain(
+            {
+                "name": self.name,
+                "policy": self.policy,
+                "totals": self.totals,
+                "regions": self.regions,
+                "sites": self.sites,
+                "flows": self.flows,
+                "central": self.central,
+                "invariants": self.invariants,
+            }
+        )
+
+
+def _plain(x):
+    """Numpy scalars to Python numbers, through dicts and lists."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _wq(x: np.ndarray, w: np.ndarray, q: float) -> float | None:
+    """Weighted quantile (inverted CDF) of finite values; None if none."""
+    ok = np.isfinite(x)
+    if not ok.any():
+        return None
+    x, w = x[ok], w[ok]
+    i = np.argsort(x, kind="stable")
+    cw = np.cumsum(w[i])
+    return float(x[i][min(np.searchsorted(cw, q * cw[-1]), len(x) - 1)])
+
+
+def _stats(x: np.ndarray, w: np.ndarray) -> dict:
+    ok = np.isfinite(x)
+    mean = float(np.average(x[ok], weights=w[ok])) if ok.any() and w[ok].sum() > 0 else None
+    p = {k: _wq(x, w, q) for k, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))}
+    return {"mean": mean, **p}
+
+
+class Grid:
+    """A loaded grid scenario: its sites' models, flows and links, ready to place and evaluate."""
+
+    def __init__(self, spec: GridSpec, catalog: Catalog, where) -> None:
+        self.spec = spec
+        self.classes = {c.name: c for c in spec.classes}
+        self.lengths = {c.name: class_lengths(c) for c in spec.classes}
+        problems = []
+        self.sites: list[SiteModel] = []
+        for i, s in enumerate(spec.sites):
+            try:
+                self.sites.append(SiteModel(s, catalog))
+            except ServingInputError as exc:
+                field_ = exc.field or "tp"
+                key = field_.removeprefix("deployment.")
+                key = key if key in type(s).model_fields else "tp"
+                problems.append((("sites", i, key), str(exc)))
+        for i, c in enumerate(spec.classes):
+            for site in self.sites:
+                m = site.perf.model
+                ctx = m.max_context
+                hi_in, hi_out = self.lengths[c.name].input_len.upper, self.lengths[c.name].output_len.upper
+                if ctx and hi_in is not None and hi_out is not None and hi_in + hi_out > ctx:
+                    problems.append(
+                        (
+                            ("classes", i, "input_tokens"),
+                            f"requests of {c.name!r} can need more than {m.name}'s context of {ctx} "
+                            f"tokens (site {site.site.name!r})",
+                        )
+                    )
+        if problems:
+            for loc, msg in problems:
+                where.add(loc, msg)
+            where.raise_any()
+        self.site_index = {s.site.name: i for i, s in enumerate(self.sites)}
+        self.flows = [
+            Flow(r.name, k, r.rate * share, self.classes[k].deadline)
+            for r in spec.regions
+            for k, share in r.mix.items()
+            if share > 0
+        ]
+        ns = len(self.sites)
+        self.latency = np.full((len(self.flows), ns), np.inf)
+        self.jitter = np.zeros((len(self.flows), ns))
+        self.gb_cost = np.zeros((len(self.flows), ns))
+        links = {(lk.region, lk.site): lk for lk in spec.network}
+        for f, fl in enumerate(self.flows):
+            for s, site in enumerate(self.sites):
+                lk = links.get((fl.region, site.site.name))
+                want = self.classes[fl.cls].model
+                if lk is not None and (want is None or want == site.site.model):
+                    self.latency[f, s], self.jitter[f, s], self.gb_cost[f, s] = (
+                        lk.latency,
+                        lk.jitter,
+                        lk.cost_per_gb,
+                    )
+        # per class: mean input, mean of its square (mixture spread), mean output
+        rng = np.random.default_rng(spec.seed)
+        self.moments = {}
+        for k, ln in self.lengths.items():
+            x = ln.input_len.sample(PROBE_SAMPLES, rng).astype(float)
+            self.moments[k] = (ln.mean_input, float(np.mean(x**2)), ln.mean_output)
+
+    # ------------------------------------------------------------------ site states
+    def mixture(self, rates: np.ndarray) -> tuple[float, float, float, float]:
+        """``(rate, mean input, mean output, input cv^2)`` of the flows at ``rates`` (req/s by flow)."""
+        lam = float(rates.sum())
+        if lam <= 0:
+            return 0.0, 1.0, 1.0, 0.0
+        w = rates / lam
+        m1 = sum(w[f] * self.moments[fl.cls][0] for f, fl in enumerate(self.flows))
+        m2 = sum(w[f] * self.moments[fl.cls][1] for f, fl in enumerate(self.flows))
+        mo = sum(w[f] * self.moments[fl.cls][2] for f, fl in enumerate(self.flows))
+        return lam, m1, mo, max(m2 / m1**2 - 1.0, 0.0)
+
+    def has_room(self, s: int, rates: np.ndarray, share: float = 0.999) -> bool:
+        """Whether site ``s`` stays below ``share`` of its capacity with these rates."""
+        lam, n_in, n_out, _ = self.mixture(rates)
+        return lam <= share * self.sites[s].capacity_per_s(n_in, n_out)
+
+    def feasible(self, s: int, rates: np.ndarray) -> bool:
+        """Planned below ``max_utilisation`` and every flow there meets its deadline at P99."""
+        if not self.has_room(s, rates, self.spec.max_utilisation):
+            return False
+        lam, n_in, n_out, cv2 = self.mixture(rates)
+        site = self.sites[s]
+        curve = site.curve(lam, n_in, n_out, cv2)
+        rng = np.random.default_rng(self.spec.seed + 1)
+        for f in np.flatnonzero(rates > 0):
+            fl = self.flows[f]
+            net99 = self.latency[f, s] + Z99 * self.jitter[f, s]
+            if net99 >= fl.deadline_s:
+                return False
+            lat = site.latency_samples(curve, self.lengths[fl.cls], PROBE_SAMPLES, rng, n_in, n_out)
+            ttft = lat["ttft_s"]
+            if not np.isfinite(ttft).all() or net99 + float(np.percentile(ttft, 99)) > fl.deadline_s:
+                return False
+            limit = self.classes[fl.cls].tpot
+            tpot = lat["tpot_s"][np.isfinite(lat["tpot_s"])]
+            if limit is not None and len(tpot) and float(np.percentile(tpot, 99)) > limit:
+                return False
+        return True
+
+    def cost_per_token(self) -> np.ndarray:
+        """USD per output token of each site at planned utilisation of the scenario's overall mixture."""
+        total = np.array([fl.rate_per_s for fl in self.flows])
+        lam, n_in, n_out, cv2 = self.mixture(total)
+        out = np.empty(len(self.sites))
+        for s, site in enumerate(self.sites):
+            cap = site.capacity_per_s(n_in, n_out) * self.spec.max_utilisation
+            _, w = site.power_w(site.curve(cap, n_in, n_out, cv2))
+            out[s] = site.cost_per_h(w) / (cap * n_out * 3600.0)
+        return out
+
+    # ------------------------------------------------------------------ placement and evaluation
+    def placement(self, policy: str | None = None) -> Placement:
+        """Place every flow by the policy (the scenario's unless given)."""
+        policy = policy or self.spec.policy
+        cpt = self.cost_per_token() if policy == "cost" else np.zeros(len(self.sites))
+        capped = np.array([s.site.power_cap is not None for s in self.sites])
+        order, fallback = [], []
+        for f in range(len(self.flows)):
+            reach = np.isfinite(self.latency[f])
+            order.append(site_order(policy, self.latency[f], cpt, capped, reach))
+            fallback.append(site_order("latency", self.latency[f], cpt, capped, reach))
+        return place(
+            self.flows, len(self.sites), order, fallback, self.feasible, self.has_room, policy, CHUNKS
+        )
+
+    def central_placement(self) -> Placement | None:
+        """Every flow at the central site (None without one); flows that cannot reach it are rejected."""
+        c = next((i for i, s in enumerate(self.sites) if s.site.central), None)
+        if c is None:
+            return None
+        nf = len(self.flows)
+        rate = np.zeros((nf, len(self.sites)))
+        rej = np.zeros(nf)
+        for f, fl in enumerate(self.flows):
+            if np.isfinite(self.latency[f, c]):
+                rate[f, c] = fl.rate_per_s
+            else:
+                rej[f] = fl.rate_per_s
+        return Placement(rate, np.zeros_like(rate), rej)
+
+    def evaluate(self, pl: Placement) -> tuple[list[dict], list[dict], list[dict], dict, dict]:
+        """Serve a placement: (regions, sites, flows, totals, invariants) — see the module notes."""
+        spec, nf, ns = self.spec, len(self.flows), len(self.sites)
+        rng = np.random.default_rng(spec.seed)
+        total_rate = sum(fl.rate_per_s for fl in self.flows)
+        served = np.zeros((nf, ns))
+        sample = {}  # (f, s) -> dict of arrays and the weight of one sample
+        site_rows = []
+        for s, site in enumerate(self.sites):
+            rates = pl.rate[:, s]
+            lam, n_in, n_out, cv2 = self.mixture(rates)
+            if lam <= 0:
+                g, w = site.power_w(None)
+                site_rows.append(self._site_row(site, 0.0, 0.0, 0.0, 0.0, g, w, 0.0))
+                continue
+            cap = site.capacity_per_s(n_in, n_out)
+            share = min(1.0, cap / lam)  # an overloaded site serves its capacity, pro rata
+            curve = site.curve(min(lam, cap * 0.999999), n_in, n_out, cv2)
+            tok = 0.0
+            net_cost = 0.0
+            for f in np.flatnonzero(rates > 0):
+                fl = self.flows[f]
+                served[f, s] = rates[f] * share
+                n = max(200, int(round(spec.samples * rates[f] / total_rate)))
+                lat = site.latency_samples(curve, self.lengths[fl.cls], n, rng, n_in, n_out)
+                net = np.maximum(rng.normal(self.latency[f, s], self.jitter[f, s], n), 0.0)
+                if share < 1.0:
+                    lat = {k: np.full(n, np.inf) if k != "tpot_s" else v for k, v in lat.items()}
+                sample[(f, s)] = {
+                    "ttft": net + lat["ttft_s"],
+                    "tpot": lat["tpot_s"],
+                    "e2e": net + lat["e2e_s"],
+                    "net": net,
+                    "w": served[f, s] / n,
+                }
+                mo = self.moments[fl.cls]
+                tok += served[f, s] * mo[2]
+                net_cost += served[f, s] * (mo[0] + mo[2]) * BYTES_PER_TOKEN / 1e9 * self.gb_cost[f, s] * 3600
+            g, w = site.power_w(curve)
+            site_rows.append(
+                self._site_row(site, lam, float(served[:, s].sum()), lam / cap, tok, g, w, net_cost)
+            )
+        flow_rows, region_rows = [], []
+        missed = np.zeros(nf)
+        for f, fl in enumerate(self.flows):
+            for s in np.flatnonzero(pl.rate[f] > 0):
+                d = sample[(f, s)]
+                ok = d["ttft"] <= fl.deadline_s
+                limit = self.classes[fl.cls].tpot
+                if limit is not None:
+                    ok &= ~(d["tpot"] > limit)      # a one-token request has no TPOT (nan): not a miss
+                miss = float(np.mean(~ok))
+                missed[f] += served[f, s] * miss
+                flow_rows.append(
+                    {
+                        "region": fl.region,
+                        "class": fl.cls,
+                        "site": self.sites[s].site.name,
+                        "rate_per_s": float(pl.rate[f, s]),
+                        "served_per_s": float(served[f, s]),
+                        "placed_late_per_s": float(pl.late[f, s]),
+                        "network_latency_s": float(self.latency[f, s]),
+                        "deadline_s": fl.deadline_s,
+                        "deadline_miss_rate": miss,
+                        "ttft_s": _stats(d["ttft"], np.full(len(d["ttft"]), d["w"])),
+                    }
+                )
+            # rejected at placement, or beyond an overloaded site's capacity: missed, never served
+            missed[f] += pl.rejected[f] + (pl.rate[f].sum() - served[f].sum())
+        for r in spec.regions:
+            fs = [f for f, fl in enumerate(self.flows) if fl.region == r.name]
+            region_rows.append(self._region_row(r.name, fs, pl, served, missed, sample))
+        arrived = float(sum(fl.rate_per_s for fl in self.flows))
+        srv = float(served.sum())
+        rej = float(pl.rejected.sum() + (pl.rate.sum() - served.sum()))
+        cost = sum(x["cost_usd_per_h"] for x in site_rows)
+        tokens = sum(x["output_tokens_per_s"] for x in site_rows)
+        totals = {
+            "arrived_per_s": arrived,
+            "served_per_s": srv,
+            "rejected_per_s": rej,
+            "deadline_missed_per_s": float(missed.sum()),
+            "deadline_miss_rate": float(missed.sum() / arrived) if arrived else 0.0,
+            "output_tokens_per_s": tokens,
+            "site_power_w": sum(x["site_power_w"] for x in site_rows),
+            "cost_usd_per_h": cost,
+            "tokens_per_usd": tokens * 3600.0 / cost if cost > 0 else None,
+        }
+        inv = {
+            "requests_conserved_per_region": all(
+                math.isclose(
+                    x["arrived_per_s"], x["served_per_s"] + x["rejected_per_s"], rel_tol=1e-9, abs_tol=1e-12
+                )
+                for x in region_rows
+            ),
+            "requests_conserved_per_site": all(
+                math.isclose(
+                    x["served_per_s"],
+                    sum(fr["served_per_s"] for fr in flow_rows if fr["site"] == x["site"]),
+                    rel_tol=1e-9,
+                    abs_tol=1e-12,
+                )
+                for x in site_rows
+            ),
+            "requests_conserved_overall": math.isclose(arrived, srv + rej, rel_tol=1e-9),
+        }
+        return region_rows, site_rows, flow_rows, totals, inv
+
+    @staticmethod
+    def _site_row(site: SiteModel, lam, served, util, tok, gpu_w, site_w, net_cost) -> dict:
+        cost = site.cost_per_h(site_w) + net_cost
+        return {
+            "site": site.site.name,
+            "system": site.site.system,
+            "gpus": site.site.gpus,
+            "replicas": site.replicas,
+            "clock_factor": site.clock,
+            "offered_per_s": lam,
+            "served_per_s": served,
+            "utilisation": util,
+            "output_tokens_per_s": tok,
+            "gpu_power_w": gpu_w,
+            "site_power_w": site_w,
+            "network_cost_usd_per_h": net_cost,
+            "cost_usd_per_h": cost,
+            "tokens_per_usd": tok * 3600.0 / cost if cost > 0 else None,
+        }
+
+    def _region_row(self, name: str, fs: list[int], pl: Placement, served, missed, sample) -> dict:
+        arrived = sum(self.flows[f].rate_per_s for f in fs)
+        keys = [(f, s) for f in fs for s in np.flatnonzero(pl.rate[f] > 0)]
+        cat = {
+            k: np.concatenate([sample[x][k] for x in keys]) if keys else np.zeros(0)
+            for k in ("ttft", "tpot", "e2e", "net")
+        }
+        w = (
+            np.concatenate([np.full(len(sample[x]["ttft"]), sample[x]["w"]) for x in keys])
+            if keys
+            else np.zeros(0)
+        )
+        srv = float(sum(served[f].sum() for f in fs))
+        stats = {k: _stats(cat[k], w) for k in cat}
+        jit = {
+            k: (stats[k]["p99"] - stats[k]["p50"]) if stats[k]["p99"] is not None else None
+            for k in ("ttft", "e2e")
+        }
+        e2e_mean = stats["e2e"]["mean"] or 0.0
+        return {
+            "region": name,
+            "arrived_per_s": arrived,
+            "served_per_s": srv,
+            "rejected_per_s": arrived - srv,
+            "deadline_missed_per_s": float(sum(missed[f] for f in fs)),
+            "deadline_miss_rate": float(sum(missed[f] for f in fs) / arrived) if arrived else 0.0,
+            "in_flight": srv * e2e_mean if math.isfinite(e2e_mean) else None,
+            "ttft_s": stats["ttft"],
+            "tpot_s": stats["tpot"],
+            "e2e_s": stats["e2e"],
+            "network_s": stats["net"],
+            "ttft_jitter_s": jit["ttft"],
+            "e2e_jitter_s": jit["e2e"],
+            "sites": {
+                self.sites[s].site.name: float(sum(pl.rate[f, s] for f in fs))
+                for s in range(len(self.sites))
+                if any(pl.rate[f, s] > 0 for f in fs)
+            },
+        }
+
+
+def load(path: str | Path, catalog: Catalog | None = None) -> Grid:
+    """Read and check a grid scenario file (every problem with file:line at once)."""
+    cat = catalog or load_catalog()
+    spec, where = load_grid(path, cat)
+    return Grid(spec, cat, where)
+
+
+def simulate(path: str | Path, *, policy: str | None = None, catalog: Catalog | None = None) -> GridResults:
+    """Place, serve and measure a grid scenario; also everything-central when a site is central.
+
+    Raises
+    ------
+    InputError
+        Every problem of the file (file:line, field, what was expected).
+    ArgumentError
+        An unknown ``policy``.
+    """
+    if policy is not None and policy not in POLICIES:
+        raise ArgumentError(f"unknown policy {policy!r}; valid: {', '.join(POLICIES)}", field="policy")
+    grid = load(path, catalog)
+    pl = grid.placement(policy)
+    regions, sites, flows, totals, inv = grid.evaluate(pl)
+    central = None
+    cp = grid.central_placement()
+    if cp is not None:
+        cr, cs, _, ct, _ = grid.evaluate(cp)
+        central = {"totals": ct, "regions": cr, "sites": cs}
+    return GridResults(
+        grid.spec.name, policy or grid.spec.policy, regions, sites, flows, totals, central, inv
+    )

@@ -1,0 +1,114 @@
+"""Read a grid scenario file: schema, then the cross references, every problem with file:line.
+
+The schema (:mod:`twin.layout.schema_grid`) checks each field; here: unique names, a region's mix
+naming known classes and summing to 1, network links naming known regions and sites, every region
+reaching at least one site, at most one central site, systems and models of the catalog. What needs
+the serving model (a deployment that does not fit its GPUs) is checked by :mod:`twin.grid`, which
+reports it the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from twin.errors import InputError, Problem
+from twin.layout.catalog_io import Catalog, load_catalog
+from twin.layout.problems import did_you_mean, validate_marked
+from twin.layout.schema_grid import GridSpec
+from twin.layout.yamlio import field_path, line_of, load_mapping
+
+
+class GridProblems:
+    """Problems of one grid file, located by field path."""
+
+    def __init__(self, file: str, data) -> None:
+        self.file, self.data, self.problems = file, data, []
+
+    def add(self, loc: tuple, message: str) -> None:
+        """A problem at the field ``loc`` (a path of keys and indices)."""
+        self.problems.append(Problem(self.file, line_of(self.data, loc), field_path(loc), message))
+
+    def raise_any(self) -> None:
+        """Raise :class:`InputError` with every problem found, if any."""
+        if self.problems:
+            raise InputError(self.problems)
+
+
+def load_grid(path: str | Path, catalog: Catalog | None = None) -> tuple[GridSpec, GridProblems]:
+    """The checked :class:`GridSpec` of a file and its problem collector (for the engine's own checks).
+
+    Raises
+    ------
+    InputError
+        Every problem of the file at once (file:line, field, what was expected).
+    """
+    data, display = load_mapping(Path(path), "'name:', 'classes:', 'sites:', 'regions:' and 'network:'")
+    if "layout" in data and "sites" not in data:
+        raise InputError([Problem(display, data.line or 1, "", "this is a scenario of the coupled twin (a "
+                                  "layout and what runs on it): run it with `twin simulate`; a grid scenario "
+                                  "lists sites, regions and the network (scenarios/grids/voice-chat.yaml)")])
+    spec: GridSpec = validate_marked(GridSpec, data, display)
+    ctx = GridProblems(display, data)
+    cat = catalog or load_catalog()
+    for key, items in (("classes", spec.classes), ("sites", spec.sites), ("regions", spec.regions)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.name in seen:
+                ctx.add((key, i, "name"), f"name {item.name!r} is used twice")
+            seen.add(item.name)
+    classes = {c.name for c in spec.classes}
+    sites = {s.name for s in spec.sites}
+    regions = {r.name for r in spec.regions}
+    systems, models = set(cat.names("system")), set(cat.names("llm"))
+    for i, s in enumerate(spec.sites):
+        if s.system not in systems:
+            ctx.add(("sites", i, "system"), f"unknown system {s.system!r}{did_you_mean(s.system, systems)}")
+        if s.model not in models:
+            ctx.add(("sites", i, "model"), f"unknown model {s.model!r}{did_you_mean(s.model, models)}")
+    for i, c in enumerate(spec.classes):
+        if c.model is not None and c.model not in {s.model for s in spec.sites}:
+            ctx.add(
+                ("classes", i, "model"),
+                f"no site serves {c.model!r} (sites serve: "
+                f"{', '.join(sorted({s.model for s in spec.sites}))})",
+            )
+    central = [i for i, s in enumerate(spec.sites) if s.central]
+    for i in central[1:]:
+        ctx.add(
+            ("sites", i, "central"),
+            f"only one site can be the central factory; {spec.sites[central[0]].name!r} already is",
+        )
+    for i, r in enumerate(spec.regions):
+        for name in r.mix:
+            if name not in classes:
+                ctx.add(
+                    ("regions", i, "mix", name),
+                    f"unknown request class {name!r}{did_you_mean(name, classes)}",
+                )
+        total = sum(r.mix.values())
+        if abs(total - 1.0) > 1e-6:
+            ctx.add(
+                ("regions", i, "mix"), f"the shares of the mix must sum to 100 %, they sum to {total:.1%}"
+            )
+    reached = {r: 0 for r in regions}
+    pairs: set[tuple[str, str]] = set()
+    for i, link in enumerate(spec.network):
+        if link.region not in regions:
+            ctx.add(
+                ("network", i, "region"),
+                f"unknown region {link.region!r}{did_you_mean(link.region, regions)}",
+            )
+        if link.site not in sites:
+            ctx.add(("network", i, "site"), f"unknown site {link.site!r}{did_you_mean(link.site, sites)}")
+        if (link.region, link.site) in pairs:
+            ctx.add(("network", i), f"the link {link.region} -> {link.site} is given twice")
+        pairs.add((link.region, link.site))
+        if link.region in reached and link.site in sites:
+            reached[link.region] += 1
+    for i, r in enumerate(spec.regions):
+        if not reached[r.name]:
+            ctx.add(
+                ("regions", i, "name"), f"region {r.name!r} reaches no site: add a `network:` link from it"
+            )
+    ctx.raise_any()
+    return spec, ctx
