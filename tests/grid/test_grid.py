@@ -183,3 +183,17 @@ def test_the_shipped_grid_runs_with_its_invariants():
     # the regional sites take load, and the grid misses fewer deadlines than everything at the factory
     assert sum(s["served_per_s"] for s in res.sites if s["site"] != "factory") > 0
     assert t["deadline_miss_rate"] < c["deadline_miss_rate"]
+
+
+def test_discrete_serving_draws_every_request_and_agrees_with_fluid(tmp_path):
+    body = ONE.replace("name: one\n", "name: one\nserving: discrete\nduration: 120 s\n")
+    disc = simulate(write(tmp_path, body, "d.yaml")).to_dict()
+    flu = simulate(write(tmp_path, ONE, "f.yaml")).to_dict()
+    rd, rf = disc["regions"][0], flu["regions"][0]
+    assert rd["served_per_s"] == pytest.approx(rf["served_per_s"])
+    # the fluid model's TPOT is kept within 10 % of the discrete simulation (tests/serving/test_fluid.py)
+    assert rd["tpot_s"]["mean"] == pytest.approx(rf["tpot_s"]["mean"], rel=0.10)
+    assert all(disc["invariants"].values())
+    too_long = body.replace("duration: 120 s", "duration: 100000 s")
+    with pytest.raises(InputError, match="use `serving: fluid`"):
+        simulate(write(tmp_path, too_long, "x.yaml"))

@@ -33,6 +33,8 @@ from twin.layout.schema_grid import POLICIES, GridSpec
 PROBE_SAMPLES = 2000
 #: parts each flow is placed in
 CHUNKS = 10
+#: most requests of one flow a discrete grid run simulates
+DISCRETE_MAX_REQUESTS = 1_000_000
 
 
 @dataclass
@@ -139,6 +141,16 @@ class Grid:
         self.jitter = np.zeros((len(self.flows), ns))
         self.gb_cost = np.zeros((len(self.flows), ns))
         links = {(lk.region, lk.site): lk for lk in spec.network}
+        if spec.serving == "discrete":
+            for fl in self.flows:
+                if fl.rate_per_s * spec.duration > DISCRETE_MAX_REQUESTS:
+                    where.add(
+                        ("serving",),
+                        f"discrete serving would simulate ~{fl.rate_per_s * spec.duration:,.0f} "
+                        f"requests of {fl.region}/{fl.cls} alone (at most {DISCRETE_MAX_REQUESTS:,} per "
+                        "flow): use `serving: fluid` or a shorter `duration`",
+                    )
+            where.raise_any()
         for f, fl in enumerate(self.flows):
             for s, site in enumerate(self.sites):
                 lk = links.get((fl.region, site.site.name))
@@ -257,11 +269,16 @@ class Grid:
             curve = site.curve(min(lam, cap * 0.999999), n_in, n_out, cv2)
             tok = 0.0
             net_cost = 0.0
+            discrete = self._discrete(s, rates, rng) if spec.serving == "discrete" else None
             for f in np.flatnonzero(rates > 0):
                 fl = self.flows[f]
                 served[f, s] = rates[f] * share
-                n = max(200, int(round(spec.samples * rates[f] / total_rate)))
-                lat = site.latency_samples(curve, self.lengths[fl.cls], n, rng, n_in, n_out)
+                if discrete is None:
+                    n = max(200, int(round(spec.samples * rates[f] / total_rate)))
+                    lat = site.latency_samples(curve, self.lengths[fl.cls], n, rng, n_in, n_out)
+                else:
+                    lat = discrete[f]
+                    n = len(lat["ttft_s"])
                 net = np.maximum(rng.normal(self.latency[f, s], self.jitter[f, s], n), 0.0)
                 if share < 1.0:
                     lat = {k: np.full(n, np.inf) if k != "tpot_s" else v for k, v in lat.items()}
@@ -287,7 +304,7 @@ class Grid:
                 ok = d["ttft"] <= fl.deadline_s
                 limit = self.classes[fl.cls].tpot
                 if limit is not None:
-                    ok &= ~(d["tpot"] > limit)      # a one-token request has no TPOT (nan): not a miss
+                    ok &= ~(d["tpot"] > limit)  # a one-token request has no TPOT (nan): not a miss
                 miss = float(np.mean(~ok))
                 missed[f] += served[f, s] * miss
                 flow_rows.append(
@@ -344,6 +361,48 @@ class Grid:
             "requests_conserved_overall": math.isclose(arrived, srv + rej, rel_tol=1e-9),
         }
         return region_rows, site_rows, flow_rows, totals, inv
+
+    def _discrete(self, s: int, rates: np.ndarray, rng: np.random.Generator) -> dict[int, dict]:
+        """Latencies of every request of each flow at site ``s``, simulated request by request.
+
+        Poisson arrivals of each flow over ``duration`` with its class's lengths, merged, served by the
+        site's replicas (round-robin) at its clock; the first 20 % of the window is dropped as warm-up.
+        """
+        from twin.serving.discrete import simulate_discrete
+        from twin.serving.workload import Requests, Workload
+
+        site, dur = self.sites[s], self.spec.duration
+        parts = []
+        for f in np.flatnonzero(rates > 0):
+            ln = self.lengths[self.flows[f].cls]
+            wl = Workload(
+                rate_per_s=float(rates[f]), duration_s=dur, input_len=ln.input_len, output_len=ln.output_len
+            )
+            r = wl.generate(rng)
+            parts.append((f, r))
+        arrival = np.concatenate([r.arrival_s for _, r in parts])
+        order = np.argsort(arrival, kind="stable")
+        flow_of = np.concatenate([np.full(len(r), f) for f, r in parts])[order]
+        reqs = Requests(
+            arrival[order],
+            np.concatenate([r.input_tokens for _, r in parts])[order],
+            np.concatenate([r.output_tokens for _, r in parts])[order],
+        )
+        out = simulate_discrete(site.perf, reqs, site.replicas, clock=np.array([site.clock])).requests
+        keep = out.arrival_s >= 0.2 * dur
+        ttft = out.first_token_s - out.arrival_s
+        e2e = out.completed_s - out.arrival_s
+        multi = out.output_tokens > 1
+        tpot = np.where(
+            multi, (out.completed_s - out.first_token_s) / np.maximum(out.output_tokens - 1, 1), np.nan
+        )
+        res = {}
+        for f, _ in parts:
+            sel = keep & (flow_of == f)
+            if not sel.any():  # a trickle with no request after the warm-up: keep them all
+                sel = flow_of == f
+            res[f] = {"ttft_s": ttft[sel], "tpot_s": tpot[sel], "e2e_s": e2e[sel]}
+        return res
 
     @staticmethod
     def _site_row(site: SiteModel, lam, served, util, tok, gpu_w, site_w, net_cost) -> dict:

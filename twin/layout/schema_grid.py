@@ -96,6 +96,11 @@ class GridSpec(Strict):
     max_utilisation: Fraction = 0.9
     #: requests drawn to estimate the latency distributions, and their seed
     samples: int = Field(default=20000, ge=1000)
+    #: how sites serve once placed: the fluid model's latency pieces (any number of sites), or request by
+    #: request (``discrete``, for a few sites: every request of a ``duration`` window simulated)
+    serving: Literal["fluid", "discrete"] = "fluid"
+    #: the window a discrete run simulates (its first 20 % dropped as warm-up)
+    duration: Seconds = 300.0
     seed: int = 0
     classes: list[RequestClass] = Field(min_length=1)
     sites: list[Site] = Field(min_length=1)
