@@ -130,6 +130,7 @@ class Grid:
                 where.add(loc, msg)
             where.raise_any()
         self.site_index = {s.site.name: i for i, s in enumerate(self.sites)}
+        self.locations = {r.name: list(r.location) for r in spec.regions if r.location}
         self.flows = [
             Flow(r.name, k, r.rate * share, self.classes[k].deadline)
             for r in spec.regions
@@ -422,6 +423,8 @@ class Grid:
             "network_cost_usd_per_h": net_cost,
             "cost_usd_per_h": cost,
             "tokens_per_usd": tok * 3600.0 / cost if cost > 0 else None,
+            "central": site.site.central,
+            "location": list(site.site.location) if site.site.location else None,
         }
 
     def _region_row(self, name: str, fs: list[int], pl: Placement, served, missed, sample) -> dict:
@@ -457,6 +460,7 @@ class Grid:
             "network_s": stats["net"],
             "ttft_jitter_s": jit["ttft"],
             "e2e_jitter_s": jit["e2e"],
+            "location": self.locations.get(name),
             "sites": {
                 self.sites[s].site.name: float(sum(pl.rate[f, s] for f in fs))
                 for s in range(len(self.sites))

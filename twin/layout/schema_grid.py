@@ -9,9 +9,9 @@ nothing are errors with file:line; :func:`twin.layout.grid.load_grid` checks the
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from twin.layout.fields import Strict, qty
 from twin.layout.schema_scenario import Fraction
@@ -19,6 +19,20 @@ from twin.layout.schema_scenario import Fraction
 Seconds = qty("time")
 #: a latency or jitter that may be zero
 SecondsOrZero = qty("time", positive=False)
+
+
+def _lat_lon(v: tuple[float, float]) -> tuple[float, float]:
+    lat, lon = v
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise ValueError(
+            f"a location is [latitude, longitude] in degrees, latitude within +-90 and longitude "
+            f"within +-180; got [{lat:g}, {lon:g}]"
+        )
+    return v
+
+
+#: where a site or region is, [latitude, longitude] in degrees (for the app's map)
+LatLon = Annotated[tuple[float, float], AfterValidator(_lat_lon)]
 
 #: placement policies (twin.grid.placement)
 POLICIES = ("nearest", "latency", "cost", "power")
@@ -64,6 +78,7 @@ class Site(Strict):
     power_cap: Fraction | None = None
     #: the central factory the "everything central" comparison runs on
     central: bool = False
+    location: LatLon | None = None
 
 
 class Region(Strict):
@@ -72,6 +87,7 @@ class Region(Strict):
     name: str = Field(min_length=1)
     rate: float = Field(gt=0)  # requests/s
     mix: dict[str, Fraction]
+    location: LatLon | None = None
 
 
 class Link(Strict):
