@@ -105,6 +105,8 @@ class Grid:
         problems = []
         self.sites: list[SiteModel] = []
         for i, s in enumerate(spec.sites):
+            if not s.enabled:  # not built (a sweep's choice): neither served nor priced
+                continue
             try:
                 self.sites.append(SiteModel(s, catalog))
             except ServingInputError as exc:
@@ -186,28 +188,52 @@ class Grid:
         lam, n_in, n_out, _ = self.mixture(rates)
         return lam <= share * self.sites[s].capacity_per_s(n_in, n_out)
 
-    def feasible(self, s: int, rates: np.ndarray) -> bool:
-        """Planned below ``max_utilisation`` and every flow there meets its deadline at P99."""
+    def feasible(self, s: int, rates: np.ndarray, skip: frozenset = frozenset()) -> bool:
+        """Planned below ``max_utilisation`` and every flow there meets its deadline at P99.
+
+        Flows in ``skip`` (placed there knowing they miss) load the site but are not judged.
+        """
         if not self.has_room(s, rates, self.spec.max_utilisation):
             return False
+        return self.harm(s, rates, skip) == 0.0
+
+    def harm(self, s: int, rates: np.ndarray, skip: frozenset = frozenset(), expected: bool = False) -> float:
+        """Requests/s of the flows at site ``s`` (``skip`` left out) that break their deadline.
+
+        By default a flow breaks whole when its P99 does (network ``latency + 2.326 jitter`` plus the
+        P99 TTFT; the P99 TPOT against its limit); with ``expected``, the requests/s expected to miss
+        (each flow's share of probe requests over its deadline or TPOT limit, the network drawn).
+        """
         lam, n_in, n_out, cv2 = self.mixture(rates)
         site = self.sites[s]
         curve = site.curve(lam, n_in, n_out, cv2)
         rng = np.random.default_rng(self.spec.seed + 1)
+        broken = 0.0
         for f in np.flatnonzero(rates > 0):
+            if int(f) in skip:
+                continue
             fl = self.flows[f]
-            net99 = self.latency[f, s] + Z99 * self.jitter[f, s]
-            if net99 >= fl.deadline_s:
-                return False
-            lat = site.latency_samples(curve, self.lengths[fl.cls], PROBE_SAMPLES, rng, n_in, n_out)
-            ttft = lat["ttft_s"]
-            if not np.isfinite(ttft).all() or net99 + float(np.percentile(ttft, 99)) > fl.deadline_s:
-                return False
             limit = self.classes[fl.cls].tpot
-            tpot = lat["tpot_s"][np.isfinite(lat["tpot_s"])]
-            if limit is not None and len(tpot) and float(np.percentile(tpot, 99)) > limit:
-                return False
-        return True
+            net99 = self.latency[f, s] + Z99 * self.jitter[f, s]
+            if not expected and net99 >= fl.deadline_s:
+                broken += rates[f]
+                continue
+            lat = site.latency_samples(curve, self.lengths[fl.cls], PROBE_SAMPLES, rng, n_in, n_out)
+            ttft, tpot = lat["ttft_s"], lat["tpot_s"]
+            if expected:
+                net = np.maximum(rng.normal(self.latency[f, s], self.jitter[f, s], len(ttft)), 0.0)
+                ok = net + ttft <= fl.deadline_s
+                if limit is not None:
+                    ok &= ~(tpot > limit)
+                broken += rates[f] * float(np.mean(~ok))
+                continue
+            if not np.isfinite(ttft).all() or net99 + float(np.percentile(ttft, 99)) > fl.deadline_s:
+                broken += rates[f]
+                continue
+            fin = tpot[np.isfinite(tpot)]
+            if limit is not None and len(fin) and float(np.percentile(fin, 99)) > limit:
+                broken += rates[f]
+        return float(broken)
 
     def cost_per_token(self) -> np.ndarray:
         """USD per output token of each site at planned utilisation of the scenario's overall mixture."""
@@ -232,7 +258,15 @@ class Grid:
             order.append(site_order(policy, self.latency[f], cpt, capped, reach))
             fallback.append(site_order("latency", self.latency[f], cpt, capped, reach))
         return place(
-            self.flows, len(self.sites), order, fallback, self.feasible, self.has_room, policy, CHUNKS
+            self.flows,
+            len(self.sites),
+            order,
+            fallback,
+            self.feasible,
+            self.has_room,
+            policy,
+            CHUNKS,
+            harm=lambda s, r, skip: self.harm(s, r, skip, expected=True),
         )
 
     def central_placement(self) -> Placement | None:

@@ -15,9 +15,11 @@ Orders: ``nearest`` sends every part to the lowest-latency site, with no check (
 router does); ``latency`` tries sites by latency (spill-over to the next when a site's queue would
 break a deadline); ``cost`` by cost per output token at planned utilisation, cheapest first, among
 those meeting the deadline; ``power`` by latency but sites under a power cap last. A part no site can
-take within its deadline goes, late, to the lowest-latency site with room (its requests will show as
-deadline misses), and where no site has room it is rejected — counted as missed, never dropped
-silently.
+take within its deadline goes late (its requests will show as deadline misses): to the lowest-latency
+site with room where it adds no expected misses to the flows already there, else to the site with
+room where it adds the fewest (the requests/s of the others expected to miss, from the same probes,
+before and after); where no site has room it is rejected — counted as missed, never dropped
+silently. Flows placed wholly late at a site load it but are not judged there again.
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ class Placement:
     order: dict[str, list[int]] = field(default_factory=dict)
 
 
+def _all_late(rate: np.ndarray, late: np.ndarray, s: int) -> frozenset:
+    """Flows whose every request at site ``s`` was placed late (judging them there is moot)."""
+    every = (late[:, s] > 0) & (rate[:, s] <= late[:, s] * (1 + 1e-12))
+    return frozenset(int(g) for g in np.flatnonzero(every))
+
+
 def site_order(
     policy: str, latency: np.ndarray, cost_per_token: np.ndarray, capped: np.ndarray, reachable: np.ndarray
 ) -> list[int]:
@@ -73,12 +81,14 @@ def place(
     has_room,
     policy: str,
     chunks: int = 10,
+    harm=None,
 ) -> Placement:
     """Place every flow (see the module notes).
 
     ``order[f]``: the sites flow ``f`` tries; ``fallback[f]``: where a part that meets its deadline
-    nowhere goes late (lowest latency first); ``feasible(site, rates)`` and ``has_room(site, rates)``
-    judge a site with ``rates`` (req/s of every flow there, a vector over flows).
+    nowhere goes late (lowest latency first); ``feasible(site, rates, skip)`` and ``has_room(site, rates)``
+    judge a site with ``rates`` (req/s of every flow there, a vector over flows; flows in ``skip`` are
+    not judged); ``harm(site, rates, skip)`` is the requests/s of judged flows expected to miss there.
     """
     nf = len(flows)
     rate = np.zeros((nf, num_sites))
@@ -87,7 +97,7 @@ def place(
     for f in sorted(range(nf), key=lambda i: (flows[i].deadline_s, i)):
         part = flows[f].rate_per_s / chunks
         sites = order[f]
-        full: set[int] = set()        # sites this flow found full (more load only makes them fuller)
+        full: set[int] = set()  # sites this flow found full (more load only makes them fuller)
         for _ in range(chunks):
             if policy == "nearest":
                 rate[f, sites[0]] += part
@@ -98,7 +108,8 @@ def place(
                     continue
                 trial = rate[:, s].copy()
                 trial[f] += left
-                if feasible(s, trial):
+                known = _all_late(rate, late, s)
+                if feasible(s, trial, known):
                     rate[f, s] += left
                     left = 0.0
                     break
@@ -107,20 +118,32 @@ def place(
                 for _ in range(BISECTIONS):
                     mid = 0.5 * (lo + hi)
                     trial[f] = rate[f, s] + left * mid
-                    lo, hi = (mid, hi) if feasible(s, trial) else (lo, mid)
+                    lo, hi = (mid, hi) if feasible(s, trial, known) else (lo, mid)
                 if lo > 0.0:
                     rate[f, s] += left * lo
                     left *= 1.0 - lo
                 full.add(s)
             if left <= 0.0:
                 continue
+            # late: where it breaks no other flow's deadline (nearest first), else where it costs the others
+            # the fewest expected misses among the sites with room
+            best, best_harm = None, np.inf
             for s in fallback[f]:
                 trial = rate[:, s].copy()
                 trial[f] += left
-                if has_room(s, trial):
-                    rate[f, s] += left
-                    late[f, s] += left
-                    left = 0.0
+                if not has_room(s, trial):
+                    continue
+                # judged: every flow with a part there meant to meet its deadline (this one too, if so)
+                known = _all_late(rate, late, s) | ({f} if rate[f, s] <= late[f, s] else set())
+                # what this part adds to the misses of the others there (not those they had already)
+                h = harm(s, trial, frozenset(known)) - harm(s, rate[:, s], frozenset(known)) if harm else 0.0
+                if h < best_harm:
+                    best, best_harm = s, h
+                if h <= 0.0:
                     break
+            if best is not None:
+                rate[f, best] += left
+                late[f, best] += left
+                left = 0.0
             rejected[f] += left
     return Placement(rate, late, rejected)

@@ -44,9 +44,18 @@ def load_grid(path: str | Path, catalog: Catalog | None = None) -> tuple[GridSpe
     """
     data, display = load_mapping(Path(path), "'name:', 'classes:', 'sites:', 'regions:' and 'network:'")
     if "layout" in data and "sites" not in data:
-        raise InputError([Problem(display, data.line or 1, "", "this is a scenario of the coupled twin (a "
-                                  "layout and what runs on it): run it with `twin simulate`; a grid scenario "
-                                  "lists sites, regions and the network (scenarios/grids/voice-chat.yaml)")])
+        raise InputError(
+            [
+                Problem(
+                    display,
+                    data.line or 1,
+                    "",
+                    "this is a scenario of the coupled twin (a "
+                    "layout and what runs on it): run it with `twin simulate`; a grid scenario "
+                    "lists sites, regions and the network (scenarios/grids/voice-chat.yaml)",
+                )
+            ]
+        )
     spec: GridSpec = validate_marked(GridSpec, data, display)
     ctx = GridProblems(display, data)
     cat = catalog or load_catalog()
@@ -57,7 +66,10 @@ def load_grid(path: str | Path, catalog: Catalog | None = None) -> tuple[GridSpe
                 ctx.add((key, i, "name"), f"name {item.name!r} is used twice")
             seen.add(item.name)
     classes = {c.name for c in spec.classes}
+    if not any(s.enabled for s in spec.sites):
+        ctx.add(("sites",), "every site has `enabled: false`: the grid needs at least one site")
     sites = {s.name for s in spec.sites}
+    built = {s.name for s in spec.sites if s.enabled}
     regions = {r.name for r in spec.regions}
     systems, models = set(cat.names("system")), set(cat.names("llm"))
     for i, s in enumerate(spec.sites):
@@ -103,12 +115,13 @@ def load_grid(path: str | Path, catalog: Catalog | None = None) -> tuple[GridSpe
         if (link.region, link.site) in pairs:
             ctx.add(("network", i), f"the link {link.region} -> {link.site} is given twice")
         pairs.add((link.region, link.site))
-        if link.region in reached and link.site in sites:
+        if link.region in reached and link.site in built:
             reached[link.region] += 1
     for i, r in enumerate(spec.regions):
         if not reached[r.name]:
             ctx.add(
-                ("regions", i, "name"), f"region {r.name!r} reaches no site: add a `network:` link from it"
+                ("regions", i, "name"),
+                f"region {r.name!r} reaches no built site: add a `network:` link from it (or enable a site)",
             )
     ctx.raise_any()
     return spec, ctx

@@ -79,6 +79,8 @@ class Site(Strict):
     #: the central factory the "everything central" comparison runs on
     central: bool = False
     location: LatLon | None = None
+    #: whether the site is built (a sweep turns sites off to compare grids with fewer of them)
+    enabled: bool = True
 
 
 class Region(Strict):

@@ -1,6 +1,7 @@
 """The KPIs a sweep can keep: name -> unit, description and how it is read off a run's result.
 
-Two registries: :data:`LAYOUT_KPIS` for a layout base (a steady evaluation,
+Three registries: :data:`GRID_KPIS` for a grid scenario (:func:`twin.grid.simulate`),
+:data:`LAYOUT_KPIS` for a layout base (a steady evaluation,
 :class:`twin.engine.results.Results`), :data:`SCENARIO_KPIS` for a scenario base (its steady coupled
 point or full run, :class:`twin.engine.timeseries.SimResults`, priced). Values are SI floats (the
 unit is in the name), booleans or, for ``first_limit``, a resource name; a figure the result does not
@@ -201,9 +202,41 @@ SCENARIO_KPIS: dict[str, Kpi] = {k.name: k for k in [
 ]}
 
 
+def _grid(key: str):
+    return lambda r: r.result.totals.get(key)
+
+
+def _central(key: str):
+    return lambda r: None if r.result.central is None else r.result.central["totals"].get(key)
+
+
+#: KPIs of a grid base (:func:`twin.grid.simulate`, its ``totals`` and the everything-central run)
+GRID_KPIS: dict[str, Kpi] = {k.name: k for k in [
+    Kpi("deadline_miss_rate", "-", "share of requests missing their deadline (rejected included)",
+        _grid("deadline_miss_rate")),
+    Kpi("served_per_s", "req/s", "requests served per second", _grid("served_per_s")),
+    Kpi("rejected_per_s", "req/s", "requests no site could take, per second", _grid("rejected_per_s")),
+    Kpi("output_tokens_per_s", "tokens/s", "output tokens per second over every site",
+        _grid("output_tokens_per_s")),
+    Kpi("site_power_w", "W", "power of every site", _grid("site_power_w"), kind="power"),
+    Kpi("cost_usd_per_h", "USD/h", "electricity, GPU-hours and traffic of every site per hour",
+        _grid("cost_usd_per_h")),
+    Kpi("tokens_per_dollar", "tokens/USD", "output tokens per dollar over the grid", _grid("tokens_per_usd")),
+    Kpi("worst_region_miss_rate", "-", "largest share of a region's requests missing their deadline",
+        lambda r: max((x["deadline_miss_rate"] for x in r.result.regions), default=None)),
+    Kpi("max_ttft_p99_s", "s", "largest P99 time to first token at the user over the regions",
+        lambda r: max((x["ttft_s"]["p99"] for x in r.result.regions if x["ttft_s"]["p99"] is not None),
+                      default=None), kind="time"),
+    Kpi("central_deadline_miss_rate", "-", "deadline misses with everything at the central site",
+        _central("deadline_miss_rate")),
+    Kpi("invariants_hold", "bool", "requests are conserved per region and site",
+        lambda r: all(r.result.invariants.values()), "bool"),
+]}
+
+
 def registry(base_kind: str) -> dict[str, Kpi]:
-    """The KPIs of a ``"layout"`` or ``"scenario"`` base."""
-    return LAYOUT_KPIS if base_kind == "layout" else SCENARIO_KPIS
+    """The KPIs of a ``"layout"``, ``"scenario"`` or ``"grid"`` base."""
+    return {"layout": LAYOUT_KPIS, "grid": GRID_KPIS}.get(base_kind, SCENARIO_KPIS)
 
 
 def compute(names: list[str], base_kind: str, result: Any) -> dict[str, Any]:

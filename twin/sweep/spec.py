@@ -253,8 +253,15 @@ def load_sweep(path: str | Path) -> Sweep:
     if not base.is_file():
         add(("base",), "base", f"base file not found: {path.parent / spec.base}")
         raise InputError(problems)
-    base_data, base_display = load_mapping(base, "a layout or a scenario")
-    base_kind = "scenario" if "layout" in base_data and "run" in base_data else "layout"
+    base_data, base_display = load_mapping(base, "a layout, a scenario or a grid scenario")
+    base_kind = ("scenario" if "layout" in base_data and "run" in base_data
+                 else "grid" if "sites" in base_data and "regions" in base_data else "layout")
+    if base_kind == "grid":
+        from twin.layout.schema_grid import GridSpec
+
+        validate_marked(GridSpec, base_data, base_display)
+        if spec.run == "simulate":
+            add(("run",), "run", "a grid scenario is placed and served in steady state: use 'run: steady'")
     layout_path, layout_data = None, None
     if base_kind == "scenario":
         from twin.layout.schema_scenario import ScenarioSpec
@@ -278,7 +285,11 @@ def load_sweep(path: str | Path) -> Sweep:
 
     def model(target: str):
         if target not in models:
-            if target == "layout" or base_kind == "layout":
+            if base_kind == "grid":
+                from twin.layout.schema_grid import GridSpec
+
+                models[target] = validate_marked(GridSpec, base_data, base_display)
+            elif target == "layout" or base_kind == "layout":
                 d, disp = (layout_data, str(layout_path)) if target == "layout" else (base_data, base_display)
                 models[target] = validate_marked(Layout, d, disp)
             else:
@@ -303,7 +314,7 @@ def load_sweep(path: str | Path) -> Sweep:
             axes.append(ax)
     kpis = list(spec.kpis)
     reg = registry(base_kind)
-    other = registry("scenario" if base_kind == "layout" else "layout")
+    other = registry("scenario" if base_kind == "layout" else "layout") if base_kind != "grid" else {}
     for i, name in enumerate(kpis):
         if name not in reg:
             where = (f"; {name!r} is a {'scenario' if base_kind == 'layout' else 'layout'} KPI and this "
@@ -345,7 +356,7 @@ def _options(spec: SweepFile, base_kind: str, kpis: list[str], data: MarkedDict,
     given = [k for k in ("n_minus_1", "utilisation", "ambient") if k in data]
     if base_kind != "layout":
         for k in given:
-            add((k,), k, f"{k!r} sets a layout's steady evaluation; this base is a scenario (its "
+            add((k,), k, f"{k!r} sets a layout's steady evaluation; this base is a {base_kind} (its "
                 "policies and weather say how it runs): write it in the scenario, or sweep a layout")
         return {"n_minus_1": True, "utilisation": 1.0, "ambient_c": None}
     ambient_c = None
@@ -438,7 +449,8 @@ def _axis(path_text, raw, loc, fld, method, base_kind, base_data, layout_data, m
     try:
         locs = expand(target_data, parts, prefix)
     except PathError as exc:
-        which = "scenario" if target == "base" and base_kind == "scenario" else "layout"
+        which = ("grid scenario" if base_kind == "grid" else
+                 "scenario" if target == "base" and base_kind == "scenario" else "layout")
         add(loc, fld, f"{exc} (in the {which} file)")
         return None
     kind = _quantity_kind(target_data, locs[0], model(target))

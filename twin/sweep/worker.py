@@ -155,6 +155,15 @@ def _one(job: dict, base: dict, assignments: list, folder: Path) -> tuple[dict, 
 
     if job["base_kind"] == "layout":
         return compute(job["kpis"], "layout", _layout_point(job, base, assignments)), None
+    if job["base_kind"] == "grid":
+        from twin.grid import simulate as grid_simulate
+
+        data = copy.deepcopy(base["data"])
+        for _, loc, value in assignments:
+            assign(data, tuple(loc), copy.deepcopy(value))
+        base_path = Path(job["base"])
+        f = _write(_absolute(data, base_path.parent), folder / base_path.name)
+        return compute(job["kpis"], "grid", grid_simulate(f)), None
     from twin.engine.costs import scenario_prices
     from twin.engine.coupled import simulate, steady_point, with_costs
     from twin.engine.scenario import load_scenario
