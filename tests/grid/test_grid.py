@@ -197,3 +197,22 @@ def test_discrete_serving_draws_every_request_and_agrees_with_fluid(tmp_path):
     too_long = body.replace("duration: 120 s", "duration: 100000 s")
     with pytest.raises(InputError, match="use `serving: fluid`"):
         simulate(write(tmp_path, too_long, "x.yaml"))
+
+
+def test_one_site_matches_the_coupled_twin_directly(tmp_path):
+    # the same rack, model, deployment and load through `twin simulate` (coupling without throttling on one
+    # rack of ample cooling) and through the grid with no network: the same tokens and latencies
+    from twin.engine.coupled import simulate as coupled
+
+    root = Path(__file__).resolve().parents[2]
+    sc = tmp_path / "s.yaml"
+    sc.write_text(f"name: one\nlayout: {root / 'layouts' / 'rack-nvl72.yaml'}\nrun: {{duration: 10 min}}\n"
+                  "deployments:\n  - name: chat\n    racks: \"*\"\n    model: llama-3.1-70b\n"
+                  "    precision: fp8\n    tp: 8\n"
+                  "    workload: {rate: 30, input_tokens: 1024, output_tokens: 256}\n")
+    twin_res = coupled(sc, with_reference=False).deployments["chat"]
+    grid = simulate(write(tmp_path, ONE)).to_dict()
+    r, s = grid["regions"][0], grid["sites"][0]
+    assert s["output_tokens_per_s"] == pytest.approx(twin_res["output_tokens"] / 600.0, rel=1e-3)
+    assert r["tpot_s"]["mean"] == pytest.approx(twin_res["tpot_mean_s"], rel=0.03)
+    assert r["ttft_s"]["mean"] == pytest.approx(twin_res["ttft_mean_s"], rel=0.03)

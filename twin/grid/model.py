@@ -132,6 +132,8 @@ class Grid:
                 where.add(loc, msg)
             where.raise_any()
         self.site_index = {s.site.name: i for i, s in enumerate(self.sites)}
+        #: probes of site states already judged (placement asks the same state more than once)
+        self._harm: dict = {}
         self.locations = {r.name: list(r.location) for r in spec.regions if r.location}
         self.flows = [
             Flow(r.name, k, r.rate * share, self.classes[k].deadline)
@@ -204,6 +206,9 @@ class Grid:
         P99 TTFT; the P99 TPOT against its limit); with ``expected``, the requests/s expected to miss
         (each flow's share of probe requests over its deadline or TPOT limit, the network drawn).
         """
+        key = (s, rates.tobytes(), skip, expected)
+        if key in self._harm:
+            return self._harm[key]
         lam, n_in, n_out, cv2 = self.mixture(rates)
         site = self.sites[s]
         curve = site.curve(lam, n_in, n_out, cv2)
@@ -233,6 +238,9 @@ class Grid:
             fin = tpot[np.isfinite(tpot)]
             if limit is not None and len(fin) and float(np.percentile(fin, 99)) > limit:
                 broken += rates[f]
+        if len(self._harm) > 4096:
+            self._harm.clear()
+        self._harm[key] = float(broken)
         return float(broken)
 
     def cost_per_token(self) -> np.ndarray:
