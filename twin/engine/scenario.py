@@ -243,19 +243,30 @@ def _field_of(exc: ServingInputError) -> str:
                                                                    .replace("workload.", "workload."))
 
 
+def deployment_of(shape, catalog: Catalog | None) -> Deployment:
+    """The :class:`Deployment` of a replica shape on its system (a scenario's deployment, a grid site).
+
+    ``shape`` has ``system``, ``tp``, ``pp``, ``ep``, ``precision``, ``attention_dp``, ``max_batch``,
+    ``max_num_tokens`` (per attention-DP rank with ``attention_dp``: the replica takes ``tp`` times
+    each, TensorRT-LLM's meaning) and ``speculative`` (the ``--speculative`` syntax, its draft model
+    looked up in the catalog). Raises :class:`ServingInputError` (field ``speculative``) for a bad
+    speculation; the deployment itself is checked by :class:`PerfModel`.
+    """
+    ranks = shape.tp if shape.attention_dp else 1
+    spec = None
+    if shape.speculative:
+        spec = parse_speculative(shape.speculative, lambda name: lookup_specs(shape.system, name, catalog)[0])
+    return Deployment(tp=shape.tp, pp=shape.pp, ep=shape.ep, precision=shape.precision,
+                      attention_dp=shape.attention_dp, max_batch=shape.max_batch * ranks,
+                      max_num_tokens=shape.max_num_tokens * ranks, speculative=spec)
+
+
 def _serve(scenario: Scenario, plan: DeploymentPlan, catalog: Catalog | None) -> ServedDeployment:
     mspec, hspec = lookup_specs(plan.system, plan.model, catalog)
-    ranks = plan.tp if plan.attention_dp else 1
-    spec = None
-    if plan.speculative:
-        try:
-            spec = parse_speculative(plan.speculative,
-                                     lambda name: lookup_specs(plan.system, name, catalog)[0])
-        except ServingInputError as exc:
-            raise _Bad("speculative", str(exc)) from None
-    dep = Deployment(tp=plan.tp, pp=plan.pp, ep=plan.ep, precision=plan.precision,
-                     attention_dp=plan.attention_dp, max_batch=plan.max_batch * ranks,
-                     max_num_tokens=plan.max_num_tokens * ranks, speculative=spec)
+    try:
+        dep = deployment_of(plan, catalog)
+    except ServingInputError as exc:
+        raise _Bad("speculative", str(exc)) from None
     try:
         lin = parse_length(plan.workload.input_tokens, "input")
     except ServingInputError as exc:

@@ -14,16 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.engine.scenario import deployment_of
 from twin.errors import ServingInputError
 from twin.layout.catalog_io import Catalog
 from twin.layout.records import lookup_specs
 from twin.layout.schema_grid import RequestClass, Site
 from twin.power.gpu import CLOCK_POWER_EXPONENT
 from twin.power.parts import gpu_activity_power_w
-from twin.records import Deployment
 from twin.serving.fluid import FluidCurve, FluidModel, request_latency_samples
 from twin.serving.perf_model import PerfModel
-from twin.serving.speculative import parse_speculative
 from twin.serving.workload import LengthDist, parse_length
 
 #: Cost of one GPU-hour besides electricity when a site gives none [USD]: SemiAnalysis' AI Cloud TCO
@@ -66,20 +65,7 @@ class SiteModel:
     def __init__(self, site: Site, catalog: Catalog) -> None:
         self.site = site
         mspec, hspec = lookup_specs(site.system, site.model, catalog)
-        spec = None
-        if site.speculative:
-            spec = parse_speculative(site.speculative, lambda n: lookup_specs(site.system, n, catalog)[0])
-        ranks = site.tp if site.attention_dp else 1
-        dep = Deployment(
-            tp=site.tp,
-            pp=site.pp,
-            ep=site.ep,
-            precision=site.precision,
-            attention_dp=site.attention_dp,
-            max_batch=site.max_batch * ranks,
-            max_num_tokens=site.max_num_tokens * ranks,
-            speculative=spec,
-        )
+        dep = deployment_of(site, catalog)
         self.perf = PerfModel(mspec, hspec, dep)
         self.fluid = FluidModel(self.perf)
         self.replicas = site.gpus // dep.num_gpus

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from twin.layout.fields import Strict, qty
-from twin.layout.schema_scenario import Fraction
+from twin.layout.schema_scenario import Fraction, ReplicaShape
 
 Seconds = qty("time")
 #: a latency or jitter that may be zero
@@ -52,21 +52,12 @@ class RequestClass(Strict):
     model: str | None = None
 
 
-class Site(Strict):
-    """An inference site: GPUs of one catalog system serving one model."""
+class Site(ReplicaShape):
+    """An inference site: GPUs of one catalog system serving one model (a scenario deployment's shape)."""
 
     name: str = Field(min_length=1)
     system: str
     gpus: int = Field(ge=1)
-    model: str
-    precision: str = "fp8"
-    tp: int = Field(default=1, ge=1)
-    pp: int = Field(default=1, ge=1)
-    ep: int = Field(default=1, ge=1)
-    attention_dp: bool = False
-    max_batch: int = Field(default=256, ge=1)
-    max_num_tokens: int = Field(default=8192, ge=1)
-    speculative: str | None = Field(default=None, min_length=1)
     #: electricity price at the site [USD/MWh]
     power_price: float = Field(ge=0)
     #: cost of one GPU for an hour besides electricity (capital, operations) [USD]; None: the default

@@ -120,11 +120,13 @@ class PrefillSpec(Strict):
     max_num_tokens: int | None = Field(default=None, ge=1)
 
 
-class DeploymentSpec(Strict):
-    """A model served on a set of racks of one system (with ``prefill:``, disaggregated)."""
+class ReplicaShape(Strict):
+    """A model's replica: precision, parallelism, batch limits, speculative decoding.
 
-    name: str = Field(min_length=1)
-    racks: RackSelector | str
+    Shared by a scenario's deployments and a grid scenario's sites (:mod:`twin.layout.schema_grid`);
+    ``max_batch`` and ``max_num_tokens`` per attention-DP rank with ``attention_dp``, as TensorRT-LLM's.
+    """
+
     model: str
     precision: str = "fp8"
     tp: int = Field(default=1, ge=1)
@@ -133,12 +135,19 @@ class DeploymentSpec(Strict):
     attention_dp: bool = False
     max_batch: int = Field(default=256, ge=1)
     max_num_tokens: int = Field(default=8192, ge=1)
-    workload: WorkloadSpec
-    sla: SlaSpec | None = None
-    prefill: PrefillSpec | None = None
     #: speculative decoding, as ``twin serve-sim --speculative``: ``mtp:3,0.7``, ``eagle:3,tau=2.6``,
     #: ``draft:MODEL:4,0.6`` (checked by the engine against the catalog)
     speculative: str | None = Field(default=None, min_length=1)
+
+
+class DeploymentSpec(ReplicaShape):
+    """A model served on a set of racks of one system (with ``prefill:``, disaggregated)."""
+
+    name: str = Field(min_length=1)
+    racks: RackSelector | str
+    workload: WorkloadSpec
+    sla: SlaSpec | None = None
+    prefill: PrefillSpec | None = None
 
 
 AmbientC = Annotated[qty("temperature", positive=False), AfterValidator(check_ambient_c)]

@@ -270,6 +270,14 @@ class ReplicaState:
             if track:
                 self.decoders.remove(li)
 
+    def kv_offset(self, step: int) -> float:
+        """What the block policies add to a decoder's ``base`` for its KV after ``step`` iterations.
+
+        ``step`` itself without speculative decoding; ``tau step`` plus the slots of the draft tokens
+        being verified with it.
+        """
+        return step if not self.draft_slots else self.tau * step + self.draft_slots
+
     # ------------------------------------------------------------------ observation
     def arrived_before(self, t: float) -> int:
         """Requests whose arrival is before ``t`` (closed loop: sent before ``t``)."""
@@ -353,9 +361,7 @@ def serve(env, st: ReplicaState, policy: BatchingPolicy, cost: IterationCost, ho
     draft_c, draft_m, draft_o = cost.draft_tables
     n_draft = len(draft_c)
 
-    def kv_offset(step):
-        # a decoder's KV after `step` iterations: base + tau step, plus the slots its draft tokens take
-        return tau * step + (nq - 1)
+    kv_offset = st.kv_offset
 
     kv = st.kv
     bs, total_blocks = kv.block_size, kv.num_blocks

@@ -163,7 +163,7 @@ class BlocksOnDemand(BatchingPolicy):
         """Preempt the newest decoders (never the last one) until every next token has its block."""
         kv, decoders, base = self.kv, st.decoders, st.base
         n = 0
-        nxt = st.step + 1 if not st.draft_slots else st.tau * (st.step + 1) + st.draft_slots
+        nxt = st.kv_offset(st.step + 1)
         while st.num_decoding > 1 and kv.shortfall(decoders, base, nxt) > kv.num_free:
             st.preempt(decoders.pop())
             n += 1

@@ -172,11 +172,3 @@ def draft_weight_bytes_per_gpu(target: ModelSpec, dep: Deployment) -> float:
     head = {"mtp": 0.0, "eagle": p["embedding"] / 2, "draft": p["embedding"]}[sp.method]
     bw = BYTES_PER_ELEMENT[sp.draft_precision or dep.precision]
     return (layers * bw + head * BYTES_PER_ELEMENT["bf16"]) / dep.tp
-
-
-def draft_kv_bytes_per_token(target: ModelSpec, dep: Deployment) -> float:
-    """KV bytes one context token adds in the draft, whole replica (0 without speculation)."""
-    sp = dep.speculative
-    if sp is None:
-        return 0.0
-    return draft_spec(target, sp).kv_bytes_per_token(dep.kv_dtype)

@@ -3,6 +3,29 @@
 from __future__ import annotations
 
 
+def result_of_file(path, cache: dict, compute, *, extra=(), max_cached: int = 16):
+    """``(compute(path), "")``, or ``(None, problems)`` when reading or computing fails (the CLI's text).
+
+    ``cache`` keeps one result per file (keyed by path, modification time and ``extra``, e.g. a policy),
+    so picking a file again does not recompute it; at ``max_cached`` results the oldest goes.
+    """
+    from twin.errors import TwinError
+
+    try:
+        key = (str(path), path.stat().st_mtime_ns, *extra)
+    except OSError as exc:
+        return None, f"{path}: {exc.strerror}"
+    if key not in cache:
+        try:
+            value = compute(path)
+        except TwinError as exc:
+            return None, str(exc)
+        if len(cache) >= max_cached:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
+    return cache[key], ""
+
+
 def html_table(rows: list[dict], table_id: str | None = None, max_rows: int | None = None):
     """An HTML table of ``rows`` (one dict per row, keys the header).
 

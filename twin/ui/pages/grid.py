@@ -26,22 +26,11 @@ def grids_dir(app, layouts_dir: Path) -> Path:
 
 def grid_of(path: Path, policy: str | None, cache: dict):
     """``(results, "")`` of a grid file under a policy, or ``(None, problems)``; cached by file and time."""
-    from twin.errors import TwinError
     from twin.grid import simulate
+    from twin.ui.widgets import result_of_file
 
-    try:
-        key = (str(path), path.stat().st_mtime_ns, policy)
-    except OSError as exc:
-        return None, f"{path}: {exc.strerror}"
-    if key not in cache:
-        try:
-            res = simulate(path, policy=policy).to_dict()
-        except TwinError as exc:
-            return None, str(exc)
-        if len(cache) >= MAX_CACHED:
-            cache.pop(next(iter(cache)))
-        cache[key] = res
-    return cache[key], ""
+    return result_of_file(path, cache, lambda p: simulate(p, policy=policy).to_dict(), extra=(policy,),
+                          max_cached=MAX_CACHED)
 
 
 def register(app, layouts_dir: Path) -> None:

@@ -36,22 +36,10 @@ def money_of(path: Path, cache: dict):
     ``cache`` keeps one result per scenario file (keyed by path and modification time), so picking
     a scenario again does not recompute it.
     """
-    from twin.errors import TwinError
     from twin.report.money import steady_money
+    from twin.ui.widgets import result_of_file
 
-    try:
-        key = (str(path), path.stat().st_mtime_ns)
-    except OSError as exc:
-        return None, f"{path}: {exc.strerror}"
-    if key not in cache:
-        try:
-            money = steady_money(path)
-        except TwinError as exc:
-            return None, str(exc)
-        if len(cache) >= MAX_CACHED:
-            cache.pop(next(iter(cache)))
-        cache[key] = money
-    return cache[key], ""
+    return result_of_file(path, cache, steady_money, max_cached=MAX_CACHED)
 
 
 def register(app, layouts_dir: Path) -> None:
