@@ -102,8 +102,8 @@ class SiteModel:
 
     def capacity_per_s(self, mean_input: float, mean_output: float) -> float:
         """Requests/s the whole site completes when saturated with this mixture."""
-        c = self.fluid.curve(np.array([1e30]), mean_input, mean_output, clock_factor=self.clock)
-        return float(c.completed_per_s[0]) * self.replicas
+        per_replica = self.fluid.capacity_per_s(mean_input, mean_output, clock_factor=self.clock)
+        return float(per_replica) * self.replicas
 
     def latency_samples(
         self,

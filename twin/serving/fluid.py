@@ -140,9 +140,50 @@ class FluidModel:
         ``q`` is the share of iterations carrying a chunk, then the two kinds of iteration as
         ``(t, compute_s, memory_s)``.
         """
-        q = np.clip(P / chunk, 0.0, 1.0)
+        q = np.minimum(np.maximum(P / chunk, 0.0), 1.0)
         return (q, self.parts(B, 0.0 * P, n_in, n_out, sc, sm),
                 self.parts(B, np.maximum(P, chunk), n_in, n_out, sc, sm))
+
+    def _saturation(self, n_in, n_out, sc, sm, pf: float, ve: int):
+        """The saturated state of one virtual engine: its batch, iteration time and completion rate.
+
+        Returns ``(n_tok, nq, tau, n_dec, n_it, b_sat, t_sat, mu)``: the token budget, tokens verified
+        per sequence and iteration, tokens per step, decode iterations and slot-holding iterations of a
+        request, the saturated batch (``max_batch``, the KV blocks or the token budget), its iteration
+        time and ``mu = b_sat / (n_it t_sat)`` requests/s.
+        """
+        dep, mem = self.perf.dep, self.perf.memory
+        from twin.serving.schedulers import get_scheduler
+
+        if get_scheduler(dep.scheduler).reserve_output:
+            kv_req = mem.num_blocks // ve / np.maximum(np.ceil((n_in + n_out) / dep.block_size), 1)
+        else:
+            kv_req = mem.kv_capacity_tokens / ve / (n_in + n_out / 2.0)
+        n_tok = float(self.perf.max_tokens)
+        # speculative decoding: a sequence decodes n_it = n_out / tau iterations, each putting nq tokens
+        # through the target (Little's law counts iterations, throughput counts tokens)
+        nq, tau = self.cost.tokens_verified, self.cost.tokens_per_step
+        # iterations a request holds a slot: its prefill's plus ceil((n_out - 1) / tau) decode iterations
+        # (n_out without speculation, as before)
+        n_dec = decode_iterations(n_out, tau)
+        n_it = np.maximum(1.0 + n_dec, 1.0) if tau != 1.0 else n_out
+        b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok / (pf * n_in / n_it + nq))
+        b_sat = np.maximum(b_sat, 1.0)
+        chunk_sat = np.maximum(np.minimum(n_in, n_tok - nq * b_sat), 1.0)
+        t_sat, _, _ = self.mixed(b_sat, pf * b_sat * n_in / n_it, n_in, n_out, chunk_sat, sc, sm)
+        return n_tok, nq, tau, n_dec, n_it, b_sat, t_sat, b_sat / (n_it * t_sat)
+
+    def capacity_per_s(self, mean_input, mean_output, *, clock_factor=1.0, decode_only: bool = False):
+        """Requests/s one replica completes when saturated.
+
+        The ``completed_per_s`` of :meth:`curve` at an unbounded rate, without solving the rest of the
+        state.
+        """
+        ve = self.perf.dep.pp
+        sc, sm = clock_scales(np.asarray(clock_factor, dtype=float))
+        n_in, n_out = np.asarray(mean_input, dtype=float), np.asarray(mean_output, dtype=float)
+        mu = self._saturation(n_in, n_out, sc, sm, 0.0 if decode_only else 1.0, ve)[-1]
+        return mu * ve
 
     def curve(
         self, rate_per_s, mean_input, mean_output, *, clock_factor=1.0, duration_s: float = float("inf"),
@@ -177,26 +218,7 @@ class FluidModel:
         lam = lam / ve
         shape = lam.shape
         sc, sm = clock_scales(f)
-        dep, mem = self.perf.dep, self.perf.memory
-        from twin.serving.schedulers import get_scheduler
-
-        if get_scheduler(dep.scheduler).reserve_output:
-            kv_req = mem.num_blocks // ve / np.maximum(np.ceil((n_in + n_out) / dep.block_size), 1)
-        else:
-            kv_req = mem.kv_capacity_tokens / ve / (n_in + n_out / 2.0)
-        n_tok = float(self.perf.max_tokens)
-        # speculative decoding: a sequence decodes n_it = n_out / tau iterations, each putting nq tokens
-        # through the target (Little's law counts iterations, throughput counts tokens)
-        nq, tau = self.cost.tokens_verified, self.cost.tokens_per_step
-        # iterations a request holds a slot: its prefill's plus ceil((n_out - 1) / tau) decode iterations
-        # (n_out without speculation, as before)
-        n_dec = decode_iterations(n_out, tau)
-        n_it = np.maximum(1.0 + n_dec, 1.0) if tau != 1.0 else n_out
-        b_sat = np.minimum(np.minimum(float(dep.max_batch), kv_req), n_tok / (pf * n_in / n_it + nq))
-        b_sat = np.maximum(b_sat, 1.0)
-        chunk_sat = np.maximum(np.minimum(n_in, n_tok - nq * b_sat), 1.0)
-        t_sat, _, _ = self.mixed(b_sat, pf * b_sat * n_in / n_it, n_in, n_out, chunk_sat, sc, sm)
-        mu = b_sat / (n_it * t_sat)
+        n_tok, nq, tau, n_dec, n_it, b_sat, t_sat, mu = self._saturation(n_in, n_out, sc, sm, pf, ve)
         sat = lam >= mu
         # bisection on t for the unsaturated replicas: h(t) = F(max(lam O t, 1), P_busy) - t is decreasing
         # (an iteration carries at least one sequence; see the module notes on low load)

@@ -31,6 +31,7 @@ read by the discrete replicas and the fluid mode.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -244,9 +245,11 @@ class IterationCost:
     def split_interp(self, num_tokens, num_seqs, decode_ctx_tokens=0.0, prefill_pairs=0.0, decoding=False,
                      num_decode=0.0):
         """:meth:`split` at fractional counts (arrays), interpolating the tables (the fluid mode)."""
-        T = np.clip(num_tokens, 0, self.max_tokens)
-        S = np.clip(num_seqs, 0, self.max_seqs)
-        D = np.clip(num_decode, 0, len(self.draft_c) - 1)
+        # np.minimum/np.maximum rather than np.clip: the fluid model calls this with scalars, where
+        # np.clip's dispatch costs more than the arithmetic
+        T = np.minimum(np.maximum(num_tokens, 0), self.max_tokens)
+        S = np.minimum(np.maximum(num_seqs, 0), self.max_seqs)
+        D = np.minimum(np.maximum(num_decode, 0), len(self.draft_c) - 1)
         grid, sgrid, dgrid = _grid(len(self.base_c)), _grid(len(self.head_c)), _grid(len(self.draft_c))
         cc = (np.interp(T, grid, self.base_c) + np.interp(S, sgrid, self.head_c)
               + self.prefill_pair_s * prefill_pairs + np.interp(D, dgrid, self.draft_c))
@@ -292,8 +295,12 @@ class IterationCost:
         return k * t0 + self.context_growth_s(num_decode, sc, sm) * kk, comp, mem
 
 
+@functools.lru_cache(maxsize=64)
 def _grid(n: int) -> np.ndarray:
-    return np.arange(n, dtype=float)
+    """The table abscissae ``0 .. n-1`` (cached: the fluid model asks for them at every step; read only)."""
+    g = np.arange(n, dtype=float)
+    g.flags.writeable = False
+    return g
 
 
 @dataclass(frozen=True)
