@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import click
@@ -28,10 +29,16 @@ def _text(rows: list[dict]) -> list[str]:
 
 def _table(d: dict) -> str:
     """The app's grid tables (:mod:`twin.report.grid`) as text: totals, regions, sites."""
-    from twin.report.grid import region_rows, site_rows, summary_rows
+    from twin.report.grid import region_rows, site_rows, summary_rows, timeline_rows
 
     head = f"Grid '{d['name']}', policy {d['policy']}: {len(d['sites'])} sites, {len(d['regions'])} regions"
+    if d.get("timeline"):
+        tl = d["timeline"]
+        head += (f", {len(tl)} steps of {tl[0]['duration_s'] / 3600:g} h from {tl[0]['utc']} UTC "
+                 "(tables: the whole period)")
     lines = [head, *_text(summary_rows(d)), "", *_text(region_rows(d)), "", *_text(site_rows(d))]
+    if d.get("timeline"):
+        lines += ["", *_text(timeline_rows(d))]
     bad = [k for k, v in d["invariants"].items() if not v]
     if bad:
         lines.append(f"  INVARIANTS BROKEN: {', '.join(bad)}")
@@ -51,6 +58,15 @@ def _write_tables(d: dict, out: Path) -> None:
             for r in d["regions"]
         ],
         "sites.csv": d["sites"],
+        **({"timeline.csv": [
+            {k: v for k, v in r.items() if k not in ("sites", "regions", "central", "events")}
+            | {"events": "; ".join(r["events"])}
+            | {f"{name}_site_power_w": x["site_power_w"] for name, x in r["sites"].items()}
+            | {f"{name}_served_per_s": x["served_per_s"] for name, x in r["sites"].items()}
+            | {f"{name}_deadline_miss_rate": x["deadline_miss_rate"] for name, x in r["regions"].items()}
+            | ({f"central_{k}": v for k, v in r["central"].items()} if r["central"] else {})
+            for r in d["timeline"]
+        ]} if d.get("timeline") else {}),
         "flows.csv": [
             {k: v for k, v in f.items() if k != "ttft_s"}
             | {f"ttft_s_{q}": f["ttft_s"][q] for q in ("mean", "p50", "p90", "p99")}
@@ -71,7 +87,7 @@ def _write_tables(d: dict, out: Path) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False),
-    help="Write regions.csv, sites.csv and flows.csv into this folder.",
+    help="Write regions.csv, sites.csv and flows.csv (and timeline.csv) into this folder.",
 )
 @json_option
 def grid_cmd(scenario: str, policy: str | None, out_dir: str | None, json_out: str | None) -> None:
@@ -79,8 +95,19 @@ def grid_cmd(scenario: str, policy: str | None, out_dir: str | None, json_out: s
     from twin.grid import simulate
 
     click.echo("placing and serving...", err=True)
+    bar = None
+
+    def progress(done: int, total: int) -> None:  # a timeline: one step at a time
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="steps", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done == total:
+            bar.__exit__(None, None, None)
+
     try:
-        res = simulate(scenario, policy=policy)
+        res = simulate(scenario, policy=policy, progress=progress)
     except InputError as exc:
         fail_input(exc)
     d = res.to_dict()

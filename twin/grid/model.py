@@ -49,6 +49,8 @@ class GridResults:
     totals: dict
     central: dict | None = None
     invariants: dict = field(default_factory=dict)
+    #: one row per step of a timeline (None: one steady state)
+    timeline: list[dict] | None = None
 
     def to_dict(self) -> dict:
         """Everything as plain values (JSON)."""
@@ -62,8 +64,42 @@ class GridResults:
                 "flows": self.flows,
                 "central": self.central,
                 "invariants": self.invariants,
+                "timeline": self.timeline,
             }
         )
+
+
+@dataclass
+class Served:
+    """One placement served (:meth:`Grid.serve`): the arrays and latency samples its tables come from."""
+
+    pl: Placement
+    arrived: np.ndarray  # (flows,) req/s
+    served: np.ndarray  # (flows, sites) req/s
+    rejected: np.ndarray  # (flows,) req/s rejected at placement or beyond an overloaded site's capacity
+    missed: np.ndarray  # (flows,) req/s missing their deadline, the rejected included
+    sample: dict  # (f, s) -> {"ttft", "tpot", "e2e", "net": arrays [s], "w": req/s each sample stands for}
+    miss: dict  # (f, s) -> share of the served requests of flow f at site s that miss
+    sites: list[dict]  # site rows
+    conserved: bool  # arrived = served + rejected per flow, and per site
+
+
+#: site-row fields that hold for the whole period (not averaged over a timeline)
+_FIXED = ("site", "system", "gpus", "replicas", "central", "location")
+
+
+def _mean_row(parts: list[tuple[float, dict]]) -> dict:
+    """A site row over time: numbers as time means (weights sum to 1), tokens per dollar of the means."""
+    first = parts[0][1]
+    out = {}
+    for k, v in first.items():
+        if k in _FIXED or not isinstance(v, int | float) or isinstance(v, bool):
+            out[k] = v
+        else:
+            out[k] = float(sum(w * row[k] for w, row in parts))
+    cost = out["cost_usd_per_h"]
+    out["tokens_per_usd"] = out["output_tokens_per_s"] * 3600.0 / cost if cost > 0 else None
+    return out
 
 
 def _plain(x):
@@ -292,13 +328,14 @@ class Grid:
                 rej[f] = fl.rate_per_s
         return Placement(rate, np.zeros_like(rate), rej)
 
-    def evaluate(self, pl: Placement) -> tuple[list[dict], list[dict], list[dict], dict, dict]:
-        """Serve a placement: (regions, sites, flows, totals, invariants) — see the module notes."""
+    def serve(self, pl: Placement) -> Served:
+        """Serve a placement: what every site serves and the latencies its requests see (one state)."""
         spec, nf, ns = self.spec, len(self.flows), len(self.sites)
         rng = np.random.default_rng(spec.seed)
         total_rate = sum(fl.rate_per_s for fl in self.flows)
         served = np.zeros((nf, ns))
         sample = {}  # (f, s) -> dict of arrays and the weight of one sample
+        miss = {}  # (f, s) -> share of the served requests that miss
         site_rows = []
         for s, site in enumerate(self.sites):
             rates = pl.rate[:, s]
@@ -325,13 +362,19 @@ class Grid:
                 net = np.maximum(rng.normal(self.latency[f, s], self.jitter[f, s], n), 0.0)
                 if share < 1.0:
                     lat = {k: np.full(n, np.inf) if k != "tpot_s" else v for k, v in lat.items()}
-                sample[(f, s)] = {
+                d = {
                     "ttft": net + lat["ttft_s"],
                     "tpot": lat["tpot_s"],
                     "e2e": net + lat["e2e_s"],
                     "net": net,
-                    "w": served[f, s] / n,
+                    "w": np.full(n, served[f, s] / n),
                 }
+                sample[(f, s)] = d
+                ok = d["ttft"] <= fl.deadline_s
+                limit = self.classes[fl.cls].tpot
+                if limit is not None:
+                    ok &= ~(d["tpot"] > limit)  # a one-token request has no TPOT (nan): not a miss
+                miss[(f, s)] = float(np.mean(~ok))
                 mo = self.moments[fl.cls]
                 tok += served[f, s] * mo[2]
                 net_cost += served[f, s] * (mo[0] + mo[2]) * BYTES_PER_TOKEN / 1e9 * self.gb_cost[f, s] * 3600
@@ -339,39 +382,72 @@ class Grid:
             site_rows.append(
                 self._site_row(site, lam, float(served[:, s].sum()), lam / cap, tok, g, w, net_cost)
             )
-        flow_rows, region_rows = [], []
-        missed = np.zeros(nf)
+        arrived = np.array([fl.rate_per_s for fl in self.flows])
+        # rejected at placement, or beyond an overloaded site's capacity: missed, never served
+        rejected = pl.rejected + (pl.rate.sum(axis=1) - served.sum(axis=1))
+        missed = rejected + np.array(
+            [sum(served[f, s] * m for (g, s), m in miss.items() if g == f) for f in range(nf)]
+        )
+        conserved = bool(
+            np.allclose(arrived, served.sum(axis=1) + rejected, rtol=1e-9, atol=1e-12)
+            and np.allclose([r["served_per_s"] for r in site_rows], served.sum(axis=0), rtol=1e-9, atol=1e-12)
+        )
+        return Served(pl, arrived, served, rejected, missed, sample, miss, site_rows, conserved)
+
+    def evaluate(self, pl: Placement) -> tuple[list[dict], list[dict], list[dict], dict, dict]:
+        """Serve a placement: (regions, sites, flows, totals, invariants) — see the module notes."""
+        return self.tables([(1.0, self.serve(pl))])
+
+    def tables(self, parts: list[tuple[float, Served]]) -> tuple[list, list, list, dict, dict]:
+        """(regions, sites, flows, totals, invariants) of served states, each with its share of the time.
+
+        One state is a steady grid; over a timeline, rates are time means, percentiles and miss rates
+        are over all requests of the period (every state's samples weighted by its requests), energy
+        and cost are summed.
+        """
+        wsum = sum(w for w, _ in parts)
+        ws = [(w / wsum, x) for w, x in parts]
+
+        def mean(get):
+            return sum(w * get(x) for w, x in ws)
+
+        rate, late = mean(lambda x: x.pl.rate), mean(lambda x: x.pl.late)
+        served, missed = mean(lambda x: x.served), mean(lambda x: x.missed)
+        rejected = mean(lambda x: x.rejected)
+        pooled: dict[tuple[int, int], dict] = {}
+        for w, x in ws:
+            for key, d in x.sample.items():
+                pooled.setdefault(key, []).append({**d, "w": d["w"] * w})
+        sample = {k: {q: np.concatenate([d[q] for d in v]) for q in v[0]} for k, v in pooled.items()}
+        flow_rows = []
         for f, fl in enumerate(self.flows):
-            for s in np.flatnonzero(pl.rate[f] > 0):
+            for s in np.flatnonzero(rate[f] > 0):
                 d = sample[(f, s)]
-                ok = d["ttft"] <= fl.deadline_s
-                limit = self.classes[fl.cls].tpot
-                if limit is not None:
-                    ok &= ~(d["tpot"] > limit)  # a one-token request has no TPOT (nan): not a miss
-                miss = float(np.mean(~ok))
-                missed[f] += served[f, s] * miss
+                got = served[f, s]
+                m = sum(w * x.served[f, s] * x.miss.get((f, s), 0.0) for w, x in ws) / got if got > 0 else 1.0
                 flow_rows.append(
                     {
                         "region": fl.region,
                         "class": fl.cls,
                         "site": self.sites[s].site.name,
-                        "rate_per_s": float(pl.rate[f, s]),
-                        "served_per_s": float(served[f, s]),
-                        "placed_late_per_s": float(pl.late[f, s]),
+                        "rate_per_s": float(rate[f, s]),
+                        "served_per_s": float(got),
+                        "placed_late_per_s": float(late[f, s]),
                         "network_latency_s": float(self.latency[f, s]),
                         "deadline_s": fl.deadline_s,
-                        "deadline_miss_rate": miss,
-                        "ttft_s": _stats(d["ttft"], np.full(len(d["ttft"]), d["w"])),
+                        "deadline_miss_rate": float(m),
+                        "ttft_s": _stats(d["ttft"], d["w"]),
                     }
                 )
-            # rejected at placement, or beyond an overloaded site's capacity: missed, never served
-            missed[f] += pl.rejected[f] + (pl.rate[f].sum() - served[f].sum())
-        for r in spec.regions:
+        arrived_f = mean(lambda x: x.arrived)
+        region_rows = []
+        for r in self.spec.regions:
             fs = [f for f, fl in enumerate(self.flows) if fl.region == r.name]
-            region_rows.append(self._region_row(r.name, fs, pl, served, missed, sample))
-        arrived = float(sum(fl.rate_per_s for fl in self.flows))
+            region_rows.append(self._region_row(r.name, fs, arrived_f, rate, served, missed, sample))
+        site_rows = [_mean_row([(w, x.sites[s]) for w, x in ws]) for s in range(len(self.sites))]
+        arrived = float(arrived_f.sum())
         srv = float(served.sum())
-        rej = float(pl.rejected.sum() + (pl.rate.sum() - served.sum()))
+        rej = float(rejected.sum())
         cost = sum(x["cost_usd_per_h"] for x in site_rows)
         tokens = sum(x["output_tokens_per_s"] for x in site_rows)
         totals = {
@@ -401,7 +477,8 @@ class Grid:
                 )
                 for x in site_rows
             ),
-            "requests_conserved_overall": math.isclose(arrived, srv + rej, rel_tol=1e-9),
+            "requests_conserved_overall": math.isclose(arrived, srv + rej, rel_tol=1e-9, abs_tol=1e-12),
+            "requests_conserved_every_step": all(x.conserved for _, x in ws),
         }
         return region_rows, site_rows, flow_rows, totals, inv
 
@@ -469,18 +546,14 @@ class Grid:
             "location": list(site.site.location) if site.site.location else None,
         }
 
-    def _region_row(self, name: str, fs: list[int], pl: Placement, served, missed, sample) -> dict:
-        arrived = sum(self.flows[f].rate_per_s for f in fs)
-        keys = [(f, s) for f in fs for s in np.flatnonzero(pl.rate[f] > 0)]
+    def _region_row(self, name: str, fs: list[int], arrived_f, rate, served, missed, sample) -> dict:
+        arrived = float(sum(arrived_f[f] for f in fs))
+        keys = [(f, s) for f in fs for s in np.flatnonzero(rate[f] > 0)]
         cat = {
             k: np.concatenate([sample[x][k] for x in keys]) if keys else np.zeros(0)
             for k in ("ttft", "tpot", "e2e", "net")
         }
-        w = (
-            np.concatenate([np.full(len(sample[x]["ttft"]), sample[x]["w"]) for x in keys])
-            if keys
-            else np.zeros(0)
-        )
+        w = np.concatenate([sample[x]["w"] for x in keys]) if keys else np.zeros(0)
         srv = float(sum(served[f].sum() for f in fs))
         stats = {k: _stats(cat[k], w) for k in cat}
         jit = {
@@ -504,9 +577,9 @@ class Grid:
             "e2e_jitter_s": jit["e2e"],
             "location": self.locations.get(name),
             "sites": {
-                self.sites[s].site.name: float(sum(pl.rate[f, s] for f in fs))
+                self.sites[s].site.name: float(sum(rate[f, s] for f in fs))
                 for s in range(len(self.sites))
-                if any(pl.rate[f, s] > 0 for f in fs)
+                if any(rate[f, s] > 0 for f in fs)
             },
         }
 
@@ -518,8 +591,14 @@ def load(path: str | Path, catalog: Catalog | None = None) -> Grid:
     return Grid(spec, cat, where)
 
 
-def simulate(path: str | Path, *, policy: str | None = None, catalog: Catalog | None = None) -> GridResults:
+def simulate(
+    path: str | Path, *, policy: str | None = None, catalog: Catalog | None = None, progress=None
+) -> GridResults:
     """Place, serve and measure a grid scenario; also everything-central when a site is central.
+
+    With a ``timeline``, every step is placed and served (:mod:`twin.grid.timeline`) and
+    ``progress(done, total)`` is called after each; the tables are over the whole period and
+    ``GridResults.timeline`` has a row per step.
 
     Raises
     ------
@@ -531,13 +610,60 @@ def simulate(path: str | Path, *, policy: str | None = None, catalog: Catalog | 
     if policy is not None and policy not in POLICIES:
         raise ArgumentError(f"unknown policy {policy!r}; valid: {', '.join(POLICIES)}", field="policy")
     grid = load(path, catalog)
-    pl = grid.placement(policy)
-    regions, sites, flows, totals, inv = grid.evaluate(pl)
+    policy = policy or grid.spec.policy
+    if grid.spec.timeline is None:
+        pl = grid.placement(policy)
+        regions, sites, flows, totals, inv = grid.tables([(1.0, grid.serve(pl))])
+        central = None
+        cp = grid.central_placement()
+        if cp is not None:
+            cr, cs, _, ct, _ = grid.tables([(1.0, grid.serve(cp))])
+            central = {"totals": ct, "regions": cr, "sites": cs}
+        return GridResults(grid.spec.name, policy, regions, sites, flows, totals, central, inv)
+    return _simulate_timeline(grid, policy, progress)
+
+
+def _simulate_timeline(grid: Grid, policy: str, progress) -> GridResults:
+    """Every step of the timeline placed and served; tables over the period, a row per step."""
+    from twin.grid.timeline import at_step, step_key, step_row, steps
+
+    todo = steps(grid.spec, grid.site_index)
+    parts, central_parts, rows = [], [], []
+    placed: dict[tuple, Placement] = {}  # steps with the same rates and events place alike
+    for k, st in enumerate(todo):
+        g = at_step(grid, st)
+        key = step_key(st)
+        if key not in placed:
+            placed[key] = g.placement(policy)
+        x = g.serve(placed[key])
+        cp = g.central_placement()
+        cx = g.serve(cp) if cp is not None else None
+        parts.append((st.duration_s, x))
+        if cx is not None:
+            central_parts.append((st.duration_s, cx))
+        rows.append(step_row(g, st, x, cx))
+        if progress is not None:
+            progress(k + 1, len(todo))
+    regions, sites, flows, totals, inv = grid.tables(parts)
+    _add_period(totals, sites, parts)
     central = None
-    cp = grid.central_placement()
-    if cp is not None:
-        cr, cs, _, ct, _ = grid.evaluate(cp)
+    if central_parts:
+        cr, cs, _, ct, _ = grid.tables(central_parts)
+        _add_period(ct, cs, central_parts)
         central = {"totals": ct, "regions": cr, "sites": cs}
-    return GridResults(
-        grid.spec.name, policy or grid.spec.policy, regions, sites, flows, totals, central, inv
-    )
+    return GridResults(grid.spec.name, policy, regions, sites, flows, totals, central, inv, rows)
+
+
+def _add_period(totals: dict, site_rows: list[dict], parts: list[tuple[float, Served]]) -> None:
+    """Sums over a timeline: requests, misses, energy [MWh], cost [USD], peak power; per site too."""
+    span = sum(d for d, _ in parts)
+    totals["duration_s"] = span
+    totals["requests"] = sum(d * float(x.arrived.sum()) for d, x in parts)
+    totals["deadline_missed"] = sum(d * float(x.missed.sum()) for d, x in parts)
+    power = [sum(r["site_power_w"] for r in x.sites) for _, x in parts]
+    totals["site_power_peak_w"] = max(power)
+    totals["energy_mwh"] = sum(d * p for (d, _), p in zip(parts, power, strict=True)) / 3.6e9
+    totals["cost_usd"] = sum(d * sum(r["cost_usd_per_h"] for r in x.sites) for d, x in parts) / 3600.0
+    for s, row in enumerate(site_rows):
+        row["site_power_peak_w"] = max(x.sites[s]["site_power_w"] for _, x in parts)
+        row["energy_mwh"] = sum(d * x.sites[s]["site_power_w"] for d, x in parts) / 3.6e9

@@ -10,6 +10,7 @@ activity: ``c = ((cap P_TDP - P_idle) / (P_TDP - P_idle))^(1/3)``).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,11 +76,10 @@ class SiteModel:
             )
         entry = catalog.lookup("system", site.system)
         self.idle_w, self.tdp_w = entry.gpu.idle_power.si, entry.gpu.tdp.si
-        c_min = entry.gpu.min_clock_factor.si
-        self.clock = 1.0
-        if site.power_cap is not None:
-            x = (site.power_cap * self.tdp_w - self.idle_w) / (self.tdp_w - self.idle_w)
-            self.clock = float(np.clip(max(x, 0.0) ** (1.0 / CLOCK_POWER_EXPONENT), c_min, 1.0))
+        self.min_clock = entry.gpu.min_clock_factor.si
+        self.clock = self._clock_at(site.power_cap)
+        #: out of service (an outage event): serves nothing, draws nothing, its GPUs still paid for
+        self.down = False
         self.gpu_hour_usd = (
             site.gpu_hour_cost if site.gpu_hour_cost is not None else GPU_HOUR_USD.get(site.system)
         )
@@ -89,6 +89,28 @@ class SiteModel:
                 f"(known: {', '.join(GPU_HOUR_USD)})",
                 field="gpu_hour_cost",
             )
+
+    def _clock_at(self, power_cap: float | None) -> float:
+        """Clock factor under a cap on the share of full-load GPU power (cubic DVFS law, floored)."""
+        if power_cap is None:
+            return 1.0
+        x = (power_cap * self.tdp_w - self.idle_w) / (self.tdp_w - self.idle_w)
+        return float(np.clip(max(x, 0.0) ** (1.0 / CLOCK_POWER_EXPONENT), self.min_clock, 1.0))
+
+    def during(self, power_cap: float | None = None, down: bool = False) -> SiteModel:
+        """The site during an event: under a further power cap, or down.
+
+        Under two caps (the site's own and the event's) the lower applies; the serving model is shared.
+        """
+        out = copy.copy(self)
+        if down:
+            out.down = True
+            return out
+        if power_cap is not None:
+            cap = power_cap if self.site.power_cap is None else min(power_cap, self.site.power_cap)
+            out.site = self.site.model_copy(update={"power_cap": cap})
+            out.clock = self._clock_at(cap)
+        return out
 
     def curve(self, rate_per_s: float, mean_input: float, mean_output: float, input_cv2: float) -> FluidCurve:
         """Steady state of one replica when the site serves ``rate_per_s`` requests/s in all."""
@@ -125,6 +147,8 @@ class SiteModel:
         """``(gpu_w, site_w)``: GPU power of the site at this state, and with the site's overhead."""
         n_busy = self.replicas * self.perf.dep.num_gpus
         idle = self.site.gpus - n_busy
+        if self.down:
+            return 0.0, 0.0
         if curve is None:
             g = self.site.gpus * self.idle_w
         else:

@@ -14,8 +14,46 @@ from pathlib import Path
 from twin.errors import InputError, Problem
 from twin.layout.catalog_io import Catalog, load_catalog
 from twin.layout.problems import did_you_mean, validate_marked
-from twin.layout.schema_grid import GridSpec
+from twin.layout.schema_grid import GridSpec, Timeline
+from twin.layout.schema_scenario import sexagesimal_hint
 from twin.layout.yamlio import field_path, line_of, load_mapping
+from twin.units import UnitError, parse
+
+#: most steps a timeline may have (a year of hours)
+MAX_STEPS = 8760
+
+
+def timeline_steps(tl: Timeline) -> int:
+    """Steps of a timeline (its duration is a whole number of them)."""
+    return int(round(tl.duration / tl.step))
+
+
+def start_hour(tl: Timeline) -> float:
+    """The UTC hour of day the timeline starts."""
+    h, m = (int(x) for x in tl.start.split(":"))
+    return h + m / 60.0
+
+
+def event_start_s(at: str | int | float, tl: Timeline) -> float:
+    """Seconds from the timeline's start of an event's ``at``: a time with units, or a UTC ``HH:MM``.
+
+    Raises ``ValueError`` with what was expected.
+    """
+    text = str(at).strip()
+    if isinstance(at, str) and ":" in text:
+        try:
+            h, m = (int(x) for x in text.split(":"))
+            if not (0 <= h <= 23 and 0 <= m <= 59):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"expected a time such as '14 h' or a UTC time of day such as '14:00', got {at!r}"
+            ) from None
+        return ((h + m / 60.0 - start_hour(tl)) % 24.0) * 3600.0
+    try:
+        return parse(at, "time")
+    except UnitError as exc:
+        raise ValueError(f"{exc} (or a UTC time of day such as '14:00'){sexagesimal_hint(at)}") from None
 
 
 class GridProblems:
@@ -123,5 +161,46 @@ def load_grid(path: str | Path, catalog: Catalog | None = None) -> tuple[GridSpe
                 ("regions", i, "name"),
                 f"region {r.name!r} reaches no built site: add a `network:` link from it (or enable a site)",
             )
+    _check_time(spec, ctx, sites)
     ctx.raise_any()
     return spec, ctx
+
+
+def _check_time(spec: GridSpec, ctx: GridProblems, sites: set[str]) -> None:
+    """The timeline, the regions' hourly rates and the events.
+
+    An event at a site that is not built (``enabled: false``) has nothing to act on and is left out (a
+    sweep may turn the site off).
+    """
+    tl = spec.timeline
+    if tl is None:
+        for i, r in enumerate(spec.regions):
+            if r.hourly is not None:
+                ctx.add(("regions", i, "hourly"), "hourly rates need a `timeline:` (e.g. `timeline: "
+                        "{duration: 24 h, step: 1 h}`); without one the grid is one steady state at `rate`")
+        if spec.events:
+            ctx.add(("events",), "events need a `timeline:` (e.g. `timeline: {duration: 24 h, step: 1 h}`)")
+        return
+    n = tl.duration / tl.step
+    if abs(n - round(n)) > 1e-6 * max(n, 1.0) or round(n) < 1:
+        ctx.add(("timeline", "duration"), f"the duration ({tl.duration:g} s) must be a whole number of "
+                f"steps ({tl.step:g} s); it is {n:.3g} steps")
+    elif round(n) > MAX_STEPS:
+        ctx.add(("timeline", "step"), f"{round(n):,} steps; at most {MAX_STEPS:,} (a year of hours): "
+                "lengthen the step or shorten the duration")
+    for i, e in enumerate(spec.events):
+        if e.site not in sites:
+            ctx.add(("events", i, "site"), f"unknown site {e.site!r}{did_you_mean(e.site, sites)}")
+        try:
+            t0 = event_start_s(e.at, tl)
+        except ValueError as exc:
+            ctx.add(("events", i, "at"), str(exc))
+            continue
+        if not 0.0 <= t0 < tl.duration:
+            ctx.add(("events", i, "at"), f"{e.at!r} is at {t0:g} s, outside the timeline (0 to "
+                    f"{tl.duration:g} s)")
+        if e.duration < tl.step:
+            ctx.add(("events", i, "duration"), f"{e.duration:g} s is shorter than the timeline's step "
+                    f"({tl.step:g} s): a step is judged at its middle, so the event could fall between two; "
+                    "shorten the step")
+

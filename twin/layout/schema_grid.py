@@ -11,14 +11,30 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from twin.layout.fields import Strict, qty
-from twin.layout.schema_scenario import Fraction, ReplicaShape
+from twin.layout.schema_scenario import Fraction, ReplicaShape, TimeOfDay
 
 Seconds = qty("time")
-#: a latency or jitter that may be zero
-SecondsOrZero = qty("time", positive=False)
+
+
+def _not_negative(v: float) -> float:
+    if v < 0:
+        raise ValueError(f"must be zero or more, got {v:g} s")
+    return v
+
+
+def _utc_offset(v: float) -> float:
+    if not -14 * 3600.0 <= v <= 14 * 3600.0:
+        raise ValueError(f"a UTC offset is within -14 h and +14 h, got {v / 3600:g} h")
+    return v
+
+
+#: a latency or jitter that may be zero (never negative)
+SecondsOrZero = Annotated[qty("time", positive=False), AfterValidator(_not_negative)]
+#: a region's local time minus UTC, e.g. ``-5 h`` for New York in winter
+UtcOffset = Annotated[qty("time", positive=False), AfterValidator(_utc_offset)]
 
 
 def _lat_lon(v: tuple[float, float]) -> tuple[float, float]:
@@ -81,6 +97,11 @@ class Region(Strict):
     rate: float = Field(gt=0)  # requests/s
     mix: dict[str, Fraction]
     location: LatLon | None = None
+    #: the rate over the region's local day (with a ``timeline``): 24 factors on ``rate``, one per local
+    #: hour from midnight, as a coupled-twin workload's ``hourly``
+    hourly: list[Annotated[float, Field(ge=0)]] | None = Field(default=None, min_length=24, max_length=24)
+    #: local time minus UTC (the timeline runs in UTC), for ``hourly``
+    utc_offset: UtcOffset = 0.0
 
 
 class Link(Strict):
@@ -95,13 +116,45 @@ class Link(Strict):
     cost_per_gb: float = Field(default=0.0, ge=0)
 
 
+class Timeline(Strict):
+    """A grid over time: quasi-steady steps, each placed and served at its midpoint's rates and events."""
+
+    #: how long the grid runs (a day: ``24 h``)
+    duration: Seconds
+    #: the length of a step; the duration must be a whole number of steps
+    step: Seconds = 3600.0
+    #: the UTC time of day the timeline starts
+    start: TimeOfDay = "00:00"
+
+
+class GridEvent(Strict):
+    """Something that happens at one site for a while: a power cap (demand response) or an outage."""
+
+    site: str
+    #: when it begins: a time with units from the timeline's start, or a UTC time of day ``"17:00"``
+    at: str | int | float
+    duration: Seconds
+    #: the site may draw this share of its full-load GPU power meanwhile (the grid asks for less)
+    power_cap: Fraction | None = None
+    #: the site serves nothing meanwhile (an outage: its requests go elsewhere or miss)
+    down: bool = False
+
+    @model_validator(mode="after")
+    def _one_action(self) -> GridEvent:
+        if (self.power_cap is not None) == self.down:
+            raise ValueError("an event needs exactly one of 'power_cap' (a share of the site's full-load "
+                             "GPU power) or 'down: true' (an outage)")
+        return self
+
+
 class GridSpec(Strict):
     """A grid scenario file."""
 
     name: str = Field(min_length=1)
     description: str | None = None
     policy: Literal["nearest", "latency", "cost", "power"] = "latency"
-    #: highest share of a site's capacity placement may plan (headroom for bursts)
+    #: highest share of a site's capacity placement may plan (headroom for bursts); the default 90 % is
+    #: an assumption (a common planning margin, not a sourced figure)
     max_utilisation: Fraction = 0.9
     #: requests drawn to estimate the latency distributions, and their seed
     samples: int = Field(default=20000, ge=1000)
@@ -115,3 +168,6 @@ class GridSpec(Strict):
     sites: list[Site] = Field(min_length=1)
     regions: list[Region] = Field(min_length=1)
     network: list[Link] = Field(min_length=1)
+    #: run over time (steps of the regions' ``hourly`` rates and of ``events``); None: one steady state
+    timeline: Timeline | None = None
+    events: list[GridEvent] = Field(default_factory=list, max_length=10_000)

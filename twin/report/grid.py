@@ -61,10 +61,83 @@ def summary_rows(d: dict) -> list[dict]:
             "tokens/$": "-" if t["tokens_per_usd"] is None else f"{t['tokens_per_usd']:,.0f}",
         }
 
-    out = [row(f"{d['policy']} (this grid)", d["totals"])]
+    def period(t):  # over a timeline: what the whole period adds up to
+        if "energy_mwh" not in t:
+            return {}
+        return {
+            "peak [MW]": f"{t['site_power_peak_w'] / 1e6:,.2f}",
+            "energy [MWh]": f"{t['energy_mwh']:,.1f}",
+            "cost [$]": f"{t['cost_usd']:,.0f}",
+        }
+
+    out = [row(f"{d['policy']} (this grid)", d["totals"]) | period(d["totals"])]
     if d.get("central"):
-        out.append(row("everything at the central site", d["central"]["totals"]))
+        ct = d["central"]["totals"]
+        out.append(row("everything at the central site", ct) | period(ct))
     return out
+
+
+def timeline_rows(d: dict) -> list[dict]:
+    """One row per step of a timeline (none without one): load, misses, power, cost, events."""
+    rows = []
+    for r in d.get("timeline") or []:
+        c = r.get("central")
+        rows.append(
+            {
+                "UTC": r["utc"],
+                "req/s": f"{r['arrived_per_s']:,.0f}",
+                "missed": f"{r['deadline_miss_rate']:.1%}",
+                "tokens/s": f"{r['output_tokens_per_s']:,.0f}",
+                "power [MW]": f"{r['site_power_w'] / 1e6:,.2f}",
+                "$/h": f"{r['cost_usd_per_h']:,.0f}",
+                "central: missed": "-" if c is None else f"{c['deadline_miss_rate']:.1%}",
+                "events": "; ".join(r["events"]) or "-",
+            }
+        )
+    return rows
+
+
+def timeline_figure(d: dict):
+    """Over a timeline: each site's power stacked (MW) and the share of requests missed, events shaded."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    tl = d.get("timeline") or []
+    hours = [r["start_s"] / 3600.0 for r in tl]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        row_heights=[0.65, 0.35])
+    for s in d["sites"]:
+        name = s["site"]
+        fig.add_trace(
+            go.Scatter(x=hours, y=[r["sites"][name]["site_power_w"] / 1e6 for r in tl], name=name,
+                       stackgroup="power", mode="lines", line={"shape": "hv", "width": 0.5},
+                       hovertemplate=f"{name}: %{{y:.2f}} MW<extra></extra>"),
+            row=1, col=1,
+        )
+    fig.add_trace(
+        go.Scatter(x=hours, y=[100.0 * r["deadline_miss_rate"] for r in tl], name="missed (this grid)",
+                   mode="lines", line={"shape": "hv", "color": "#c0392b"}),
+        row=2, col=1,
+    )
+    if tl and tl[0].get("central") is not None:
+        fig.add_trace(
+            go.Scatter(x=hours, y=[100.0 * r["central"]["deadline_miss_rate"] for r in tl],
+                       name="missed (all central)", mode="lines",
+                       line={"shape": "hv", "color": "#7f8c8d", "dash": "dot"}),
+            row=2, col=1,
+        )
+    for r in tl:
+        if r["events"]:
+            x0 = r["start_s"] / 3600.0
+            fig.add_vrect(x0=x0, x1=x0 + r["duration_s"] / 3600.0, fillcolor="orange", opacity=0.15,
+                          line_width=0, row="all", col=1)
+    fig.update_layout(title=f"{d['name']} over time (shaded: events in force)", height=520,
+                      margin={"l": 50, "r": 10, "t": 50, "b": 40}, legend={"orientation": "h"})
+    fig.update_yaxes(title="site power [MW]", row=1, col=1)
+    fig.update_yaxes(title="missed [%]", rangemode="tozero", row=2, col=1)
+    start = tl[0]["utc"] if tl else "00:00"
+    fig.update_xaxes(title=f"hours from the start (UTC {start})", row=2, col=1)
+    return fig
 
 
 def grid_figure(d: dict):

@@ -249,18 +249,23 @@ class IterationCost:
         # np.clip's dispatch costs more than the arithmetic
         T = np.minimum(np.maximum(num_tokens, 0), self.max_tokens)
         S = np.minimum(np.maximum(num_seqs, 0), self.max_seqs)
-        D = np.minimum(np.maximum(num_decode, 0), len(self.draft_c) - 1)
-        grid, sgrid, dgrid = _grid(len(self.base_c)), _grid(len(self.head_c)), _grid(len(self.draft_c))
+        grid, sgrid = _grid(len(self.base_c)), _grid(len(self.head_c))
+        if len(self.draft_c) == 1:  # no draft model: its tables are one constant (zero)
+            dc, dm, do = float(self.draft_c[0]), float(self.draft_m[0]), float(self.draft_o[0])
+        else:
+            D = np.minimum(np.maximum(num_decode, 0), len(self.draft_c) - 1)
+            dgrid = _grid(len(self.draft_c))
+            dc, dm, do = (np.interp(D, dgrid, x) for x in (self.draft_c, self.draft_m, self.draft_o))
         cc = (np.interp(T, grid, self.base_c) + np.interp(S, sgrid, self.head_c)
-              + self.prefill_pair_s * prefill_pairs + np.interp(D, dgrid, self.draft_c))
+              + self.prefill_pair_s * prefill_pairs + dc)
         mm = (np.interp(T, grid, self.base_m) + np.interp(S, sgrid, self.head_m)
-              + np.where(decoding, self.decode_floor_s, 0.0) + np.interp(D, dgrid, self.draft_m))
+              + np.where(decoding, self.decode_floor_s, 0.0) + dm)
         ctx = self.decode_ctx_s * decode_ctx_tokens
         if self.decode_ctx_compute:
             cc = cc + ctx
         else:
             mm = mm + ctx
-        return cc, mm, np.interp(T, grid, self.other) + np.interp(D, dgrid, self.draft_o)
+        return cc, mm, np.interp(T, grid, self.other) + do
 
     def time_s(self, num_tokens: int, num_seqs: int, decode_ctx_tokens: float = 0.0,
                prefill_pairs: float = 0.0, decoding: bool = False, clock_factor: float = 1.0,
