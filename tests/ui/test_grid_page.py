@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import twin.grid
-from twin.report.grid import grid_figure, region_rows, site_rows, summary_rows
+from twin.report.grid import grid_figure, region_rows, site_rows, summary_rows, timeline_figure, timeline_rows
 
 from .conftest import choose, needs_browser, screenshot, wait_for_text
 
@@ -46,6 +46,27 @@ def test_rows_and_map_hold_the_grids_numbers(shipped):
     assert set(next(t for t in plain.data if t.name.startswith("sites")).x) == {1.0}
 
 
+def test_timeline_rows_and_figure_hold_each_steps_numbers(tmp_path):
+    day = tmp_path / "day.yaml"
+    day.write_text(GRID.read_text() + "timeline: {duration: 2 h, step: 1 h}\n"
+                   "events:\n  - {site: us-west-1, at: 1 h, duration: 1 h, down: true}\n")
+    d = twin.grid.simulate(day, policy="nearest").to_dict()
+    rows = timeline_rows(d)
+    assert [r["UTC"] for r in rows] == ["00:00", "01:00"]
+    assert [r["events"] for r in rows] == ["-", "us-west-1 down"]
+    assert rows[1]["missed"] == f"{d['timeline'][1]['deadline_miss_rate']:.1%}"
+    fig = timeline_figure(d)
+    power = [t for t in fig.data if t.stackgroup == "power"]
+    assert [t.name for t in power] == [s["site"] for s in d["sites"]]
+    step_mw = sum(t.y[1] for t in power)
+    assert step_mw == pytest.approx(d["timeline"][1]["site_power_w"] / 1e6)
+    # the outage's hour shaded, on both panels
+    assert {(sh.x0, sh.x1) for sh in fig.layout.shapes} == {(1.0, 2.0)}
+    assert len(fig.layout.shapes) == 2
+    assert "energy [MWh]" in summary_rows(d)[0]
+    assert timeline_rows(twin.grid.simulate(GRID, policy="nearest").to_dict()) == []
+
+
 def test_a_bad_grid_file_shows_its_problems(tmp_path):
     from twin.ui.pages.grid import grid_of
 
@@ -64,6 +85,8 @@ def test_the_grid_page_shows_the_grid(shipped, app_url, browser):
     assert wait_for_text(browser, "grid-total-0-2", lambda s: s.endswith("%"), timeout_s=120) == want
     assert browser.find_elements("css selector", "#grid-map .js-plotly-plot")
     assert wait_for_text(browser, "grid-region-0-0", bool) == shipped["regions"][0]["region"]
+    done = wait_for_text(browser, "grid-progress-text", lambda s: s.endswith("done"))
+    assert done == "voice-chat.yaml: done"
     screenshot(browser, "grid-voice-chat")
     choose(browser, "grid-policy", "nearest")
     wait_for_text(browser, "grid-total-0-0", lambda s: s.startswith("nearest"), timeout_s=120)
