@@ -46,6 +46,8 @@ def grid_of(path: Path, policy: str | None, cache, progress=None):
 
 def register(app, layouts_dir: Path) -> None:
     """Register the page and its callback."""
+    import atexit
+    import shutil
     import tempfile
 
     import dash
@@ -88,6 +90,7 @@ def register(app, layouts_dir: Path) -> None:
     ])
     dash.register_page("grid", path="/grid", name="AI grid", order=ORDER, layout=layout)
     cache_dir = tempfile.mkdtemp(prefix="twin-ui-grid-")
+    atexit.register(shutil.rmtree, cache_dir, ignore_errors=True)  # nothing left behind after a run
     cache = diskcache.Cache(cache_dir)  # the background processes share it
 
     @app.callback(Output("grid-summary", "children"), Output("grid-map", "figure"),
