@@ -88,6 +88,24 @@ class Served:
 _FIXED = ("site", "system", "gpus", "replicas", "central", "location")
 
 
+def grid_totals(arrived, served, rejected, missed, site_rows: list[dict]) -> dict:
+    """Totals of the grid from the per-flow arrays [req/s] and the site rows."""
+    arrived_s = float(arrived.sum())
+    cost = sum(x["cost_usd_per_h"] for x in site_rows)
+    tokens = sum(x["output_tokens_per_s"] for x in site_rows)
+    return {
+        "arrived_per_s": arrived_s,
+        "served_per_s": float(served.sum()),
+        "rejected_per_s": float(rejected.sum()),
+        "deadline_missed_per_s": float(missed.sum()),
+        "deadline_miss_rate": float(missed.sum() / arrived_s) if arrived_s else 0.0,
+        "output_tokens_per_s": tokens,
+        "site_power_w": sum(x["site_power_w"] for x in site_rows),
+        "cost_usd_per_h": cost,
+        "tokens_per_usd": tokens * 3600.0 / cost if cost > 0 else None,
+    }
+
+
 def _mean_row(parts: list[tuple[float, dict]]) -> dict:
     """A site row over time: numbers as time means (weights sum to 1), tokens per dollar of the means."""
     first = parts[0][1]
@@ -334,6 +352,7 @@ class Grid:
         rng = np.random.default_rng(spec.seed)
         total_rate = sum(fl.rate_per_s for fl in self.flows)
         served = np.zeros((nf, ns))
+        late_served = np.zeros(nf)  # req/s served past their deadline
         sample = {}  # (f, s) -> dict of arrays and the weight of one sample
         miss = {}  # (f, s) -> share of the served requests that miss
         site_rows = []
@@ -375,6 +394,7 @@ class Grid:
                 if limit is not None:
                     ok &= ~(d["tpot"] > limit)  # a one-token request has no TPOT (nan): not a miss
                 miss[(f, s)] = float(np.mean(~ok))
+                late_served[f] += served[f, s] * miss[(f, s)]
                 mo = self.moments[fl.cls]
                 tok += served[f, s] * mo[2]
                 net_cost += served[f, s] * (mo[0] + mo[2]) * BYTES_PER_TOKEN / 1e9 * self.gb_cost[f, s] * 3600
@@ -385,9 +405,7 @@ class Grid:
         arrived = np.array([fl.rate_per_s for fl in self.flows])
         # rejected at placement, or beyond an overloaded site's capacity: missed, never served
         rejected = pl.rejected + (pl.rate.sum(axis=1) - served.sum(axis=1))
-        missed = rejected + np.array(
-            [sum(served[f, s] * m for (g, s), m in miss.items() if g == f) for f in range(nf)]
-        )
+        missed = rejected + late_served
         conserved = bool(
             np.allclose(arrived, served.sum(axis=1) + rejected, rtol=1e-9, atol=1e-12)
             and np.allclose([r["served_per_s"] for r in site_rows], served.sum(axis=0), rtol=1e-9, atol=1e-12)
@@ -445,22 +463,8 @@ class Grid:
             fs = [f for f, fl in enumerate(self.flows) if fl.region == r.name]
             region_rows.append(self._region_row(r.name, fs, arrived_f, rate, served, missed, sample))
         site_rows = [_mean_row([(w, x.sites[s]) for w, x in ws]) for s in range(len(self.sites))]
-        arrived = float(arrived_f.sum())
-        srv = float(served.sum())
-        rej = float(rejected.sum())
-        cost = sum(x["cost_usd_per_h"] for x in site_rows)
-        tokens = sum(x["output_tokens_per_s"] for x in site_rows)
-        totals = {
-            "arrived_per_s": arrived,
-            "served_per_s": srv,
-            "rejected_per_s": rej,
-            "deadline_missed_per_s": float(missed.sum()),
-            "deadline_miss_rate": float(missed.sum() / arrived) if arrived else 0.0,
-            "output_tokens_per_s": tokens,
-            "site_power_w": sum(x["site_power_w"] for x in site_rows),
-            "cost_usd_per_h": cost,
-            "tokens_per_usd": tokens * 3600.0 / cost if cost > 0 else None,
-        }
+        totals = grid_totals(arrived_f, served, rejected, missed, site_rows)
+        arrived, srv, rej = totals["arrived_per_s"], totals["served_per_s"], totals["rejected_per_s"]
         inv = {
             "requests_conserved_per_region": all(
                 math.isclose(

@@ -145,10 +145,10 @@ class SiteModel:
 
     def power_w(self, curve: FluidCurve | None) -> tuple[float, float]:
         """``(gpu_w, site_w)``: GPU power of the site at this state, and with the site's overhead."""
-        n_busy = self.replicas * self.perf.dep.num_gpus
-        idle = self.site.gpus - n_busy
         if self.down:
             return 0.0, 0.0
+        n_busy = self.replicas * self.perf.dep.num_gpus
+        idle = self.site.gpus - n_busy
         if curve is None:
             g = self.site.gpus * self.idle_w
         else:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.grid.model import grid_totals
 from twin.layout.grid import event_start_s, start_hour, timeline_steps
 from twin.layout.schema_grid import GridSpec
 
@@ -116,16 +117,7 @@ def step_row(grid, step: Step, served, central) -> dict:
         by_region.setdefault(fl.region, []).append(f)
 
     def totals(x) -> dict:
-        arrived = float(x.arrived.sum())
-        return {
-            "arrived_per_s": arrived,
-            "served_per_s": float(x.served.sum()),
-            "rejected_per_s": float(x.rejected.sum()),
-            "deadline_miss_rate": float(x.missed.sum() / arrived) if arrived > 0 else 0.0,
-            "output_tokens_per_s": float(sum(r["output_tokens_per_s"] for r in x.sites)),
-            "site_power_w": float(sum(r["site_power_w"] for r in x.sites)),
-            "cost_usd_per_h": float(sum(r["cost_usd_per_h"] for r in x.sites)),
-        }
+        return grid_totals(x.arrived, x.served, x.rejected, x.missed, x.sites)
 
     return {
         "step": step.index,

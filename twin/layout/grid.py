@@ -15,9 +15,8 @@ from twin.errors import InputError, Problem
 from twin.layout.catalog_io import Catalog, load_catalog
 from twin.layout.problems import did_you_mean, validate_marked
 from twin.layout.schema_grid import GridSpec, Timeline
-from twin.layout.schema_scenario import sexagesimal_hint
+from twin.layout.schema_scenario import hour_of_day, time_from_start
 from twin.layout.yamlio import field_path, line_of, load_mapping
-from twin.units import UnitError, parse
 
 #: most steps a timeline may have (a year of hours)
 MAX_STEPS = 8760
@@ -30,8 +29,7 @@ def timeline_steps(tl: Timeline) -> int:
 
 def start_hour(tl: Timeline) -> float:
     """The UTC hour of day the timeline starts."""
-    h, m = (int(x) for x in tl.start.split(":"))
-    return h + m / 60.0
+    return hour_of_day(tl.start)
 
 
 def event_start_s(at: str | int | float, tl: Timeline) -> float:
@@ -39,21 +37,7 @@ def event_start_s(at: str | int | float, tl: Timeline) -> float:
 
     Raises ``ValueError`` with what was expected.
     """
-    text = str(at).strip()
-    if isinstance(at, str) and ":" in text:
-        try:
-            h, m = (int(x) for x in text.split(":"))
-            if not (0 <= h <= 23 and 0 <= m <= 59):
-                raise ValueError
-        except ValueError:
-            raise ValueError(
-                f"expected a time such as '14 h' or a UTC time of day such as '14:00', got {at!r}"
-            ) from None
-        return ((h + m / 60.0 - start_hour(tl)) % 24.0) * 3600.0
-    try:
-        return parse(at, "time")
-    except UnitError as exc:
-        raise ValueError(f"{exc} (or a UTC time of day such as '14:00'){sexagesimal_hint(at)}") from None
+    return time_from_start(at, start_hour(tl), day="a UTC time of day")
 
 
 class GridProblems:

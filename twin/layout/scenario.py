@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.errors import MAX_SHOWN_PROBLEMS, InputError, Problem, UnitError
+from twin.errors import MAX_SHOWN_PROBLEMS, InputError, Problem
 from twin.factory import NODE_KINDS, Factory
 from twin.inputs import MAX_CSV_BYTES, read_text
 from twin.layout import load_layout_and_catalog
@@ -25,7 +25,12 @@ from twin.layout.catalog_io import Catalog
 from twin.layout.problems import did_you_mean, validate_marked
 from twin.layout.schema_cooling import AMBIENT_DRY_BULB_RANGE_C
 from twin.layout.schema_economics import resolve_economics
-from twin.layout.schema_scenario import RackSelector, ScenarioSpec, sexagesimal_hint
+from twin.layout.schema_scenario import (
+    RackSelector,
+    ScenarioSpec,
+    hour_of_day,
+    time_from_start,
+)
 from twin.layout.yamlio import field_path, line_of, load_mapping, load_yaml
 from twin.scenario import (
     COOLING_KINDS,
@@ -44,7 +49,6 @@ from twin.scenario import (
     Where,
     WorkloadSpec,
 )
-from twin.units import parse
 
 #: ASHRAE design-day profile: the share of the daily dry-bulb range below the day's maximum at each
 #: hour 1..24 (ASHRAE Handbook - Fundamentals 2009, ch. 14, table 6; the same table is EnergyPlus's
@@ -225,7 +229,7 @@ MAX_STEPS = 4_000_000
 
 def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:
     r = spec.run
-    h, m = (int(x) for x in r.start.strip().split(":"))
+    start_hour = hour_of_day(r.start)
     if not 0 < r.duration <= MAX_DURATION_S:
         ctx.add(("run", "duration"), f"must be greater than zero and at most 366 days, got {r.duration:g} s")
     if not 0 < r.physics_step <= r.serving_epoch:
@@ -258,8 +262,8 @@ def _run(spec: ScenarioSpec, ctx: _Ctx) -> RunSettings:
                     "mode solves hourly steady points: drop it or use `mode: transient`")
         if r.duration % 3600.0:
             ctx.add(("run", "duration"), f"annual mode runs whole hours; got {r.duration:g} s")
-        return RunSettings(r.duration, 3600.0, 3600.0, h + m / 60.0, r.serving, r.seed, "annual")
-    return RunSettings(r.duration, r.physics_step, r.serving_epoch, h + m / 60.0, r.serving, r.seed)
+        return RunSettings(r.duration, 3600.0, 3600.0, start_hour, r.serving, r.seed, "annual")
+    return RunSettings(r.duration, r.physics_step, r.serving_epoch, start_hour, r.serving, r.seed)
 
 
 def select_racks(factory: Factory, sel: RackSelector | str, ctx: _Ctx, loc: tuple) -> np.ndarray:
@@ -554,22 +558,11 @@ def _units(factory: Factory, kind: str, idx: int) -> int:
 
 def _time(value: str | int | float, ctx: _Ctx, loc: tuple, run: RunSettings) -> float | None:
     """Seconds from the start of the run: a time with units, or a time of day ``HH:MM``."""
-    text = str(value).strip()
-    if isinstance(value, str) and ":" in text:
-        try:
-            h, m = (int(x) for x in text.split(":"))
-            if not (0 <= h <= 23 and 0 <= m <= 59):
-                raise ValueError
-        except ValueError:
-            ctx.add(loc, f"expected a time such as '14 h' or a time of day such as '14:00', got {value!r}")
-            return None
-        t = ((h + m / 60.0 - run.start_hour) % 24.0) * 3600.0
-    else:
-        try:
-            t = parse(value, "time")
-        except UnitError as exc:
-            ctx.add(loc, f"{exc} (or a time of day such as '14:00'){sexagesimal_hint(value)}")
-            return None
+    try:
+        t = time_from_start(value, run.start_hour)
+    except ValueError as exc:
+        ctx.add(loc, str(exc))
+        return None
     if not 0.0 <= t <= run.duration_s:
         ctx.add(loc, f"{value!r} is at {t:g} s, outside the run (0 to {run.duration_s:g} s)")
         return None

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from twin.layout.fields import Strict, qty
 from twin.layout.schema_cooling import Temperature, check_ambient_c
 from twin.layout.schema_economics import EconomicsSpec
+from twin.units import UnitError, parse
 
 
 def _fraction(v: float) -> float:
@@ -38,6 +39,35 @@ def sexagesimal_hint(value: object) -> str:
         return (f"; YAML reads an unquoted {h}:{m:02d} as the number {value} (minutes): "
                 f"write the time of day in quotes, '{h:02d}:{m:02d}'")
     return ""
+
+
+def hour_of_day(text: str) -> float:
+    """The hour of a checked ``HH:MM`` time of day (a :data:`TimeOfDay`)."""
+    h, m = (int(x) for x in text.strip().split(":"))
+    return h + m / 60.0
+
+
+def time_from_start(value: str | int | float, start_hour: float, day: str = "a time of day") -> float:
+    """Seconds from a run's start of ``value``: a time with units (``14 h``), or a time of day ``HH:MM``.
+
+    A time of day is the first one at or after the start, which is at ``start_hour`` (hour of day);
+    ``day`` names it in messages (``"a UTC time of day"``). Raises ``ValueError`` saying what was
+    expected; the caller checks the range.
+    """
+    text = str(value).strip()
+    if isinstance(value, str) and ":" in text:
+        try:
+            h, m = (int(x) for x in text.split(":"))
+            if not (0 <= h <= 23 and 0 <= m <= 59):
+                raise ValueError
+        except ValueError:
+            msg = f"expected a time such as '14 h' or {day} such as '14:00', got {value!r}"
+            raise ValueError(msg) from None
+        return ((h + m / 60.0 - start_hour) % 24.0) * 3600.0
+    try:
+        return parse(value, "time")
+    except UnitError as exc:
+        raise ValueError(f"{exc} (or {day} such as '14:00'){sexagesimal_hint(value)}") from None
 
 
 def _time_of_day(v: object) -> object:
