@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from twin.errors import ArgumentError, ServingInputError
-from twin.grid.placement import Z99, Flow, Placement, place, site_order
+from twin.grid.chains import chain_latency, network_p99, network_time, round_trips
+from twin.grid.placement import Flow, Placement, place, site_order
 from twin.grid.sites import BYTES_PER_TOKEN, SiteModel, class_lengths
 from twin.layout.catalog_io import Catalog, load_catalog
 from twin.layout.grid import load_grid
@@ -195,6 +196,9 @@ class Grid:
             for k, share in r.mix.items()
             if share > 0
         ]
+        #: LLM calls per request of each flow (an agentic chain makes several), and round trips
+        self.calls = np.array([self.classes[fl.cls].calls for fl in self.flows], dtype=float)
+        self.trips = [round_trips(self.classes[fl.cls].calls, self.classes[fl.cls].loop) for fl in self.flows]
         ns = len(self.sites)
         self.latency = np.full((len(self.flows), ns), np.inf)
         self.jitter = np.zeros((len(self.flows), ns))
@@ -202,11 +206,12 @@ class Grid:
         links = {(lk.region, lk.site): lk for lk in spec.network}
         if spec.serving == "discrete":
             for fl in self.flows:
-                if fl.rate_per_s * spec.duration > DISCRETE_MAX_REQUESTS:
+                n_calls = fl.rate_per_s * spec.duration * self.classes[fl.cls].calls
+                if n_calls > DISCRETE_MAX_REQUESTS:
                     where.add(
                         ("serving",),
-                        f"discrete serving would simulate ~{fl.rate_per_s * spec.duration:,.0f} "
-                        f"requests of {fl.region}/{fl.cls} alone (at most {DISCRETE_MAX_REQUESTS:,} per "
+                        f"discrete serving would simulate ~{n_calls:,.0f} "
+                        f"calls of {fl.region}/{fl.cls} alone (at most {DISCRETE_MAX_REQUESTS:,} per "
                         "flow): use `serving: fluid` or a shorter `duration`",
                     )
             where.raise_any()
@@ -229,11 +234,15 @@ class Grid:
 
     # ------------------------------------------------------------------ site states
     def mixture(self, rates: np.ndarray) -> tuple[float, float, float, float]:
-        """``(rate, mean input, mean output, input cv^2)`` of the flows at ``rates`` (req/s by flow)."""
-        lam = float(rates.sum())
+        """``(calls/s, mean input, mean output, input cv^2)`` of the flows at ``rates`` (req/s by flow).
+
+        A request of an agentic class is ``calls`` LLM calls at the site.
+        """
+        calls = rates * self.calls
+        lam = float(calls.sum())
         if lam <= 0:
             return 0.0, 1.0, 1.0, 0.0
-        w = rates / lam
+        w = calls / lam
         m1 = sum(w[f] * self.moments[fl.cls][0] for f, fl in enumerate(self.flows))
         m2 = sum(w[f] * self.moments[fl.cls][1] for f, fl in enumerate(self.flows))
         mo = sum(w[f] * self.moments[fl.cls][2] for f, fl in enumerate(self.flows))
@@ -272,15 +281,16 @@ class Grid:
             if int(f) in skip:
                 continue
             fl = self.flows[f]
-            limit = self.classes[fl.cls].tpot
-            net99 = self.latency[f, s] + Z99 * self.jitter[f, s]
-            if not expected and net99 >= fl.deadline_s:
+            c = self.classes[fl.cls]
+            limit = c.tpot
+            net99 = network_p99(self.latency[f, s], self.jitter[f, s], self.trips[f])
+            if not expected and net99 + (c.calls - 1) * c.tool_time >= fl.deadline_s:
                 broken += rates[f]
                 continue
-            lat = site.latency_samples(curve, self.lengths[fl.cls], PROBE_SAMPLES, rng, n_in, n_out)
-            ttft, tpot = lat["ttft_s"], lat["tpot_s"]
+            lat = self._at_site(f, site, curve, PROBE_SAMPLES, rng, n_in, n_out)
+            ttft, tpot = lat["ttft"], lat["tpot"]
             if expected:
-                net = np.maximum(rng.normal(self.latency[f, s], self.jitter[f, s], len(ttft)), 0.0)
+                net = network_time(rng, self.latency[f, s], self.jitter[f, s], len(ttft), self.trips[f])
                 ok = net + ttft <= fl.deadline_s
                 if limit is not None:
                     ok &= ~(tpot > limit)
@@ -296,6 +306,15 @@ class Grid:
             self._harm.clear()
         self._harm[key] = float(broken)
         return float(broken)
+
+    def _at_site(self, f: int, site: SiteModel, curve, n: int, rng, n_in: float, n_out: float) -> dict:
+        """Latencies at the site [s] of ``n`` requests of flow ``f``: ``ttft``, ``tpot``, ``e2e``.
+
+        An agentic request's calls and tool times are summed (:mod:`twin.grid.chains`); no network.
+        """
+        c = self.classes[self.flows[f].cls]
+        lat = site.latency_samples(curve, self.lengths[c.name], n * c.calls, rng, n_in, n_out)
+        return chain_latency(lat, np.zeros(n), c.calls, c.tool_time)
 
     def cost_per_token(self) -> np.ndarray:
         """USD per output token of each site at planned utilisation of the scenario's overall mixture."""
@@ -361,7 +380,7 @@ class Grid:
             lam, n_in, n_out, cv2 = self.mixture(rates)
             if lam <= 0:
                 g, w = site.power_w(None)
-                site_rows.append(self._site_row(site, 0.0, 0.0, 0.0, 0.0, g, w, 0.0))
+                site_rows.append(self._site_row(site, 0.0, 0.0, 0.0, 0.0, 0.0, g, w, 0.0))
                 continue
             cap = site.capacity_per_s(n_in, n_out)
             share = min(1.0, cap / lam)  # an overloaded site serves its capacity, pro rata
@@ -372,19 +391,21 @@ class Grid:
             for f in np.flatnonzero(rates > 0):
                 fl = self.flows[f]
                 served[f, s] = rates[f] * share
+                c = self.classes[fl.cls]
                 if discrete is None:
                     n = max(200, int(round(spec.samples * rates[f] / total_rate)))
-                    lat = site.latency_samples(curve, self.lengths[fl.cls], n, rng, n_in, n_out)
+                    lat = self._at_site(f, site, curve, n, rng, n_in, n_out)
                 else:
-                    lat = discrete[f]
-                    n = len(lat["ttft_s"])
-                net = np.maximum(rng.normal(self.latency[f, s], self.jitter[f, s], n), 0.0)
+                    lat = chain_latency(discrete[f], np.zeros(len(discrete[f]["ttft_s"]) // c.calls),
+                                        c.calls, c.tool_time)
+                    n = len(lat["ttft"])
+                net = network_time(rng, self.latency[f, s], self.jitter[f, s], n, self.trips[f])
                 if share < 1.0:
-                    lat = {k: np.full(n, np.inf) if k != "tpot_s" else v for k, v in lat.items()}
+                    lat = {k: np.full(n, np.inf) if k != "tpot" else v for k, v in lat.items()}
                 d = {
-                    "ttft": net + lat["ttft_s"],
-                    "tpot": lat["tpot_s"],
-                    "e2e": net + lat["e2e_s"],
+                    "ttft": net + lat["ttft"],
+                    "tpot": lat["tpot"],
+                    "e2e": net + lat["e2e"],
                     "net": net,
                     "w": np.full(n, served[f, s] / n),
                 }
@@ -396,11 +417,15 @@ class Grid:
                 miss[(f, s)] = float(np.mean(~ok))
                 late_served[f] += served[f, s] * miss[(f, s)]
                 mo = self.moments[fl.cls]
-                tok += served[f, s] * mo[2]
-                net_cost += served[f, s] * (mo[0] + mo[2]) * BYTES_PER_TOKEN / 1e9 * self.gb_cost[f, s] * 3600
+                tok += served[f, s] * c.calls * mo[2]
+                # bytes over the network: every call's prompt and answer with the loop at the client
+                gb = self.trips[f] * (mo[0] + mo[2]) * BYTES_PER_TOKEN / 1e9
+                net_cost += served[f, s] * gb * self.gb_cost[f, s] * 3600
             g, w = site.power_w(curve)
             site_rows.append(
-                self._site_row(site, lam, float(served[:, s].sum()), lam / cap, tok, g, w, net_cost)
+                self._site_row(
+                    site, float(rates.sum()), lam, float(served[:, s].sum()), lam / cap, tok, g, w, net_cost
+                )
             )
         arrived = np.array([fl.rate_per_s for fl in self.flows])
         # rejected at placement, or beyond an overloaded site's capacity: missed, never served
@@ -500,7 +525,10 @@ class Grid:
         for f in np.flatnonzero(rates > 0):
             ln = self.lengths[self.flows[f].cls]
             wl = Workload(
-                rate_per_s=float(rates[f]), duration_s=dur, input_len=ln.input_len, output_len=ln.output_len
+                rate_per_s=float(rates[f] * self.calls[f]),
+                duration_s=dur,
+                input_len=ln.input_len,
+                output_len=ln.output_len,
             )
             r = wl.generate(rng)
             parts.append((f, r))
@@ -525,11 +553,16 @@ class Grid:
             sel = keep & (flow_of == f)
             if not sel.any():  # a trickle with no request after the warm-up: keep them all
                 sel = flow_of == f
-            res[f] = {"ttft_s": ttft[sel], "tpot_s": tpot[sel], "e2e_s": e2e[sel]}
+            # an agentic flow's calls, taken in order of arrival, make its chains (a whole number)
+            calls = int(self.calls[f])
+            m = max(int(sel.sum()) // calls, 1) * calls
+            res[f] = {
+                k: np.resize(v[sel], m) for k, v in (("ttft_s", ttft), ("tpot_s", tpot), ("e2e_s", e2e))
+            }
         return res
 
     @staticmethod
-    def _site_row(site: SiteModel, lam, served, util, tok, gpu_w, site_w, net_cost) -> dict:
+    def _site_row(site: SiteModel, offered, calls, served, util, tok, gpu_w, site_w, net_cost) -> dict:
         cost = site.cost_per_h(site_w) + net_cost
         return {
             "site": site.site.name,
@@ -537,7 +570,8 @@ class Grid:
             "gpus": site.site.gpus,
             "replicas": site.replicas,
             "clock_factor": site.clock,
-            "offered_per_s": lam,
+            "offered_per_s": offered,
+            "calls_per_s": calls,
             "served_per_s": served,
             "utilisation": util,
             "output_tokens_per_s": tok,

@@ -66,6 +66,21 @@ class RequestClass(Strict):
     tpot: Seconds | None = None
     #: the model these requests need (None: any site's model serves them)
     model: str | None = None
+    #: LLM calls one request makes in sequence (an agent's chain: plan, tool calls, answer), each of
+    #: the class's lengths; ``deadline`` is then on the final call's first token, ``tpot`` on its stream
+    calls: int = Field(default=1, ge=1, le=100)
+    #: where an agent's loop runs: at the ``client`` (every call crosses the network) or beside the
+    #: ``site`` (one round trip for the chain)
+    loop: Literal["client", "site"] = "client"
+    #: time the agent spends between two calls (running a tool) [s]
+    tool_time: SecondsOrZero = 0.0
+
+    @model_validator(mode="after")
+    def _chain_fields(self) -> RequestClass:
+        if self.calls == 1 and (self.tool_time > 0 or self.loop != "client"):
+            raise ValueError("'tool_time' and 'loop' describe an agent's chain of calls: give 'calls' "
+                             "(2 or more LLM calls per request) or leave them out")
+        return self
 
 
 class Site(ReplicaShape):
