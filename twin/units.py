@@ -134,6 +134,9 @@ def parse(value: str | float | int, kind: str) -> float:
         hint = ""
         if kind == "temperature" and _BARE_C_OR_F.fullmatch(value.strip()):
             hint = " (a bare C reads as coulombs, F as farads: write degC, °C, degF or K)"
+        if kind in ("bandwidth", "data") and re.search(r"[kMGTP]?b(/s|ps)?\b", value.strip()):
+            spell = "Gbit/s or Gbps for bits, GB/s" if kind == "bandwidth" else "kbit for bits, kB"
+            hint = f" (a lower-case b reads as a barn or gilbert: write {spell} for bytes)"
         raise UnitError(
             f"expected a {kind} such as '{example}', got {value!r} which is a {_dimension_name(q)}{hint}"
         )

@@ -43,17 +43,20 @@ def test_a_chain_of_calls_is_its_calls_in_turn_plus_tools_and_round_trips(tmp_pa
     assert rc["e2e_s"]["mean"] - rc["ttft_s"]["mean"] == pytest.approx(e2e1 - ttft1, rel=0.03)
     # the loop beside the site saves two round trips, exactly (no jitter; the same site draws)
     assert rc["ttft_s"]["mean"] - rs["ttft_s"]["mean"] == pytest.approx(0.04, abs=1e-9)
-    assert rc["network_s"]["p50"] == pytest.approx(0.06) and rs["network_s"]["p50"] == pytest.approx(0.02)
+    assert rc["network_s"]["p50"] == pytest.approx(0.06)
+    assert rs["network_s"]["p50"] == pytest.approx(0.02)
     # the site serves 60 calls/s for 20 requests/s, and three calls' tokens each
     s1, sc, ss = one["sites"][0], client["sites"][0], site["sites"][0]
-    assert sc["calls_per_s"] == pytest.approx(60.0) and sc["served_per_s"] == pytest.approx(20.0)
+    assert sc["calls_per_s"] == pytest.approx(60.0)
+    assert sc["served_per_s"] == pytest.approx(20.0)
     assert sc["output_tokens_per_s"] == pytest.approx(s1["output_tokens_per_s"], rel=1e-9)
     assert sc["gpu_power_w"] == pytest.approx(s1["gpu_power_w"], rel=1e-9)
     # traffic: every call crosses the network with the loop at the client, one with it at the site
     assert sc["network_cost_usd_per_h"] == pytest.approx(s1["network_cost_usd_per_h"], rel=1e-9)
     assert ss["network_cost_usd_per_h"] == pytest.approx(s1["network_cost_usd_per_h"] / 3, rel=1e-9)
     assert rc["in_flight"] == pytest.approx(20.0 * rc["e2e_s"]["mean"], rel=1e-9)
-    assert all(client["invariants"].values()) and all(site["invariants"].values())
+    assert all(client["invariants"].values())
+    assert all(site["invariants"].values())
 
 
 def test_a_chain_that_cannot_meet_its_deadline_misses_every_request(tmp_path):
@@ -87,4 +90,6 @@ def test_chain_fields_without_calls_are_an_input_error(tmp_path):
     with pytest.raises(InputError) as exc:
         simulate(p)
     msg = str(exc.value)
-    assert "bad.yaml:3" in msg and "classes[0]" in msg and "give 'calls'" in msg
+    assert "bad.yaml:3" in msg
+    assert "classes[0]" in msg
+    assert "give 'calls'" in msg

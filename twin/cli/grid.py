@@ -29,7 +29,7 @@ def _text(rows: list[dict]) -> list[str]:
 
 def _table(d: dict) -> str:
     """The app's grid tables (:mod:`twin.report.grid`) as text: totals, regions, sites."""
-    from twin.report.grid import region_rows, site_rows, summary_rows, timeline_rows
+    from twin.report.grid import link_rows, region_rows, site_rows, summary_rows, timeline_rows
 
     head = f"Grid '{d['name']}', policy {d['policy']}: {len(d['sites'])} sites, {len(d['regions'])} regions"
     if d.get("timeline"):
@@ -37,6 +37,8 @@ def _table(d: dict) -> str:
         head += (f", {len(tl)} steps of {tl[0]['duration_s'] / 3600:g} h from {tl[0]['utc']} UTC "
                  "(tables: the whole period)")
     lines = [head, *_text(summary_rows(d)), "", *_text(region_rows(d)), "", *_text(site_rows(d))]
+    if link_rows(d):
+        lines += ["", *_text(link_rows(d))]
     if d.get("timeline"):
         lines += ["", *_text(timeline_rows(d))]
     bad = [k for k, v in d["invariants"].items() if not v]
@@ -58,6 +60,7 @@ def _write_tables(d: dict, out: Path) -> None:
             for r in d["regions"]
         ],
         "sites.csv": d["sites"],
+        "links.csv": d["links"],
         **({"timeline.csv": [
             {k: v for k, v in r.items() if k not in ("sites", "regions", "central", "events")}
             | {"events": "; ".join(r["events"])}
@@ -87,7 +90,7 @@ def _write_tables(d: dict, out: Path) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False),
-    help="Write regions.csv, sites.csv and flows.csv (and timeline.csv) into this folder.",
+    help="Write regions.csv, sites.csv, links.csv and flows.csv (and timeline.csv) into this folder.",
 )
 @json_option
 def grid_cmd(scenario: str, policy: str | None, out_dir: str | None, json_out: str | None) -> None:

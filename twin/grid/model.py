@@ -24,6 +24,7 @@ import numpy as np
 
 from twin.errors import ArgumentError, ServingInputError
 from twin.grid.chains import chain_latency, network_p99, network_time, round_trips
+from twin.grid.network import LinkLoads, routes
 from twin.grid.placement import Flow, Placement, place, site_order
 from twin.grid.sites import BYTES_PER_TOKEN, SiteModel, class_lengths
 from twin.layout.catalog_io import Catalog, load_catalog
@@ -52,6 +53,8 @@ class GridResults:
     invariants: dict = field(default_factory=dict)
     #: one row per step of a timeline (None: one steady state)
     timeline: list[dict] | None = None
+    #: one row per link of the network: what it carries, its utilisation, its traffic cost
+    links: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Everything as plain values (JSON)."""
@@ -66,6 +69,7 @@ class GridResults:
                 "central": self.central,
                 "invariants": self.invariants,
                 "timeline": self.timeline,
+                "links": self.links,
             }
         )
 
@@ -82,7 +86,8 @@ class Served:
     sample: dict  # (f, s) -> {"ttft", "tpot", "e2e", "net": arrays [s], "w": req/s each sample stands for}
     miss: dict  # (f, s) -> share of the served requests of flow f at site s that miss
     sites: list[dict]  # site rows
-    conserved: bool  # arrived = served + rejected per flow, and per site
+    conserved: bool  # arrived = served + rejected per flow, and per site; network cost by link = by site
+    links: list[dict]  # link rows: bytes each way, utilisation, traffic cost
 
 
 #: site-row fields that hold for the whole period (not averaged over a timeline)
@@ -107,17 +112,21 @@ def grid_totals(arrived, served, rejected, missed, site_rows: list[dict]) -> dic
     }
 
 
-def _mean_row(parts: list[tuple[float, dict]]) -> dict:
-    """A site row over time: numbers as time means (weights sum to 1), tokens per dollar of the means."""
+def _mean_row(parts: list[tuple[float, dict]], fixed: tuple[str, ...] = _FIXED) -> dict:
+    """A site (or link) row over time: numbers as time means (weights sum to 1).
+
+    Tokens per dollar are of the means; fields in ``fixed`` and those not numbers are the first row's.
+    """
     first = parts[0][1]
     out = {}
     for k, v in first.items():
-        if k in _FIXED or not isinstance(v, int | float) or isinstance(v, bool):
+        if k in fixed or not isinstance(v, int | float) or isinstance(v, bool):
             out[k] = v
         else:
             out[k] = float(sum(w * row[k] for w, row in parts))
-    cost = out["cost_usd_per_h"]
-    out["tokens_per_usd"] = out["output_tokens_per_s"] * 3600.0 / cost if cost > 0 else None
+    if "cost_usd_per_h" in out and "output_tokens_per_s" in out:
+        cost = out["cost_usd_per_h"]
+        out["tokens_per_usd"] = out["output_tokens_per_s"] * 3600.0 / cost if cost > 0 else None
     return out
 
 
@@ -203,7 +212,6 @@ class Grid:
         self.latency = np.full((len(self.flows), ns), np.inf)
         self.jitter = np.zeros((len(self.flows), ns))
         self.gb_cost = np.zeros((len(self.flows), ns))
-        links = {(lk.region, lk.site): lk for lk in spec.network}
         if spec.serving == "discrete":
             for fl in self.flows:
                 n_calls = fl.rate_per_s * spec.duration * self.classes[fl.cls].calls
@@ -215,22 +223,41 @@ class Grid:
                         "flow): use `serving: fluid` or a shorter `duration`",
                     )
             where.raise_any()
+        rts = routes(spec)
+        #: the route of each (flow, site) pair that serves the flow's class
+        self.route = {}
         for f, fl in enumerate(self.flows):
             for s, site in enumerate(self.sites):
-                lk = links.get((fl.region, site.site.name))
+                rt = rts.get((fl.region, site.site.name))
                 want = self.classes[fl.cls].model
-                if lk is not None and (want is None or want == site.site.model):
+                if rt is not None and (want is None or want == site.site.model):
                     self.latency[f, s], self.jitter[f, s], self.gb_cost[f, s] = (
-                        lk.latency,
-                        lk.jitter,
-                        lk.cost_per_gb,
+                        rt.latency_s,
+                        rt.jitter_s,
+                        rt.cost_per_gb,
                     )
+                    self.route[(f, s)] = rt
+        #: bytes of one request toward the site and back, each flow (every round trip's call)
+        pairs = [(self._bytes(fl.cls, "request") * t, self._bytes(fl.cls, "response") * t)
+                 for fl, t in zip(self.flows, self.trips, strict=True)]
+        self.up, self.down = np.array(pairs, dtype=float).reshape(-1, 2).T.copy()
+        self.links = LinkLoads(spec, self.route, self.up, self.down, ns)
         # per class: mean input, mean of its square (mixture spread), mean output
         rng = np.random.default_rng(spec.seed)
         self.moments = {}
         for k, ln in self.lengths.items():
             x = ln.input_len.sample(PROBE_SAMPLES, rng).astype(float)
             self.moments[k] = (ln.mean_input, float(np.mean(x**2)), ln.mean_output)
+
+    def _bytes(self, cls: str, way: str) -> float:
+        """Bytes of one call of class ``cls`` on the network, ``way`` ``request`` or ``response``.
+
+        Its ``request_bytes`` / ``response_bytes``, else its mean prompt / output as text.
+        """
+        c, ln = self.classes[cls], self.lengths[cls]
+        if way == "request":
+            return c.request_bytes if c.request_bytes is not None else ln.mean_input * BYTES_PER_TOKEN
+        return c.response_bytes if c.response_bytes is not None else ln.mean_output * BYTES_PER_TOKEN
 
     # ------------------------------------------------------------------ site states
     def mixture(self, rates: np.ndarray) -> tuple[float, float, float, float]:
@@ -348,7 +375,12 @@ class Grid:
             policy,
             CHUNKS,
             harm=lambda s, r, skip: self.harm(s, r, skip, expected=True),
+            link_room=self._link_room if self.links.limited else None,
         )
+
+    def _link_room(self, f: int, s: int, rate: np.ndarray, share: float | None) -> float:
+        """Requests/s more of flow ``f`` the route to site ``s`` carries (``None``: planned share)."""
+        return self.links.room(f, s, rate, self.spec.max_utilisation if share is None else share)
 
     def central_placement(self) -> Placement | None:
         """Every flow at the central site (None without one); flows that cannot reach it are rejected."""
@@ -375,8 +407,10 @@ class Grid:
         sample = {}  # (f, s) -> dict of arrays and the weight of one sample
         miss = {}  # (f, s) -> share of the served requests that miss
         site_rows = []
+        # what the links carry of each placed flow (all of it unless one is offered beyond its bandwidth)
+        carried = pl.rate * self.links.carried(pl.rate)
         for s, site in enumerate(self.sites):
-            rates = pl.rate[:, s]
+            rates = carried[:, s]
             lam, n_in, n_out, cv2 = self.mixture(rates)
             if lam <= 0:
                 g, w = site.power_w(None)
@@ -416,11 +450,9 @@ class Grid:
                     ok &= ~(d["tpot"] > limit)  # a one-token request has no TPOT (nan): not a miss
                 miss[(f, s)] = float(np.mean(~ok))
                 late_served[f] += served[f, s] * miss[(f, s)]
-                mo = self.moments[fl.cls]
-                tok += served[f, s] * c.calls * mo[2]
+                tok += served[f, s] * c.calls * self.moments[fl.cls][2]
                 # bytes over the network: every call's prompt and answer with the loop at the client
-                gb = self.trips[f] * (mo[0] + mo[2]) * BYTES_PER_TOKEN / 1e9
-                net_cost += served[f, s] * gb * self.gb_cost[f, s] * 3600
+                net_cost += served[f, s] * (self.up[f] + self.down[f]) / 1e9 * self.gb_cost[f, s] * 3600
             g, w = site.power_w(curve)
             site_rows.append(
                 self._site_row(
@@ -435,7 +467,14 @@ class Grid:
             np.allclose(arrived, served.sum(axis=1) + rejected, rtol=1e-9, atol=1e-12)
             and np.allclose([r["served_per_s"] for r in site_rows], served.sum(axis=0), rtol=1e-9, atol=1e-12)
         )
-        return Served(pl, arrived, served, rejected, missed, sample, miss, site_rows, conserved)
+        links = self.links.rows(served)
+        conserved &= math.isclose(
+            sum(x["network_cost_usd_per_h"] for x in links),
+            sum(x["network_cost_usd_per_h"] for x in site_rows),
+            rel_tol=1e-9,
+            abs_tol=1e-9,
+        )
+        return Served(pl, arrived, served, rejected, missed, sample, miss, site_rows, conserved, links)
 
     def evaluate(self, pl: Placement) -> tuple[list[dict], list[dict], list[dict], dict, dict]:
         """Serve a placement: (regions, sites, flows, totals, invariants) — see the module notes."""
@@ -477,6 +516,7 @@ class Grid:
                         "served_per_s": float(got),
                         "placed_late_per_s": float(late[f, s]),
                         "network_latency_s": float(self.latency[f, s]),
+                        "route": " > ".join(self.route[(f, int(s))].path),
                         "deadline_s": fl.deadline_s,
                         "deadline_miss_rate": float(m),
                         "ttft_s": _stats(d["ttft"], d["w"]),
@@ -510,6 +550,21 @@ class Grid:
             "requests_conserved_every_step": all(x.conserved for _, x in ws),
         }
         return region_rows, site_rows, flow_rows, totals, inv
+
+    @staticmethod
+    def link_rows(parts: list[tuple[float, Served]]) -> list[dict]:
+        """The links over served states (each with its share of the time).
+
+        Time means, and the peak utilisation of any state.
+        """
+        wsum = sum(w for w, _ in parts)
+        out = []
+        for i, first in enumerate(parts[0][1].links):
+            row = _mean_row([(w / wsum, x.links[i]) for w, x in parts], fixed=("link", "bandwidth_bit_s"))
+            u = [x.links[i]["utilisation"] for _, x in parts]
+            row["utilisation_peak"] = max(u) if first["bandwidth_bit_s"] is not None else None
+            out.append(row)
+        return out
 
     def _discrete(self, s: int, rates: np.ndarray, rng: np.random.Generator) -> dict[int, dict]:
         """Latencies of every request of each flow at site ``s``, simulated request by request.
@@ -651,13 +706,15 @@ def simulate(
     policy = policy or grid.spec.policy
     if grid.spec.timeline is None:
         pl = grid.placement(policy)
-        regions, sites, flows, totals, inv = grid.tables([(1.0, grid.serve(pl))])
+        x = grid.serve(pl)
+        regions, sites, flows, totals, inv = grid.tables([(1.0, x)])
         central = None
         cp = grid.central_placement()
         if cp is not None:
             cr, cs, _, ct, _ = grid.tables([(1.0, grid.serve(cp))])
             central = {"totals": ct, "regions": cr, "sites": cs}
-        return GridResults(grid.spec.name, policy, regions, sites, flows, totals, central, inv)
+        links = grid.link_rows([(1.0, x)])
+        return GridResults(grid.spec.name, policy, regions, sites, flows, totals, central, inv, links=links)
     return _simulate_timeline(grid, policy, progress)
 
 
@@ -689,7 +746,9 @@ def _simulate_timeline(grid: Grid, policy: str, progress) -> GridResults:
         cr, cs, _, ct, _ = grid.tables(central_parts)
         _add_period(ct, cs, central_parts)
         central = {"totals": ct, "regions": cr, "sites": cs}
-    return GridResults(grid.spec.name, policy, regions, sites, flows, totals, central, inv, rows)
+    return GridResults(
+        grid.spec.name, policy, regions, sites, flows, totals, central, inv, rows, grid.link_rows(parts)
+    )
 
 
 def _add_period(totals: dict, site_rows: list[dict], parts: list[tuple[float, Served]]) -> None:

@@ -82,13 +82,17 @@ def place(
     policy: str,
     chunks: int = 10,
     harm=None,
+    link_room=None,
 ) -> Placement:
     """Place every flow (see the module notes).
 
     ``order[f]``: the sites flow ``f`` tries; ``fallback[f]``: where a part that meets its deadline
     nowhere goes late (lowest latency first); ``feasible(site, rates, skip)`` and ``has_room(site, rates)``
     judge a site with ``rates`` (req/s of every flow there, a vector over flows; flows in ``skip`` are
-    not judged); ``harm(site, rates, skip)`` is the requests/s of judged flows expected to miss there.
+    not judged); ``harm(site, rates, skip)`` is the requests/s of judged flows expected to miss there;
+    ``link_room(flow, site, rate, share)`` the requests/s more of the flow that the links of its route
+    to the site carry within ``share`` of their bandwidth (``None``: the planning limit; ``link_room``
+    None: links without limits).
     """
     nf = len(flows)
     rate = np.zeros((nf, num_sites))
@@ -106,22 +110,31 @@ def place(
             for s in sites:
                 if s in full:
                     continue
+                # what the route's links still carry (planned at max_utilisation, as the site)
+                take = left if link_room is None else min(left, link_room(f, s, rate, None))
+                if take <= 0.0:
+                    full.add(s)
+                    continue
                 trial = rate[:, s].copy()
-                trial[f] += left
+                trial[f] += take
                 known = _all_late(rate, late, s)
                 if feasible(s, trial, known):
-                    rate[f, s] += left
-                    left = 0.0
-                    break
+                    rate[f, s] += take
+                    if take == left:
+                        left = 0.0
+                        break
+                    left -= take
+                    full.add(s)
+                    continue
                 # the largest share of what is left that the site still takes (bisection)
                 lo, hi = 0.0, 1.0
                 for _ in range(BISECTIONS):
                     mid = 0.5 * (lo + hi)
-                    trial[f] = rate[f, s] + left * mid
+                    trial[f] = rate[f, s] + take * mid
                     lo, hi = (mid, hi) if feasible(s, trial, known) else (lo, mid)
                 if lo > 0.0:
-                    rate[f, s] += left * lo
-                    left *= 1.0 - lo
+                    rate[f, s] += take * lo
+                    left = left * (1.0 - lo) if take == left else left - take * lo
                 full.add(s)
             if left <= 0.0:
                 continue
@@ -131,7 +144,7 @@ def place(
             for s in fallback[f]:
                 trial = rate[:, s].copy()
                 trial[f] += left
-                if not has_room(s, trial):
+                if not has_room(s, trial) or (link_room is not None and link_room(f, s, rate, 1.0) < left):
                     continue
                 # judged: every flow with a part there meant to meet its deadline (this one too, if so)
                 known = _all_late(rate, late, s) | ({f} if rate[f, s] <= late[f, s] else set())

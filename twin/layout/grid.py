@@ -124,30 +124,73 @@ def load_grid(path: str | Path, catalog: Catalog | None = None) -> tuple[GridSpe
             ctx.add(
                 ("regions", i, "mix"), f"the shares of the mix must sum to 100 %, they sum to {total:.1%}"
             )
-    reached = {r: 0 for r in regions}
-    pairs: set[tuple[str, str]] = set()
+    _check_network(spec, ctx, regions, sites, built)
+    _check_time(spec, ctx, sites)
+    ctx.raise_any()
+    return spec, ctx
+
+
+def _check_network(spec: GridSpec, ctx: GridProblems, regions: set, sites: set, built: set) -> None:
+    """The network: its links and routers, and every region reaching a built site.
+
+    Links name known ends (a region and a site, or two of regions, sites and routers), once each;
+    routers are declared once and used; routes pass through routers only.
+    """
+    routers: set[str] = set()
+    for i, name in enumerate(spec.routers):
+        if name in routers or name in regions or name in sites:
+            ctx.add(("routers", i), f"router {name!r} is also "
+                    f"{'a region' if name in regions else 'a site' if name in sites else 'listed before'}: "
+                    "every node of the network needs its own name")
+        routers.add(name)
+    nodes = regions | sites | routers
+    seen: dict[frozenset, int] = {}
+    graph: dict[str, set[str]] = {}  # arcs a request may take: out of regions and routers, into sites
+    used: set[str] = set()
     for i, link in enumerate(spec.network):
-        if link.region not in regions:
-            ctx.add(
-                ("network", i, "region"),
-                f"unknown region {link.region!r}{did_you_mean(link.region, regions)}",
-            )
-        if link.site not in sites:
-            ctx.add(("network", i, "site"), f"unknown site {link.site!r}{did_you_mean(link.site, sites)}")
-        if (link.region, link.site) in pairs:
-            ctx.add(("network", i), f"the link {link.region} -> {link.site} is given twice")
-        pairs.add((link.region, link.site))
-        if link.region in reached and link.site in built:
-            reached[link.region] += 1
+        if link.between is None:
+            if link.region not in regions:
+                ctx.add(("network", i, "region"),
+                        f"unknown region {link.region!r}{did_you_mean(link.region, regions)}")
+            if link.site not in sites:
+                ctx.add(("network", i, "site"), f"unknown site {link.site!r}{did_you_mean(link.site, sites)}")
+        else:
+            for k, name in enumerate(link.between):
+                if name not in nodes:
+                    hint = did_you_mean(name, nodes) or " (a router must be listed in `routers:`)"
+                    ctx.add(("network", i, "between", k), f"unknown region, site or router {name!r}{hint}")
+            a, b = link.between
+            kinds = {("region" if x in regions else "site" if x in sites else "router") for x in (a, b)}
+            if a == b:
+                ctx.add(("network", i, "between"), f"a link from {a!r} to itself")
+            elif len(kinds) == 1 and kinds != {"router"} and a in nodes and b in nodes:
+                ctx.add(("network", i, "between"), f"a link between two {kinds.pop()}s carries no request: "
+                        "requests go from regions through routers to sites")
+        a, b = link.ends
+        key = frozenset((a, b))
+        if key in seen:
+            ctx.add(("network", i), f"the link {a} - {b} is given twice (first at network[{seen[key]}])")
+        seen.setdefault(key, i)
+        used.update((a, b))
+        for x, y in ((a, b), (b, a)):
+            if x not in sites and y not in regions:
+                graph.setdefault(x, set()).add(y)
+    for i, name in enumerate(spec.routers):
+        if name not in used:
+            ctx.add(("routers", i), f"router {name!r} has no link in `network:`")
     for i, r in enumerate(spec.regions):
-        if not reached[r.name]:
+        todo, reach = [r.name], {r.name}
+        while todo:
+            for y in graph.get(todo.pop(), ()):
+                if y not in reach and (y in routers or y in built):
+                    reach.add(y)
+                    if y in routers:
+                        todo.append(y)
+        if not reach & built:
             ctx.add(
                 ("regions", i, "name"),
                 f"region {r.name!r} reaches no built site: add a `network:` link from it (or enable a site)",
             )
-    _check_time(spec, ctx, sites)
-    ctx.raise_any()
-    return spec, ctx
 
 
 def _check_time(spec: GridSpec, ctx: GridProblems, sites: set[str]) -> None:

@@ -31,6 +31,10 @@ def _utc_offset(v: float) -> float:
     return v
 
 
+#: what a network link carries each way
+Bandwidth = qty("bandwidth")
+#: bytes of a request or a response on the network
+Bytes = qty("data")
 #: a latency or jitter that may be zero (never negative)
 SecondsOrZero = Annotated[qty("time", positive=False), AfterValidator(_not_negative)]
 #: a region's local time minus UTC, e.g. ``-5 h`` for New York in winter
@@ -74,6 +78,11 @@ class RequestClass(Strict):
     loop: Literal["client", "site"] = "client"
     #: time the agent spends between two calls (running a tool) [s]
     tool_time: SecondsOrZero = 0.0
+    #: bytes a call sends over the network, e.g. ``40 kB`` of voice audio; None: its prompt as text
+    #: (:data:`twin.grid.sites.BYTES_PER_TOKEN` a token)
+    request_bytes: Bytes | None = None
+    #: bytes of a call's answer over the network, e.g. synthesised speech; None: its output as text
+    response_bytes: Bytes | None = None
 
     @model_validator(mode="after")
     def _chain_fields(self) -> RequestClass:
@@ -120,15 +129,38 @@ class Region(Strict):
 
 
 class Link(Strict):
-    """The network between a region and a site: round-trip latency, its jitter, the price of traffic."""
+    """A link of the network: a region straight to a site, or a link of the network graph.
 
-    region: str
-    site: str
+    ``region`` and ``site``, or ``between`` two of regions, sites and ``routers``: requests take the
+    lowest-latency route; regions only send and sites only receive, so routes pass through routers alone.
+    """
+
+    region: str | None = None
+    site: str | None = None
+    between: tuple[str, str] | None = None
+    #: round trip across the link (a route's is the sum of its links')
     latency: SecondsOrZero
-    #: standard deviation of the round trip (normal, clipped at zero) [s]
+    #: standard deviation of the round trip (normal, clipped at zero; a route's is the root sum of
+    #: squares of its links', independent) [s]
     jitter: SecondsOrZero = 0.0
-    #: price of the traffic [USD/GB]
+    #: price of the traffic across the link [USD/GB] (a route's is the sum of its links')
     cost_per_gb: float = Field(default=0.0, ge=0)
+    #: what the link carries each way (full duplex) [byte/s], e.g. ``10 Gbit/s``; None: no limit.
+    #: Placement plans links to at most ``max_utilisation`` of it; traffic beyond it is lost
+    bandwidth: Bandwidth | None = None
+
+    @model_validator(mode="after")
+    def _ends(self) -> Link:
+        direct = self.region is not None or self.site is not None
+        if direct == (self.between is not None) or (direct and (self.region is None or self.site is None)):
+            raise ValueError("a link joins either a 'region' and a 'site', or the two names of "
+                             "'between: [a, b]' (regions, sites or routers)")
+        return self
+
+    @property
+    def ends(self) -> tuple[str, str]:
+        """The link's two ends (a direct link: region, site)."""
+        return (self.region, self.site) if self.between is None else self.between
 
 
 class Timeline(Strict):
@@ -183,6 +215,8 @@ class GridSpec(Strict):
     sites: list[Site] = Field(min_length=1)
     regions: list[Region] = Field(min_length=1)
     network: list[Link] = Field(min_length=1)
+    #: names of the network graph's inner nodes (internet exchanges, backbone routers) for ``between``
+    routers: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     #: run over time (steps of the regions' ``hourly`` rates and of ``events``); None: one steady state
     timeline: Timeline | None = None
     events: list[GridEvent] = Field(default_factory=list, max_length=10_000)

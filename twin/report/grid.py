@@ -77,6 +77,33 @@ def summary_rows(d: dict) -> list[dict]:
     return out
 
 
+def link_rows(d: dict) -> list[dict]:
+    """One row per network link, or none where the network is only a table of round trips.
+
+    The rows are shown where a link has a bandwidth or the network is a graph with routers.
+    """
+    links = d.get("links") or []
+    if not any(x["bandwidth_bit_s"] is not None or x["routed"] for x in links):
+        return []
+
+    def gbit(x) -> str:
+        return "-" if x is None else f"{x / 1e9:,.3g}"
+
+    return [
+        {
+            "link": x["link"],
+            "RTT [ms]": _ms(x["latency_s"]),
+            "bandwidth [Gbit/s]": gbit(x["bandwidth_bit_s"]),
+            "to sites [Gbit/s]": gbit(x["forward_bit_s"]),
+            "back [Gbit/s]": gbit(x["back_bit_s"]),
+            "utilisation": "-" if x["utilisation"] is None else f"{x['utilisation']:.0%}",
+            "peak": "-" if x.get("utilisation_peak") is None else f"{x['utilisation_peak']:.0%}",
+            "$/h": f"{x['network_cost_usd_per_h']:,.2f}",
+        }
+        for x in links
+    ]
+
+
 def timeline_rows(d: dict) -> list[dict]:
     """One row per step of a timeline (none without one): load, misses, power, cost, events."""
     rows = []

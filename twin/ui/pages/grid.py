@@ -57,6 +57,7 @@ def register(app, layouts_dir: Path) -> None:
     from twin.layout.schema_grid import POLICIES
     from twin.report.grid import (
         grid_figure,
+        link_rows,
         region_rows,
         site_rows,
         summary_rows,
@@ -121,4 +122,10 @@ def register(app, layouts_dir: Path) -> None:
                          dcc.Graph(id="grid-timeline-figure", figure=timeline_figure(d)),
                          rows_table(timeline_rows(d), "grid-step")]
         return (rows_table(summary_rows(d), "grid-total"), grid_figure(d), over_time,
-                rows_table(region_rows(d), "grid-region"), rows_table(site_rows(d), "grid-site"), "")
+                rows_table(region_rows(d), "grid-region"), sites_and_links(d), "")
+
+    def sites_and_links(d: dict) -> list:
+        out = [rows_table(site_rows(d), "grid-site")]
+        if link_rows(d):
+            out += [html.H4("Network links"), rows_table(link_rows(d), "grid-link")]
+        return out
