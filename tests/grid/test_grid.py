@@ -161,7 +161,7 @@ def test_cli_grid_end_to_end(tmp_path):
     assert res.exit_code == 0, res.output
     assert "region" in res.output
     assert "everything at the central site" in res.output
-    assert sorted(p.name for p in out.iterdir()) == ["flows.csv", "regions.csv", "sites.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["flows.csv", "links.csv", "regions.csv", "sites.csv"]
     d = json.loads((tmp_path / "g.json").read_text())
     assert d["totals"]["arrived_per_s"] == pytest.approx(5.0)
     bad = CliRunner().invoke(main, ["grid", str(path), "--policy", "random"])

@@ -158,7 +158,8 @@ def test_cli_writes_the_timeline_and_shows_progress(tmp_path):
     assert "3 steps of 1 h from 00:00 UTC" in res.output
     assert "energy [MWh]" in res.output
     assert "steps" in res.stderr  # the progress bar's label
-    assert sorted(p.name for p in out.iterdir()) == ["flows.csv", "regions.csv", "sites.csv", "timeline.csv"]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["flows.csv", "links.csv", "regions.csv", "sites.csv", "timeline.csv"]
     rows = (out / "timeline.csv").read_text().splitlines()
     assert len(rows) == 4
     assert "near_site_power_w" in rows[0]
