@@ -28,6 +28,7 @@ CASES = [
     ("scenarios/grids/voice-chat.yaml", "cost"),
     ("scenarios/grids/voice-chat-day.yaml", "latency"),
     ("scenarios/grids/voice-chat-day.yaml", "nearest"),
+    ("scenarios/grids/backbone-agents.yaml", "latency"),
 ]
 #: goal of a timeline, per step [s]
 GOAL_STEP_S = 5.0

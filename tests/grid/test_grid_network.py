@@ -128,3 +128,31 @@ def test_a_region_behind_a_router_with_no_site_reaches_nothing(tmp_path):
         load(write(tmp_path, body))
     assert "regions[1].name" in str(exc.value)
     assert "region 'b' reaches no built site" in str(exc.value)
+
+
+def test_the_shipped_backbone_grid_routes_through_its_exchanges():
+    # run with `nearest` (the shipped policy's run is the benchmark's): every flow's route enters and
+    # leaves through exchanges, the links carry what the flows send, and the agents' six calls load
+    # the site six times
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "grids" / "backbone-agents.yaml"
+    assert path.read_text().startswith("#")
+    res = simulate(path, policy="nearest").to_dict()
+    assert all(res["invariants"].values())
+    for f in res["flows"]:
+        hops = f["route"].split(" > ")
+        assert hops[0] == f["region"]
+        assert hops[-1] == f["site"]
+        assert all(h.startswith("ix-") for h in hops[1:-1])
+    links = {x["link"]: x for x in res["links"]}
+    # new-york's access link carries all its requests' bytes: voice 20 kB, chat and agent calls as text
+    ny = links["new-york - ix-new-york"]
+    assert ny["forward_bit_s"] > 0
+    assert ny["back_bit_s"] > 0
+    assert all(x["utilisation"] is None or x["utilisation"] < 1.0 for x in res["links"])
+    site = {s["site"]: s for s in res["sites"]}
+    offered = sum(f["rate_per_s"] for f in res["flows"])
+    agents = sum(f["rate_per_s"] for f in res["flows"] if f["class"] == "agent")
+    assert sum(s["calls_per_s"] for s in site.values()) == pytest.approx(offered + 5 * agents, rel=1e-9)
+    # nearest sends every request to the edge beside its users: far beyond the edges' capacity
+    assert site["factory"]["served_per_s"] == 0.0
+    assert res["totals"]["rejected_per_s"] > 0.5 * offered
