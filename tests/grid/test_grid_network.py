@@ -9,6 +9,7 @@ import pytest
 from twin.errors import InputError
 from twin.grid import simulate
 from twin.grid.model import load
+from twin.report.grid import link_rows
 
 SITES = """sites:
   - {name: near, system: hgx-b200, gpus: 8, model: llama-3.1-8b, precision: fp8, tp: 1, power_price: 80}
@@ -58,6 +59,10 @@ def test_routes_take_the_least_latency_through_routers_only(tmp_path):
     assert sum(x["network_cost_usd_per_h"] for x in res["links"]) == pytest.approx(
         sum(s["network_cost_usd_per_h"] for s in res["sites"]), rel=1e-9)
     assert links["a - far"]["forward_bit_s"] == 0.0  # the longer direct link carries nothing
+    assert len(link_rows(res)) == 6  # a graph with routers: its links are shown
+    table = simulate(write(tmp_path, BANDWIDTH.format(policy="latency").replace(", bandwidth: 50 Mbit/s", ""),
+                           "table.yaml")).to_dict()
+    assert link_rows(table) == []  # a table of round trips: nothing to add to the flows
 
 
 BANDWIDTH = """name: thin
@@ -94,6 +99,11 @@ def test_a_thin_link_spills_load_to_the_far_site_and_nearest_loses_what_it_canno
     assert {x["link"]: x for x in near["links"]}["city - near"]["utilisation"] == pytest.approx(1.0)
     assert all(lat["invariants"].values())
     assert all(near["invariants"].values())
+    # the tables the CLI and the app show: a row per link, where a link has a bandwidth
+    rows = link_rows(lat)
+    assert [r["link"] for r in rows] == ["city - near", "city - far"]
+    assert rows[0]["utilisation"] == "90%"
+    assert rows[0]["bandwidth [Gbit/s]"] == "0.05"
 
 
 B = "{between: [b, ix], latency: 2 ms}"
